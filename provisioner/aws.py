@@ -1,0 +1,218 @@
+"""Session and client construction: one `Clients` object, built once and passed in.
+
+Every AWS call goes through `Api.call`, which applies the shared rate limit, retries what is
+transient, counts calls by operation, and turns botocore errors into our error tree.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import quotas
+from .errors import (
+    ACCESS_CODES,
+    CREDENTIAL_CODES,
+    AwsAccessError,
+    AwsError,
+    CredentialsError,
+    error_code,
+    error_reason,
+    request_id,
+)
+from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connection_error
+
+if TYPE_CHECKING:
+    import boto3
+
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
+
+
+def is_write(operation: str) -> bool:
+    return operation.startswith(WRITE_PREFIXES)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class CallLog:
+    """Counts calls by 'service:Operation' (attempts, so retries count too); thread-safe."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def record(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.counts[f"{service}:{operation}"] += 1
+
+    def writes(self) -> dict[str, int]:
+        return {k: v for k, v in self.counts.items() if is_write(k.split(":", 1)[1])}
+
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class Api:
+    """One service client behind our rate limit, retry policy and error translation."""
+
+    service: str
+    client: Any
+    limiter: RateLimiter
+    retrier: Retrier
+    log: CallLog
+
+    def call(self, method: str, *, retry_conflicts: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """Call `client.<method>(**kwargs)`; raise AwsError/CredentialsError on failure."""
+        operation = _pascal(method)
+        fn: Callable[..., dict[str, Any]] = getattr(self.client, method)
+
+        def attempt() -> dict[str, Any]:
+            self.limiter.acquire()
+            self.log.record(self.service, operation)
+            return fn(**kwargs)
+
+        try:
+            return self.retrier.run(f"{self.service}:{operation}", attempt, retry_conflicts=retry_conflicts)
+        except Exception as exc:  # translated below; anything unknown is re-raised as is
+            raise translate(exc, operation) from exc
+
+    def pages(self, method: str, result_key: str, **kwargs: Any) -> Iterator[Any]:
+        """Every item of a paginated list call; each page is retried on its own."""
+        token: str | None = None
+        while True:
+            args = dict(kwargs)
+            if token:
+                args["NextToken"] = token
+            page = self.call(method, **args)
+            yield from page.get(result_key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+
+def translate(exc: BaseException, operation: str) -> BaseException:
+    """botocore exceptions -> our error tree; other exceptions unchanged."""
+    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return CredentialsError(
+            "no AWS credentials found: use --profile with an IAM Identity Center or role profile "
+            "(`aws sso login --profile NAME`), or export temporary credentials"
+        )
+    if isinstance(exc, NoRegionError):
+        return CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
+    code = error_code(exc)
+    if code is not None:
+        message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or code
+        kind = AwsAccessError if code in ACCESS_CODES | CREDENTIAL_CODES else AwsError
+        return kind(code, message, operation, request_id(exc), error_reason(exc))
+    if is_connection_error(exc):
+        return AwsError("ConnectionError", str(exc), operation)
+    return exc
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Knobs for building clients; the defaults are the AWS quotas."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    sso_admin_tps: float = quotas.SSO_ADMIN_TPS
+    identity_store_tps: float = quotas.IDENTITY_STORE_TPS
+    other_tps: float = 10.0
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    max_pool_connections: int = 32
+
+
+class Clients:
+    """The AWS clients one run uses, built once from a boto3 session."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session,
+        settings: ClientSettings | None = None,
+        clock: Clock | None = None,
+        on_retry: Callable[[str, BaseException, float], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings or ClientSettings()
+        self.clock = clock or Clock()
+        self.log = CallLog()
+        self.retrier = Retrier(self.settings.retry, self.clock, on_retry=on_retry)
+        self._apis: dict[str, Api] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: ClientSettings, clock: Clock | None = None,
+        on_retry: Callable[[str, BaseException, float], None] | None = None,
+    ) -> Clients:
+        import boto3
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            session = boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
+        except ProfileNotFound:
+            raise CredentialsError(
+                f"AWS profile {settings.profile!r} is not in ~/.aws/config; list profiles with "
+                "`aws configure list-profiles`"
+            ) from None
+        return cls(session, settings, clock, on_retry)
+
+    @property
+    def region(self) -> str | None:
+        return self.settings.region or self.session.region_name
+
+    def _api(self, service: str, tps: float) -> Api:
+        with self._lock:
+            api = self._apis.get(service)
+            if api is None:
+                from botocore.config import Config
+
+                if not self.region:
+                    raise CredentialsError(
+                        "no AWS Region set: pass --region, set region: in the config, or AWS_REGION"
+                    )
+                client = self.session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=self.region,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=Config(
+                        # We retry ourselves (retry.Retrier) so every wait is injectable
+                        # and every error is classified in one place.
+                        retries={"mode": "standard", "max_attempts": 1},
+                        max_pool_connections=self.settings.max_pool_connections,
+                        connect_timeout=10,
+                        read_timeout=60,
+                    ),
+                )
+                api = Api(service, client, RateLimiter(tps, self.clock), self.retrier, self.log)
+                self._apis[service] = api
+            return api
+
+    @property
+    def sso_admin(self) -> Api:
+        return self._api("sso-admin", self.settings.sso_admin_tps)
+
+    @property
+    def identitystore(self) -> Api:
+        return self._api("identitystore", self.settings.identity_store_tps)
+
+    @property
+    def sts(self) -> Api:
+        return self._api("sts", self.settings.other_tps)
+
+    @property
+    def iam(self) -> Api:
+        return self._api("iam", self.settings.other_tps)
+
+    @property
+    def organizations(self) -> Api:
+        return self._api("organizations", self.settings.other_tps)

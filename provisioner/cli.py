@@ -1,0 +1,353 @@
+"""The command line: parse, build the clients, call the runner, render, map errors to exit codes.
+
+This is the only module that imports click. boto3 is imported lazily so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from .errors import AccessError, ConfigError, ProvisionerError
+
+if TYPE_CHECKING:
+    from .aws import Clients
+    from .config import Config
+    from .plan import Plan
+    from .runner import Runner
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+SEED_POLICIES = (
+    "AWSSSOMasterAccountAdministrator",
+    "AWSSSOMemberAccountAdministrator",
+    "AWSSSODirectoryAdministrator",
+)
+
+
+@dataclass
+class Options:
+    profile: str | None
+    region: str | None
+    endpoint_url: str | None
+    output: str
+    verbose: int
+    debug: bool
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class ProvisionerGroup(click.Group):
+    """Turns every error into one message and an exit code, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # the one place errors become messages
+            opts = ctx.find_object(Options)
+            debug = bool(opts and opts.debug)
+            if debug:
+                traceback.print_exc()
+            if isinstance(exc, ProvisionerError):
+                message = str(exc) if isinstance(exc, ConfigError) else f"error: {exc}"
+                code = exc.exit_code
+            else:
+                message = f"internal error: {type(exc).__name__}: {exc}" + (
+                    "" if debug else " (run with --debug for the traceback)"
+                )
+                code = EXIT_ERROR
+            _err(message)
+            if opts and opts.json:
+                click.echo(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}, indent=2))
+            ctx.exit(code)
+
+
+@click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
+@click.option("--region", help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, then the profile.")
+@click.option("--endpoint-url", help="Send every AWS call here (a local moto endpoint, for example).")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json prints one document on stdout for scripts.")
+@click.option("-v", "--verbose", count=True, help="Show retries and progress details on stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="provisioner")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_url: str | None,
+        output: str, verbose: int, debug: bool) -> None:
+    """Bootstrap AWS IAM Identity Center and keep it in the shape a config file declares.
+
+    \b
+    First run on a new account (no config file needed):
+      provisioner bootstrap --user-name alice --email alice@example.com
+    Then keep it declared:
+      provisioner plan  -f identity-center.yaml      # what would change, read-only
+      provisioner apply -f identity-center.yaml      # make it so (asks first)
+
+    Every run is idempotent: a second apply of the same config changes nothing. Nothing
+    is ever deleted that the config does not mention.
+
+    \b
+    Exit codes: 0 success, 1 error (config, AWS, or a failed request),
+                2 changes pending (plan --detailed-exitcode).
+    """
+    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug)
+
+
+# -- shared plumbing ---------------------------------------------------------------------
+def _clients(opts: Options, config_region: str | None = None) -> Clients:
+    from .aws import ClientSettings, Clients
+
+    def on_retry(what: str, exc: BaseException, delay: float) -> None:
+        if opts.verbose:
+            _err(f"retry: {what}: {type(exc).__name__}: {exc} (waiting {delay:.1f}s)")
+
+    settings = ClientSettings(
+        region=opts.region or config_region,
+        profile=opts.profile,
+        endpoint_url=opts.endpoint_url,
+    )
+    return Clients.from_settings(settings, on_retry=on_retry)
+
+
+def _runner(opts: Options, config: Config, poll_timeout: float | None = None) -> Runner:
+    from .retry import PollSettings
+    from .runner import RunSettings, Runner
+
+    settings = RunSettings(poll=PollSettings(timeout=poll_timeout)) if poll_timeout else RunSettings()
+    color = sys.stderr.isatty() and not opts.json
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if color:
+            click.echo(f"\r  {phase}: {done}/{total} finished", nl=done == total, err=True)
+        elif opts.verbose:
+            _err(f"{phase}: {done}/{total} finished")
+
+    return Runner(_clients(opts, config.region), config, settings, progress=progress)
+
+
+def _load(path: str) -> Config:
+    from . import config
+
+    return config.load(path)
+
+
+def _color(opts: Options) -> bool:
+    return not opts.json and sys.stdout.isatty()
+
+
+def _show_plan(opts: Options, runner: Runner, plan: Plan) -> None:
+    from . import report
+
+    if not opts.json:
+        click.echo(report.render_plan(plan, runner.ctx, _color(opts)))
+
+
+def _apply(opts: Options, runner: Runner, plan: Plan, yes: bool, command: str, **extra: Any) -> NoReturn:
+    """Show the plan, confirm, apply, report; exit 0 when everything succeeded, else 1."""
+    from . import report
+
+    _show_plan(opts, runner, plan)
+    ctx = click.get_current_context()
+    if plan.empty:
+        if opts.json:
+            click.echo(report.document(command, runner.ctx, plan, None, **extra))
+        ctx.exit(EXIT_OK)
+    if not yes:
+        if not sys.stdin.isatty():
+            _err("refusing to change anything without confirmation: stdin is not a terminal. "
+                 "Review the plan, then run again with --yes.")
+            if opts.json:
+                click.echo(report.document(command, runner.ctx, plan, None, applied=False, **extra))
+            ctx.exit(EXIT_ERROR)
+        if not click.confirm(f"Apply these {len(plan.changes)} changes?", err=True):
+            _err("Nothing changed.")
+            ctx.exit(EXIT_ERROR)
+    try:
+        result = runner.apply(plan)
+    except AccessError:
+        raise
+    if opts.json:
+        click.echo(report.document(command, runner.ctx, plan, result, applied=True, **extra))
+    else:
+        click.echo("")
+        click.echo(report.render_result(result, plan, _color(opts)))
+    ctx.exit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+config_option = click.option(
+    "-f", "--file", "config_path", required=True, type=click.Path(dir_okay=True),
+    help="Config file (YAML or JSON). See examples/identity-center-admin.yaml.",
+)
+poll_timeout_option = click.option(
+    "--poll-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+    help="Give up waiting for asynchronous requests after this long (default 900).",
+)
+
+
+# -- commands ----------------------------------------------------------------------------
+@cli.command()
+@config_option
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.")
+@click.pass_obj
+def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
+    """Show what apply would change. Read-only: makes no write call.
+
+    \b
+    Example:
+      provisioner plan -f examples/identity-center-admin.yaml --detailed-exitcode
+    """
+    from . import report
+
+    config = _load(config_path)
+    runner = _runner(opts, config)
+    the_plan = runner.plan()
+    if opts.json:
+        click.echo(report.document("plan", runner.ctx, the_plan))
+    else:
+        _show_plan(opts, runner, the_plan)
+    if detailed_exitcode and not the_plan.empty:
+        click.get_current_context().exit(EXIT_CHANGES)
+
+
+@cli.command()
+@config_option
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@poll_timeout_option
+@click.pass_obj
+def apply(opts: Options, config_path: str, yes: bool, poll_timeout: float | None) -> None:
+    """Make IAM Identity Center match the config.
+
+    Shows the plan first and asks on a terminal. Groups and users, memberships,
+    permission sets (then one provisioning per changed set), then account assignments,
+    polled to completion. A failed request is reported with its reason and request id;
+    the rest still runs and the exit code is 1.
+
+    \b
+    Example:
+      provisioner apply -f examples/identity-center-admin.yaml --yes
+    """
+    config = _load(config_path)
+    runner = _runner(opts, config, poll_timeout)
+    _apply(opts, runner, runner.plan(), yes, "apply")
+
+
+# Flag name for each config field bootstrap fills, so errors name what the user typed.
+BOOTSTRAP_FLAGS = {
+    "users[0].user_name": "--user-name",
+    "users[0].email": "--email",
+    "users[0].given_name": "--given-name",
+    "users[0].family_name": "--family-name",
+    "users[0].display_name": "--display-name",
+    "groups[0].name": "--group",
+    "permission_sets[0].name": "--permission-set",
+    "permission_sets[0].session_duration": "--session-duration",
+    "permission_sets[0].managed_policies": "--policy",
+    "assignments[0].accounts": "--account",
+}
+
+
+def bootstrap_document(user_name: str, email: str, given_name: str | None, family_name: str | None,
+                       display_name: str | None, group: str, permission_set: str,
+                       policies: tuple[str, ...], session_duration: str,
+                       accounts: tuple[str, ...]) -> dict[str, Any]:
+    """The seed scenario as a config document: one admin group, user, set, assignment."""
+    user: dict[str, Any] = {"user_name": user_name, "email": email}
+    for key, value in (("display_name", display_name), ("given_name", given_name), ("family_name", family_name)):
+        if value is not None:
+            user[key] = value
+    user["groups"] = [group]
+    return {
+        "groups": [{"name": group, "description": "Administer IAM Identity Center"}],
+        "users": [user],
+        "permission_sets": [{
+            "name": permission_set,
+            "description": "Manage IAM Identity Center",
+            "session_duration": session_duration,
+            "managed_policies": list(policies),
+        }],
+        "assignments": [{"permission_set": permission_set, "groups": [group], "accounts": list(accounts)}],
+    }
+
+
+@cli.command()
+@click.option("--user-name", required=True, help="UserName of the first administrator (no spaces).")
+@click.option("--email", required=True, help="Their email address (where the sign-in email goes).")
+@click.option("--given-name", help="Given name (default: the user name).")
+@click.option("--family-name", help="Family name (default: the user name).")
+@click.option("--display-name", help="Display name (default: 'GIVEN FAMILY').")
+@click.option("--group", default="IdentityCenterAdmins", show_default=True, help="Admin group to create.")
+@click.option("--permission-set", default="IdentityCenterAdmin", show_default=True,
+              help="Permission set to create.")
+@click.option("--policy", "policies", multiple=True, metavar="NAME_OR_ARN",
+              help="AWS managed policy for the set; repeatable. Default: the three that administer "
+                   "IAM Identity Center (" + ", ".join(SEED_POLICIES) + ").")
+@click.option("--session-duration", default="PT4H", show_default=True, help="ISO-8601, PT1H..PT12H.")
+@click.option("--account", "accounts", multiple=True, metavar="ID",
+              help="Account to assign the set on; repeatable. Default: current (the caller's account).")
+@click.option("--write-config", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the equivalent config file, to keep in version control.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@poll_timeout_option
+@click.pass_obj
+def bootstrap(opts: Options, user_name: str, email: str, given_name: str | None, family_name: str | None,
+              display_name: str | None, group: str, permission_set: str, policies: tuple[str, ...],
+              session_duration: str, accounts: tuple[str, ...], write_config: str | None, yes: bool,
+              poll_timeout: float | None) -> None:
+    """Do the whole console walkthrough in one command, no config file needed.
+
+    Checks IAM Identity Center is enabled, then creates (or adopts) an admin group, a
+    user in it, a permission set with the AWS managed policies that administer IAM
+    Identity Center, and assigns the set to the group on the account. Safe to run again.
+
+    \b
+    Example:
+      provisioner --region ap-northeast-2 bootstrap \\
+          --user-name admin --email admin@example.com --yes
+    """
+    from . import config as config_module
+
+    document = bootstrap_document(
+        user_name, email, given_name, family_name, display_name, group, permission_set,
+        policies or SEED_POLICIES, session_duration, accounts or ("current",),
+    )
+    try:
+        config = config_module.parse(document, "bootstrap options")
+    except ConfigError as exc:
+        raise ConfigError("bootstrap options", [
+            (next((flag for path, flag in BOOTSTRAP_FLAGS.items() if where.startswith(path)), where), reason)
+            for where, reason in exc.problems
+        ]) from None
+    if write_config:
+        import yaml
+
+        Path(write_config).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        _err(f"wrote {write_config}: run `provisioner plan -f {write_config}` any time to check for drift")
+    runner = _runner(opts, config, poll_timeout)
+    _apply(opts, runner, runner.plan(), yes, "bootstrap")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file (for editors and CI linters)."""
+    from . import config
+
+    click.echo(json.dumps(config.json_schema(), indent=2))
+
+
+def main() -> None:
+    cli(prog_name="provisioner")

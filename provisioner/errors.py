@@ -1,0 +1,138 @@
+"""One error tree for the whole tool, and the classification of AWS errors by code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Error codes that mean "try again later": the service was busy or broke for a moment.
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+SERVER_CODES = frozenset({"InternalServerException", "InternalFailure", "ServiceUnavailable"})
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
+)
+ACCESS_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+
+
+class ProvisionerError(Exception):
+    """Base of every error the CLI turns into a message and an exit code."""
+
+    exit_code = 1
+
+
+class ConfigError(ProvisionerError):
+    """The config file is unreadable or invalid; raised before any AWS call."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]]):
+        self.file = file
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(
+            f"config error: {self.file}: {path}: {reason}" if path else
+            f"config error: {self.file}: {reason}"
+            for path, reason in self.problems
+        )
+
+
+class PreflightError(ProvisionerError):
+    """The account or region is not ready (no usable Identity Center instance, root caller...)."""
+
+
+class AwsError(ProvisionerError):
+    """An AWS call failed for a reason retrying will not fix."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        operation: str,
+        request_id: str | None = None,
+        reason: str | None = None,
+    ):
+        self.code = code
+        self.operation = operation
+        self.request_id = request_id
+        self.reason = reason
+        self.aws_message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        hint = ""
+        if self.code in ACCESS_CODES:
+            hint = f" (the caller lacks permission for {self.operation}; grant it or use another profile)"
+        elif self.code in CREDENTIAL_CODES:
+            hint = " (the credentials are invalid or expired; run `aws sso login` or refresh them)"
+        rid = f" [request id {self.request_id}]" if self.request_id else ""
+        return f"{self.operation} failed: {self.code}: {self.aws_message}{hint}{rid}"
+
+
+class AccessError(ProvisionerError):
+    """Credentials are missing, expired, or not allowed: no later call would fare better."""
+
+
+class CredentialsError(AccessError):
+    """No credentials could be found or they cannot be used."""
+
+
+class ProvisioningFailed(ProvisionerError):
+    """An asynchronous request ended FAILED; carries the FailureReason and request id."""
+
+    def __init__(self, what: str, reason: str, request_id: str | None):
+        self.what = what
+        self.reason = reason
+        self.request_id = request_id
+        super().__init__(f"{what}: FAILED: {reason}" + (f" [request id {request_id}]" if request_id else ""))
+
+
+class AwsAccessError(AwsError, AccessError):
+    """AccessDenied or invalid/expired credentials: stops the run at once."""
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def error_reason(exc: BaseException) -> str | None:
+    """identitystore's structured Reason (UNIQUENESS_CONSTRAINT_VIOLATION, CONCURRENT_MODIFICATION)."""
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        reason = response.get("Reason") or response.get("Error", {}).get("Reason")
+        return str(reason) if reason else None
+    return None
+
+
+def request_id(exc: BaseException) -> str | None:
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        rid = response.get("ResponseMetadata", {}).get("RequestId") or response.get("RequestId")
+        return str(rid) if rid else None
+    return None
+
+
+def http_status(exc: BaseException) -> int | None:
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status else None
+    return None

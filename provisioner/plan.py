@@ -1,0 +1,130 @@
+"""Change records and the Plan: what a run would do, before anything is done."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Action(str, enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    PROVISION = "provision"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs: `old` is what AWS has (None when absent), `new` what we want."""
+
+    name: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class Change:
+    """One thing to do to one object, with the exact fields that differ.
+
+    `resource` is the kind (group, user, membership, permission_set, provisioning,
+    assignment); `key` names the object in words a person recognises. `data` is what the
+    step needs to apply it and is not rendered.
+    """
+
+    resource: str
+    action: Action
+    key: str
+    fields: tuple[FieldChange, ...] = ()
+    data: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "action": self.action.value,
+            "key": self.key,
+            "fields": {f.name: {"old": f.old, "new": f.new} for f in self.fields},
+        }
+
+
+@dataclass
+class Plan:
+    """Ordered changes, counts of objects already right, and notes for the operator."""
+
+    changes: list[Change] = field(default_factory=list)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def extend(self, changes: list[Change]) -> None:
+        self.changes.extend(changes)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        by_action = Counter(c.action.value for c in self.changes)
+        return {
+            "create": by_action["create"],
+            "update": by_action["update"],
+            "delete": by_action["delete"],
+            "provision": by_action["provision"],
+            "unchanged": sum(self.unchanged.values()),
+        }
+
+    def summary(self) -> str:
+        c = self.counts()
+        text = f"{c['create']} to create, {c['update']} to update, {c['delete']} to delete"
+        if c["provision"]:
+            text += f", {c['provision']} to provision"
+        return text + f", {c['unchanged']} unchanged"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changes": [c.to_json() for c in self.changes],
+            "summary": self.counts(),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Outcome:
+    """What happened to one change during apply."""
+
+    change: Change
+    ok: bool
+    detail: str = ""
+    request_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.change.to_json()
+        out["status"] = "done" if self.ok else "failed"
+        if self.detail:
+            out["detail"] = self.detail
+        if self.request_id:
+            out["request_id"] = self.request_id
+        return out
+
+
+@dataclass
+class ApplyResult:
+    """Outcomes in the order they happened; failures do not stop the other work."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcomes": [o.to_json() for o in self.outcomes],
+            "failed": len(self.failed),
+            "errors": list(self.errors),
+        }

@@ -1,0 +1,19 @@
+"""AWS limits and quotas in one place; they change, so nothing else hard-codes them."""
+
+# Permission sets (IAM Identity Center user guide, "Quotas").
+MIN_SESSION_SECONDS = 3600  # PT1H
+MAX_SESSION_SECONDS = 43200  # PT12H
+MAX_MANAGED_POLICIES_PER_PERMISSION_SET = 20  # AWS and customer managed together
+MAX_INLINE_POLICY_BYTES = 32768
+MAX_TAGS_PER_PERMISSION_SET = 75
+
+# Request rates: about 20 requests per second per service (identitystore: per API).
+SSO_ADMIN_TPS = 20.0
+IDENTITY_STORE_TPS = 20.0
+
+# Asynchronous work.
+MAX_OUTSTANDING_ASSIGNMENT_REQUESTS = 15  # CreateAccountAssignment / DeleteAccountAssignment
+MAX_CONCURRENT_PROVISIONINGS = 3  # ProvisionPermissionSet
+
+# Page sizes the list APIs accept.
+LIST_PAGE_SIZE = 100

@@ -1,0 +1,112 @@
+"""Human and JSON renderings of plans and results. No click here: plain strings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .plan import Action, ApplyResult, Change, Plan
+from .steps.base import Context
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.PROVISION: ">"}
+COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.DELETE: "31", Action.PROVISION: "36"}
+VALUE_WIDTH = 100
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (dict, list)) and not value:
+        return "[]" if isinstance(value, list) else "{}"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+
+
+def render_change(change: Change, color: bool = False) -> list[str]:
+    symbol = _paint(SYMBOLS[change.action], COLORS[change.action], color)
+    lines = [f"  {symbol} {change.resource.replace('_', ' ')} {change.key}"]
+    width = max((len(f.name) for f in change.fields), default=0)
+    for f in change.fields:
+        label = f"{f.name}:".ljust(width + 1)
+        if change.action is Action.UPDATE and f.name in {"managed_policies", "customer_managed_policies"}:
+            parts = [f"-{p}" for p in f.old] + [f"+{p}" for p in f.new]
+            lines.append(f"      {label} {' '.join(parts)}")
+        elif change.action is Action.UPDATE and f.name == "tags":
+            parts = [f"-{k}" for k in f.old] + [f"+{k}={v}" for k, v in f.new.items()]
+            lines.append(f"      {label} {' '.join(parts)}")
+        elif change.action is Action.UPDATE:
+            lines.append(f"      {label} {_value(f.old)} -> {_value(f.new)}")
+        else:
+            lines.append(f"      {label} {_value(f.new)}")
+    return lines
+
+
+def render_context(ctx: Context | None) -> str:
+    if ctx is None:
+        return ""
+    return (
+        f"IAM Identity Center {ctx.instance_arn} (identity store {ctx.identity_store_id}) "
+        f"in {ctx.region}, account {ctx.account_id}"
+    )
+
+
+def render_plan(plan: Plan, ctx: Context | None, color: bool = False) -> str:
+    lines = [render_context(ctx), ""] if ctx else []
+    if plan.empty:
+        lines.append("No changes: IAM Identity Center matches the config.")
+    else:
+        for change in plan.changes:
+            lines.extend(render_change(change, color))
+        lines.append("")
+    for note in plan.notes:
+        lines.append(f"note: {note}")
+    lines.append(f"Plan: {plan.summary()}.")
+    return "\n".join(lines)
+
+
+def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
+    lines = []
+    for outcome in result.outcomes:
+        change = outcome.change
+        mark = _paint("ok", "32", color) if outcome.ok else _paint("FAILED", "31", color)
+        what = f"{change.action.value} {change.resource.replace('_', ' ')} {change.key}"
+        line = f"  {mark:<6} {what}"
+        if outcome.detail:
+            line += f": {outcome.detail}"
+        if outcome.request_id and not outcome.ok:
+            line += f" [request id {outcome.request_id}]"
+        lines.append(line)
+    lines.extend(f"error: {e}" for e in result.errors)
+    done = sum(1 for o in result.outcomes if o.ok)
+    failed = len(result.failed)
+    lines.append("")
+    lines.append(
+        f"Apply: {done} done, {failed} failed, {plan.counts()['unchanged']} unchanged."
+        if failed else f"Apply complete: {done} done, {plan.counts()['unchanged']} unchanged."
+    )
+    return "\n".join(lines)
+
+
+def context_json(ctx: Context | None) -> dict[str, Any] | None:
+    if ctx is None:
+        return None
+    return {
+        "instance_arn": ctx.instance_arn,
+        "identity_store_id": ctx.identity_store_id,
+        "account_id": ctx.account_id,
+        "region": ctx.region,
+    }
+
+
+def document(command: str, ctx: Context | None, plan: Plan | None = None,
+             result: ApplyResult | None = None, **extra: Any) -> str:
+    """The one JSON document a command prints on stdout with --output json."""
+    doc: dict[str, Any] = {"command": command, "context": context_json(ctx)}
+    if plan is not None:
+        doc["plan"] = plan.to_json()
+    if result is not None:
+        doc["result"] = result.to_json()
+    doc.update(extra)
+    return json.dumps(doc, indent=2, sort_keys=False, default=str)

@@ -1,0 +1,277 @@
+"""Retry of transient AWS errors, a shared rate limit, and polling of asynchronous requests.
+
+Time comes from a `Clock` that tests replace, so no test ever sleeps for real.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from .errors import (
+    SERVER_CODES,
+    THROTTLING_CODES,
+    error_code,
+    error_reason,
+    http_status,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Clock:
+    """Wall time and sleep, injectable. `now` is monotonic seconds."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+class FakeClock(Clock):
+    """A clock whose sleep advances time instantly; for tests and dry simulations."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+        super().__init__(now=self._now, sleep=self._sleep)
+
+    def _now(self) -> float:
+        return self.t
+
+    def _sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.t += max(seconds, 0.0)
+
+
+class RateLimiter:
+    """A token bucket shared by every thread that calls one service."""
+
+    def __init__(self, rate: float, clock: Clock, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.updated = clock.now()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if self.rate <= 0:
+            return
+        while True:
+            with self._lock:
+                now = self.clock.now()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                wait = (1 - self.tokens) / self.rate
+            self.clock.sleep(wait)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, 5xx, dropped connections and identitystore's concurrent modification."""
+    if is_connection_error(exc):
+        return True
+    code = error_code(exc)
+    if code is None:
+        return False
+    if code in THROTTLING_CODES or code in SERVER_CODES:
+        return True
+    status = http_status(exc)
+    if status is not None and status >= 500:
+        return True
+    return code == "ConflictException" and error_reason(exc) == "CONCURRENT_MODIFICATION"
+
+
+def is_conflict(exc: BaseException) -> bool:
+    return error_code(exc) == "ConflictException"
+
+
+def retry_after(exc: BaseException) -> float | None:
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        value = response.get("RetryAfterSeconds")
+        if value is not None:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """Bounds on retrying one call: attempts, backoff, and the time it may take overall."""
+
+    max_attempts: int = 10
+    base_delay: float = 0.25
+    max_delay: float = 20.0
+    deadline: float = 300.0
+    # Transient ConflictException (a write in flight on the same permission set).
+    conflict_deadline: float = 120.0
+
+
+@dataclass
+class Retrier:
+    """Runs a call, retrying transient errors with exponential backoff and full jitter."""
+
+    settings: RetrySettings
+    clock: Clock
+    rng: random.Random = field(default_factory=random.Random)
+    on_retry: Callable[[str, BaseException, float], None] | None = None
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        ceiling = min(self.settings.max_delay, self.settings.base_delay * 2 ** (state.attempt_number - 1))
+        delay = self.rng.uniform(0, ceiling)
+        hinted = retry_after(exc) if exc else None
+        return max(delay, hinted or 0.0)
+
+    def run(self, what: str, fn: Callable[[], T], retry_conflicts: bool = False) -> T:
+        start = self.clock.now()
+        deadline = self.settings.conflict_deadline if retry_conflicts else self.settings.deadline
+
+        def should_retry(exc: BaseException) -> bool:
+            return is_transient(exc) or (retry_conflicts and is_conflict(exc))
+
+        def stop(state: RetryCallState) -> bool:
+            return (
+                state.attempt_number >= self.settings.max_attempts
+                or self.clock.now() - start >= deadline
+            )
+
+        def before_sleep(state: RetryCallState) -> None:
+            if self.on_retry and state.outcome and state.next_action:
+                exc = state.outcome.exception()
+                if exc is not None:
+                    self.on_retry(what, exc, state.next_action.sleep)
+
+        retrying = Retrying(
+            retry=retry_if_exception(should_retry),
+            stop=stop,
+            wait=self._wait,
+            sleep=self.clock.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(fn)
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How often to look at IN_PROGRESS requests and when to give up."""
+
+    timeout: float = 900.0
+    first_delay: float = 1.0
+    max_interval: float = 10.0
+    backoff: float = 1.5
+
+
+@dataclass
+class AsyncOutcome:
+    """The final word on one asynchronous request."""
+
+    status: str  # SUCCEEDED, FAILED, TIMEOUT, ERROR (the call itself failed), SKIPPED
+    reason: str | None = None
+    request_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+def run_async(
+    items: list[T],
+    fire: Callable[[T], dict[str, Any]],
+    check: Callable[[list[str]], dict[str, dict[str, Any]]],
+    limit: int,
+    clock: Clock,
+    settings: PollSettings,
+    describe: Callable[[T], str] = str,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[AsyncOutcome]:
+    """Fire requests with at most `limit` outstanding, poll them together, return outcomes.
+
+    `fire(item)` starts one request and returns its status object (Status, RequestId,
+    FailureReason). `check(request_ids)` looks at all outstanding requests at once and
+    returns the status objects of those that ended. A request still IN_PROGRESS
+    `settings.timeout` seconds after it was fired is reported as TIMEOUT; no new request is
+    fired after that, and the rest are SKIPPED. A failed request does not stop the others.
+    """
+    from .errors import AccessError, ProvisionerError
+
+    outcomes: list[AsyncOutcome | None] = [None] * len(items)
+    queue = list(range(len(items)))
+    queue.reverse()
+    inflight: dict[str, tuple[int, float]] = {}
+    interval = settings.first_delay
+    done = 0
+    stopped = False
+
+    def finish(index: int, outcome: AsyncOutcome) -> None:
+        nonlocal done
+        outcomes[index] = outcome
+        done += 1
+        if progress:
+            progress(done, len(items))
+
+    def settle(index: int, status: dict[str, Any]) -> None:
+        finish(index, AsyncOutcome(str(status.get("Status")), status.get("FailureReason"),
+                                   status.get("RequestId")))
+
+    while queue or inflight:
+        while queue and not stopped and len(inflight) < limit:
+            index = queue.pop()
+            try:
+                status = fire(items[index])
+            except AccessError:
+                raise
+            except ProvisionerError as exc:
+                finish(index, AsyncOutcome("ERROR", str(exc)))
+                continue
+            if status.get("Status") == "IN_PROGRESS":
+                inflight[str(status["RequestId"])] = (index, clock.now())
+            else:
+                settle(index, status)
+        if stopped:
+            for index in reversed(queue):
+                finish(index, AsyncOutcome("SKIPPED", "not started: earlier requests timed out"))
+            queue.clear()
+        if not inflight:
+            continue
+        clock.sleep(interval)
+        finished = check(list(inflight))
+        for request_id, status in finished.items():
+            entry = inflight.pop(request_id, None)
+            if entry is not None:
+                settle(entry[0], status)
+        interval = settings.first_delay if finished else min(settings.max_interval, interval * settings.backoff)
+        now = clock.now()
+        expired = [rid for rid, (_, fired) in inflight.items() if now - fired >= settings.timeout]
+        if expired:
+            stopped = True
+            for request_id in list(inflight):
+                index, _ = inflight.pop(request_id)
+                finish(index, AsyncOutcome(
+                    "TIMEOUT",
+                    f"{describe(items[index])}: still IN_PROGRESS after {settings.timeout:g}s "
+                    f"(request {request_id}); it may still finish: run plan later, or raise --poll-timeout",
+                    request_id,
+                ))
+    return [o if o is not None else AsyncOutcome("SKIPPED") for o in outcomes]

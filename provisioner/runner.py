@@ -1,0 +1,165 @@
+"""Read live state, diff it against the spec, and apply the changes in dependency order.
+
+`plan` and `apply` share one code path: apply executes exactly the records plan produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from . import quotas
+from .aws import Clients
+from .config import Config
+from .errors import AccessError, ProvisionerError
+from .plan import ApplyResult, Change, Outcome, Plan
+from .retry import PollSettings, run_async
+from .steps import instance
+from .steps.assignments import AssignmentsStep
+from .steps.base import Context, Ids, Step
+from .steps.groups import GroupsStep
+from .steps.memberships import MembershipsStep
+from .steps.permission_sets import PermissionSetsStep
+from .steps.users import UsersStep
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Concurrency and polling; the defaults are the AWS quotas."""
+
+    poll: PollSettings = field(default_factory=PollSettings)
+    max_outstanding_assignments: int = quotas.MAX_OUTSTANDING_ASSIGNMENT_REQUESTS
+    max_concurrent_provisionings: int = quotas.MAX_CONCURRENT_PROVISIONINGS
+    workers: int = 4
+
+
+class Runner:
+    """One run against one instance: `plan()` first, then optionally `apply(plan)`."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        config: Config,
+        settings: RunSettings | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.clients = clients
+        self.config = config
+        self.settings = settings or RunSettings()
+        self.progress = progress
+        self.ctx: Context | None = None
+        self.ids = Ids()
+        self._steps: dict[str, Step] = {}
+
+    def _build_steps(self, ctx: Context) -> None:
+        args = (self.clients, ctx, self.ids)
+        self._steps = {
+            "group": GroupsStep(*args),
+            "user": UsersStep(*args),
+            "membership": MembershipsStep(*args),
+            "permission_set": PermissionSetsStep(*args),
+            "assignment": AssignmentsStep(*args),
+        }
+
+    def plan(self) -> Plan:
+        """Resolve the instance, read everything in bulk, and return the ordered changes."""
+        self.ctx = instance.resolve(self.clients)
+        self.ids = Ids()
+        self._build_steps(self.ctx)
+        plan = Plan()
+        for step in self._steps.values():
+            step.plan(self.config, plan)
+        return plan
+
+    # -- apply ------------------------------------------------------------------------
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Execute `plan` in dependency order; failures are recorded and the rest goes on."""
+        if self.ctx is None:
+            raise RuntimeError("apply() needs the plan() of the same Runner")
+        result = ApplyResult()
+        by_resource: dict[str, list[Change]] = {}
+        for change in plan.changes:
+            by_resource.setdefault(change.resource, []).append(change)
+        # Groups and users do not depend on each other; everything after does.
+        self._apply_sync(by_resource.get("group", []) + by_resource.get("user", []), result)
+        self._apply_sync(by_resource.get("membership", []), result)
+        self._apply_sync(by_resource.get("permission_set", []), result)
+        self._apply_provisionings(by_resource.get("provisioning", []), result)
+        self._apply_assignments(by_resource.get("assignment", []), result)
+        return result
+
+    def _apply_sync(self, changes: list[Change], result: ApplyResult) -> None:
+        if not changes:
+            return
+
+        def one(change: Change) -> Outcome:
+            try:
+                detail = self._steps[change.resource].apply(change)
+            except AccessError:
+                raise
+            except ProvisionerError as exc:
+                return Outcome(change, False, str(exc), getattr(exc, "request_id", None))
+            return Outcome(change, True, detail or "")
+
+        result.outcomes.extend(self._map(one, changes))
+
+    def _map(self, fn: Callable[[Change], Outcome], changes: Iterable[Change]) -> list[Outcome]:
+        changes = list(changes)
+        if self.settings.workers <= 1 or len(changes) == 1:
+            return [fn(c) for c in changes]
+        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+            return list(pool.map(fn, changes))
+
+    def _apply_provisionings(self, changes: list[Change], result: ApplyResult) -> None:
+        if not changes:
+            return
+        step = self._steps["permission_set"]
+        assert isinstance(step, PermissionSetsStep)
+
+        def finished(request_ids: list[str]) -> dict[str, dict[str, object]]:
+            statuses = (step.provisioning_status(rid) for rid in request_ids)
+            return {str(s["RequestId"]): s for s in statuses if s.get("Status") != "IN_PROGRESS"}
+
+        outcomes = run_async(
+            changes,
+            fire=lambda change: step.start_provisioning(change.data),
+            check=finished,
+            limit=self.settings.max_concurrent_provisionings,
+            clock=self.clients.clock,
+            settings=self.settings.poll,
+            describe=lambda change: f"provisioning of {change.key}",
+            progress=self._progress("provisioning"),
+        )
+        self._record(changes, outcomes, result)
+
+    def _apply_assignments(self, changes: list[Change], result: ApplyResult) -> None:
+        if not changes:
+            return
+        step = self._steps["assignment"]
+        assert isinstance(step, AssignmentsStep)
+        outcomes = run_async(
+            changes,
+            fire=step.start,
+            check=step.finished,
+            limit=self.settings.max_outstanding_assignments,
+            clock=self.clients.clock,
+            settings=self.settings.poll,
+            describe=lambda change: f"assignment {change.key}",
+            progress=self._progress("assignments"),
+        )
+        self._record(changes, outcomes, result)
+
+    @staticmethod
+    def _record(changes: list[Change], outcomes: list, result: ApplyResult) -> None:  # type: ignore[type-arg]
+        for change, outcome in zip(changes, outcomes):
+            detail = "" if outcome.ok else f"{outcome.status}: {outcome.reason or 'no reason given'}"
+            result.outcomes.append(Outcome(change, outcome.ok, detail, outcome.request_id))
+
+    def _progress(self, phase: str) -> Callable[[int, int], None] | None:
+        report = self.progress
+        if report is None:
+            return None
+        return lambda done, total: report(phase, done, total)

@@ -1,0 +1,114 @@
+"""Account assignments: principal x permission set x account, created asynchronously."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config
+from ..plan import Action, Change, FieldChange, Plan
+from .base import Step
+
+# With this many requests outstanding, one status listing beats a describe per request.
+LIST_STATUS_THRESHOLD = 3
+
+
+@dataclass(frozen=True, order=True)
+class Assignment:
+    permission_set: str
+    principal_type: str  # GROUP or USER
+    principal: str  # group DisplayName or UserName
+    account: str
+
+    def describe(self) -> str:
+        return f"{self.principal_type.lower()} {self.principal} -> {self.permission_set} on {self.account}"
+
+
+def desired_assignments(config: Config, account_id: str) -> list[Assignment]:
+    """Every assignment the config declares, 'current' resolved, without repeats."""
+    seen: dict[Assignment, None] = {}
+    for spec in config.assignments:
+        for account in spec.accounts:
+            target = account_id if account == "current" else account
+            for group in spec.groups:
+                seen.setdefault(Assignment(spec.permission_set, "GROUP", group, target))
+            for user in spec.users:
+                seen.setdefault(Assignment(spec.permission_set, "USER", user, target))
+    return list(seen)
+
+
+class AssignmentsStep(Step):
+    resource = "assignment"
+
+    def _principal_id(self, principal_type: str, name: str) -> str | None:
+        return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
+
+    def read(self, wanted: list[Assignment]) -> set[tuple[str, str, str]]:
+        """(principal id, permission set ARN, account) for every declared principal that
+        exists: one listing per principal, however many assignments it has."""
+        live: set[tuple[str, str, str]] = set()
+        principals = sorted({(a.principal_type, a.principal) for a in wanted})
+        for principal_type, name in principals:
+            principal_id = self._principal_id(principal_type, name)
+            if principal_id is None:
+                continue
+            for item in self.clients.sso_admin.pages(
+                "list_account_assignments_for_principal", "AccountAssignments",
+                InstanceArn=self.ctx.instance_arn, PrincipalId=principal_id,
+                PrincipalType=principal_type, MaxResults=100,
+            ):
+                live.add((principal_id, item["PermissionSetArn"], item["AccountId"]))
+        return live
+
+    def plan(self, config: Config, plan: Plan) -> None:
+        wanted = desired_assignments(config, self.ctx.account_id)
+        live = self.read(wanted)
+        for assignment in wanted:
+            principal_id = self._principal_id(assignment.principal_type, assignment.principal)
+            arn = self.ids.permission_sets.get(assignment.permission_set)
+            if principal_id and arn and (principal_id, arn, assignment.account) in live:
+                plan.unchanged[self.resource] += 1
+                continue
+            plan.changes.append(Change(
+                self.resource, Action.CREATE, assignment.describe(),
+                (FieldChange("permission_set", None, assignment.permission_set),
+                 FieldChange(assignment.principal_type.lower(), None, assignment.principal),
+                 FieldChange("account", None, assignment.account)),
+                assignment,
+            ))
+
+    def start(self, change: Change) -> dict[str, Any]:
+        """CreateAccountAssignment; returns its status object (often IN_PROGRESS)."""
+        assignment: Assignment = change.data
+        kind = "groups" if assignment.principal_type == "GROUP" else "users"
+        return self.clients.sso_admin.call(
+            "create_account_assignment", retry_conflicts=True,
+            InstanceArn=self.ctx.instance_arn,
+            TargetId=assignment.account,
+            TargetType="AWS_ACCOUNT",
+            PermissionSetArn=self.ids.need("permission_sets", assignment.permission_set),
+            PrincipalType=assignment.principal_type,
+            PrincipalId=self.ids.need(kind, assignment.principal),
+        )["AccountAssignmentCreationStatus"]
+
+    def finished(self, request_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Status objects of the requests that are no longer IN_PROGRESS."""
+        sso = self.clients.sso_admin
+        candidates = request_ids
+        if len(request_ids) > LIST_STATUS_THRESHOLD:
+            in_progress = {
+                s["RequestId"] for s in sso.pages(
+                    "list_account_assignment_creation_status", "AccountAssignmentsCreationStatus",
+                    InstanceArn=self.ctx.instance_arn, Filter={"Status": "IN_PROGRESS"},
+                )
+            }
+            candidates = [rid for rid in request_ids if rid not in in_progress]
+        out = {}
+        for request_id in candidates:
+            status = sso.call(
+                "describe_account_assignment_creation_status", InstanceArn=self.ctx.instance_arn,
+                AccountAssignmentCreationRequestId=request_id,
+            )["AccountAssignmentCreationStatus"]
+            if status.get("Status") != "IN_PROGRESS":
+                out[request_id] = status
+        return out

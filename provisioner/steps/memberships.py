@@ -1,0 +1,65 @@
+"""Group memberships, declared under each user's `groups`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Config
+from ..errors import AwsError
+from ..plan import Action, Change, FieldChange, Plan
+from .base import Step
+from .groups import is_duplicate
+
+
+@dataclass(frozen=True)
+class Membership:
+    user: str
+    group: str
+
+
+class MembershipsStep(Step):
+    resource = "membership"
+
+    def read(self, config: Config) -> dict[str, set[str]]:
+        """Member user ids of each declared group that exists: one listing per group."""
+        members: dict[str, set[str]] = {}
+        wanted = {g for u in config.users for g in u.groups}
+        for group in sorted(wanted):
+            group_id = self.ids.groups.get(group)
+            if group_id is None:
+                continue
+            listing = self.clients.identitystore.pages(
+                "list_group_memberships", "GroupMemberships",
+                IdentityStoreId=self.ctx.identity_store_id, GroupId=group_id,
+            )
+            members[group] = {m["MemberId"].get("UserId", "") for m in listing}
+        return members
+
+    def plan(self, config: Config, plan: Plan) -> None:
+        live = self.read(config)
+        for user in config.users:
+            user_id = self.ids.users.get(user.user_name)
+            for group in user.groups:
+                if user_id is not None and user_id in live.get(group, set()):
+                    plan.unchanged[self.resource] += 1
+                    continue
+                plan.changes.append(
+                    Change(self.resource, Action.CREATE, f"{user.user_name} in {group}",
+                           (FieldChange("user", None, user.user_name), FieldChange("group", None, group)),
+                           Membership(user.user_name, group))
+                )
+
+    def apply(self, change: Change) -> str | None:
+        membership: Membership = change.data
+        try:
+            self.clients.identitystore.call(
+                "create_group_membership",
+                IdentityStoreId=self.ctx.identity_store_id,
+                GroupId=self.ids.need("groups", membership.group),
+                MemberId={"UserId": self.ids.need("users", membership.user)},
+            )
+        except AwsError as exc:
+            if not is_duplicate(exc):
+                raise
+            return "already a member"
+        return None

@@ -1,0 +1,373 @@
+"""Permission sets: attributes, AWS and customer managed policies, inline policy, permissions
+boundary, tags; and one ProvisionPermissionSet per changed set that is already provisioned."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import (
+    Config,
+    PermissionSetSpec,
+    canonical_policy,
+    duration_seconds,
+    managed_policy_arn,
+)
+from ..errors import AwsError
+from ..plan import Action, Change, FieldChange, Plan
+from .base import Step
+
+CustomerRef = tuple[str, str]  # (name, path)
+
+
+@dataclass
+class LivePermissionSet:
+    arn: str
+    name: str
+    description: str | None
+    session_duration: str | int | None
+    relay_state: str | None
+    managed: set[str] = field(default_factory=set)
+    customer: set[CustomerRef] = field(default_factory=set)
+    inline: str | None = None  # canonical JSON
+    boundary: dict[str, Any] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Desired:
+    """A spec resolved for the caller's partition, in the shapes the API compares."""
+
+    spec: PermissionSetSpec
+    managed: set[str]
+    customer: set[CustomerRef]
+    inline: str | None
+    boundary: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, spec: PermissionSetSpec, partition: str) -> Desired:
+        boundary: dict[str, Any] | None = None
+        if spec.permissions_boundary is not None:
+            b = spec.permissions_boundary
+            if b.managed_policy is not None:
+                boundary = {"ManagedPolicyArn": managed_policy_arn(b.managed_policy, partition)}
+            elif b.customer_managed_policy is not None:
+                ref = b.customer_managed_policy
+                boundary = {"CustomerManagedPolicyReference": {"Name": ref.name, "Path": ref.path}}
+        return cls(
+            spec=spec,
+            managed={managed_policy_arn(n, partition) for n in spec.managed_policies},
+            customer={(p.name, p.path) for p in spec.customer_managed_policies},
+            inline=None if spec.inline_policy is None else canonical_policy(spec.inline_policy),
+            boundary=boundary,
+        )
+
+
+@dataclass
+class Edit:
+    """Everything to do to one permission set, applied together, then provisioned once."""
+
+    desired: Desired
+    live: LivePermissionSet | None
+    update_attributes: bool = False
+    attach_managed: list[str] = field(default_factory=list)
+    detach_managed: list[str] = field(default_factory=list)
+    attach_customer: list[CustomerRef] = field(default_factory=list)
+    detach_customer: list[CustomerRef] = field(default_factory=list)
+    put_inline: bool = False
+    delete_inline: bool = False
+    put_boundary: bool = False
+    delete_boundary: bool = False
+    tag: dict[str, str] = field(default_factory=dict)
+    untag: list[str] = field(default_factory=list)
+
+    def fields(self) -> list[FieldChange]:
+        live, want = self.live, self.desired
+        spec = want.spec
+        out: list[FieldChange] = []
+        if live is None:
+            out.append(FieldChange("name", None, spec.name))
+        if self.update_attributes or live is None:
+            if spec.description is not None and (live is None or live.description != spec.description):
+                out.append(FieldChange("description", live.description if live else None, spec.description))
+            if live is None or _seconds(live.session_duration) != spec.session_seconds:
+                out.append(FieldChange("session_duration", live.session_duration if live else None,
+                                       spec.session_duration))
+            if (live.relay_state if live else None) or spec.relay_state:
+                if live is None or (live.relay_state or None) != spec.relay_state:
+                    out.append(FieldChange("relay_state", live.relay_state if live else None, spec.relay_state))
+        if self.attach_managed or self.detach_managed:
+            out.append(FieldChange("managed_policies", sorted(self.detach_managed), sorted(self.attach_managed)))
+        if self.attach_customer or self.detach_customer:
+            out.append(FieldChange("customer_managed_policies",
+                                   [f"{p}{n}" for n, p in sorted(self.detach_customer)],
+                                   [f"{p}{n}" for n, p in sorted(self.attach_customer)]))
+        if self.put_inline or self.delete_inline:
+            out.append(FieldChange("inline_policy", _policy_or_none(live.inline if live else None),
+                                   _policy_or_none(want.inline)))
+        if self.put_boundary or self.delete_boundary:
+            out.append(FieldChange("permissions_boundary", live.boundary if live else None, want.boundary))
+        if self.tag or self.untag:
+            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag} if live else {}, dict(self.tag)))
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.update_attributes or self.attach_managed or self.detach_managed
+            or self.attach_customer or self.detach_customer or self.put_inline
+            or self.delete_inline or self.put_boundary or self.delete_boundary
+            or self.tag or self.untag
+        )
+
+
+def _seconds(value: str | int | None) -> int:
+    if value is None:
+        return 3600  # AWS's default when a set was created without one
+    try:
+        return duration_seconds(value)
+    except ValueError:
+        return -1
+
+
+def _policy_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _normalize_inline(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return canonical_policy(json.loads(text))
+    except json.JSONDecodeError:
+        return text
+
+
+def compute_edit(desired: Desired, live: LivePermissionSet | None) -> Edit:
+    """The edit that turns `live` (None: missing) into `desired`."""
+    spec = desired.spec
+    edit = Edit(desired, live)
+    if live is None:
+        edit.attach_managed = sorted(desired.managed)
+        edit.attach_customer = sorted(desired.customer)
+        edit.put_inline = desired.inline is not None
+        edit.put_boundary = desired.boundary is not None
+        return edit  # tags and attributes go with CreatePermissionSet
+    edit.update_attributes = (
+        (spec.description is not None and live.description != spec.description)
+        or _seconds(live.session_duration) != spec.session_seconds
+        or (live.relay_state or None) != spec.relay_state
+    )
+    edit.attach_managed = sorted(desired.managed - live.managed)
+    edit.detach_managed = sorted(live.managed - desired.managed)
+    edit.attach_customer = sorted(desired.customer - live.customer)
+    edit.detach_customer = sorted(live.customer - desired.customer)
+    edit.put_inline = desired.inline is not None and desired.inline != live.inline
+    edit.delete_inline = desired.inline is None and live.inline is not None
+    edit.put_boundary = desired.boundary is not None and desired.boundary != live.boundary
+    edit.delete_boundary = desired.boundary is None and live.boundary is not None
+    edit.tag = {k: v for k, v in spec.tags.items() if live.tags.get(k) != v}
+    edit.untag = sorted(k for k in live.tags if k not in spec.tags)
+    return edit
+
+
+class PermissionSetsStep(Step):
+    resource = "permission_set"
+
+    # -- read -------------------------------------------------------------------------
+    def list_names(self) -> dict[str, dict[str, Any]]:
+        """Name -> DescribePermissionSet of every set in the instance (names need a describe)."""
+        sso = self.clients.sso_admin
+        out = {}
+        for arn in sso.pages("list_permission_sets", "PermissionSets", InstanceArn=self.ctx.instance_arn):
+            described = sso.call("describe_permission_set", InstanceArn=self.ctx.instance_arn,
+                                 PermissionSetArn=arn)["PermissionSet"]
+            out[described["Name"]] = described
+        return out
+
+    def read_one(self, described: dict[str, Any]) -> LivePermissionSet:
+        sso = self.clients.sso_admin
+        instance = self.ctx.instance_arn
+        arn = described["PermissionSetArn"]
+        live = LivePermissionSet(
+            arn=arn,
+            name=described["Name"],
+            description=described.get("Description"),
+            session_duration=described.get("SessionDuration"),
+            relay_state=described.get("RelayState") or None,
+        )
+        live.managed = {
+            p["Arn"] for p in sso.pages("list_managed_policies_in_permission_set", "AttachedManagedPolicies",
+                                        InstanceArn=instance, PermissionSetArn=arn)
+        }
+        live.customer = {
+            (p["Name"], p.get("Path", "/"))
+            for p in sso.pages("list_customer_managed_policy_references_in_permission_set",
+                               "CustomerManagedPolicyReferences", InstanceArn=instance, PermissionSetArn=arn)
+        }
+        inline = sso.call("get_inline_policy_for_permission_set", InstanceArn=instance, PermissionSetArn=arn)
+        live.inline = _normalize_inline(inline.get("InlinePolicy"))
+        try:
+            boundary = sso.call("get_permissions_boundary_for_permission_set",
+                                InstanceArn=instance, PermissionSetArn=arn).get("PermissionsBoundary")
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            boundary = None
+        live.boundary = _normalize_boundary(boundary)
+        live.tags = {
+            t["Key"]: t.get("Value", "")
+            for t in sso.pages("list_tags_for_resource", "Tags", InstanceArn=instance, ResourceArn=arn)
+        }
+        return live
+
+    def is_provisioned(self, arn: str) -> bool:
+        page = self.clients.sso_admin.call(
+            "list_accounts_for_provisioned_permission_set",
+            InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, MaxResults=1,
+        )
+        return bool(page.get("AccountIds"))
+
+    # -- diff -------------------------------------------------------------------------
+    def plan(self, config: Config, plan: Plan) -> None:
+        existing = self.list_names()
+        for name, described in existing.items():
+            self.ids.set("permission_sets", name, described["PermissionSetArn"])
+        provisions = []
+        for spec in config.permission_sets:
+            desired = Desired.of(spec, self.ctx.partition)
+            described = existing.get(spec.name)
+            live = self.read_one(described) if described else None
+            edit = compute_edit(desired, live)
+            if live is None:
+                plan.changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(edit.fields()), edit))
+            elif edit.empty:
+                plan.unchanged[self.resource] += 1
+            else:
+                plan.changes.append(Change(self.resource, Action.UPDATE, spec.name, tuple(edit.fields()), edit))
+                if self.is_provisioned(live.arn):
+                    provisions.append(
+                        Change("provisioning", Action.PROVISION, spec.name,
+                               (FieldChange("target", None, "ALL_PROVISIONED_ACCOUNTS"),), spec.name)
+                    )
+        # Provisioning comes after every edit of every set, once per set.
+        plan.changes.extend(provisions)
+
+    # -- apply ------------------------------------------------------------------------
+    def apply(self, change: Change) -> str | None:
+        edit: Edit = change.data
+        detail = None
+        if edit.live is None:
+            arn, adopted = self._create(edit.desired)
+            if adopted:
+                described = self.clients.sso_admin.call(
+                    "describe_permission_set", InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn
+                )["PermissionSet"]
+                edit = compute_edit(edit.desired, self.read_one(described))
+                detail = "already existed: adopted and converged"
+        else:
+            arn = edit.live.arn
+        self._edit(arn, edit)
+        return detail
+
+    def _create(self, desired: Desired) -> tuple[str, bool]:
+        """Create the set; if the name is taken, adopt the existing one. (arn, adopted)."""
+        spec = desired.spec
+        args: dict[str, Any] = {
+            "InstanceArn": self.ctx.instance_arn,
+            "Name": spec.name,
+            "SessionDuration": spec.session_duration,
+        }
+        if spec.description is not None:
+            args["Description"] = spec.description
+        if spec.relay_state is not None:
+            args["RelayState"] = spec.relay_state
+        if spec.tags:
+            args["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
+        try:
+            arn = self.clients.sso_admin.call("create_permission_set", **args)["PermissionSet"]["PermissionSetArn"]
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            # A conflict means either "the name exists" (adopt, never retry) or "something is
+            # in flight" (retry). Tell them apart by looking the name up, not by the message.
+            found = self.list_names().get(spec.name)
+            if found is not None:
+                self.ids.set("permission_sets", spec.name, found["PermissionSetArn"])
+                return str(found["PermissionSetArn"]), True
+            arn = self.clients.sso_admin.call(
+                "create_permission_set", retry_conflicts=True, **args
+            )["PermissionSet"]["PermissionSetArn"]
+        self.ids.set("permission_sets", spec.name, arn)
+        return str(arn), False
+
+    def _edit(self, arn: str, edit: Edit) -> None:
+        sso = self.clients.sso_admin
+        spec = edit.desired.spec
+        target = {"InstanceArn": self.ctx.instance_arn, "PermissionSetArn": arn}
+
+        def write(method: str, **kwargs: Any) -> None:
+            sso.call(method, retry_conflicts=True, **target, **kwargs)
+
+        if edit.update_attributes and edit.live is not None:
+            # UpdatePermissionSet clears what it is not sent: always send the whole desired set.
+            attrs: dict[str, Any] = {"SessionDuration": spec.session_duration}
+            description = spec.description if spec.description is not None else edit.live.description
+            if description:
+                attrs["Description"] = description
+            if spec.relay_state is not None:
+                attrs["RelayState"] = spec.relay_state
+            write("update_permission_set", **attrs)
+        # Detach before attach so a swap never crosses the 20-policy limit.
+        for policy_arn in edit.detach_managed:
+            write("detach_managed_policy_from_permission_set", ManagedPolicyArn=policy_arn)
+        for name, path in edit.detach_customer:
+            write("detach_customer_managed_policy_reference_from_permission_set",
+                  CustomerManagedPolicyReference={"Name": name, "Path": path})
+        for policy_arn in edit.attach_managed:
+            write("attach_managed_policy_to_permission_set", ManagedPolicyArn=policy_arn)
+        for name, path in edit.attach_customer:
+            write("attach_customer_managed_policy_reference_to_permission_set",
+                  CustomerManagedPolicyReference={"Name": name, "Path": path})
+        if edit.put_inline and edit.desired.inline is not None:
+            write("put_inline_policy_to_permission_set", InlinePolicy=edit.desired.inline)
+        if edit.delete_inline:
+            write("delete_inline_policy_from_permission_set")
+        if edit.put_boundary and edit.desired.boundary is not None:
+            write("put_permissions_boundary_to_permission_set", PermissionsBoundary=edit.desired.boundary)
+        if edit.delete_boundary:
+            write("delete_permissions_boundary_from_permission_set")
+        if edit.tag:
+            sso.call("tag_resource", retry_conflicts=True, InstanceArn=self.ctx.instance_arn, ResourceArn=arn,
+                     Tags=[{"Key": k, "Value": v} for k, v in edit.tag.items()])
+        if edit.untag:
+            sso.call("untag_resource", retry_conflicts=True, InstanceArn=self.ctx.instance_arn, ResourceArn=arn,
+                     TagKeys=edit.untag)
+
+    # -- provisioning -----------------------------------------------------------------
+    def start_provisioning(self, name: str) -> dict[str, Any]:
+        """ProvisionPermissionSet to every account it is on; returns the status object."""
+        return self.clients.sso_admin.call(
+            "provision_permission_set", retry_conflicts=True,
+            InstanceArn=self.ctx.instance_arn,
+            PermissionSetArn=self.ids.need("permission_sets", name),
+            TargetType="ALL_PROVISIONED_ACCOUNTS",
+        )["PermissionSetProvisioningStatus"]
+
+    def provisioning_status(self, request_id: str) -> dict[str, Any]:
+        return self.clients.sso_admin.call(
+            "describe_permission_set_provisioning_status",
+            InstanceArn=self.ctx.instance_arn, ProvisionPermissionSetRequestId=request_id,
+        )["PermissionSetProvisioningStatus"]
+
+
+def _normalize_boundary(boundary: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not boundary:
+        return None
+    if boundary.get("ManagedPolicyArn"):
+        return {"ManagedPolicyArn": boundary["ManagedPolicyArn"]}
+    ref = boundary.get("CustomerManagedPolicyReference")
+    if ref:
+        return {"CustomerManagedPolicyReference": {"Name": ref["Name"], "Path": ref.get("Path", "/")}}
+    return None

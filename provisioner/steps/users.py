@@ -1,0 +1,124 @@
+"""Users, looked up by UserName."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Config, UserSpec
+from ..errors import AwsError
+from ..plan import Action, Change, FieldChange, Plan
+from .base import Step
+from .groups import is_duplicate
+
+
+def primary_email(user: dict[str, Any]) -> str | None:
+    emails = user.get("Emails") or []
+    for email in emails:
+        if email.get("Primary"):
+            return str(email.get("Value"))
+    return str(emails[0].get("Value")) if emails else None
+
+
+def _email_value(address: str) -> list[dict[str, Any]]:
+    return [{"Value": address, "Type": "work", "Primary": True}]
+
+
+class UsersStep(Step):
+    resource = "user"
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        users = self.clients.identitystore.pages(
+            "list_users", "Users", IdentityStoreId=self.ctx.identity_store_id
+        )
+        return {u["UserName"]: u for u in users if "UserName" in u}
+
+    def plan(self, config: Config, plan: Plan) -> None:
+        live = self.read()
+        for name, user in live.items():
+            self.ids.set("users", name, user["UserId"])
+        plan.extend(self.diff(config.users, live, plan))
+
+    def drift(self, spec: UserSpec, user: dict[str, Any]) -> list[FieldChange]:
+        """Fields the config sets explicitly that differ; defaults only apply at creation."""
+        name = user.get("Name") or {}
+        declared = spec.model_fields_set
+        wanted = [
+            ("display_name", "display_name" in declared, user.get("DisplayName"), spec.display_name),
+            ("given_name", "given_name" in declared, name.get("GivenName"), spec.given_name),
+            ("family_name", "family_name" in declared, name.get("FamilyName"), spec.family_name),
+            ("email", True, primary_email(user), spec.email),
+        ]
+        return [
+            FieldChange(field, old, new)
+            for field, managed, old, new in wanted
+            if managed and (old or "").lower() != (new or "").lower()
+            if field == "email" or old != new
+        ]
+
+    def diff(self, specs: list[UserSpec], live: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
+        changes = []
+        for spec in specs:
+            user = live.get(spec.user_name)
+            if user is None:
+                fields = (
+                    FieldChange("user_name", None, spec.user_name),
+                    FieldChange("display_name", None, spec.resolved_display_name),
+                    FieldChange("given_name", None, spec.resolved_given_name),
+                    FieldChange("family_name", None, spec.resolved_family_name),
+                    FieldChange("email", None, spec.email),
+                )
+                changes.append(Change(self.resource, Action.CREATE, spec.user_name, fields, spec))
+                continue
+            drift = self.drift(spec, user)
+            if not drift:
+                plan.unchanged[self.resource] += 1
+            elif user.get("ExternalIds"):
+                plan.notes.append(
+                    f"user {spec.user_name!r} comes from an external identity provider; its "
+                    f"attributes ({', '.join(f.name for f in drift)}) differ from the config but "
+                    "are managed there, so they are left alone"
+                )
+                plan.unchanged[self.resource] += 1
+            else:
+                changes.append(Change(self.resource, Action.UPDATE, spec.user_name, tuple(drift), spec))
+        return changes
+
+    def apply(self, change: Change) -> str | None:
+        spec: UserSpec = change.data
+        store = self.ctx.identity_store_id
+        if change.action is Action.CREATE:
+            try:
+                user_id = self.clients.identitystore.call(
+                    "create_user",
+                    IdentityStoreId=store,
+                    UserName=spec.user_name,
+                    DisplayName=spec.resolved_display_name,
+                    Name={"GivenName": spec.resolved_given_name, "FamilyName": spec.resolved_family_name},
+                    Emails=_email_value(spec.email),
+                )["UserId"]
+            except AwsError as exc:
+                if not is_duplicate(exc):
+                    raise
+                user_id = self.clients.identitystore.call(
+                    "get_user_id", IdentityStoreId=store,
+                    AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName",
+                                                             "AttributeValue": spec.user_name}},
+                )["UserId"]
+                self.ids.set("users", spec.user_name, user_id)
+                return "already existed: adopted"
+            self.ids.set("users", spec.user_name, user_id)
+            return None
+        paths = {
+            "display_name": ("displayName", lambda: spec.display_name),
+            "given_name": ("name.givenName", lambda: spec.given_name),
+            "family_name": ("name.familyName", lambda: spec.family_name),
+            "email": ("emails", lambda: _email_value(spec.email)),
+        }
+        operations = [
+            {"AttributePath": paths[f.name][0], "AttributeValue": paths[f.name][1]()} for f in change.fields
+        ]
+        self.clients.identitystore.call(
+            "update_user", IdentityStoreId=store, UserId=self.ids.need("users", spec.user_name),
+            Operations=operations,
+        )
+        return None

@@ -1,0 +1,607 @@
+"""A realism layer over moto: what real IAM Identity Center does and moto (5.1/5.2) does not.
+
+`install()` patches moto's sso-admin and identitystore handlers once per process; the
+patches work in-process (`mock_aws`) and in moto's server (scripts/moto_endpoint.py), since
+both dispatch through the same response classes. What the layer does is set per test with
+`configure(...)` and cleared with `reset()`:
+
+- fidelity (always on): the operations moto lacks (provisioning and assignment status,
+  tags, permissions boundary, UpdateUser/UpdateGroup, DescribeInstance), AWS's refusals
+  (duplicate permission set names, duplicate memberships), moto's bugs (UpdatePermissionSet
+  resetting SessionDuration, path-qualified managed policies, provisioning on assignment);
+- asynchronous statuses: assignments and provisionings answer IN_PROGRESS, then SUCCEEDED
+  or a scripted FAILED after `async_polls` polls and `async_seconds` of the layer's clock;
+- quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
+  provisionings, ConflictException for a write to a set that is being provisioned;
+- faults: a fraction of calls throttled, answered 500, or dropped (before or after the
+  write took effect), from a seeded random generator so a failing run can be replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
+
+
+@dataclass
+class Settings:
+    """What the layer does; the defaults are plain fidelity (moto plus what it lacks)."""
+
+    async_polls: int = 0
+    async_seconds: float = 0.0
+    fail_assignment: Callable[[dict[str, str]], str | None] | None = None
+    fail_provisioning: Callable[[str], str | None] | None = None
+    tps: float | None = None
+    max_outstanding_assignments: int | None = None
+    max_concurrent_provisionings: int | None = None
+    conflict_while_provisioning: bool = False
+    throttle_rate: float = 0.0
+    error_rate: float = 0.0
+    drop_before_rate: float = 0.0
+    drop_after_rate: float = 0.0
+    fault_operations: frozenset[str] | None = None  # None: every operation
+    latency: float = 0.0
+    seed: int = 0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Request:
+    kind: str  # assignment-create, assignment-delete, provisioning
+    request_id: str
+    payload: dict[str, Any]
+    created: float
+    polls: int = 0
+    status: str = "IN_PROGRESS"
+    failure: str | None = None
+
+
+@dataclass
+class State:
+    settings: Settings = field(default_factory=Settings)
+    requests: dict[str, Request] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buckets: dict[str, list[float]] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def writes(self) -> int:
+        return sum(n for op, n in self.calls.items() if op.split(":", 1)[1].startswith(WRITE_PREFIXES))
+
+
+STATE = State()
+_installed = False
+
+
+def configure(**kwargs: Any) -> Settings:
+    """Replace the settings (unnamed ones return to their defaults)."""
+    settings = Settings(**kwargs)
+    with STATE.lock:
+        STATE.settings = settings
+        STATE.rng = random.Random(settings.seed)
+        STATE.buckets.clear()
+    return settings
+
+
+def reset() -> None:
+    """Forget every request, tag, boundary and counted call; settings back to defaults."""
+    with STATE.lock:
+        STATE.requests.clear()
+        STATE.calls.clear()
+        STATE.tags.clear()
+        STATE.boundaries.clear()
+    configure()
+
+
+# -- helpers --------------------------------------------------------------------------------
+class _Error(Exception):
+    def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None):
+        self.code, self.message, self.status, self.reason = code, message, status, reason
+
+
+def _error_response(err: _Error) -> tuple[int, dict[str, Any], str]:
+    body: dict[str, Any] = {"__type": err.code, "Message": err.message, "message": err.message}
+    if err.reason:
+        body["Reason"] = err.reason
+    return err.status, {"status": err.status, "x-amzn-ErrorType": err.code}, json.dumps(body)
+
+
+def _sso_backend(resp: Any) -> Any:
+    return resp.ssoadmin_backend
+
+
+def _find_set(resp: Any, arn: str) -> Any:
+    backend = _sso_backend(resp)
+    for ps in backend.permission_sets:
+        if ps.permission_set_arn == arn:
+            return ps
+    raise _Error("ResourceNotFoundException", f"Could not find PermissionSet with id {arn.split('/')[-1]}")
+
+
+def _params(resp: Any) -> dict[str, Any]:
+    return json.loads(resp.body or "{}")
+
+
+def _done(req: Request) -> bool:
+    s = STATE.settings
+    return req.polls >= s.async_polls and s.clock() - req.created >= s.async_seconds
+
+
+def _async() -> bool:
+    return STATE.settings.async_polls > 0 or STATE.settings.async_seconds > 0
+
+
+def _in_progress(kind_prefix: str) -> list[Request]:
+    return [r for r in STATE.requests.values() if r.kind.startswith(kind_prefix) and r.status == "IN_PROGRESS"]
+
+
+def _settle(resp: Any, req: Request) -> None:
+    """Finish a request whose time has come: apply its effect or record its failure."""
+    if req.status != "IN_PROGRESS" or not _done(req):
+        return
+    s = STATE.settings
+    if req.kind == "assignment-create":
+        reason = s.fail_assignment(req.payload) if s.fail_assignment else None
+        if reason:
+            req.status, req.failure = "FAILED", reason
+            return
+        _create_assignment(resp, req.payload)
+    elif req.kind == "assignment-delete":
+        _delete_assignment(resp, req.payload)
+    elif req.kind == "provisioning":
+        reason = s.fail_provisioning(req.payload["PermissionSetArn"]) if s.fail_provisioning else None
+        if reason:
+            req.status, req.failure = "FAILED", reason
+            return
+    req.status = "SUCCEEDED"
+
+
+def _assignment_key(p: dict[str, Any]) -> tuple[str, ...]:
+    return (p["InstanceArn"], p["TargetId"], p["PermissionSetArn"], p["PrincipalType"], p["PrincipalId"])
+
+
+def _create_assignment(resp: Any, p: dict[str, Any]) -> None:
+    backend = _sso_backend(resp)
+    for a in backend.account_assignments:
+        if (a.instance_arn, a.target_id, a.permission_set_arn, a.principal_type, a.principal_id) == _assignment_key(p):
+            return  # AWS keeps one assignment however often it is requested
+    backend.create_account_assignment(
+        instance_arn=p["InstanceArn"], target_id=p["TargetId"], target_type=p.get("TargetType", "AWS_ACCOUNT"),
+        permission_set_arn=p["PermissionSetArn"], principal_type=p["PrincipalType"], principal_id=p["PrincipalId"],
+    )
+    # A first assignment provisions the set to that account (moto forgets this).
+    ps = _find_set(resp, p["PermissionSetArn"])
+    provisioned = getattr(ps, "_accounts", set())
+    provisioned.add(p["TargetId"])
+    ps._accounts = provisioned
+
+
+def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
+    backend = _sso_backend(resp)
+    for a in list(backend.account_assignments):
+        if (a.instance_arn, a.target_id, a.permission_set_arn, a.principal_type, a.principal_id) == _assignment_key(p):
+            backend.account_assignments.remove(a)
+
+
+def _status_json(req: Request, extra: dict[str, Any]) -> dict[str, Any]:
+    out = {"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created, **extra}
+    if req.failure:
+        out["FailureReason"] = req.failure
+    return out
+
+
+def _assignment_status(req: Request) -> dict[str, Any]:
+    p = req.payload
+    return _status_json(req, {
+        "TargetId": p["TargetId"], "TargetType": p.get("TargetType", "AWS_ACCOUNT"),
+        "PermissionSetArn": p["PermissionSetArn"], "PrincipalType": p["PrincipalType"],
+        "PrincipalId": p["PrincipalId"],
+    })
+
+
+def _guard_provisioning(arn: str) -> None:
+    if STATE.settings.conflict_while_provisioning and any(
+        r.payload.get("PermissionSetArn") == arn for r in _in_progress("provisioning")
+    ):
+        raise _Error("ConflictException", "The permission set is being provisioned; try again later")
+
+
+# -- sso-admin operations -------------------------------------------------------------------
+def _create_account_assignment(resp: Any) -> str:
+    p = _params(resp)
+    s = STATE.settings
+    _find_set(resp, p["PermissionSetArn"])
+    _guard_provisioning(p["PermissionSetArn"])
+    if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
+        raise _Error("ThrottlingException", "Too many account assignment requests in progress")
+    req = Request("assignment-create", str(uuid.uuid4()), p, s.clock())
+    STATE.requests[req.request_id] = req
+    if not _async():
+        _settle(resp, req)
+    return json.dumps({"AccountAssignmentCreationStatus": _assignment_status(req)})
+
+
+def _delete_account_assignment(resp: Any) -> str:
+    p = _params(resp)
+    s = STATE.settings
+    if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
+        raise _Error("ThrottlingException", "Too many account assignment requests in progress")
+    req = Request("assignment-delete", str(uuid.uuid4()), p, s.clock())
+    STATE.requests[req.request_id] = req
+    if not _async():
+        _settle(resp, req)
+    return json.dumps({"AccountAssignmentDeletionStatus": _assignment_status(req)})
+
+
+def _describe_request(resp: Any, kind: str, id_param: str, key: str) -> str:
+    p = _params(resp)
+    req = STATE.requests.get(p.get(id_param, ""))
+    if req is None or req.kind != kind:
+        raise _Error("ResourceNotFoundException", f"Request {p.get(id_param)} not found")
+    req.polls += 1
+    _settle(resp, req)
+    body = _assignment_status(req) if kind.startswith("assignment") else _status_json(
+        req, {"AccountId": req.payload.get("AccountId", resp.current_account),
+              "PermissionSetArn": req.payload["PermissionSetArn"]})
+    return json.dumps({key: body})
+
+
+def _list_requests(resp: Any, kind: str, key: str) -> str:
+    p = _params(resp)
+    wanted = (p.get("Filter") or {}).get("Status")
+    items = []
+    for req in list(STATE.requests.values()):
+        if req.kind != kind:
+            continue
+        req.polls += 1
+        _settle(resp, req)
+        if wanted is None or req.status == wanted:
+            items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
+    start = int(p.get("NextToken") or 0)
+    size = int(p.get("MaxResults") or 100)
+    out: dict[str, Any] = {key: items[start:start + size]}
+    if start + size < len(items):
+        out["NextToken"] = str(start + size)
+    return json.dumps(out)
+
+
+def _provision_permission_set(resp: Any) -> str:
+    p = _params(resp)
+    s = STATE.settings
+    ps = _find_set(resp, p["PermissionSetArn"])
+    _guard_provisioning(p["PermissionSetArn"])
+    if s.max_concurrent_provisionings is not None and len(_in_progress("provisioning")) >= s.max_concurrent_provisionings:
+        raise _Error("ThrottlingException", "Too many concurrent permission set provisioning requests")
+    if p.get("TargetType") == "AWS_ACCOUNT" and p.get("TargetId"):
+        accounts = getattr(ps, "_accounts", set())
+        accounts.add(p["TargetId"])
+        ps._accounts = accounts
+    req = Request("provisioning", str(uuid.uuid4()), p, s.clock())
+    STATE.requests[req.request_id] = req
+    ps._stale = False
+    if not _async():
+        _settle(resp, req)
+    return json.dumps({"PermissionSetProvisioningStatus": _status_json(
+        req, {"AccountId": resp.current_account, "PermissionSetArn": p["PermissionSetArn"]})})
+
+
+def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
+    p = _params(resp)
+    ps = _find_set(resp, p["PermissionSetArn"])
+    accounts = sorted(getattr(ps, "_accounts", set()))
+    status = p.get("ProvisioningStatus")
+    if status == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
+        accounts = accounts if getattr(ps, "_stale", False) else []
+    elif status == "LATEST_PERMISSION_SET_PROVISIONED":
+        accounts = [] if getattr(ps, "_stale", False) else accounts
+    return json.dumps({"AccountIds": accounts})
+
+
+def _mark_stale(resp: Any) -> None:
+    """A provisioned set that is edited is stale in its accounts until provisioned again."""
+    arn = _params(resp).get("PermissionSetArn")
+    if arn:
+        try:
+            ps = _find_set(resp, arn)
+        except _Error:
+            return
+        _guard_provisioning(arn)
+        if getattr(ps, "_accounts", None):
+            ps._stale = True
+
+
+def _describe_permission_set(resp: Any) -> str:
+    ps = _find_set(resp, _params(resp)["PermissionSetArn"])
+    out = ps.to_json(True)
+    duration = out.get("SessionDuration")
+    if isinstance(duration, int) or duration is None:
+        out["SessionDuration"] = f"PT{int(duration or 3600) // 3600}H"
+    for key in ("Description", "RelayState"):
+        if out.get(key) in (None, ""):
+            out.pop(key, None)
+    return json.dumps({"PermissionSet": out})
+
+
+def _create_permission_set(resp: Any, original: Callable[[], str]) -> str:
+    p = _params(resp)
+    for ps in _sso_backend(resp).permission_sets:
+        if ps.name == p.get("Name") and ps.instance_arn == p.get("InstanceArn"):
+            raise _Error("ConflictException", f"PermissionSet with name {p['Name']} already exists")
+    body = json.loads(original())
+    arn = body["PermissionSet"]["PermissionSetArn"]
+    STATE.tags[arn] = {t["Key"]: t.get("Value", "") for t in p.get("Tags") or []}
+    if "SessionDuration" not in p:
+        _find_set(resp, arn).session_duration = "PT1H"
+    return json.dumps(body)
+
+
+def _update_permission_set(resp: Any) -> str:
+    p = _params(resp)
+    ps = _find_set(resp, p["PermissionSetArn"])
+    _mark_stale(resp)
+    if "Description" in p:
+        ps.description = p["Description"]
+    if "SessionDuration" in p:
+        ps.session_duration = p["SessionDuration"]
+    ps.relay_state = p.get("RelayState")  # AWS clears RelayState when it is not sent
+    return "{}"
+
+
+def _tags_op(resp: Any, action: str) -> str:
+    p = _params(resp)
+    arn = p["ResourceArn"]
+    tags = STATE.tags.setdefault(arn, {})
+    if action == "list":
+        return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
+    _guard_provisioning(arn)
+    if action == "tag":
+        tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
+    else:
+        for key in p["TagKeys"]:
+            tags.pop(key, None)
+    return "{}"
+
+
+def _boundary_op(resp: Any, action: str) -> str:
+    p = _params(resp)
+    arn = p["PermissionSetArn"]
+    _find_set(resp, arn)
+    if action == "get":
+        if arn not in STATE.boundaries:
+            raise _Error("ResourceNotFoundException", "Permissions boundary not found")
+        return json.dumps({"PermissionsBoundary": STATE.boundaries[arn]})
+    _mark_stale(resp)
+    if action == "put":
+        STATE.boundaries[arn] = p["PermissionsBoundary"]
+    else:
+        STATE.boundaries.pop(arn, None)
+    return "{}"
+
+
+def _describe_instance(resp: Any) -> str:
+    arn = _params(resp)["InstanceArn"]
+    for instance in _sso_backend(resp).instances:
+        if instance.instance_arn == arn:
+            return json.dumps(instance.to_json())
+    raise _Error("ResourceNotFoundException", "Instance not found")
+
+
+# -- identitystore operations ----------------------------------------------------------------
+def _store(resp: Any) -> Any:
+    backend = resp.identitystore_backend
+    return backend._IdentityStoreBackend__get_identity_store(_params(resp)["IdentityStoreId"])
+
+
+def _update_user(resp: Any) -> str:
+    from moto.identitystore.models import Name
+
+    p = _params(resp)
+    store = _store(resp)
+    user = store.users.get(p["UserId"])
+    if user is None:
+        raise _Error("ResourceNotFoundException", "USER not found.")
+    changes: dict[str, Any] = {}
+    name = user.Name._asdict() if user.Name else {}
+    for op in p["Operations"]:
+        path, value = op["AttributePath"], op.get("AttributeValue")
+        if path == "displayName":
+            changes["DisplayName"] = value
+        elif path == "emails":
+            changes["Emails"] = value
+        elif path.startswith("name."):
+            key = path.split(".", 1)[1]
+            name[key[0].upper() + key[1:]] = value
+        else:
+            raise _Error("ValidationException", f"unsupported attribute path {path}")
+    changes["Name"] = Name(**name) if name else None
+    store.users[p["UserId"]] = user._replace(**changes)
+    return "{}"
+
+
+def _update_group(resp: Any) -> str:
+    p = _params(resp)
+    store = _store(resp)
+    group = store.groups.get(p["GroupId"])
+    if group is None:
+        raise _Error("ResourceNotFoundException", "GROUP not found.")
+    for op in p["Operations"]:
+        if op["AttributePath"] == "description":
+            group = group._replace(Description=op.get("AttributeValue"))
+        elif op["AttributePath"] == "displayName":
+            group = group._replace(DisplayName=op.get("AttributeValue"))
+        else:
+            raise _Error("ValidationException", f"unsupported attribute path {op['AttributePath']}")
+    store.groups[p["GroupId"]] = group
+    return "{}"
+
+
+def _create_group_membership(resp: Any, original: Callable[[], str]) -> str:
+    p = _params(resp)
+    store = _store(resp)
+    for m in store.group_memberships.values():
+        if m["GroupId"] == p["GroupId"] and m["MemberId"] == p["MemberId"]:
+            raise _Error("ConflictException", "Member already exists in group",
+                         reason="UNIQUENESS_CONSTRAINT_VIOLATION")
+    return original()
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> Any:
+    """Apply the quotas and the injected faults around one call."""
+    s = STATE.settings
+    if s.latency:
+        s.sleep(s.latency)
+    with STATE.lock:
+        STATE.calls[f"{service}:{operation}"] += 1
+        if s.tps:
+            bucket = STATE.buckets.setdefault(service, [s.tps, s.clock()])
+            now = s.clock()
+            bucket[0] = min(s.tps, bucket[0] + (now - bucket[1]) * s.tps)
+            bucket[1] = now
+            if bucket[0] < 1:
+                return _error_response(_Error("ThrottlingException", "Rate exceeded"))
+            bucket[0] -= 1
+        faulty = s.fault_operations is None or operation in s.fault_operations
+        roll = STATE.rng.random() if faulty else 1.0
+        if roll < s.throttle_rate:
+            return _error_response(_Error("ThrottlingException", "Rate exceeded"))
+        roll -= s.throttle_rate
+        if roll < s.error_rate:
+            return _error_response(_Error("InternalServerException", "Internal failure", status=500))
+        roll -= s.error_rate
+        if roll < s.drop_before_rate:
+            _drop()
+        roll -= s.drop_before_rate
+        try:
+            result = run()
+        except _Error as err:
+            return _error_response(err)
+        if roll < s.drop_after_rate:
+            _drop()  # the write happened; the caller never hears of it
+        return result
+
+
+def _drop() -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    raise ConnectionClosedError(endpoint_url="realism-layer")
+
+
+SSO_OPERATIONS: dict[str, Callable[..., str]] = {
+    "create_account_assignment": _create_account_assignment,
+    "delete_account_assignment": _delete_account_assignment,
+    "describe_account_assignment_creation_status": lambda r: _describe_request(
+        r, "assignment-create", "AccountAssignmentCreationRequestId", "AccountAssignmentCreationStatus"),
+    "describe_account_assignment_deletion_status": lambda r: _describe_request(
+        r, "assignment-delete", "AccountAssignmentDeletionRequestId", "AccountAssignmentDeletionStatus"),
+    "list_account_assignment_creation_status": lambda r: _list_requests(
+        r, "assignment-create", "AccountAssignmentsCreationStatus"),
+    "list_account_assignment_deletion_status": lambda r: _list_requests(
+        r, "assignment-delete", "AccountAssignmentsDeletionStatus"),
+    "provision_permission_set": _provision_permission_set,
+    "describe_permission_set_provisioning_status": lambda r: _describe_request(
+        r, "provisioning", "ProvisionPermissionSetRequestId", "PermissionSetProvisioningStatus"),
+    "list_permission_set_provisioning_status": lambda r: _list_requests(
+        r, "provisioning", "PermissionSetsProvisioningStatus"),
+    "list_accounts_for_provisioned_permission_set": _list_accounts_for_provisioned_permission_set,
+    "describe_permission_set": _describe_permission_set,
+    "update_permission_set": _update_permission_set,
+    "list_tags_for_resource": lambda r: _tags_op(r, "list"),
+    "tag_resource": lambda r: _tags_op(r, "tag"),
+    "untag_resource": lambda r: _tags_op(r, "untag"),
+    "get_permissions_boundary_for_permission_set": lambda r: _boundary_op(r, "get"),
+    "put_permissions_boundary_to_permission_set": lambda r: _boundary_op(r, "put"),
+    "delete_permissions_boundary_from_permission_set": lambda r: _boundary_op(r, "delete"),
+    "describe_instance": _describe_instance,
+}
+SSO_WRAPPED = {"create_permission_set": _create_permission_set}
+# Writes to a permission set that make it stale where it is provisioned.
+SSO_STALE_WRITES = (
+    "attach_managed_policy_to_permission_set", "detach_managed_policy_from_permission_set",
+    "attach_customer_managed_policy_reference_to_permission_set",
+    "detach_customer_managed_policy_reference_from_permission_set",
+    "put_inline_policy_to_permission_set", "delete_inline_policy_from_permission_set",
+)
+IDS_OPERATIONS: dict[str, Callable[..., str]] = {"update_user": _update_user, "update_group": _update_group}
+IDS_WRAPPED = {"create_group_membership": _create_group_membership}
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _install_on(cls: Any, service: str, operations: dict[str, Callable[..., str]],
+                wrapped: dict[str, Callable[..., str]], stale: tuple[str, ...] = ()) -> None:
+    def make(op_name: str, fn: Callable[..., str]) -> Callable[[Any], str]:
+        def method(self: Any) -> Any:
+            return _fault(service, _pascal(op_name), self, lambda: fn(self))
+        method.__name__ = op_name
+        return method
+
+    def make_wrapped(op_name: str, fn: Callable[..., str] | None, original: Callable[[Any], str]) -> Callable[[Any], str]:
+        def method(self: Any) -> Any:
+            def run() -> str:
+                if op_name in stale:
+                    _mark_stale(self)
+                return fn(self, lambda: original(self)) if fn else original(self)
+            return _fault(service, _pascal(op_name), self, run)
+        method.__name__ = op_name
+        return method
+
+    for name, fn in operations.items():
+        setattr(cls, name, make(name, fn))
+    for name in [n for n, v in vars(cls).items() if callable(v) and not n.startswith("_")]:
+        if name in operations or name in {"ssoadmin_backend", "identitystore_backend", "named_tuple_to_dict"}:
+            continue
+        original = vars(cls)[name]
+        if getattr(original, "_realism", False):
+            continue
+        method = make_wrapped(name, wrapped.get(name), original)
+        method._realism = True  # type: ignore[attr-defined]
+        setattr(cls, name, method)
+
+
+def _fix_managed_policy_lookup() -> None:
+    """moto rejects AWS managed policies that have a path (job-function/ViewOnlyAccess)."""
+    from moto.ssoadmin.exceptions import ResourceNotFoundException
+    from moto.ssoadmin.models import ManagedPolicy, SSOAdminBackend
+
+    def find(self: Any, arn: str) -> Any:
+        if self.aws_managed_policies is None:
+            self.aws_managed_policies = json.loads(__import__(
+                "moto.iam.aws_managed_policies", fromlist=["x"]).aws_managed_policies_data)
+        name = arn.split("/")[-1]
+        policy = self.aws_managed_policies.get(name)
+        if policy is not None:
+            path = policy.get("path", "/")
+            if arn == f"arn:{self.partition}:iam::aws:policy{path}{name}":
+                return ManagedPolicy(arn, name)
+        raise ResourceNotFoundException(f"Policy does not exist with ARN: {arn}")
+
+    SSOAdminBackend._find_managed_policy = find
+
+
+def install() -> None:
+    """Patch moto once per process; safe to call again."""
+    global _installed
+    if _installed:
+        return
+    from moto.identitystore.responses import IdentityStoreResponse
+    from moto.ssoadmin.responses import SSOAdminResponse
+
+    _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
+    _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
+    _fix_managed_policy_lookup()
+    _installed = True
