@@ -30,9 +30,10 @@ def render_change(change: Change, color: bool = False) -> list[str]:
     width = max((len(f.name) for f in change.fields), default=0)
     for f in change.fields:
         label = f"{f.name}:".ljust(width + 1)
-        if change.action is Action.UPDATE and f.name in {"managed_policies", "customer_managed_policies"}:
-            parts = [f"-{p}" for p in f.old] + [f"+{p}" for p in f.new]
-            lines.append(f"      {label} {' '.join(parts)}")
+        if f.name in {"managed_policies", "customer_managed_policies"}:
+            lines.append(f"      {label}")
+            lines.extend(f"          - {p}" for p in f.old or [])
+            lines.extend(f"          + {p}" for p in f.new)
         elif change.action is Action.UPDATE and f.name == "tags":
             parts = [f"-{k}" for k in f.old] + [f"+{k}={v}" for k, v in f.new.items()]
             lines.append(f"      {label} {' '.join(parts)}")

@@ -83,33 +83,40 @@ class Edit:
     untag: list[str] = field(default_factory=list)
 
     def fields(self) -> list[FieldChange]:
+        """The differences, as a person reads them (policies by name, not by ARN)."""
         live, want = self.live, self.desired
         spec = want.spec
         out: list[FieldChange] = []
         if live is None:
             out.append(FieldChange("name", None, spec.name))
-        if self.update_attributes or live is None:
-            if spec.description is not None and (live is None or live.description != spec.description):
-                out.append(FieldChange("description", live.description if live else None, spec.description))
-            if live is None or _seconds(live.session_duration) != spec.session_seconds:
-                out.append(FieldChange("session_duration", live.session_duration if live else None,
-                                       spec.session_duration))
-            if (live.relay_state if live else None) or spec.relay_state:
-                if live is None or (live.relay_state or None) != spec.relay_state:
-                    out.append(FieldChange("relay_state", live.relay_state if live else None, spec.relay_state))
+            if spec.description is not None:
+                out.append(FieldChange("description", None, spec.description))
+            out.append(FieldChange("session_duration", None, spec.session_duration))
+            if spec.relay_state is not None:
+                out.append(FieldChange("relay_state", None, spec.relay_state))
+            if spec.tags:
+                out.append(FieldChange("tags", None, dict(spec.tags)))
+        elif self.update_attributes:
+            if spec.description is not None and live.description != spec.description:
+                out.append(FieldChange("description", live.description, spec.description))
+            if _seconds(live.session_duration) != spec.session_seconds:
+                out.append(FieldChange("session_duration", live.session_duration, spec.session_duration))
+            if (live.relay_state or None) != spec.relay_state:
+                out.append(FieldChange("relay_state", live.relay_state, spec.relay_state))
         if self.attach_managed or self.detach_managed:
-            out.append(FieldChange("managed_policies", sorted(self.detach_managed), sorted(self.attach_managed)))
+            out.append(FieldChange("managed_policies", [_short(a) for a in self.detach_managed],
+                                   [_short(a) for a in self.attach_managed]))
         if self.attach_customer or self.detach_customer:
             out.append(FieldChange("customer_managed_policies",
-                                   [f"{p}{n}" for n, p in sorted(self.detach_customer)],
-                                   [f"{p}{n}" for n, p in sorted(self.attach_customer)]))
+                                   [f"{p}{n}" for n, p in self.detach_customer],
+                                   [f"{p}{n}" for n, p in self.attach_customer]))
         if self.put_inline or self.delete_inline:
             out.append(FieldChange("inline_policy", _policy_or_none(live.inline if live else None),
                                    _policy_or_none(want.inline)))
         if self.put_boundary or self.delete_boundary:
             out.append(FieldChange("permissions_boundary", live.boundary if live else None, want.boundary))
-        if self.tag or self.untag:
-            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag} if live else {}, dict(self.tag)))
+        if live is not None and (self.tag or self.untag):
+            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag}, dict(self.tag)))
         return out
 
     @property
@@ -129,6 +136,11 @@ def _seconds(value: str | int | None) -> int:
         return duration_seconds(value)
     except ValueError:
         return -1
+
+
+def _short(policy_arn: str) -> str:
+    """arn:aws:iam::aws:policy/job-function/ViewOnlyAccess -> job-function/ViewOnlyAccess."""
+    return policy_arn.split(":policy/", 1)[-1]
 
 
 def _policy_or_none(text: str | None) -> Any:

@@ -19,6 +19,13 @@ def primary_email(user: dict[str, Any]) -> str | None:
     return str(emails[0].get("Value")) if emails else None
 
 
+def _same(field: str, old: str | None, new: str | None) -> bool:
+    # Email addresses compare case-insensitively, as the identity store treats them.
+    if field == "email":
+        return (old or "").lower() == (new or "").lower()
+    return old == new
+
+
 def _email_value(address: str) -> list[dict[str, Any]]:
     return [{"Value": address, "Type": "work", "Primary": True}]
 
@@ -51,8 +58,7 @@ class UsersStep(Step):
         return [
             FieldChange(field, old, new)
             for field, managed, old, new in wanted
-            if managed and (old or "").lower() != (new or "").lower()
-            if field == "email" or old != new
+            if managed and not _same(field, old, new)
         ]
 
     def diff(self, specs: list[UserSpec], live: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:

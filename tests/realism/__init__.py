@@ -585,7 +585,7 @@ def _fix_managed_policy_lookup() -> None:
         name = arn.split("/")[-1]
         policy = self.aws_managed_policies.get(name)
         if policy is not None:
-            path = policy.get("path", "/")
+            path = policy.get("Path") or policy.get("path") or "/"
             if arn == f"arn:{self.partition}:iam::aws:policy{path}{name}":
                 return ManagedPolicy(arn, name)
         raise ResourceNotFoundException(f"Policy does not exist with ARN: {arn}")

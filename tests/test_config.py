@@ -1,0 +1,174 @@
+"""Config validation: everything AWS would refuse is refused before any AWS call."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner import config as config_module
+from provisioner.errors import ConfigError
+from tests.conftest import EXAMPLES
+
+VALID: dict[str, Any] = {
+    "groups": [{"name": "Admins", "description": "Admins"}],
+    "users": [{"user_name": "alice", "email": "alice@example.com", "groups": ["Admins"]}],
+    "permission_sets": [{
+        "name": "Admin",
+        "session_duration": "PT4H",
+        "managed_policies": ["AdministratorAccess"],
+    }],
+    "assignments": [{"permission_set": "Admin", "groups": ["Admins"], "accounts": ["current"]}],
+}
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    """VALID with the dotted `path` set to `value` (a missing value deletes the key)."""
+    doc = copy.deepcopy(VALID)
+    node: Any = doc
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node[part]
+    last = parts[-1]
+    if value is DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return doc
+
+
+DELETE = object()
+
+
+def problems(doc: Any) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as info:
+        config_module.parse(doc, "cfg.yaml")
+    return info.value.problems
+
+
+def test_valid_config_loads() -> None:
+    config = config_module.parse(VALID, "cfg.yaml")
+    assert config.permission_sets[0].session_seconds == 4 * 3600
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+def test_examples_are_valid(example: str) -> None:
+    config_module.load(EXAMPLES / example)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "words"),
+    [
+        ("permission_sets.0.session_duration", "PT13H", "permission_sets[0].session_duration", "PT1H..PT12H"),
+        ("permission_sets.0.session_duration", "PT30M", "permission_sets[0].session_duration", "PT1H..PT12H"),
+        ("permission_sets.0.session_duration", "4 hours", "permission_sets[0].session_duration", "ISO-8601"),
+        ("permission_sets.0.name", "Has Space", "permission_sets[0].name", "no spaces"),
+        ("permission_sets.0.name", "x" * 33, "permission_sets[0].name", "1-32"),
+        ("permission_sets.0.description", "x" * 701, "permission_sets[0].description", "1-700"),
+        ("permission_sets.0.relay_state", "x" * 241, "permission_sets[0].relay_state", "1-240"),
+        ("permission_sets.0.managed_policies", ["arn:aws:iam::123456789012:policy/Mine"],
+         "permission_sets[0].managed_policies", "customer_managed_policies"),
+        ("permission_sets.0.managed_policies", ["Not A Policy"], "permission_sets[0].managed_policies", "AWS managed"),
+        ("permission_sets.0.managed_policies", ["IAMFullAccess", "IAMFullAccess"],
+         "permission_sets[0].managed_policies", "twice"),
+        ("permission_sets.0.managed_policies", [f"Policy{i}" for i in range(21)], "permission_sets[0]", "at most 20"),
+        ("permission_sets.0.customer_managed_policies", [{"name": "P", "path": "no-slash"}],
+         "permission_sets[0].customer_managed_policies[0].path", "start and end"),
+        ("permission_sets.0.inline_policy", "{not json", "permission_sets[0].inline_policy", "not valid JSON"),
+        ("permission_sets.0.inline_policy", {"Version": "2012-10-17"}, "permission_sets[0].inline_policy", "Statement"),
+        ("permission_sets.0.inline_policy",
+         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x" * 33000}]},
+         "permission_sets[0].inline_policy", "32768"),
+        ("permission_sets.0.permissions_boundary", {}, "permission_sets[0].permissions_boundary", "exactly one"),
+        ("permission_sets.0.tags", {"aws:owner": "x"}, "permission_sets[0].tags", "aws:"),
+        ("permission_sets.0.colour", "blue", "permission_sets[0].colour", "unknown key"),
+        ("users.0.email", "not-an-email", "users[0].email", "not an email"),
+        ("users.0.user_name", "has space", "users[0].user_name", "no spaces"),
+        ("users.0.user_name", "Administrator", "users[0].user_name", "reserved"),
+        ("users.0.email", DELETE, "users[0].email", "required"),
+        ("users.0.groups", ["Nobody"], "users[0].groups[0]", "unknown group"),
+        ("assignments.0.accounts", ["1234567890123"], "assignments[0].accounts", "12-digit"),
+        ("assignments.0.accounts", [12345], "assignments[0].accounts", "12-digit"),
+        ("assignments.0.accounts", [], "assignments[0].accounts", "at least 1"),
+        ("assignments.0.groups", ["Ghosts"], "assignments[0].groups[0]", "unknown group"),
+        ("assignments.0.permission_set", "Nope", "assignments[0].permission_set", "unknown permission set"),
+        ("assignments.0.groups", [], "assignments[0]", "at least one principal"),
+        ("region", "Seoul", "region", "not an AWS Region"),
+        ("groups", [{"name": "Admins"}, {"name": "Admins"}], "groups[1].name", "duplicate"),
+    ],
+)
+def test_invalid_field_is_named(path: str, value: Any, field: str, words: str) -> None:
+    found = problems(with_change(path, value))
+    assert any(where == field and words in reason for where, reason in found), found
+
+
+def test_account_ids_may_be_unquoted_integers() -> None:
+    config = config_module.parse(with_change("assignments.0.accounts", [123456789012]), "cfg.yaml")
+    assert config.assignments[0].accounts == ["123456789012"]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    doc = with_change("users.0.email", "bad")
+    doc["permission_sets"][0]["session_duration"] = "PT13H"
+    assert len(problems(doc)) == 2
+
+
+def test_managed_policy_arn_and_short_name_resolve_alike() -> None:
+    doc = with_change("permission_sets.0.managed_policies",
+                      ["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", "IAMFullAccess"])
+    config = config_module.parse(doc, "cfg.yaml")
+    assert config.permission_sets[0].managed_policies == ["job-function/ViewOnlyAccess", "IAMFullAccess"]
+    assert config_module.managed_policy_arn("IAMFullAccess", "aws-cn") == "arn:aws-cn:iam::aws:policy/IAMFullAccess"
+
+
+def test_inline_policy_file_is_read_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "policy.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": []}))
+    doc = with_change("permission_sets.0.inline_policy_file", "policy.json")
+    (tmp_path / "cfg.yaml").write_text(json.dumps(doc))
+    config = config_module.load(tmp_path / "cfg.yaml")
+    assert config.permission_sets[0].inline_policy == {"Version": "2012-10-17", "Statement": []}
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("", "is empty"),
+        ("groups: [\n", "not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("groups: []\ngroups: []\n", "duplicate key"),
+        (b"\xff\xfe", "UTF-8"),
+    ],
+)
+def test_unreadable_documents(tmp_path: Path, content: str | bytes, words: str) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ConfigError) as info:
+        config_module.load(path)
+    assert words in str(info.value) and str(path) in str(info.value)
+
+
+def test_directory_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        config_module.load(tmp_path)
+    with pytest.raises(ConfigError, match="no such file"):
+        config_module.load(tmp_path / "absent.yaml")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text("groups: []")
+    path.chmod(0)
+    with pytest.raises(ConfigError, match="permission denied"):
+        config_module.load(path)
+
+
+def test_json_schema_describes_the_sections() -> None:
+    schema = config_module.json_schema()
+    assert {"groups", "users", "permission_sets", "assignments"} <= set(schema["properties"])

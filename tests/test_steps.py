@@ -1,0 +1,293 @@
+"""Each step both ways: missing -> created; present -> untouched with zero writes; drifted ->
+corrected. State is checked with direct boto3 calls, as a person would look in the console."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from provisioner.aws import Clients
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import REGION, load_example, make_clients, parse, plan_and_apply, run_settings
+
+ADMIN_POLICIES = {
+    "arn:aws:iam::aws:policy/AWSSSOMasterAccountAdministrator",
+    "arn:aws:iam::aws:policy/AWSSSOMemberAccountAdministrator",
+    "arn:aws:iam::aws:policy/AWSSSODirectoryAdministrator",
+}
+
+
+def sso() -> Any:
+    return boto3.client("sso-admin", region_name=REGION)
+
+
+def ids() -> Any:
+    return boto3.client("identitystore", region_name=REGION)
+
+
+def instance() -> tuple[str, str]:
+    i = sso().list_instances()["Instances"][0]
+    return i["InstanceArn"], i["IdentityStoreId"]
+
+
+def permission_set_arn(name: str) -> str:
+    arn, _ = instance()
+    for ps in sso().list_permission_sets(InstanceArn=arn)["PermissionSets"]:
+        if sso().describe_permission_set(InstanceArn=arn, PermissionSetArn=ps)["PermissionSet"]["Name"] == name:
+            return str(ps)
+    raise AssertionError(f"no permission set {name}")
+
+
+def second_run_writes(config: Any, clock: Any) -> tuple[Any, dict[str, int]]:
+    clients = make_clients(clock)
+    plan, result, _ = plan_and_apply(clients, config)
+    assert result.ok
+    return plan, clients.log.writes()
+
+
+def test_seed_scenario_builds_everything(clients: Clients) -> None:
+    plan, result, runner = plan_and_apply(clients, load_example())
+    assert result.ok and plan.counts()["create"] == 5
+    arn, store = instance()
+    group_id = ids().get_group_id(IdentityStoreId=store, AlternateIdentifier={
+        "UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "IdentityCenterAdmins"}})["GroupId"]
+    user = ids().list_users(IdentityStoreId=store)["Users"][0]
+    assert user["UserName"] == "admin" and user["Emails"][0]["Value"] == "admin@example.com"
+    members = ids().list_group_memberships(IdentityStoreId=store, GroupId=group_id)["GroupMemberships"]
+    assert [m["MemberId"]["UserId"] for m in members] == [user["UserId"]]
+    ps = permission_set_arn("IdentityCenterAdmin")
+    attached = sso().list_managed_policies_in_permission_set(InstanceArn=arn, PermissionSetArn=ps)
+    assert {p["Arn"] for p in attached["AttachedManagedPolicies"]} == ADMIN_POLICIES
+    assignments = sso().list_account_assignments(InstanceArn=arn, AccountId="123456789012", PermissionSetArn=ps)
+    assert [(a["PrincipalType"], a["PrincipalId"]) for a in assignments["AccountAssignments"]] == [("GROUP", group_id)]
+
+
+def test_second_run_plans_nothing_and_writes_nothing(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, load_example())
+    plan, writes = second_run_writes(load_example(), clock)
+    assert plan.empty and plan.counts()["unchanged"] == 5
+    assert writes == {}
+
+
+FULL: dict[str, Any] = {
+    "groups": [{"name": "Platform", "description": "Platform team"}],
+    "users": [{"user_name": "kim", "email": "kim@example.com", "given_name": "Min", "family_name": "Kim",
+               "display_name": "Min Kim", "groups": ["Platform"]}],
+    "permission_sets": [{
+        "name": "PowerUser",
+        "description": "Power users",
+        "session_duration": "PT8H",
+        "relay_state": "https://console.aws.amazon.com/",
+        "managed_policies": ["PowerUserAccess", "job-function/ViewOnlyAccess"],
+        "customer_managed_policies": [{"name": "AllowBilling", "path": "/"}],
+        "inline_policy": {"Version": "2012-10-17",
+                          "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]},
+        "permissions_boundary": {"managed_policy": "PowerUserAccess"},
+        "tags": {"team": "platform"},
+    }],
+    "assignments": [{"permission_set": "PowerUser", "groups": ["Platform"], "users": ["kim"],
+                     "accounts": ["current", "111122223333"]}],
+}
+
+
+def test_every_permission_set_attribute_is_applied_then_left_alone(clients: Clients, clock: Any) -> None:
+    plan, result, _ = plan_and_apply(clients, parse(FULL))
+    assert result.ok, result.to_json()
+    arn, _ = instance()
+    ps = permission_set_arn("PowerUser")
+    described = sso().describe_permission_set(InstanceArn=arn, PermissionSetArn=ps)["PermissionSet"]
+    assert (described["SessionDuration"], described["RelayState"]) == ("PT8H", "https://console.aws.amazon.com/")
+    inline = sso().get_inline_policy_for_permission_set(InstanceArn=arn, PermissionSetArn=ps)["InlinePolicy"]
+    assert json.loads(inline)["Statement"][0]["Effect"] == "Deny"
+    boundary = sso().get_permissions_boundary_for_permission_set(InstanceArn=arn, PermissionSetArn=ps)
+    assert boundary["PermissionsBoundary"]["ManagedPolicyArn"].endswith("/PowerUserAccess")
+    tags = sso().list_tags_for_resource(InstanceArn=arn, ResourceArn=ps)["Tags"]
+    assert tags == [{"Key": "team", "Value": "platform"}]
+    assignments = {(a["PrincipalType"], a["AccountId"]) for a in sso().list_account_assignments_for_principal(
+        InstanceArn=arn, PrincipalId=clients_ids(clients, "users", "kim"), PrincipalType="USER")["AccountAssignments"]}
+    assert assignments == {("USER", "123456789012"), ("USER", "111122223333")}
+    plan2, writes = second_run_writes(parse(FULL), clock)
+    assert plan2.empty and writes == {}
+
+
+def clients_ids(clients: Clients, kind: str, name: str) -> str:
+    _, store = instance()
+    path = "userName" if kind == "users" else "displayName"
+    key = "UserId" if kind == "users" else "GroupId"
+    getter = ids().get_user_id if kind == "users" else ids().get_group_id
+    return str(getter(IdentityStoreId=store, AlternateIdentifier={
+        "UniqueAttribute": {"AttributePath": path, "AttributeValue": name}})[key])
+
+
+def drift(kind: str) -> None:
+    """Change one thing by hand, as someone in the console would."""
+    arn, store = instance()
+    ps = permission_set_arn("PowerUser")
+    if kind == "duration":
+        sso().update_permission_set(InstanceArn=arn, PermissionSetArn=ps, SessionDuration="PT1H",
+                                    Description="Power users", RelayState="https://console.aws.amazon.com/")
+    elif kind == "extra_policy":
+        sso().attach_managed_policy_to_permission_set(
+            InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    elif kind == "missing_policy":
+        sso().detach_managed_policy_from_permission_set(
+            InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/PowerUserAccess")
+    elif kind == "inline":
+        sso().put_inline_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps, InlinePolicy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    elif kind == "boundary":
+        sso().delete_permissions_boundary_from_permission_set(InstanceArn=arn, PermissionSetArn=ps)
+    elif kind == "tags":
+        sso().tag_resource(InstanceArn=arn, ResourceArn=ps, Tags=[{"Key": "team", "Value": "other"},
+                                                                  {"Key": "extra", "Value": "x"}])
+    elif kind == "customer_policy":
+        sso().detach_customer_managed_policy_reference_from_permission_set(
+            InstanceArn=arn, PermissionSetArn=ps, CustomerManagedPolicyReference={"Name": "AllowBilling", "Path": "/"})
+    elif kind == "user_email":
+        ids().update_user(IdentityStoreId=store, UserId=clients_ids(None, "users", "kim"),  # type: ignore[arg-type]
+                          Operations=[{"AttributePath": "emails", "AttributeValue": [
+                              {"Value": "old@example.com", "Type": "work", "Primary": True}]}])
+    elif kind == "group_description":
+        ids().update_group(IdentityStoreId=store, GroupId=clients_ids(None, "groups", "Platform"),  # type: ignore[arg-type]
+                           Operations=[{"AttributePath": "description", "AttributeValue": "changed"}])
+    elif kind == "membership":
+        ids().delete_group_membership(IdentityStoreId=store, MembershipId=ids().list_group_memberships(
+            IdentityStoreId=store, GroupId=clients_ids(None, "groups", "Platform"),  # type: ignore[arg-type]
+        )["GroupMemberships"][0]["MembershipId"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource", "field"),
+    [
+        ("duration", "permission_set", "session_duration"),
+        ("extra_policy", "permission_set", "managed_policies"),
+        ("missing_policy", "permission_set", "managed_policies"),
+        ("customer_policy", "permission_set", "customer_managed_policies"),
+        ("inline", "permission_set", "inline_policy"),
+        ("boundary", "permission_set", "permissions_boundary"),
+        ("tags", "permission_set", "tags"),
+        ("user_email", "user", "email"),
+        ("group_description", "group", "description"),
+        ("membership", "membership", "user"),
+    ],
+)
+def test_drift_is_reported_and_corrected(clients: Clients, clock: Any, kind: str, resource: str, field: str) -> None:
+    plan_and_apply(clients, parse(FULL))
+    drift(kind)
+    runner = Runner(make_clients(clock), parse(FULL), run_settings())
+    plan = runner.plan()
+    changed = [c for c in plan.changes if c.resource == resource]
+    assert changed and field in {f.name for f in changed[0].fields}, plan.to_json()
+    assert runner.apply(plan).ok
+    plan2, writes = second_run_writes(parse(FULL), clock)
+    assert plan2.empty, plan2.to_json()
+
+
+def test_changed_provisioned_set_is_provisioned_once(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    changed["permission_sets"][0]["managed_policies"] = ["ReadOnlyAccess"]
+    changed["permission_sets"][0]["tags"] = {"team": "data"}
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(changed))
+    assert result.ok
+    assert [c.resource for c in plan.changes] == ["permission_set", "provisioning"]
+    assert second.log.counts["sso-admin:ProvisionPermissionSet"] == 1
+
+
+def test_unprovisioned_set_is_not_provisioned(clients: Clients, clock: Any) -> None:
+    doc = json.loads(json.dumps(FULL))
+    doc["assignments"] = []
+    plan_and_apply(clients, parse(doc))
+    doc["permission_sets"][0]["session_duration"] = "PT2H"
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(doc))
+    assert result.ok and [c.resource for c in plan.changes] == ["permission_set"]
+    assert second.log.counts["sso-admin:ProvisionPermissionSet"] == 0
+
+
+def test_relay_state_survives_an_update(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["description"] = "Power users, renamed"
+    plan_and_apply(make_clients(clock), parse(changed))
+    arn, _ = instance()
+    described = sso().describe_permission_set(InstanceArn=arn, PermissionSetArn=permission_set_arn("PowerUser"))
+    assert described["PermissionSet"]["RelayState"] == "https://console.aws.amazon.com/"
+
+
+def test_permission_set_created_meanwhile_is_adopted(clients: Clients) -> None:
+    runner = Runner(clients, load_example(), run_settings())
+    plan = runner.plan()
+    arn, _ = instance()
+    sso().create_permission_set(InstanceArn=arn, Name="IdentityCenterAdmin", SessionDuration="PT1H")
+    result = runner.apply(plan)
+    assert result.ok
+    outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
+    assert "adopted" in outcome.detail
+    names = [sso().describe_permission_set(InstanceArn=arn, PermissionSetArn=p)["PermissionSet"]["Name"]
+             for p in sso().list_permission_sets(InstanceArn=arn)["PermissionSets"]]
+    assert names == ["IdentityCenterAdmin"]
+    attached = sso().list_managed_policies_in_permission_set(
+        InstanceArn=arn, PermissionSetArn=permission_set_arn("IdentityCenterAdmin"))
+    assert {p["Arn"] for p in attached["AttachedManagedPolicies"]} == ADMIN_POLICIES
+    assert clients.log.counts["sso-admin:CreatePermissionSet"] == 1  # a duplicate name is never retried
+
+
+def test_group_and_user_created_meanwhile_are_adopted(clients: Clients) -> None:
+    runner = Runner(clients, load_example(), run_settings())
+    plan = runner.plan()
+    _, store = instance()
+    ids().create_group(IdentityStoreId=store, DisplayName="IdentityCenterAdmins")
+    ids().create_user(IdentityStoreId=store, UserName="admin", DisplayName="A", Name={"GivenName": "A", "FamilyName": "B"},
+                      Emails=[{"Value": "admin@example.com", "Primary": True}])
+    result = runner.apply(plan)
+    assert result.ok
+    assert len(ids().list_groups(IdentityStoreId=store)["Groups"]) == 1
+    assert len(ids().list_users(IdentityStoreId=store)["Users"]) == 1
+
+
+def test_objects_the_config_does_not_mention_are_left_alone(clients: Clients, clock: Any) -> None:
+    arn, store = instance()
+    sso().create_permission_set(InstanceArn=arn, Name="Unrelated", SessionDuration="PT1H")
+    ids().create_group(IdentityStoreId=store, DisplayName="Unrelated")
+    plan, result, _ = plan_and_apply(clients, load_example())
+    assert result.ok and not [c for c in plan.changes if c.key == "Unrelated"]
+    assert len(sso().list_permission_sets(InstanceArn=arn)["PermissionSets"]) == 2
+
+
+def test_failed_change_does_not_stop_the_rest(clients: Clients) -> None:
+    doc = json.loads(json.dumps(FULL))
+    doc["permission_sets"].append({"name": "Broken", "managed_policies": ["NoSuchPolicyAnywhere"]})
+    plan, result, _ = plan_and_apply(clients, parse(doc))
+    failed = [o for o in result.failed]
+    assert [o.change.key for o in failed] == ["Broken"]
+    assert "ResourceNotFoundException" in failed[0].detail
+    assert all(o.ok for o in result.outcomes if o.change.key != "Broken")
+
+
+def test_apply_follows_dependency_order(clients: Clients) -> None:
+    plan, result, _ = plan_and_apply(clients, parse(FULL))
+    order = [o.change.resource for o in result.outcomes]
+    assert order == sorted(order, key=["group", "user", "membership", "permission_set", "assignment"].index)
+
+
+def test_no_instance_is_an_actionable_error(aws: realism.State, clock: Any) -> None:
+    from moto.ssoadmin.models import ssoadmin_backends
+
+    ssoadmin_backends["123456789012"][REGION].instances.clear()
+    with pytest.raises(Exception, match="no instance in ap-northeast-2.*management account"):
+        Runner(make_clients(clock), load_example(), run_settings()).plan()
+
+
+def test_instance_not_active_is_an_actionable_error(aws: realism.State, clock: Any) -> None:
+    from moto.ssoadmin.models import ssoadmin_backends
+
+    ssoadmin_backends["123456789012"][REGION].instances[0].status = "CREATE_IN_PROGRESS"
+    with pytest.raises(Exception, match="CREATE_IN_PROGRESS: wait"):
+        Runner(make_clients(clock), load_example(), run_settings()).plan()
