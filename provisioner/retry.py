@@ -70,10 +70,10 @@ class RateLimiter:
                 now = self.clock.now()
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                if self.tokens >= 1 - 1e-9:  # tolerance: refills are floating-point sums
+                    self.tokens = max(self.tokens - 1, 0.0)
                     return
-                wait = (1 - self.tokens) / self.rate
+                wait = max((1 - self.tokens) / self.rate, 0.001)
             self.clock.sleep(wait)
 
 
@@ -151,10 +151,12 @@ class Retrier:
             return is_transient(exc) or (retry_conflicts and is_conflict(exc))
 
         def stop(state: RetryCallState) -> bool:
-            return (
-                state.attempt_number >= self.settings.max_attempts
-                or self.clock.now() - start >= deadline
-            )
+            if self.clock.now() - start >= deadline:
+                return True
+            # An operation in flight on the same object ends in its own time: conflicts are
+            # bounded by time alone. Throttling and 5xx also by a number of attempts.
+            exc = state.outcome.exception() if state.outcome else None
+            return not (exc is not None and is_conflict(exc)) and state.attempt_number >= self.settings.max_attempts
 
         def before_sleep(state: RetryCallState) -> None:
             if self.on_retry and state.outcome and state.next_action:

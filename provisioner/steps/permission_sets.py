@@ -4,6 +4,7 @@ boundary, tags; and one ProvisionPermissionSet per changed set that is already p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,8 +320,29 @@ class PermissionSetsStep(Step):
         spec = edit.desired.spec
         target = {"InstanceArn": self.ctx.instance_arn, "PermissionSetArn": arn}
 
-        def write(method: str, **kwargs: Any) -> None:
-            sso.call(method, retry_conflicts=True, **target, **kwargs)
+        def write(method: str, done: Callable[[], bool] | None = None, gone_ok: bool = False,
+                  **kwargs: Any) -> None:
+            """One edit, safe to repeat: a retried call whose first attempt took effect (the
+            reply was lost) meets a Conflict or NotFound that is checked, not trusted."""
+            try:
+                sso.call(method, **target, **kwargs)
+            except AwsError as exc:
+                if gone_ok and exc.code == "ResourceNotFoundException":
+                    return
+                if exc.code != "ConflictException":
+                    raise
+                if done is not None and done():
+                    return
+                sso.call(method, retry_conflicts=True, **target, **kwargs)
+
+        def attached() -> set[str]:
+            return {p["Arn"] for p in sso.pages("list_managed_policies_in_permission_set",
+                                                "AttachedManagedPolicies", **target)}
+
+        def referenced() -> set[CustomerRef]:
+            return {(p["Name"], p.get("Path", "/")) for p in sso.pages(
+                "list_customer_managed_policy_references_in_permission_set",
+                "CustomerManagedPolicyReferences", **target)}
 
         if edit.update_attributes and edit.live is not None:
             # UpdatePermissionSet clears what it is not sent: always send the whole desired set.
@@ -333,23 +355,25 @@ class PermissionSetsStep(Step):
             write("update_permission_set", **attrs)
         # Detach before attach so a swap never crosses the 20-policy limit.
         for policy_arn in edit.detach_managed:
-            write("detach_managed_policy_from_permission_set", ManagedPolicyArn=policy_arn)
+            write("detach_managed_policy_from_permission_set", gone_ok=True, ManagedPolicyArn=policy_arn)
         for name, path in edit.detach_customer:
-            write("detach_customer_managed_policy_reference_from_permission_set",
+            write("detach_customer_managed_policy_reference_from_permission_set", gone_ok=True,
                   CustomerManagedPolicyReference={"Name": name, "Path": path})
         for policy_arn in edit.attach_managed:
-            write("attach_managed_policy_to_permission_set", ManagedPolicyArn=policy_arn)
+            write("attach_managed_policy_to_permission_set", done=lambda a=policy_arn: a in attached(),
+                  ManagedPolicyArn=policy_arn)
         for name, path in edit.attach_customer:
             write("attach_customer_managed_policy_reference_to_permission_set",
+                  done=lambda ref=(name, path): ref in referenced(),
                   CustomerManagedPolicyReference={"Name": name, "Path": path})
         if edit.put_inline and edit.desired.inline is not None:
             write("put_inline_policy_to_permission_set", InlinePolicy=edit.desired.inline)
         if edit.delete_inline:
-            write("delete_inline_policy_from_permission_set")
+            write("delete_inline_policy_from_permission_set", gone_ok=True)
         if edit.put_boundary and edit.desired.boundary is not None:
             write("put_permissions_boundary_to_permission_set", PermissionsBoundary=edit.desired.boundary)
         if edit.delete_boundary:
-            write("delete_permissions_boundary_from_permission_set")
+            write("delete_permissions_boundary_from_permission_set", gone_ok=True)
         if edit.tag:
             sso.call("tag_resource", retry_conflicts=True, InstanceArn=self.ctx.instance_arn, ResourceArn=arn,
                      Tags=[{"Key": k, "Value": v} for k, v in edit.tag.items()])

@@ -211,7 +211,14 @@ def _assignment_status(req: Request) -> dict[str, Any]:
     })
 
 
-def _guard_provisioning(arn: str) -> None:
+def _tick(resp: Any) -> None:
+    """Let time-bound requests finish even if nobody polls them (AWS does not wait for us)."""
+    for req in _in_progress(""):
+        _settle(resp, req)
+
+
+def _guard_provisioning(resp: Any, arn: str) -> None:
+    _tick(resp)
     if STATE.settings.conflict_while_provisioning and any(
         r.payload.get("PermissionSetArn") == arn for r in _in_progress("provisioning")
     ):
@@ -223,7 +230,8 @@ def _create_account_assignment(resp: Any) -> str:
     p = _params(resp)
     s = STATE.settings
     _find_set(resp, p["PermissionSetArn"])
-    _guard_provisioning(p["PermissionSetArn"])
+    _guard_provisioning(resp, p["PermissionSetArn"])
+    _tick(resp)
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
         raise _Error("ThrottlingException", "Too many account assignment requests in progress")
     req = Request("assignment-create", str(uuid.uuid4()), p, s.clock())
@@ -236,6 +244,7 @@ def _create_account_assignment(resp: Any) -> str:
 def _delete_account_assignment(resp: Any) -> str:
     p = _params(resp)
     s = STATE.settings
+    _tick(resp)
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
         raise _Error("ThrottlingException", "Too many account assignment requests in progress")
     req = Request("assignment-delete", str(uuid.uuid4()), p, s.clock())
@@ -281,7 +290,7 @@ def _provision_permission_set(resp: Any) -> str:
     p = _params(resp)
     s = STATE.settings
     ps = _find_set(resp, p["PermissionSetArn"])
-    _guard_provisioning(p["PermissionSetArn"])
+    _guard_provisioning(resp, p["PermissionSetArn"])
     if s.max_concurrent_provisionings is not None and len(_in_progress("provisioning")) >= s.max_concurrent_provisionings:
         raise _Error("ThrottlingException", "Too many concurrent permission set provisioning requests")
     if p.get("TargetType") == "AWS_ACCOUNT" and p.get("TargetId"):
@@ -317,7 +326,7 @@ def _mark_stale(resp: Any) -> None:
             ps = _find_set(resp, arn)
         except _Error:
             return
-        _guard_provisioning(arn)
+        _guard_provisioning(resp, arn)
         if getattr(ps, "_accounts", None):
             ps._stale = True
 
@@ -365,7 +374,7 @@ def _tags_op(resp: Any, action: str) -> str:
     tags = STATE.tags.setdefault(arn, {})
     if action == "list":
         return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
-    _guard_provisioning(arn)
+    _guard_provisioning(resp, arn)
     if action == "tag":
         tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
     else:

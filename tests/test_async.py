@@ -1,0 +1,151 @@
+"""What only real AWS does: IN_PROGRESS, FAILED, timeouts, throttling, conflicts, quotas.
+
+The realism layer makes moto behave so; the clock is fake, so nothing sleeps for real.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from provisioner.aws import Clients
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import REGION, load_example, make_clients, parse, plan_and_apply, run_settings
+from tests.test_steps import FULL
+
+MANY: dict[str, Any] = {
+    "groups": [{"name": f"team{i}"} for i in range(6)],
+    "permission_sets": [{"name": f"Set{i}", "managed_policies": ["ReadOnlyAccess"]} for i in range(3)],
+    "assignments": [
+        {"permission_set": f"Set{i}", "groups": [f"team{g}" for g in range(6)],
+         "accounts": ["current", "111122223333"]}
+        for i in range(3)
+    ],
+}  # 36 assignments
+
+
+def assignment_count() -> int:
+    sso = boto3.client("sso-admin", region_name=REGION)
+    arn = sso.list_instances()["Instances"][0]["InstanceArn"]
+    return sum(
+        len(sso.list_account_assignments(InstanceArn=arn, AccountId=acct, PermissionSetArn=ps)["AccountAssignments"])
+        for ps in sso.list_permission_sets(InstanceArn=arn)["PermissionSets"]
+        for acct in ("123456789012", "111122223333")
+    )
+
+
+def test_in_progress_assignments_are_polled_to_success(clients: Clients, clock: Any) -> None:
+    realism.configure(async_polls=3, clock=clock.now)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    assert result.ok
+    assert assignment_count() == 36
+    assert clock.slept, "polling waited between rounds"
+
+
+def test_polling_is_batched_not_a_describe_per_request_per_round(clients: Clients, clock: Any) -> None:
+    realism.configure(async_polls=3, clock=clock.now)
+    plan_and_apply(clients, parse(MANY))
+    counts = clients.log.counts
+    # Each request is described once it ends (plus the rounds where few are left).
+    assert counts["sso-admin:DescribeAccountAssignmentCreationStatus"] <= 36 * 2
+    assert counts["sso-admin:ListAccountAssignmentCreationStatus"] >= 1
+
+
+def test_outstanding_requests_stay_within_the_quota(clients: Clients, clock: Any) -> None:
+    realism.configure(async_polls=2, clock=clock.now, max_outstanding_assignments=15)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    assert result.ok, result.to_json()
+    assert clients.log.counts["sso-admin:CreateAccountAssignment"] == 36  # never refused, never repeated
+
+
+def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(clients: Clients, clock: Any) -> None:
+    def fail(payload: dict[str, str]) -> str | None:
+        return "IAM role quota exceeded in 111122223333" if payload["TargetId"] == "111122223333" else None
+
+    realism.configure(async_polls=2, clock=clock.now, fail_assignment=fail)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    assert not result.ok
+    assert len(result.failed) == 18
+    assert all("IAM role quota exceeded" in o.detail and o.request_id for o in result.failed)
+    assert assignment_count() == 18
+
+
+def test_polling_stops_at_the_timeout_and_names_what_is_pending(clients: Clients, clock: Any) -> None:
+    realism.configure(async_polls=10**9, clock=clock.now)
+    plan, result, _ = plan_and_apply(clients, load_example(), timeout=60)
+    failed = result.failed
+    assert len(failed) == 1 and failed[0].change.resource == "assignment"
+    assert "still IN_PROGRESS after 60s" in failed[0].detail and "IdentityCenterAdmins" in failed[0].detail
+    assert 60 <= clock.t < 120
+
+
+def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    realism.configure(async_polls=2, clock=clock.now)
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(changed))
+    assert result.ok
+    assert second.log.counts["sso-admin:DescribePermissionSetProvisioningStatus"] >= 2
+
+
+def test_failed_provisioning_is_reported(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    realism.configure(async_polls=1, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    plan, result, _ = plan_and_apply(make_clients(clock), parse(changed))
+    assert [o.change.resource for o in result.failed] == ["provisioning"]
+    assert "policy AllowBilling missing" in result.failed[0].detail
+
+
+def test_throttling_and_server_errors_are_retried(clients: Clients, clock: Any) -> None:
+    realism.configure(throttle_rate=0.3, error_rate=0.05, seed=3)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    assert result.ok, result.to_json()
+    assert assignment_count() == 36
+    realism.configure()
+    second = make_clients(clock)
+    plan2, _, _ = plan_and_apply(second, parse(MANY))
+    assert plan2.empty and second.log.writes() == {}
+
+
+def test_dropped_connections_after_a_write_create_no_duplicates(clients: Clients, clock: Any) -> None:
+    realism.configure(drop_after_rate=0.2, seed=5)
+    plan, result, _ = plan_and_apply(clients, parse(FULL))
+    assert result.ok, result.to_json()
+    realism.configure()
+    ids = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    assert len(ids.list_users(IdentityStoreId=store)["Users"]) == 1
+    assert len(ids.list_groups(IdentityStoreId=store)["Groups"]) == 1
+    plan2, _, _ = plan_and_apply(make_clients(clock), parse(FULL))
+    assert plan2.empty
+
+
+def test_transient_conflict_is_retried_with_backoff(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    # A provisioning that stays in flight for a while makes writes to the set conflict.
+    realism.configure(async_seconds=30, clock=clock.now, conflict_while_provisioning=True)
+    sso = boto3.client("sso-admin", region_name=REGION)
+    arn = sso.list_instances()["Instances"][0]["InstanceArn"]
+    ps = sso.list_permission_sets(InstanceArn=arn)["PermissionSets"][0]
+    sso.provision_permission_set(InstanceArn=arn, PermissionSetArn=ps, TargetType="ALL_PROVISIONED_ACCOUNTS")
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(changed))
+    assert result.ok, result.to_json()
+    assert realism.STATE.calls["sso-admin:UpdatePermissionSet"] > 1  # refused, then retried
+    assert sum(clock.slept) >= 30
+
+
+def test_a_second_runner_sees_what_the_first_did(clients: Clients, clock: Any) -> None:
+    realism.configure(async_polls=1, clock=clock.now)
+    plan_and_apply(clients, parse(MANY))
+    plan = Runner(make_clients(clock), parse(MANY), run_settings()).plan()
+    assert plan.empty
