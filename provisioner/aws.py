@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import quotas
 from .errors import (
@@ -27,16 +27,20 @@ from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connection_err
 
 if TYPE_CHECKING:
     import boto3
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_identitystore import IdentityStoreClient
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_sso_admin import SSOAdminClient
+    from mypy_boto3_sts import STSClient
+
+ClientT = TypeVar("ClientT")
+R = TypeVar("R")
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
 
 
 def is_write(operation: str) -> bool:
     return operation.startswith(WRITE_PREFIXES)
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
 
 
 class CallLog:
@@ -57,46 +61,50 @@ class CallLog:
         return sum(self.counts.values())
 
 
-@dataclass
-class Api:
-    """One service client behind our rate limit, retry policy and error translation."""
+class Api(Generic[ClientT]):
+    """One service client behind our rate limit, retry policy and error translation.
 
-    service: str
-    client: Any
-    limiter: RateLimiter
-    retrier: Retrier
-    log: CallLog
+    Calls are lambdas over the typed client, so the boto3 stubs check every parameter:
+    `api.call(lambda c: c.describe_permission_set(InstanceArn=..., PermissionSetArn=...))`.
+    """
 
-    def call(self, method: str, *, retry_conflicts: bool = False, **kwargs: Any) -> dict[str, Any]:
-        """Call `client.<method>(**kwargs)`; raise AwsError/CredentialsError on failure."""
-        operation = _pascal(method)
-        fn: Callable[..., dict[str, Any]] = getattr(self.client, method)
+    def __init__(self, service: str, client: ClientT, limiter: RateLimiter, retrier: Retrier, log: CallLog) -> None:
+        self.service = service
+        self.client = client
+        self.limiter = limiter
+        self.retrier = retrier
+        self.log = log
+        # Every attempt, retries included, passes the shared rate limit and is counted.
+        events: Any = client.meta.events  # type: ignore[attr-defined]
+        events.register("before-call", self._before_call)
 
-        def attempt() -> dict[str, Any]:
-            self.limiter.acquire()
-            self.log.record(self.service, operation)
-            return fn(**kwargs)
+    def _before_call(self, model: Any, **_: Any) -> None:
+        self.limiter.acquire()
+        self.log.record(self.service, model.name)
 
+    def call(self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False) -> R:
+        """Run `fn(client)` with retries; raise AwsError/CredentialsError on failure."""
         try:
-            return self.retrier.run(f"{self.service}:{operation}", attempt, retry_conflicts=retry_conflicts)
+            return self.retrier.run(self.service, lambda: fn(self.client), retry_conflicts=retry_conflicts)
         except Exception as exc:  # translated below; anything unknown is re-raised as is
-            raise translate(exc, operation) from exc
+            raise translate(exc) from exc
 
-    def pages(self, method: str, result_key: str, **kwargs: Any) -> Iterator[Any]:
-        """Every item of a paginated list call; each page is retried on its own."""
+    def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> Iterator[Any]:
+        """Every item of a paginated list call; `fn(client, more)` must pass `**more` on.
+
+        Each page is retried on its own, so a throttled page 7 does not restart at page 1.
+        """
         token: str | None = None
         while True:
-            args = dict(kwargs)
-            if token:
-                args["NextToken"] = token
-            page = self.call(method, **args)
+            more = {"NextToken": token} if token else {}
+            page = self.call(lambda c: fn(c, more))
             yield from page.get(result_key, [])
             token = page.get("NextToken")
             if not token:
                 return
 
 
-def translate(exc: BaseException, operation: str) -> BaseException:
+def translate(exc: BaseException) -> BaseException:
     """botocore exceptions -> our error tree; other exceptions unchanged."""
     from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
 
@@ -107,6 +115,7 @@ def translate(exc: BaseException, operation: str) -> BaseException:
         )
     if isinstance(exc, NoRegionError):
         return CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
+    operation = str(getattr(exc, "operation_name", "") or "AWS call")
     code = error_code(exc)
     if code is not None:
         message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or code
@@ -146,12 +155,14 @@ class Clients:
         self.clock = clock or Clock()
         self.log = CallLog()
         self.retrier = Retrier(self.settings.retry, self.clock, on_retry=on_retry)
-        self._apis: dict[str, Api] = {}
+        self._apis: dict[str, Api[Any]] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(
-        cls, settings: ClientSettings, clock: Clock | None = None,
+        cls,
+        settings: ClientSettings,
+        clock: Clock | None = None,
         on_retry: Callable[[str, BaseException, float], None] | None = None,
     ) -> Clients:
         import boto3
@@ -170,16 +181,14 @@ class Clients:
     def region(self) -> str | None:
         return self.settings.region or self.session.region_name
 
-    def _api(self, service: str, tps: float) -> Api:
+    def _api(self, service: str, tps: float) -> Api[Any]:
         with self._lock:
             api = self._apis.get(service)
             if api is None:
                 from botocore.config import Config
 
                 if not self.region:
-                    raise CredentialsError(
-                        "no AWS Region set: pass --region, set region: in the config, or AWS_REGION"
-                    )
+                    raise CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
                 client = self.session.client(
                     service,  # type: ignore[call-overload]
                     region_name=self.region,
@@ -198,21 +207,21 @@ class Clients:
             return api
 
     @property
-    def sso_admin(self) -> Api:
+    def sso_admin(self) -> Api[SSOAdminClient]:
         return self._api("sso-admin", self.settings.sso_admin_tps)
 
     @property
-    def identitystore(self) -> Api:
+    def identitystore(self) -> Api[IdentityStoreClient]:
         return self._api("identitystore", self.settings.identity_store_tps)
 
     @property
-    def sts(self) -> Api:
+    def sts(self) -> Api[STSClient]:
         return self._api("sts", self.settings.other_tps)
 
     @property
-    def iam(self) -> Api:
+    def iam(self) -> Api[IAMClient]:
         return self._api("iam", self.settings.other_tps)
 
     @property
-    def organizations(self) -> Api:
+    def organizations(self) -> Api[OrganizationsClient]:
         return self._api("organizations", self.settings.other_tps)

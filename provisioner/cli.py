@@ -78,16 +78,30 @@ class ProvisionerGroup(click.Group):
 
 @click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
-@click.option("--region", help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, then the profile.")
+@click.option(
+    "--region", help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, then the profile."
+)
 @click.option("--endpoint-url", help="Send every AWS call here (a local moto endpoint, for example).")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people; json prints one document on stdout for scripts.")
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json prints one document on stdout for scripts.",
+)
 @click.option("-v", "--verbose", count=True, help="Show retries and progress details on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="provisioner")
 @click.pass_context
-def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_url: str | None,
-        output: str, verbose: int, debug: bool) -> None:
+def cli(
+    ctx: click.Context,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    output: str,
+    verbose: int,
+    debug: bool,
+) -> None:
     """Bootstrap AWS IAM Identity Center and keep it in the shape a config file declares.
 
     \b
@@ -109,7 +123,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
 # -- shared plumbing ---------------------------------------------------------------------
 def _clients(opts: Options, config_region: str | None = None) -> Clients:
-    from .aws import ClientSettings, Clients
+    from .aws import Clients, ClientSettings
 
     def on_retry(what: str, exc: BaseException, delay: float) -> None:
         if opts.verbose:
@@ -125,7 +139,7 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
 
 def _runner(opts: Options, config: Config, poll_timeout: float | None = None) -> Runner:
     from .retry import PollSettings
-    from .runner import RunSettings, Runner
+    from .runner import Runner, RunSettings
 
     settings = RunSettings(poll=PollSettings(timeout=poll_timeout)) if poll_timeout else RunSettings()
     color = sys.stderr.isatty() and not opts.json
@@ -143,6 +157,11 @@ def _load(path: str) -> Config:
     from . import config
 
     return config.load(path)
+
+
+def _calls(runner: Runner) -> dict[str, int]:
+    """API calls this run made, by service:Operation (retries included)."""
+    return dict(sorted(runner.clients.log.counts.items()))
 
 
 def _color(opts: Options) -> bool:
@@ -164,14 +183,18 @@ def _apply(opts: Options, runner: Runner, plan: Plan, yes: bool, command: str, *
     ctx = click.get_current_context()
     if plan.empty:
         if opts.json:
-            click.echo(report.document(command, runner.ctx, plan, None, **extra))
+            click.echo(report.document(command, runner.ctx, plan, None, api_calls=_calls(runner), **extra))
         ctx.exit(EXIT_OK)
     if not yes:
         if not sys.stdin.isatty():
-            _err("refusing to change anything without confirmation: stdin is not a terminal. "
-                 "Review the plan, then run again with --yes.")
+            _err(
+                "refusing to change anything without confirmation: stdin is not a terminal. "
+                "Review the plan, then run again with --yes."
+            )
             if opts.json:
-                click.echo(report.document(command, runner.ctx, plan, None, applied=False, **extra))
+                click.echo(
+                    report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner), **extra)
+                )
             ctx.exit(EXIT_ERROR)
         if not click.confirm(f"Apply these {len(plan.changes)} changes?", err=True):
             _err("Nothing changed.")
@@ -181,7 +204,7 @@ def _apply(opts: Options, runner: Runner, plan: Plan, yes: bool, command: str, *
     except AccessError:
         raise
     if opts.json:
-        click.echo(report.document(command, runner.ctx, plan, result, applied=True, **extra))
+        click.echo(report.document(command, runner.ctx, plan, result, applied=True, api_calls=_calls(runner), **extra))
     else:
         click.echo("")
         click.echo(report.render_result(result, plan, _color(opts)))
@@ -189,11 +212,18 @@ def _apply(opts: Options, runner: Runner, plan: Plan, yes: bool, command: str, *
 
 
 config_option = click.option(
-    "-f", "--file", "config_path", required=True, type=click.Path(dir_okay=True),
+    "-f",
+    "--file",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=True),
     help="Config file (YAML or JSON). See examples/identity-center-admin.yaml.",
 )
 poll_timeout_option = click.option(
-    "--poll-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+    "--poll-timeout",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
     help="Give up waiting for asynchronous requests after this long (default 900).",
 )
 
@@ -201,8 +231,11 @@ poll_timeout_option = click.option(
 # -- commands ----------------------------------------------------------------------------
 @cli.command()
 @config_option
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+)
 @click.pass_obj
 def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
     """Show what apply would change. Read-only: makes no write call.
@@ -217,7 +250,7 @@ def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
     runner = _runner(opts, config)
     the_plan = runner.plan()
     if opts.json:
-        click.echo(report.document("plan", runner.ctx, the_plan))
+        click.echo(report.document("plan", runner.ctx, the_plan, api_calls=_calls(runner)))
     else:
         _show_plan(opts, runner, the_plan)
     if detailed_exitcode and not the_plan.empty:
@@ -261,10 +294,18 @@ BOOTSTRAP_FLAGS = {
 }
 
 
-def bootstrap_document(user_name: str, email: str, given_name: str | None, family_name: str | None,
-                       display_name: str | None, group: str, permission_set: str,
-                       policies: tuple[str, ...], session_duration: str,
-                       accounts: tuple[str, ...]) -> dict[str, Any]:
+def bootstrap_document(
+    user_name: str,
+    email: str,
+    given_name: str | None,
+    family_name: str | None,
+    display_name: str | None,
+    group: str,
+    permission_set: str,
+    policies: tuple[str, ...],
+    session_duration: str,
+    accounts: tuple[str, ...],
+) -> dict[str, Any]:
     """The seed scenario as a config document: one admin group, user, set, assignment."""
     user: dict[str, Any] = {"user_name": user_name, "email": email}
     for key, value in (("display_name", display_name), ("given_name", given_name), ("family_name", family_name)):
@@ -274,12 +315,14 @@ def bootstrap_document(user_name: str, email: str, given_name: str | None, famil
     return {
         "groups": [{"name": group, "description": "Administer IAM Identity Center"}],
         "users": [user],
-        "permission_sets": [{
-            "name": permission_set,
-            "description": "Manage IAM Identity Center",
-            "session_duration": session_duration,
-            "managed_policies": list(policies),
-        }],
+        "permission_sets": [
+            {
+                "name": permission_set,
+                "description": "Manage IAM Identity Center",
+                "session_duration": session_duration,
+                "managed_policies": list(policies),
+            }
+        ],
         "assignments": [{"permission_set": permission_set, "groups": [group], "accounts": list(accounts)}],
     }
 
@@ -291,23 +334,48 @@ def bootstrap_document(user_name: str, email: str, given_name: str | None, famil
 @click.option("--family-name", help="Family name (default: the user name).")
 @click.option("--display-name", help="Display name (default: 'GIVEN FAMILY').")
 @click.option("--group", default="IdentityCenterAdmins", show_default=True, help="Admin group to create.")
-@click.option("--permission-set", default="IdentityCenterAdmin", show_default=True,
-              help="Permission set to create.")
-@click.option("--policy", "policies", multiple=True, metavar="NAME_OR_ARN",
-              help="AWS managed policy for the set; repeatable. Default: the three that administer "
-                   "IAM Identity Center (" + ", ".join(SEED_POLICIES) + ").")
+@click.option("--permission-set", default="IdentityCenterAdmin", show_default=True, help="Permission set to create.")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="NAME_OR_ARN",
+    help="AWS managed policy for the set; repeatable. Default: the three that administer "
+    "IAM Identity Center (" + ", ".join(SEED_POLICIES) + ").",
+)
 @click.option("--session-duration", default="PT4H", show_default=True, help="ISO-8601, PT1H..PT12H.")
-@click.option("--account", "accounts", multiple=True, metavar="ID",
-              help="Account to assign the set on; repeatable. Default: current (the caller's account).")
-@click.option("--write-config", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write the equivalent config file, to keep in version control.")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="ID",
+    help="Account to assign the set on; repeatable. Default: current (the caller's account).",
+)
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the equivalent config file, to keep in version control.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @poll_timeout_option
 @click.pass_obj
-def bootstrap(opts: Options, user_name: str, email: str, given_name: str | None, family_name: str | None,
-              display_name: str | None, group: str, permission_set: str, policies: tuple[str, ...],
-              session_duration: str, accounts: tuple[str, ...], write_config: str | None, yes: bool,
-              poll_timeout: float | None) -> None:
+def bootstrap(
+    opts: Options,
+    user_name: str,
+    email: str,
+    given_name: str | None,
+    family_name: str | None,
+    display_name: str | None,
+    group: str,
+    permission_set: str,
+    policies: tuple[str, ...],
+    session_duration: str,
+    accounts: tuple[str, ...],
+    write_config: str | None,
+    yes: bool,
+    poll_timeout: float | None,
+) -> None:
     """Do the whole console walkthrough in one command, no config file needed.
 
     Checks IAM Identity Center is enabled, then creates (or adopts) an admin group, a
@@ -322,16 +390,27 @@ def bootstrap(opts: Options, user_name: str, email: str, given_name: str | None,
     from . import config as config_module
 
     document = bootstrap_document(
-        user_name, email, given_name, family_name, display_name, group, permission_set,
-        policies or SEED_POLICIES, session_duration, accounts or ("current",),
+        user_name,
+        email,
+        given_name,
+        family_name,
+        display_name,
+        group,
+        permission_set,
+        policies or SEED_POLICIES,
+        session_duration,
+        accounts or ("current",),
     )
     try:
         config = config_module.parse(document, "bootstrap options")
     except ConfigError as exc:
-        raise ConfigError("bootstrap options", [
-            (next((flag for path, flag in BOOTSTRAP_FLAGS.items() if where.startswith(path)), where), reason)
-            for where, reason in exc.problems
-        ]) from None
+        raise ConfigError(
+            "bootstrap options",
+            [
+                (next((flag for path, flag in BOOTSTRAP_FLAGS.items() if where.startswith(path)), where), reason)
+                for where, reason in exc.problems
+            ],
+        ) from None
     if write_config:
         import yaml
 

@@ -126,8 +126,7 @@ def normalize_managed_policy(value: str) -> str:
     if match:
         if match.group(2) != "aws":
             raise ValueError(
-                f"{value!r} is a customer managed policy; list it under customer_managed_policies "
-                "as {name, path}"
+                f"{value!r} is a customer managed policy; list it under customer_managed_policies as {{name, path}}"
             )
         return match.group(3)
     if value.startswith("arn:"):
@@ -265,8 +264,7 @@ class AssignmentSpec(_Model):
                 item = str(item)
                 if not ACCOUNT_ID.match(item):
                     raise ValueError(
-                        f"{item} is not a 12-digit account id; quote account ids in YAML so "
-                        "leading zeros are kept"
+                        f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept"
                     )
             if isinstance(item, str) and item != CURRENT_ACCOUNT and not ACCOUNT_ID.match(item):
                 raise ValueError(f"{item!r} is not a 12-digit account id or 'current'")
@@ -333,8 +331,10 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
             key = key.lower() if fold else key
             if key in seen:
                 problems.append(
-                    (f"{section}[{index}].{attr}", f"duplicate {what} {getattr(item, attr)!r} "
-                     f"(first at {section}[{seen[key]}])")
+                    (
+                        f"{section}[{index}].{attr}",
+                        f"duplicate {what} {getattr(item, attr)!r} (first at {section}[{seen[key]}])",
+                    )
                 )
             seen.setdefault(key, index)
 
@@ -353,15 +353,19 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
     for ai, assignment in enumerate(config.assignments):
         if assignment.permission_set not in set_names:
             problems.append(
-                (f"assignments[{ai}].permission_set",
-                 f"unknown permission set {assignment.permission_set!r}; declare it under permission_sets")
+                (
+                    f"assignments[{ai}].permission_set",
+                    f"unknown permission set {assignment.permission_set!r}; declare it under permission_sets",
+                )
             )
         for gi, group in enumerate(assignment.groups):
             if group not in group_names:
-                problems.append((f"assignments[{ai}].groups[{gi}]", f"unknown group {group!r}; declare it under groups"))
-        for ui, user in enumerate(assignment.users):
-            if user not in user_names:
-                problems.append((f"assignments[{ai}].users[{ui}]", f"unknown user {user!r}; declare it under users"))
+                problems.append(
+                    (f"assignments[{ai}].groups[{gi}]", f"unknown group {group!r}; declare it under groups")
+                )
+        for ui, member in enumerate(assignment.users):
+            if member not in user_names:
+                problems.append((f"assignments[{ai}].users[{ui}]", f"unknown user {member!r}; declare it under users"))
     return problems
 
 
@@ -396,11 +400,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -471,8 +473,11 @@ def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, li
                 problems.append((field, "must be a JSON policy document with a Statement"))
             elif len(canonical_policy(document).encode()) > quotas.MAX_INLINE_POLICY_BYTES:
                 problems.append(
-                    (field, f"is {len(canonical_policy(document).encode())} bytes; AWS allows "
-                     f"{quotas.MAX_INLINE_POLICY_BYTES}")
+                    (
+                        field,
+                        f"is {len(canonical_policy(document).encode())} bytes; AWS allows "
+                        f"{quotas.MAX_INLINE_POLICY_BYTES}",
+                    )
                 )
             ps = ps.model_copy(update={"inline_policy": document, "inline_policy_file": None})
         sets.append(ps)

@@ -44,8 +44,7 @@ class ConfigError(ProvisionerError):
 
     def render(self) -> str:
         return "\n".join(
-            f"config error: {self.file}: {path}: {reason}" if path else
-            f"config error: {self.file}: {reason}"
+            f"config error: {self.file}: {path}: {reason}" if path else f"config error: {self.file}: {reason}"
             for path, reason in self.problems
         )
 

@@ -85,7 +85,8 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
     lines.append("")
     lines.append(
         f"Apply: {done} done, {failed} failed, {plan.counts()['unchanged']} unchanged."
-        if failed else f"Apply complete: {done} done, {plan.counts()['unchanged']} unchanged."
+        if failed
+        else f"Apply complete: {done} done, {plan.counts()['unchanged']} unchanged."
     )
     return "\n".join(lines)
 
@@ -101,8 +102,9 @@ def context_json(ctx: Context | None) -> dict[str, Any] | None:
     }
 
 
-def document(command: str, ctx: Context | None, plan: Plan | None = None,
-             result: ApplyResult | None = None, **extra: Any) -> str:
+def document(
+    command: str, ctx: Context | None, plan: Plan | None = None, result: ApplyResult | None = None, **extra: Any
+) -> str:
     """The one JSON document a command prints on stdout with --output json."""
     doc: dict[str, Any] = {"command": command, "context": context_json(ctx)}
     if plan is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -200,8 +200,8 @@ class AsyncOutcome:
 
 def run_async(
     items: list[T],
-    fire: Callable[[T], dict[str, Any]],
-    check: Callable[[list[str]], dict[str, dict[str, Any]]],
+    fire: Callable[[T], Mapping[str, Any]],
+    check: Callable[[list[str]], Mapping[str, Mapping[str, Any]]],
     limit: int,
     clock: Clock,
     settings: PollSettings,
@@ -233,9 +233,8 @@ def run_async(
         if progress:
             progress(done, len(items))
 
-    def settle(index: int, status: dict[str, Any]) -> None:
-        finish(index, AsyncOutcome(str(status.get("Status")), status.get("FailureReason"),
-                                   status.get("RequestId")))
+    def settle(index: int, status: Mapping[str, Any]) -> None:
+        finish(index, AsyncOutcome(str(status.get("Status")), status.get("FailureReason"), status.get("RequestId")))
 
     while queue or inflight:
         while queue and not stopped and len(inflight) < limit:
@@ -270,10 +269,13 @@ def run_async(
             stopped = True
             for request_id in list(inflight):
                 index, _ = inflight.pop(request_id)
-                finish(index, AsyncOutcome(
-                    "TIMEOUT",
-                    f"{describe(items[index])}: still IN_PROGRESS after {settings.timeout:g}s "
-                    f"(request {request_id}); it may still finish: run plan later, or raise --poll-timeout",
-                    request_id,
-                ))
+                finish(
+                    index,
+                    AsyncOutcome(
+                        "TIMEOUT",
+                        f"{describe(items[index])}: still IN_PROGRESS after {settings.timeout:g}s "
+                        f"(request {request_id}); it may still finish: run plan later, or raise --poll-timeout",
+                        request_id,
+                    ),
+                )
     return [o if o is not None else AsyncOutcome("SKIPPED") for o in outcomes]

@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import quotas
 from .aws import Clients
 from .config import Config
 from .errors import AccessError, ProvisionerError
 from .plan import ApplyResult, Change, Outcome, Plan
-from .retry import PollSettings, run_async
+from .retry import AsyncOutcome, PollSettings, run_async
 from .steps import instance
 from .steps.assignments import AssignmentsStep
 from .steps.base import Context, Ids, Step
@@ -119,7 +120,7 @@ class Runner:
         step = self._steps["permission_set"]
         assert isinstance(step, PermissionSetsStep)
 
-        def finished(request_ids: list[str]) -> dict[str, dict[str, object]]:
+        def finished(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
             statuses = (step.provisioning_status(rid) for rid in request_ids)
             return {str(s["RequestId"]): s for s in statuses if s.get("Status") != "IN_PROGRESS"}
 
@@ -153,8 +154,8 @@ class Runner:
         self._record(changes, outcomes, result)
 
     @staticmethod
-    def _record(changes: list[Change], outcomes: list, result: ApplyResult) -> None:  # type: ignore[type-arg]
-        for change, outcome in zip(changes, outcomes):
+    def _record(changes: list[Change], outcomes: list[AsyncOutcome], result: ApplyResult) -> None:
+        for change, outcome in zip(changes, outcomes, strict=True):
             detail = "" if outcome.ok else f"{outcome.status}: {outcome.reason or 'no reason given'}"
             result.outcomes.append(Outcome(change, outcome.ok, detail, outcome.request_id))
 

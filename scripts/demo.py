@@ -27,29 +27,51 @@ def run(title: str, args: list[str], env: dict[str, str]) -> int:
 
 
 def main() -> int:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("AWS_")
-    } | {
-        "AWS_ACCESS_KEY_ID": "ASIADEMO", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",
-        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")} | {
+        "AWS_ACCESS_KEY_ID": "ASIADEMO",
+        "AWS_SECRET_ACCESS_KEY": "demo",
+        "AWS_SESSION_TOKEN": "demo",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
     with Endpoint(async_polls=2) as endpoint:
         print(f"local AWS endpoint (moto + realism layer): {endpoint.url}")
         common = ["--endpoint-url", endpoint.url, "--region", REGION]
-        code = run("Bootstrap: the console walkthrough in one command", common + [
-            "bootstrap", "--user-name", "admin", "--email", "admin@example.com",
-            "--given-name", "Admin", "--family-name", "User", "--display-name", "Admin User", "--yes",
-        ], env)
+        code = run(
+            "Bootstrap: the console walkthrough in one command",
+            common
+            + [
+                "bootstrap",
+                "--user-name",
+                "admin",
+                "--email",
+                "admin@example.com",
+                "--given-name",
+                "Admin",
+                "--family-name",
+                "User",
+                "--display-name",
+                "Admin User",
+                "--yes",
+            ],
+            env,
+        )
         if code != 0:
             print(f"demo: bootstrap exited {code}", file=sys.stderr)
             return code
-        code = run("Plan again from the config file: nothing to change",
-                   common + ["plan", "-f", str(CONFIG.relative_to(ROOT)), "--detailed-exitcode"], env)
+        code = run(
+            "Plan again from the config file: nothing to change",
+            common + ["plan", "-f", str(CONFIG.relative_to(ROOT)), "--detailed-exitcode"],
+            env,
+        )
         if code != 0:
             print(f"demo: plan exited {code} (expected 0: no changes)", file=sys.stderr)
             return code
-        writes = {op: n for op, n in endpoint.calls().items()
-                  if op.split(":")[1].startswith(("Create", "Attach", "Update", "Put", "Delete", "Provision"))}
+        writes = {
+            op: n
+            for op, n in endpoint.calls().items()
+            if op.split(":")[1].startswith(("Create", "Attach", "Update", "Put", "Delete", "Provision"))
+        }
         print(f"\nThe endpoint served {sum(endpoint.calls().values())} calls; writes: {writes}")
     print("\ndemo: done, endpoint stopped.")
     return 0

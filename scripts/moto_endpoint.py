@@ -72,8 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--async-polls", type=int, default=0, help="polls that see IN_PROGRESS before the end")
     parser.add_argument("--async-seconds", type=float, default=0.0, help="seconds before async work completes")
     parser.add_argument("--tps", type=float, default=None, help="requests/s per service before ThrottlingException")
-    parser.add_argument("--quotas", action="store_true",
-                        help="enforce 15 outstanding assignment requests, 3 provisionings, conflicts while provisioning")
+    parser.add_argument(
+        "--quotas",
+        action="store_true",
+        help="enforce 15 outstanding assignment requests, 3 provisionings, and conflicts while provisioning",
+    )
     parser.add_argument("--throttle-rate", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of calls dropped after taking effect")
@@ -85,13 +88,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = {
-        "async_polls": args.async_polls, "async_seconds": args.async_seconds, "tps": args.tps,
-        "throttle_rate": args.throttle_rate, "error_rate": args.error_rate,
-        "drop_after_rate": args.drop_rate, "latency": args.latency, "seed": args.seed,
+        "async_polls": args.async_polls,
+        "async_seconds": args.async_seconds,
+        "tps": args.tps,
+        "throttle_rate": args.throttle_rate,
+        "error_rate": args.error_rate,
+        "drop_after_rate": args.drop_rate,
+        "latency": args.latency,
+        "seed": args.seed,
     }
     if args.quotas:
-        settings.update(max_outstanding_assignments=15, max_concurrent_provisionings=3,
-                        conflict_while_provisioning=True)
+        settings.update(
+            max_outstanding_assignments=15, max_concurrent_provisionings=3, conflict_while_provisioning=True
+        )
     return settings
 
 

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from provisioner import config as config_module
-from provisioner.aws import ClientSettings, Clients
+from provisioner.aws import Clients, ClientSettings
 from provisioner.retry import FakeClock, PollSettings, RetrySettings
 from provisioner.runner import Runner, RunSettings
 from tests import realism

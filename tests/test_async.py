@@ -20,8 +20,7 @@ MANY: dict[str, Any] = {
     "groups": [{"name": f"team{i}"} for i in range(6)],
     "permission_sets": [{"name": f"Set{i}", "managed_policies": ["ReadOnlyAccess"]} for i in range(3)],
     "assignments": [
-        {"permission_set": f"Set{i}", "groups": [f"team{g}" for g in range(6)],
-         "accounts": ["current", "111122223333"]}
+        {"permission_set": f"Set{i}", "groups": [f"team{g}" for g in range(6)], "accounts": ["current", "111122223333"]}
         for i in range(3)
     ],
 }  # 36 assignments

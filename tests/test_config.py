@@ -17,11 +17,13 @@ from tests.conftest import EXAMPLES
 VALID: dict[str, Any] = {
     "groups": [{"name": "Admins", "description": "Admins"}],
     "users": [{"user_name": "alice", "email": "alice@example.com", "groups": ["Admins"]}],
-    "permission_sets": [{
-        "name": "Admin",
-        "session_duration": "PT4H",
-        "managed_policies": ["AdministratorAccess"],
-    }],
+    "permission_sets": [
+        {
+            "name": "Admin",
+            "session_duration": "PT4H",
+            "managed_policies": ["AdministratorAccess"],
+        }
+    ],
     "assignments": [{"permission_set": "Admin", "groups": ["Admins"], "accounts": ["current"]}],
 }
 
@@ -72,19 +74,34 @@ def test_examples_are_valid(example: str) -> None:
         ("permission_sets.0.name", "x" * 33, "permission_sets[0].name", "1-32"),
         ("permission_sets.0.description", "x" * 701, "permission_sets[0].description", "1-700"),
         ("permission_sets.0.relay_state", "x" * 241, "permission_sets[0].relay_state", "1-240"),
-        ("permission_sets.0.managed_policies", ["arn:aws:iam::123456789012:policy/Mine"],
-         "permission_sets[0].managed_policies", "customer_managed_policies"),
+        (
+            "permission_sets.0.managed_policies",
+            ["arn:aws:iam::123456789012:policy/Mine"],
+            "permission_sets[0].managed_policies",
+            "customer_managed_policies",
+        ),
         ("permission_sets.0.managed_policies", ["Not A Policy"], "permission_sets[0].managed_policies", "AWS managed"),
-        ("permission_sets.0.managed_policies", ["IAMFullAccess", "IAMFullAccess"],
-         "permission_sets[0].managed_policies", "twice"),
+        (
+            "permission_sets.0.managed_policies",
+            ["IAMFullAccess", "IAMFullAccess"],
+            "permission_sets[0].managed_policies",
+            "twice",
+        ),
         ("permission_sets.0.managed_policies", [f"Policy{i}" for i in range(21)], "permission_sets[0]", "at most 20"),
-        ("permission_sets.0.customer_managed_policies", [{"name": "P", "path": "no-slash"}],
-         "permission_sets[0].customer_managed_policies[0].path", "start and end"),
+        (
+            "permission_sets.0.customer_managed_policies",
+            [{"name": "P", "path": "no-slash"}],
+            "permission_sets[0].customer_managed_policies[0].path",
+            "start and end",
+        ),
         ("permission_sets.0.inline_policy", "{not json", "permission_sets[0].inline_policy", "not valid JSON"),
         ("permission_sets.0.inline_policy", {"Version": "2012-10-17"}, "permission_sets[0].inline_policy", "Statement"),
-        ("permission_sets.0.inline_policy",
-         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x" * 33000}]},
-         "permission_sets[0].inline_policy", "32768"),
+        (
+            "permission_sets.0.inline_policy",
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x" * 33000}]},
+            "permission_sets[0].inline_policy",
+            "32768",
+        ),
         ("permission_sets.0.permissions_boundary", {}, "permission_sets[0].permissions_boundary", "exactly one"),
         ("permission_sets.0.tags", {"aws:owner": "x"}, "permission_sets[0].tags", "aws:"),
         ("permission_sets.0.colour", "blue", "permission_sets[0].colour", "unknown key"),
@@ -120,8 +137,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_managed_policy_arn_and_short_name_resolve_alike() -> None:
-    doc = with_change("permission_sets.0.managed_policies",
-                      ["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", "IAMFullAccess"])
+    doc = with_change(
+        "permission_sets.0.managed_policies", ["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess", "IAMFullAccess"]
+    )
     config = config_module.parse(doc, "cfg.yaml")
     assert config.permission_sets[0].managed_policies == ["job-function/ViewOnlyAccess", "IAMFullAccess"]
     assert config_module.managed_policy_arn("IAMFullAccess", "aws-cn") == "arn:aws-cn:iam::aws:policy/IAMFullAccess"

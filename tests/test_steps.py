@@ -53,8 +53,12 @@ def test_seed_scenario_builds_everything(clients: Clients) -> None:
     plan, result, runner = plan_and_apply(clients, load_example())
     assert result.ok and plan.counts()["create"] == 5
     arn, store = instance()
-    group_id = ids().get_group_id(IdentityStoreId=store, AlternateIdentifier={
-        "UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "IdentityCenterAdmins"}})["GroupId"]
+    group_id = ids().get_group_id(
+        IdentityStoreId=store,
+        AlternateIdentifier={
+            "UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "IdentityCenterAdmins"}
+        },
+    )["GroupId"]
     user = ids().list_users(IdentityStoreId=store)["Users"][0]
     assert user["UserName"] == "admin" and user["Emails"][0]["Value"] == "admin@example.com"
     members = ids().list_group_memberships(IdentityStoreId=store, GroupId=group_id)["GroupMemberships"]
@@ -75,22 +79,40 @@ def test_second_run_plans_nothing_and_writes_nothing(clients: Clients, clock: An
 
 FULL: dict[str, Any] = {
     "groups": [{"name": "Platform", "description": "Platform team"}],
-    "users": [{"user_name": "kim", "email": "kim@example.com", "given_name": "Min", "family_name": "Kim",
-               "display_name": "Min Kim", "groups": ["Platform"]}],
-    "permission_sets": [{
-        "name": "PowerUser",
-        "description": "Power users",
-        "session_duration": "PT8H",
-        "relay_state": "https://console.aws.amazon.com/",
-        "managed_policies": ["PowerUserAccess", "job-function/ViewOnlyAccess"],
-        "customer_managed_policies": [{"name": "AllowBilling", "path": "/"}],
-        "inline_policy": {"Version": "2012-10-17",
-                          "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]},
-        "permissions_boundary": {"managed_policy": "PowerUserAccess"},
-        "tags": {"team": "platform"},
-    }],
-    "assignments": [{"permission_set": "PowerUser", "groups": ["Platform"], "users": ["kim"],
-                     "accounts": ["current", "111122223333"]}],
+    "users": [
+        {
+            "user_name": "kim",
+            "email": "kim@example.com",
+            "given_name": "Min",
+            "family_name": "Kim",
+            "display_name": "Min Kim",
+            "groups": ["Platform"],
+        }
+    ],
+    "permission_sets": [
+        {
+            "name": "PowerUser",
+            "description": "Power users",
+            "session_duration": "PT8H",
+            "relay_state": "https://console.aws.amazon.com/",
+            "managed_policies": ["PowerUserAccess", "job-function/ViewOnlyAccess"],
+            "customer_managed_policies": [{"name": "AllowBilling", "path": "/"}],
+            "inline_policy": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}],
+            },
+            "permissions_boundary": {"managed_policy": "PowerUserAccess"},
+            "tags": {"team": "platform"},
+        }
+    ],
+    "assignments": [
+        {
+            "permission_set": "PowerUser",
+            "groups": ["Platform"],
+            "users": ["kim"],
+            "accounts": ["current", "111122223333"],
+        }
+    ],
 }
 
 
@@ -107,8 +129,12 @@ def test_every_permission_set_attribute_is_applied_then_left_alone(clients: Clie
     assert boundary["PermissionsBoundary"]["ManagedPolicyArn"].endswith("/PowerUserAccess")
     tags = sso().list_tags_for_resource(InstanceArn=arn, ResourceArn=ps)["Tags"]
     assert tags == [{"Key": "team", "Value": "platform"}]
-    assignments = {(a["PrincipalType"], a["AccountId"]) for a in sso().list_account_assignments_for_principal(
-        InstanceArn=arn, PrincipalId=clients_ids(clients, "users", "kim"), PrincipalType="USER")["AccountAssignments"]}
+    assignments = {
+        (a["PrincipalType"], a["AccountId"])
+        for a in sso().list_account_assignments_for_principal(
+            InstanceArn=arn, PrincipalId=clients_ids(clients, "users", "kim"), PrincipalType="USER"
+        )["AccountAssignments"]
+    }
     assert assignments == {("USER", "123456789012"), ("USER", "111122223333")}
     plan2, writes = second_run_writes(parse(FULL), clock)
     assert plan2.empty and writes == {}
@@ -119,8 +145,12 @@ def clients_ids(clients: Clients, kind: str, name: str) -> str:
     path = "userName" if kind == "users" else "displayName"
     key = "UserId" if kind == "users" else "GroupId"
     getter = ids().get_user_id if kind == "users" else ids().get_group_id
-    return str(getter(IdentityStoreId=store, AlternateIdentifier={
-        "UniqueAttribute": {"AttributePath": path, "AttributeValue": name}})[key])
+    return str(
+        getter(
+            IdentityStoreId=store,
+            AlternateIdentifier={"UniqueAttribute": {"AttributePath": path, "AttributeValue": name}},
+        )[key]
+    )
 
 
 def drift(kind: str) -> None:
@@ -128,36 +158,64 @@ def drift(kind: str) -> None:
     arn, store = instance()
     ps = permission_set_arn("PowerUser")
     if kind == "duration":
-        sso().update_permission_set(InstanceArn=arn, PermissionSetArn=ps, SessionDuration="PT1H",
-                                    Description="Power users", RelayState="https://console.aws.amazon.com/")
+        sso().update_permission_set(
+            InstanceArn=arn,
+            PermissionSetArn=ps,
+            SessionDuration="PT1H",
+            Description="Power users",
+            RelayState="https://console.aws.amazon.com/",
+        )
     elif kind == "extra_policy":
         sso().attach_managed_policy_to_permission_set(
-            InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+            InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/IAMFullAccess"
+        )
     elif kind == "missing_policy":
         sso().detach_managed_policy_from_permission_set(
-            InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/PowerUserAccess")
+            InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/PowerUserAccess"
+        )
     elif kind == "inline":
-        sso().put_inline_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps, InlinePolicy=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        sso().put_inline_policy_to_permission_set(
+            InstanceArn=arn,
+            PermissionSetArn=ps,
+            InlinePolicy=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
     elif kind == "boundary":
         sso().delete_permissions_boundary_from_permission_set(InstanceArn=arn, PermissionSetArn=ps)
     elif kind == "tags":
-        sso().tag_resource(InstanceArn=arn, ResourceArn=ps, Tags=[{"Key": "team", "Value": "other"},
-                                                                  {"Key": "extra", "Value": "x"}])
+        sso().tag_resource(
+            InstanceArn=arn, ResourceArn=ps, Tags=[{"Key": "team", "Value": "other"}, {"Key": "extra", "Value": "x"}]
+        )
     elif kind == "customer_policy":
         sso().detach_customer_managed_policy_reference_from_permission_set(
-            InstanceArn=arn, PermissionSetArn=ps, CustomerManagedPolicyReference={"Name": "AllowBilling", "Path": "/"})
+            InstanceArn=arn, PermissionSetArn=ps, CustomerManagedPolicyReference={"Name": "AllowBilling", "Path": "/"}
+        )
     elif kind == "user_email":
-        ids().update_user(IdentityStoreId=store, UserId=clients_ids(None, "users", "kim"),  # type: ignore[arg-type]
-                          Operations=[{"AttributePath": "emails", "AttributeValue": [
-                              {"Value": "old@example.com", "Type": "work", "Primary": True}]}])
+        ids().update_user(
+            IdentityStoreId=store,
+            UserId=clients_ids(None, "users", "kim"),  # type: ignore[arg-type]
+            Operations=[
+                {
+                    "AttributePath": "emails",
+                    "AttributeValue": [{"Value": "old@example.com", "Type": "work", "Primary": True}],
+                }
+            ],
+        )
     elif kind == "group_description":
-        ids().update_group(IdentityStoreId=store, GroupId=clients_ids(None, "groups", "Platform"),  # type: ignore[arg-type]
-                           Operations=[{"AttributePath": "description", "AttributeValue": "changed"}])
+        ids().update_group(
+            IdentityStoreId=store,
+            GroupId=clients_ids(None, "groups", "Platform"),  # type: ignore[arg-type]
+            Operations=[{"AttributePath": "description", "AttributeValue": "changed"}],
+        )
     elif kind == "membership":
-        ids().delete_group_membership(IdentityStoreId=store, MembershipId=ids().list_group_memberships(
-            IdentityStoreId=store, GroupId=clients_ids(None, "groups", "Platform"),  # type: ignore[arg-type]
-        )["GroupMemberships"][0]["MembershipId"])
+        ids().delete_group_membership(
+            IdentityStoreId=store,
+            MembershipId=ids().list_group_memberships(
+                IdentityStoreId=store,
+                GroupId=clients_ids(None, "groups", "Platform"),  # type: ignore[arg-type]
+            )["GroupMemberships"][0]["MembershipId"],
+        )
 
 
 @pytest.mark.parametrize(
@@ -230,11 +288,14 @@ def test_permission_set_created_meanwhile_is_adopted(clients: Clients) -> None:
     assert result.ok
     outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
     assert "adopted" in outcome.detail
-    names = [sso().describe_permission_set(InstanceArn=arn, PermissionSetArn=p)["PermissionSet"]["Name"]
-             for p in sso().list_permission_sets(InstanceArn=arn)["PermissionSets"]]
+    names = [
+        sso().describe_permission_set(InstanceArn=arn, PermissionSetArn=p)["PermissionSet"]["Name"]
+        for p in sso().list_permission_sets(InstanceArn=arn)["PermissionSets"]
+    ]
     assert names == ["IdentityCenterAdmin"]
     attached = sso().list_managed_policies_in_permission_set(
-        InstanceArn=arn, PermissionSetArn=permission_set_arn("IdentityCenterAdmin"))
+        InstanceArn=arn, PermissionSetArn=permission_set_arn("IdentityCenterAdmin")
+    )
     assert {p["Arn"] for p in attached["AttachedManagedPolicies"]} == ADMIN_POLICIES
     assert clients.log.counts["sso-admin:CreatePermissionSet"] == 1  # a duplicate name is never retried
 
@@ -244,8 +305,13 @@ def test_group_and_user_created_meanwhile_are_adopted(clients: Clients) -> None:
     plan = runner.plan()
     _, store = instance()
     ids().create_group(IdentityStoreId=store, DisplayName="IdentityCenterAdmins")
-    ids().create_user(IdentityStoreId=store, UserName="admin", DisplayName="A", Name={"GivenName": "A", "FamilyName": "B"},
-                      Emails=[{"Value": "admin@example.com", "Primary": True}])
+    ids().create_user(
+        IdentityStoreId=store,
+        UserName="admin",
+        DisplayName="A",
+        Name={"GivenName": "A", "FamilyName": "B"},
+        Emails=[{"Value": "admin@example.com", "Primary": True}],
+    )
     result = runner.apply(plan)
     assert result.ok
     assert len(ids().list_groups(IdentityStoreId=store)["Groups"]) == 1

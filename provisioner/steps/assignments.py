@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..config import Config
 from ..plan import Action, Change, FieldChange, Plan
@@ -16,7 +17,7 @@ LIST_STATUS_THRESHOLD = 3
 @dataclass(frozen=True, order=True)
 class Assignment:
     permission_set: str
-    principal_type: str  # GROUP or USER
+    principal_type: Literal["GROUP", "USER"]
     principal: str  # group DisplayName or UserName
     account: str
 
@@ -40,7 +41,7 @@ def desired_assignments(config: Config, account_id: str) -> list[Assignment]:
 class AssignmentsStep(Step):
     resource = "assignment"
 
-    def _principal_id(self, principal_type: str, name: str) -> str | None:
+    def _principal_id(self, principal_type: Literal["GROUP", "USER"], name: str) -> str | None:
         return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
 
     def read(self, wanted: list[Assignment]) -> set[tuple[str, str, str]]:
@@ -53,9 +54,14 @@ class AssignmentsStep(Step):
             if principal_id is None:
                 continue
             for item in self.clients.sso_admin.pages(
-                "list_account_assignments_for_principal", "AccountAssignments",
-                InstanceArn=self.ctx.instance_arn, PrincipalId=principal_id,
-                PrincipalType=principal_type, MaxResults=100,
+                lambda c, more: c.list_account_assignments_for_principal(
+                    InstanceArn=self.ctx.instance_arn,
+                    PrincipalId=principal_id,
+                    PrincipalType=principal_type,
+                    MaxResults=100,
+                    **more,
+                ),
+                "AccountAssignments",
             ):
                 live.add((principal_id, item["PermissionSetArn"], item["AccountId"]))
         return live
@@ -69,45 +75,57 @@ class AssignmentsStep(Step):
             if principal_id and arn and (principal_id, arn, assignment.account) in live:
                 plan.unchanged[self.resource] += 1
                 continue
-            plan.changes.append(Change(
-                self.resource, Action.CREATE, assignment.describe(),
-                (FieldChange("permission_set", None, assignment.permission_set),
-                 FieldChange(assignment.principal_type.lower(), None, assignment.principal),
-                 FieldChange("account", None, assignment.account)),
-                assignment,
-            ))
+            plan.changes.append(
+                Change(
+                    self.resource,
+                    Action.CREATE,
+                    assignment.describe(),
+                    (
+                        FieldChange("permission_set", None, assignment.permission_set),
+                        FieldChange(assignment.principal_type.lower(), None, assignment.principal),
+                        FieldChange("account", None, assignment.account),
+                    ),
+                    assignment,
+                )
+            )
 
-    def start(self, change: Change) -> dict[str, Any]:
+    def start(self, change: Change) -> Mapping[str, Any]:
         """CreateAccountAssignment; returns its status object (often IN_PROGRESS)."""
         assignment: Assignment = change.data
         kind = "groups" if assignment.principal_type == "GROUP" else "users"
         return self.clients.sso_admin.call(
-            "create_account_assignment", retry_conflicts=True,
-            InstanceArn=self.ctx.instance_arn,
-            TargetId=assignment.account,
-            TargetType="AWS_ACCOUNT",
-            PermissionSetArn=self.ids.need("permission_sets", assignment.permission_set),
-            PrincipalType=assignment.principal_type,
-            PrincipalId=self.ids.need(kind, assignment.principal),
+            lambda c: c.create_account_assignment(
+                InstanceArn=self.ctx.instance_arn,
+                TargetId=assignment.account,
+                TargetType="AWS_ACCOUNT",
+                PermissionSetArn=self.ids.need("permission_sets", assignment.permission_set),
+                PrincipalType=assignment.principal_type,
+                PrincipalId=self.ids.need(kind, assignment.principal),
+            ),
+            retry_conflicts=True,
         )["AccountAssignmentCreationStatus"]
 
-    def finished(self, request_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def finished(self, request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
         """Status objects of the requests that are no longer IN_PROGRESS."""
         sso = self.clients.sso_admin
         candidates = request_ids
         if len(request_ids) > LIST_STATUS_THRESHOLD:
             in_progress = {
-                s["RequestId"] for s in sso.pages(
-                    "list_account_assignment_creation_status", "AccountAssignmentsCreationStatus",
-                    InstanceArn=self.ctx.instance_arn, Filter={"Status": "IN_PROGRESS"},
+                s["RequestId"]
+                for s in sso.pages(
+                    lambda c, more: c.list_account_assignment_creation_status(
+                        InstanceArn=self.ctx.instance_arn, Filter={"Status": "IN_PROGRESS"}, **more
+                    ),
+                    "AccountAssignmentsCreationStatus",
                 )
             }
             candidates = [rid for rid in request_ids if rid not in in_progress]
-        out = {}
+        out: dict[str, Mapping[str, Any]] = {}
         for request_id in candidates:
             status = sso.call(
-                "describe_account_assignment_creation_status", InstanceArn=self.ctx.instance_arn,
-                AccountAssignmentCreationRequestId=request_id,
+                lambda c: c.describe_account_assignment_creation_status(
+                    InstanceArn=self.ctx.instance_arn, AccountAssignmentCreationRequestId=request_id
+                )
             )["AccountAssignmentCreationStatus"]
             if status.get("Status") != "IN_PROGRESS":
                 out[request_id] = status

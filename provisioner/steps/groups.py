@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Config, GroupSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
+
+if TYPE_CHECKING:
+    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, UniqueAttributeTypeDef
+
+    from ..aws import Clients
 
 
 def is_duplicate(exc: AwsError) -> bool:
@@ -20,7 +25,7 @@ class GroupsStep(Step):
 
     def read(self) -> dict[str, dict[str, Any]]:
         groups = self.clients.identitystore.pages(
-            "list_groups", "Groups", IdentityStoreId=self.ctx.identity_store_id
+            lambda c, more: c.list_groups(IdentityStoreId=self.ctx.identity_store_id, **more), "Groups"
         )
         return {g["DisplayName"]: g for g in groups if "DisplayName" in g}
 
@@ -41,8 +46,13 @@ class GroupsStep(Step):
                 changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(fields), spec))
             elif spec.description is not None and group.get("Description") != spec.description:
                 changes.append(
-                    Change(self.resource, Action.UPDATE, spec.name,
-                           (FieldChange("description", group.get("Description"), spec.description),), spec)
+                    Change(
+                        self.resource,
+                        Action.UPDATE,
+                        spec.name,
+                        (FieldChange("description", group.get("Description"), spec.description),),
+                        spec,
+                    )
                 )
             else:
                 plan.unchanged[self.resource] += 1
@@ -51,27 +61,40 @@ class GroupsStep(Step):
     def apply(self, change: Change) -> str | None:
         spec: GroupSpec = change.data
         store = self.ctx.identity_store_id
+        ids = self.clients.identitystore
         if change.action is Action.CREATE:
-            args: dict[str, Any] = {"IdentityStoreId": store, "DisplayName": spec.name}
-            if spec.description is not None:
-                args["Description"] = spec.description
+            description = {"Description": spec.description} if spec.description is not None else {}
             try:
-                group_id = self.clients.identitystore.call("create_group", **args)["GroupId"]
+                group_id = ids.call(
+                    lambda c: c.create_group(IdentityStoreId=store, DisplayName=spec.name, **description)
+                )["GroupId"]
             except AwsError as exc:
                 if not is_duplicate(exc):
                     raise
-                # Created by someone else (or by our own retried call): adopt it.
-                group_id = self.clients.identitystore.call(
-                    "get_group_id", IdentityStoreId=store,
-                    AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName",
-                                                             "AttributeValue": spec.name}},
-                )["GroupId"]
-                self.ids.set("groups", spec.name, group_id)
+                # Created by someone else (or by our own call whose reply was lost): adopt it.
+                self.ids.set("groups", spec.name, lookup_id(self.clients, store, "displayName", spec.name))
                 return "already existed: adopted"
             self.ids.set("groups", spec.name, group_id)
             return None
-        self.clients.identitystore.call(
-            "update_group", IdentityStoreId=store, GroupId=self.ids.need("groups", spec.name),
-            Operations=[{"AttributePath": "description", "AttributeValue": spec.description}],
+        operation: AttributeOperationTypeDef = {
+            "AttributePath": "description",
+            "AttributeValue": cast(Any, spec.description),
+        }
+        ids.call(
+            lambda c: c.update_group(
+                IdentityStoreId=store, GroupId=self.ids.need("groups", spec.name), Operations=[operation]
+            )
         )
         return None
+
+
+def lookup_id(clients: Clients, store: str, attribute_path: str, value: str) -> str:
+    """GroupId (displayName) or UserId (userName) of an existing identity by its natural key."""
+    key: UniqueAttributeTypeDef = {"AttributePath": attribute_path, "AttributeValue": cast(Any, value)}
+    if attribute_path == "userName":
+        return clients.identitystore.call(
+            lambda c: c.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
+        )["UserId"]
+    return clients.identitystore.call(
+        lambda c: c.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
+    )["GroupId"]

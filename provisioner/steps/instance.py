@@ -19,7 +19,7 @@ ENABLE_HINT = (
 
 def caller(clients: Clients) -> tuple[str, str, str]:
     """(account id, caller ARN, partition) of the credentials in use."""
-    identity = clients.sts.call("get_caller_identity")
+    identity = clients.sts.call(lambda c: c.get_caller_identity())
     arn = str(identity["Arn"])
     return str(identity["Account"]), arn, arn.split(":")[1]
 
@@ -28,13 +28,12 @@ def resolve(clients: Clients) -> Context:
     """The frozen Context of the single ACTIVE instance; PreflightError otherwise."""
     account_id, caller_arn, partition = caller(clients)
     region = clients.region or ""
-    instances = list(clients.sso_admin.pages("list_instances", "Instances"))
+    instances = list(clients.sso_admin.pages(lambda c, more: c.list_instances(**more), "Instances"))
     if not instances:
         raise PreflightError(f"IAM Identity Center has no instance in {region}. {ENABLE_HINT}")
     if len(instances) > 1:
         listed = "; ".join(
-            f"{i['InstanceArn']} (owner {i.get('OwnerAccountId', '?')}, {i.get('Status', '?')})"
-            for i in instances
+            f"{i['InstanceArn']} (owner {i.get('OwnerAccountId', '?')}, {i.get('Status', '?')})" for i in instances
         )
         raise PreflightError(
             f"{len(instances)} IAM Identity Center instances in {region}: {listed}. provisioner "

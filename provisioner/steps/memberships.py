@@ -29,8 +29,10 @@ class MembershipsStep(Step):
             if group_id is None:
                 continue
             listing = self.clients.identitystore.pages(
-                "list_group_memberships", "GroupMemberships",
-                IdentityStoreId=self.ctx.identity_store_id, GroupId=group_id,
+                lambda c, more: c.list_group_memberships(
+                    IdentityStoreId=self.ctx.identity_store_id, GroupId=group_id, **more
+                ),
+                "GroupMemberships",
             )
             members[group] = {m["MemberId"].get("UserId", "") for m in listing}
         return members
@@ -44,19 +46,24 @@ class MembershipsStep(Step):
                     plan.unchanged[self.resource] += 1
                     continue
                 plan.changes.append(
-                    Change(self.resource, Action.CREATE, f"{user.user_name} in {group}",
-                           (FieldChange("user", None, user.user_name), FieldChange("group", None, group)),
-                           Membership(user.user_name, group))
+                    Change(
+                        self.resource,
+                        Action.CREATE,
+                        f"{user.user_name} in {group}",
+                        (FieldChange("user", None, user.user_name), FieldChange("group", None, group)),
+                        Membership(user.user_name, group),
+                    )
                 )
 
     def apply(self, change: Change) -> str | None:
         membership: Membership = change.data
         try:
             self.clients.identitystore.call(
-                "create_group_membership",
-                IdentityStoreId=self.ctx.identity_store_id,
-                GroupId=self.ids.need("groups", membership.group),
-                MemberId={"UserId": self.ids.need("users", membership.user)},
+                lambda c: c.create_group_membership(
+                    IdentityStoreId=self.ctx.identity_store_id,
+                    GroupId=self.ids.need("groups", membership.group),
+                    MemberId={"UserId": self.ids.need("users", membership.user)},
+                )
             )
         except AwsError as exc:
             if not is_duplicate(exc):

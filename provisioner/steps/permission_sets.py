@@ -4,9 +4,9 @@ boundary, tags; and one ProvisionPermissionSet per changed set that is already p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..config import (
     Config,
@@ -18,6 +18,10 @@ from ..config import (
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
+
+if TYPE_CHECKING:
+    from mypy_boto3_sso_admin import SSOAdminClient
+    from mypy_boto3_sso_admin.type_defs import PermissionsBoundaryTypeDef, TagTypeDef
 
 CustomerRef = tuple[str, str]  # (name, path)
 
@@ -105,15 +109,27 @@ class Edit:
             if (live.relay_state or None) != spec.relay_state:
                 out.append(FieldChange("relay_state", live.relay_state, spec.relay_state))
         if self.attach_managed or self.detach_managed:
-            out.append(FieldChange("managed_policies", [_short(a) for a in self.detach_managed],
-                                   [_short(a) for a in self.attach_managed]))
+            out.append(
+                FieldChange(
+                    "managed_policies",
+                    [_short(a) for a in self.detach_managed],
+                    [_short(a) for a in self.attach_managed],
+                )
+            )
         if self.attach_customer or self.detach_customer:
-            out.append(FieldChange("customer_managed_policies",
-                                   [f"{p}{n}" for n, p in self.detach_customer],
-                                   [f"{p}{n}" for n, p in self.attach_customer]))
+            out.append(
+                FieldChange(
+                    "customer_managed_policies",
+                    [f"{p}{n}" for n, p in self.detach_customer],
+                    [f"{p}{n}" for n, p in self.attach_customer],
+                )
+            )
         if self.put_inline or self.delete_inline:
-            out.append(FieldChange("inline_policy", _policy_or_none(live.inline if live else None),
-                                   _policy_or_none(want.inline)))
+            out.append(
+                FieldChange(
+                    "inline_policy", _policy_or_none(live.inline if live else None), _policy_or_none(want.inline)
+                )
+            )
         if self.put_boundary or self.delete_boundary:
             out.append(FieldChange("permissions_boundary", live.boundary if live else None, want.boundary))
         if live is not None and (self.tag or self.untag):
@@ -123,10 +139,17 @@ class Edit:
     @property
     def empty(self) -> bool:
         return not (
-            self.update_attributes or self.attach_managed or self.detach_managed
-            or self.attach_customer or self.detach_customer or self.put_inline
-            or self.delete_inline or self.put_boundary or self.delete_boundary
-            or self.tag or self.untag
+            self.update_attributes
+            or self.attach_managed
+            or self.detach_managed
+            or self.attach_customer
+            or self.detach_customer
+            or self.put_inline
+            or self.delete_inline
+            or self.put_boundary
+            or self.delete_boundary
+            or self.tag
+            or self.untag
         )
 
 
@@ -189,17 +212,20 @@ class PermissionSetsStep(Step):
     resource = "permission_set"
 
     # -- read -------------------------------------------------------------------------
-    def list_names(self) -> dict[str, dict[str, Any]]:
+    def list_names(self) -> dict[str, Mapping[str, Any]]:
         """Name -> DescribePermissionSet of every set in the instance (names need a describe)."""
         sso = self.clients.sso_admin
-        out = {}
-        for arn in sso.pages("list_permission_sets", "PermissionSets", InstanceArn=self.ctx.instance_arn):
-            described = sso.call("describe_permission_set", InstanceArn=self.ctx.instance_arn,
-                                 PermissionSetArn=arn)["PermissionSet"]
+        out: dict[str, Mapping[str, Any]] = {}
+        for arn in sso.pages(
+            lambda c, more: c.list_permission_sets(InstanceArn=self.ctx.instance_arn, **more), "PermissionSets"
+        ):
+            described = sso.call(
+                lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
+            )["PermissionSet"]
             out[described["Name"]] = described
         return out
 
-    def read_one(self, described: dict[str, Any]) -> LivePermissionSet:
+    def read_one(self, described: Mapping[str, Any]) -> LivePermissionSet:
         sso = self.clients.sso_admin
         instance = self.ctx.instance_arn
         arn = described["PermissionSetArn"]
@@ -211,19 +237,29 @@ class PermissionSetsStep(Step):
             relay_state=described.get("RelayState") or None,
         )
         live.managed = {
-            p["Arn"] for p in sso.pages("list_managed_policies_in_permission_set", "AttachedManagedPolicies",
-                                        InstanceArn=instance, PermissionSetArn=arn)
+            p["Arn"]
+            for p in sso.pages(
+                lambda c, more: c.list_managed_policies_in_permission_set(
+                    InstanceArn=instance, PermissionSetArn=arn, **more
+                ),
+                "AttachedManagedPolicies",
+            )
         }
         live.customer = {
             (p["Name"], p.get("Path", "/"))
-            for p in sso.pages("list_customer_managed_policy_references_in_permission_set",
-                               "CustomerManagedPolicyReferences", InstanceArn=instance, PermissionSetArn=arn)
+            for p in sso.pages(
+                lambda c, more: c.list_customer_managed_policy_references_in_permission_set(
+                    InstanceArn=instance, PermissionSetArn=arn, **more
+                ),
+                "CustomerManagedPolicyReferences",
+            )
         }
-        inline = sso.call("get_inline_policy_for_permission_set", InstanceArn=instance, PermissionSetArn=arn)
+        inline = sso.call(lambda c: c.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=arn))
         live.inline = _normalize_inline(inline.get("InlinePolicy"))
         try:
-            boundary = sso.call("get_permissions_boundary_for_permission_set",
-                                InstanceArn=instance, PermissionSetArn=arn).get("PermissionsBoundary")
+            boundary = sso.call(
+                lambda c: c.get_permissions_boundary_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+            ).get("PermissionsBoundary")
         except AwsError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise
@@ -231,22 +267,25 @@ class PermissionSetsStep(Step):
         live.boundary = _normalize_boundary(boundary)
         live.tags = {
             t["Key"]: t.get("Value", "")
-            for t in sso.pages("list_tags_for_resource", "Tags", InstanceArn=instance, ResourceArn=arn)
+            for t in sso.pages(
+                lambda c, more: c.list_tags_for_resource(InstanceArn=instance, ResourceArn=arn, **more), "Tags"
+            )
         }
         return live
 
     def is_provisioned(self, arn: str) -> bool:
         page = self.clients.sso_admin.call(
-            "list_accounts_for_provisioned_permission_set",
-            InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, MaxResults=1,
+            lambda c: c.list_accounts_for_provisioned_permission_set(
+                InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, MaxResults=1
+            )
         )
         return bool(page.get("AccountIds"))
 
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
         existing = self.list_names()
-        for name, described in existing.items():
-            self.ids.set("permission_sets", name, described["PermissionSetArn"])
+        for name, found in existing.items():
+            self.ids.set("permission_sets", name, found["PermissionSetArn"])
         provisions = []
         for spec in config.permission_sets:
             desired = Desired.of(spec, self.ctx.partition)
@@ -261,8 +300,13 @@ class PermissionSetsStep(Step):
                 plan.changes.append(Change(self.resource, Action.UPDATE, spec.name, tuple(edit.fields()), edit))
                 if self.is_provisioned(live.arn):
                     provisions.append(
-                        Change("provisioning", Action.PROVISION, spec.name,
-                               (FieldChange("target", None, "ALL_PROVISIONED_ACCOUNTS"),), spec.name)
+                        Change(
+                            "provisioning",
+                            Action.PROVISION,
+                            spec.name,
+                            (FieldChange("target", None, "ALL_PROVISIONED_ACCOUNTS"),),
+                            spec.name,
+                        )
                     )
         # Provisioning comes after every edit of every set, once per set.
         plan.changes.extend(provisions)
@@ -275,7 +319,7 @@ class PermissionSetsStep(Step):
             arn, adopted = self._create(edit.desired)
             if adopted:
                 described = self.clients.sso_admin.call(
-                    "describe_permission_set", InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn
+                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
                 )["PermissionSet"]
                 edit = compute_edit(edit.desired, self.read_one(described))
                 detail = "already existed: adopted and converged"
@@ -299,7 +343,9 @@ class PermissionSetsStep(Step):
         if spec.tags:
             args["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
         try:
-            arn = self.clients.sso_admin.call("create_permission_set", **args)["PermissionSet"]["PermissionSetArn"]
+            arn = self.clients.sso_admin.call(lambda c: c.create_permission_set(**args))["PermissionSet"][
+                "PermissionSetArn"
+            ]
         except AwsError as exc:
             if exc.code != "ConflictException":
                 raise
@@ -309,23 +355,24 @@ class PermissionSetsStep(Step):
             if found is not None:
                 self.ids.set("permission_sets", spec.name, found["PermissionSetArn"])
                 return str(found["PermissionSetArn"]), True
-            arn = self.clients.sso_admin.call(
-                "create_permission_set", retry_conflicts=True, **args
-            )["PermissionSet"]["PermissionSetArn"]
+            arn = self.clients.sso_admin.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)[
+                "PermissionSet"
+            ]["PermissionSetArn"]
         self.ids.set("permission_sets", spec.name, arn)
         return str(arn), False
 
     def _edit(self, arn: str, edit: Edit) -> None:
         sso = self.clients.sso_admin
         spec = edit.desired.spec
-        target = {"InstanceArn": self.ctx.instance_arn, "PermissionSetArn": arn}
+        instance = self.ctx.instance_arn
 
-        def write(method: str, done: Callable[[], bool] | None = None, gone_ok: bool = False,
-                  **kwargs: Any) -> None:
+        def write(
+            op: Callable[[SSOAdminClient], object], done: Callable[[], bool] | None = None, gone_ok: bool = False
+        ) -> None:
             """One edit, safe to repeat: a retried call whose first attempt took effect (the
             reply was lost) meets a Conflict or NotFound that is checked, not trusted."""
             try:
-                sso.call(method, **target, **kwargs)
+                sso.call(op)
             except AwsError as exc:
                 if gone_ok and exc.code == "ResourceNotFoundException":
                     return
@@ -333,16 +380,29 @@ class PermissionSetsStep(Step):
                     raise
                 if done is not None and done():
                     return
-                sso.call(method, retry_conflicts=True, **target, **kwargs)
+                sso.call(op, retry_conflicts=True)
 
         def attached() -> set[str]:
-            return {p["Arn"] for p in sso.pages("list_managed_policies_in_permission_set",
-                                                "AttachedManagedPolicies", **target)}
+            return {
+                p["Arn"]
+                for p in sso.pages(
+                    lambda c, more: c.list_managed_policies_in_permission_set(
+                        InstanceArn=instance, PermissionSetArn=arn, **more
+                    ),
+                    "AttachedManagedPolicies",
+                )
+            }
 
         def referenced() -> set[CustomerRef]:
-            return {(p["Name"], p.get("Path", "/")) for p in sso.pages(
-                "list_customer_managed_policy_references_in_permission_set",
-                "CustomerManagedPolicyReferences", **target)}
+            return {
+                (p["Name"], p.get("Path", "/"))
+                for p in sso.pages(
+                    lambda c, more: c.list_customer_managed_policy_references_in_permission_set(
+                        InstanceArn=instance, PermissionSetArn=arn, **more
+                    ),
+                    "CustomerManagedPolicyReferences",
+                )
+            }
 
         if edit.update_attributes and edit.live is not None:
             # UpdatePermissionSet clears what it is not sent: always send the whole desired set.
@@ -352,53 +412,107 @@ class PermissionSetsStep(Step):
                 attrs["Description"] = description
             if spec.relay_state is not None:
                 attrs["RelayState"] = spec.relay_state
-            write("update_permission_set", **attrs)
+            write(lambda c: c.update_permission_set(InstanceArn=instance, PermissionSetArn=arn, **attrs))
+
+        def detach_managed(a: str) -> None:
+            write(
+                lambda c: c.detach_managed_policy_from_permission_set(
+                    InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn=a
+                ),
+                gone_ok=True,
+            )
+
+        def attach_managed(a: str) -> None:
+            write(
+                lambda c: c.attach_managed_policy_to_permission_set(
+                    InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn=a
+                ),
+                done=lambda: a in attached(),
+            )
+
+        def detach_customer(ref: CustomerRef) -> None:
+            write(
+                lambda c: c.detach_customer_managed_policy_reference_from_permission_set(
+                    InstanceArn=instance,
+                    PermissionSetArn=arn,
+                    CustomerManagedPolicyReference={"Name": ref[0], "Path": ref[1]},
+                ),
+                gone_ok=True,
+            )
+
+        def attach_customer(ref: CustomerRef) -> None:
+            write(
+                lambda c: c.attach_customer_managed_policy_reference_to_permission_set(
+                    InstanceArn=instance,
+                    PermissionSetArn=arn,
+                    CustomerManagedPolicyReference={"Name": ref[0], "Path": ref[1]},
+                ),
+                done=lambda: ref in referenced(),
+            )
+
         # Detach before attach so a swap never crosses the 20-policy limit.
         for policy_arn in edit.detach_managed:
-            write("detach_managed_policy_from_permission_set", gone_ok=True, ManagedPolicyArn=policy_arn)
-        for name, path in edit.detach_customer:
-            write("detach_customer_managed_policy_reference_from_permission_set", gone_ok=True,
-                  CustomerManagedPolicyReference={"Name": name, "Path": path})
+            detach_managed(policy_arn)
+        for ref in edit.detach_customer:
+            detach_customer(ref)
         for policy_arn in edit.attach_managed:
-            write("attach_managed_policy_to_permission_set", done=lambda a=policy_arn: a in attached(),
-                  ManagedPolicyArn=policy_arn)
-        for name, path in edit.attach_customer:
-            write("attach_customer_managed_policy_reference_to_permission_set",
-                  done=lambda ref=(name, path): ref in referenced(),
-                  CustomerManagedPolicyReference={"Name": name, "Path": path})
-        if edit.put_inline and edit.desired.inline is not None:
-            write("put_inline_policy_to_permission_set", InlinePolicy=edit.desired.inline)
+            attach_managed(policy_arn)
+        for ref in edit.attach_customer:
+            attach_customer(ref)
+        inline = edit.desired.inline
+        if edit.put_inline and inline is not None:
+            write(
+                lambda c: c.put_inline_policy_to_permission_set(
+                    InstanceArn=instance, PermissionSetArn=arn, InlinePolicy=inline
+                )
+            )
         if edit.delete_inline:
-            write("delete_inline_policy_from_permission_set", gone_ok=True)
-        if edit.put_boundary and edit.desired.boundary is not None:
-            write("put_permissions_boundary_to_permission_set", PermissionsBoundary=edit.desired.boundary)
+            write(
+                lambda c: c.delete_inline_policy_from_permission_set(InstanceArn=instance, PermissionSetArn=arn),
+                gone_ok=True,
+            )
+        boundary = edit.desired.boundary
+        if edit.put_boundary and boundary is not None:
+            write(
+                lambda c: c.put_permissions_boundary_to_permission_set(
+                    InstanceArn=instance,
+                    PermissionSetArn=arn,
+                    PermissionsBoundary=cast("PermissionsBoundaryTypeDef", boundary),
+                )
+            )
         if edit.delete_boundary:
-            write("delete_permissions_boundary_from_permission_set", gone_ok=True)
+            write(
+                lambda c: c.delete_permissions_boundary_from_permission_set(InstanceArn=instance, PermissionSetArn=arn),
+                gone_ok=True,
+            )
         if edit.tag:
-            sso.call("tag_resource", retry_conflicts=True, InstanceArn=self.ctx.instance_arn, ResourceArn=arn,
-                     Tags=[{"Key": k, "Value": v} for k, v in edit.tag.items()])
+            tags: list[TagTypeDef] = [{"Key": k, "Value": v} for k, v in edit.tag.items()]
+            write(lambda c: c.tag_resource(InstanceArn=instance, ResourceArn=arn, Tags=tags))
         if edit.untag:
-            sso.call("untag_resource", retry_conflicts=True, InstanceArn=self.ctx.instance_arn, ResourceArn=arn,
-                     TagKeys=edit.untag)
+            keys = list(edit.untag)
+            write(lambda c: c.untag_resource(InstanceArn=instance, ResourceArn=arn, TagKeys=keys))
 
     # -- provisioning -----------------------------------------------------------------
-    def start_provisioning(self, name: str) -> dict[str, Any]:
+    def start_provisioning(self, name: str) -> Mapping[str, Any]:
         """ProvisionPermissionSet to every account it is on; returns the status object."""
         return self.clients.sso_admin.call(
-            "provision_permission_set", retry_conflicts=True,
-            InstanceArn=self.ctx.instance_arn,
-            PermissionSetArn=self.ids.need("permission_sets", name),
-            TargetType="ALL_PROVISIONED_ACCOUNTS",
+            lambda c: c.provision_permission_set(
+                InstanceArn=self.ctx.instance_arn,
+                PermissionSetArn=self.ids.need("permission_sets", name),
+                TargetType="ALL_PROVISIONED_ACCOUNTS",
+            ),
+            retry_conflicts=True,
         )["PermissionSetProvisioningStatus"]
 
-    def provisioning_status(self, request_id: str) -> dict[str, Any]:
+    def provisioning_status(self, request_id: str) -> Mapping[str, Any]:
         return self.clients.sso_admin.call(
-            "describe_permission_set_provisioning_status",
-            InstanceArn=self.ctx.instance_arn, ProvisionPermissionSetRequestId=request_id,
+            lambda c: c.describe_permission_set_provisioning_status(
+                InstanceArn=self.ctx.instance_arn, ProvisionPermissionSetRequestId=request_id
+            )
         )["PermissionSetProvisioningStatus"]
 
 
-def _normalize_boundary(boundary: dict[str, Any] | None) -> dict[str, Any] | None:
+def _normalize_boundary(boundary: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not boundary:
         return None
     if boundary.get("ManagedPolicyArn"):

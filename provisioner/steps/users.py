@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config, UserSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
-from .groups import is_duplicate
+from .groups import is_duplicate, lookup_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef
 
 
 def primary_email(user: dict[str, Any]) -> str | None:
@@ -26,16 +29,12 @@ def _same(field: str, old: str | None, new: str | None) -> bool:
     return old == new
 
 
-def _email_value(address: str) -> list[dict[str, Any]]:
-    return [{"Value": address, "Type": "work", "Primary": True}]
-
-
 class UsersStep(Step):
     resource = "user"
 
     def read(self) -> dict[str, dict[str, Any]]:
         users = self.clients.identitystore.pages(
-            "list_users", "Users", IdentityStoreId=self.ctx.identity_store_id
+            lambda c, more: c.list_users(IdentityStoreId=self.ctx.identity_store_id, **more), "Users"
         )
         return {u["UserName"]: u for u in users if "UserName" in u}
 
@@ -92,39 +91,38 @@ class UsersStep(Step):
     def apply(self, change: Change) -> str | None:
         spec: UserSpec = change.data
         store = self.ctx.identity_store_id
+        ids = self.clients.identitystore
         if change.action is Action.CREATE:
             try:
-                user_id = self.clients.identitystore.call(
-                    "create_user",
-                    IdentityStoreId=store,
-                    UserName=spec.user_name,
-                    DisplayName=spec.resolved_display_name,
-                    Name={"GivenName": spec.resolved_given_name, "FamilyName": spec.resolved_family_name},
-                    Emails=_email_value(spec.email),
+                user_id = ids.call(
+                    lambda c: c.create_user(
+                        IdentityStoreId=store,
+                        UserName=spec.user_name,
+                        DisplayName=spec.resolved_display_name,
+                        Name={"GivenName": spec.resolved_given_name, "FamilyName": spec.resolved_family_name},
+                        Emails=[{"Value": spec.email, "Type": "work", "Primary": True}],
+                    )
                 )["UserId"]
             except AwsError as exc:
                 if not is_duplicate(exc):
                     raise
-                user_id = self.clients.identitystore.call(
-                    "get_user_id", IdentityStoreId=store,
-                    AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName",
-                                                             "AttributeValue": spec.user_name}},
-                )["UserId"]
-                self.ids.set("users", spec.user_name, user_id)
+                self.ids.set("users", spec.user_name, lookup_id(self.clients, store, "userName", spec.user_name))
                 return "already existed: adopted"
             self.ids.set("users", spec.user_name, user_id)
             return None
-        paths = {
-            "display_name": ("displayName", lambda: spec.display_name),
-            "given_name": ("name.givenName", lambda: spec.given_name),
-            "family_name": ("name.familyName", lambda: spec.family_name),
-            "email": ("emails", lambda: _email_value(spec.email)),
+        values: dict[str, tuple[str, Any]] = {
+            "display_name": ("displayName", spec.display_name),
+            "given_name": ("name.givenName", spec.given_name),
+            "family_name": ("name.familyName", spec.family_name),
+            "email": ("emails", [{"Value": spec.email, "Type": "work", "Primary": True}]),
         }
-        operations = [
-            {"AttributePath": paths[f.name][0], "AttributeValue": paths[f.name][1]()} for f in change.fields
+        # AttributeValue is a JSON document: a string or a list, whatever the stubs say.
+        operations: list[AttributeOperationTypeDef] = [
+            {"AttributePath": values[f.name][0], "AttributeValue": values[f.name][1]} for f in change.fields
         ]
-        self.clients.identitystore.call(
-            "update_user", IdentityStoreId=store, UserId=self.ids.need("users", spec.user_name),
-            Operations=operations,
+        ids.call(
+            lambda c: c.update_user(
+                IdentityStoreId=store, UserId=self.ids.need("users", spec.user_name), Operations=operations
+            )
         )
         return None

@@ -178,8 +178,12 @@ def _create_assignment(resp: Any, p: dict[str, Any]) -> None:
         if (a.instance_arn, a.target_id, a.permission_set_arn, a.principal_type, a.principal_id) == _assignment_key(p):
             return  # AWS keeps one assignment however often it is requested
     backend.create_account_assignment(
-        instance_arn=p["InstanceArn"], target_id=p["TargetId"], target_type=p.get("TargetType", "AWS_ACCOUNT"),
-        permission_set_arn=p["PermissionSetArn"], principal_type=p["PrincipalType"], principal_id=p["PrincipalId"],
+        instance_arn=p["InstanceArn"],
+        target_id=p["TargetId"],
+        target_type=p.get("TargetType", "AWS_ACCOUNT"),
+        permission_set_arn=p["PermissionSetArn"],
+        principal_type=p["PrincipalType"],
+        principal_id=p["PrincipalId"],
     )
     # A first assignment provisions the set to that account (moto forgets this).
     ps = _find_set(resp, p["PermissionSetArn"])
@@ -204,11 +208,16 @@ def _status_json(req: Request, extra: dict[str, Any]) -> dict[str, Any]:
 
 def _assignment_status(req: Request) -> dict[str, Any]:
     p = req.payload
-    return _status_json(req, {
-        "TargetId": p["TargetId"], "TargetType": p.get("TargetType", "AWS_ACCOUNT"),
-        "PermissionSetArn": p["PermissionSetArn"], "PrincipalType": p["PrincipalType"],
-        "PrincipalId": p["PrincipalId"],
-    })
+    return _status_json(
+        req,
+        {
+            "TargetId": p["TargetId"],
+            "TargetType": p.get("TargetType", "AWS_ACCOUNT"),
+            "PermissionSetArn": p["PermissionSetArn"],
+            "PrincipalType": p["PrincipalType"],
+            "PrincipalId": p["PrincipalId"],
+        },
+    )
 
 
 def _tick(resp: Any) -> None:
@@ -261,9 +270,17 @@ def _describe_request(resp: Any, kind: str, id_param: str, key: str) -> str:
         raise _Error("ResourceNotFoundException", f"Request {p.get(id_param)} not found")
     req.polls += 1
     _settle(resp, req)
-    body = _assignment_status(req) if kind.startswith("assignment") else _status_json(
-        req, {"AccountId": req.payload.get("AccountId", resp.current_account),
-              "PermissionSetArn": req.payload["PermissionSetArn"]})
+    body = (
+        _assignment_status(req)
+        if kind.startswith("assignment")
+        else _status_json(
+            req,
+            {
+                "AccountId": req.payload.get("AccountId", resp.current_account),
+                "PermissionSetArn": req.payload["PermissionSetArn"],
+            },
+        )
+    )
     return json.dumps({key: body})
 
 
@@ -280,7 +297,7 @@ def _list_requests(resp: Any, kind: str, key: str) -> str:
             items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
     start = int(p.get("NextToken") or 0)
     size = int(p.get("MaxResults") or 100)
-    out: dict[str, Any] = {key: items[start:start + size]}
+    out: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
         out["NextToken"] = str(start + size)
     return json.dumps(out)
@@ -291,7 +308,8 @@ def _provision_permission_set(resp: Any) -> str:
     s = STATE.settings
     ps = _find_set(resp, p["PermissionSetArn"])
     _guard_provisioning(resp, p["PermissionSetArn"])
-    if s.max_concurrent_provisionings is not None and len(_in_progress("provisioning")) >= s.max_concurrent_provisionings:
+    limit = s.max_concurrent_provisionings
+    if limit is not None and len(_in_progress("provisioning")) >= limit:
         raise _Error("ThrottlingException", "Too many concurrent permission set provisioning requests")
     if p.get("TargetType") == "AWS_ACCOUNT" and p.get("TargetId"):
         accounts = getattr(ps, "_accounts", set())
@@ -302,8 +320,13 @@ def _provision_permission_set(resp: Any) -> str:
     ps._stale = False
     if not _async():
         _settle(resp, req)
-    return json.dumps({"PermissionSetProvisioningStatus": _status_json(
-        req, {"AccountId": resp.current_account, "PermissionSetArn": p["PermissionSetArn"]})})
+    return json.dumps(
+        {
+            "PermissionSetProvisioningStatus": _status_json(
+                req, {"AccountId": resp.current_account, "PermissionSetArn": p["PermissionSetArn"]}
+            )
+        }
+    )
 
 
 def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
@@ -461,8 +484,9 @@ def _create_group_membership(resp: Any, original: Callable[[], str]) -> str:
     store = _store(resp)
     for m in store.group_memberships.values():
         if m["GroupId"] == p["GroupId"] and m["MemberId"] == p["MemberId"]:
-            raise _Error("ConflictException", "Member already exists in group",
-                         reason="UNIQUENESS_CONSTRAINT_VIOLATION")
+            raise _Error(
+                "ConflictException", "Member already exists in group", reason="UNIQUENESS_CONSTRAINT_VIOLATION"
+            )
     return original()
 
 
@@ -512,18 +536,24 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "create_account_assignment": _create_account_assignment,
     "delete_account_assignment": _delete_account_assignment,
     "describe_account_assignment_creation_status": lambda r: _describe_request(
-        r, "assignment-create", "AccountAssignmentCreationRequestId", "AccountAssignmentCreationStatus"),
+        r, "assignment-create", "AccountAssignmentCreationRequestId", "AccountAssignmentCreationStatus"
+    ),
     "describe_account_assignment_deletion_status": lambda r: _describe_request(
-        r, "assignment-delete", "AccountAssignmentDeletionRequestId", "AccountAssignmentDeletionStatus"),
+        r, "assignment-delete", "AccountAssignmentDeletionRequestId", "AccountAssignmentDeletionStatus"
+    ),
     "list_account_assignment_creation_status": lambda r: _list_requests(
-        r, "assignment-create", "AccountAssignmentsCreationStatus"),
+        r, "assignment-create", "AccountAssignmentsCreationStatus"
+    ),
     "list_account_assignment_deletion_status": lambda r: _list_requests(
-        r, "assignment-delete", "AccountAssignmentsDeletionStatus"),
+        r, "assignment-delete", "AccountAssignmentsDeletionStatus"
+    ),
     "provision_permission_set": _provision_permission_set,
     "describe_permission_set_provisioning_status": lambda r: _describe_request(
-        r, "provisioning", "ProvisionPermissionSetRequestId", "PermissionSetProvisioningStatus"),
+        r, "provisioning", "ProvisionPermissionSetRequestId", "PermissionSetProvisioningStatus"
+    ),
     "list_permission_set_provisioning_status": lambda r: _list_requests(
-        r, "provisioning", "PermissionSetsProvisioningStatus"),
+        r, "provisioning", "PermissionSetsProvisioningStatus"
+    ),
     "list_accounts_for_provisioned_permission_set": _list_accounts_for_provisioned_permission_set,
     "describe_permission_set": _describe_permission_set,
     "update_permission_set": _update_permission_set,
@@ -538,10 +568,12 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
 SSO_WRAPPED = {"create_permission_set": _create_permission_set}
 # Writes to a permission set that make it stale where it is provisioned.
 SSO_STALE_WRITES = (
-    "attach_managed_policy_to_permission_set", "detach_managed_policy_from_permission_set",
+    "attach_managed_policy_to_permission_set",
+    "detach_managed_policy_from_permission_set",
     "attach_customer_managed_policy_reference_to_permission_set",
     "detach_customer_managed_policy_reference_from_permission_set",
-    "put_inline_policy_to_permission_set", "delete_inline_policy_from_permission_set",
+    "put_inline_policy_to_permission_set",
+    "delete_inline_policy_from_permission_set",
 )
 IDS_OPERATIONS: dict[str, Callable[..., str]] = {"update_user": _update_user, "update_group": _update_group}
 IDS_WRAPPED = {"create_group_membership": _create_group_membership}
@@ -551,21 +583,31 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _install_on(cls: Any, service: str, operations: dict[str, Callable[..., str]],
-                wrapped: dict[str, Callable[..., str]], stale: tuple[str, ...] = ()) -> None:
+def _install_on(
+    cls: Any,
+    service: str,
+    operations: dict[str, Callable[..., str]],
+    wrapped: dict[str, Callable[..., str]],
+    stale: tuple[str, ...] = (),
+) -> None:
     def make(op_name: str, fn: Callable[..., str]) -> Callable[[Any], str]:
         def method(self: Any) -> Any:
             return _fault(service, _pascal(op_name), self, lambda: fn(self))
+
         method.__name__ = op_name
         return method
 
-    def make_wrapped(op_name: str, fn: Callable[..., str] | None, original: Callable[[Any], str]) -> Callable[[Any], str]:
+    def make_wrapped(
+        op_name: str, fn: Callable[..., str] | None, original: Callable[[Any], str]
+    ) -> Callable[[Any], str]:
         def method(self: Any) -> Any:
             def run() -> str:
                 if op_name in stale:
                     _mark_stale(self)
                 return fn(self, lambda: original(self)) if fn else original(self)
+
             return _fault(service, _pascal(op_name), self, run)
+
         method.__name__ = op_name
         return method
 
@@ -589,8 +631,9 @@ def _fix_managed_policy_lookup() -> None:
 
     def find(self: Any, arn: str) -> Any:
         if self.aws_managed_policies is None:
-            self.aws_managed_policies = json.loads(__import__(
-                "moto.iam.aws_managed_policies", fromlist=["x"]).aws_managed_policies_data)
+            self.aws_managed_policies = json.loads(
+                __import__("moto.iam.aws_managed_policies", fromlist=["x"]).aws_managed_policies_data
+            )
         name = arn.split("/")[-1]
         policy = self.aws_managed_policies.get(name)
         if policy is not None:

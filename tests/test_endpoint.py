@@ -1,0 +1,85 @@
+"""The CLI as a separate process against the local endpoint (moto server + realism layer)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, REGION
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
+
+
+class Endpoint:
+    def __init__(self, tmp: Path, *args: str) -> None:
+        self.calls_file = tmp / "calls.json"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "moto_endpoint.py"), "--calls-file", str(self.calls_file), *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.startswith("endpoint: "), line
+        self.url = line.split(" ", 1)[1].strip()
+
+    def stop(self) -> dict[str, int]:
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=20) == 0
+        return dict(json.loads(self.calls_file.read_text()))
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "provisioner", "--endpoint-url", self.url, "--region", REGION, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
+    ep = Endpoint(tmp_path, "--async-polls", "1")
+    yield ep
+    if ep.proc.poll() is None:
+        ep.proc.kill()
+
+
+def test_apply_plan_apply_against_the_endpoint(endpoint: Endpoint) -> None:
+    first = endpoint.cli("apply", "-f", EXAMPLE, "--yes")
+    assert first.returncode == 0, first.stderr + first.stdout
+    plan = endpoint.cli("plan", "-f", EXAMPLE, "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout
+    second = endpoint.cli("--output", "json", "apply", "-f", EXAMPLE, "--yes")
+    assert second.returncode == 0
+    calls = json.loads(second.stdout)["api_calls"]
+    assert not [op for op in calls if op.split(":")[1].startswith(("Create", "Attach", "Put", "Update"))]
+    served = endpoint.stop()
+    assert served["sso-admin:CreateAccountAssignment"] == 1
+    assert served["identitystore:CreateUser"] == 1
+
+
+def test_invalid_config_reaches_no_endpoint(endpoint: Endpoint, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(EXAMPLE).read_text().replace("PT4H", "PT13H"))
+    result = endpoint.cli("apply", "-f", str(bad), "--yes")
+    assert result.returncode == 1
+    assert "permission_sets[0].session_duration" in result.stderr and "Traceback" not in result.stderr
+    assert endpoint.stop() == {}
