@@ -357,3 +357,18 @@ def test_instance_not_active_is_an_actionable_error(aws: realism.State, clock: A
     ssoadmin_backends["123456789012"][REGION].instances[0].status = "CREATE_IN_PROGRESS"
     with pytest.raises(Exception, match="CREATE_IN_PROGRESS: wait"):
         Runner(make_clients(clock), load_example(), run_settings()).plan()
+
+
+def test_multi_team_example_applies_and_converges(clients: Clients, clock: Any) -> None:
+    config = load_example("multi-team.yaml")
+    plan, result, _ = plan_and_apply(clients, config)
+    assert result.ok, [o.detail for o in result.failed]
+    plan2, writes = second_run_writes(config, clock)
+    assert plan2.empty and writes == {}
+
+
+def test_noop_plan_of_the_seed_reads_in_bulk(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, load_example())
+    reader = make_clients(clock)
+    Runner(reader, load_example(), run_settings()).plan()
+    assert reader.log.total() == 13 and reader.log.writes() == {}
