@@ -371,4 +371,21 @@ def test_noop_plan_of_the_seed_reads_in_bulk(clients: Clients, clock: Any) -> No
     plan_and_apply(clients, load_example())
     reader = make_clients(clock)
     Runner(reader, load_example(), run_settings()).plan()
-    assert reader.log.total() == 13 and reader.log.writes() == {}
+    assert reader.log.total() == 14 and reader.log.writes() == {}
+
+
+def test_stale_provisioning_left_by_an_interrupted_run_is_finished(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    # A run that edited the set and died before ProvisionPermissionSet:
+    arn, _ = instance()
+    sso().update_permission_set(InstanceArn=arn, PermissionSetArn=permission_set_arn("PowerUser"),
+                                SessionDuration="PT2H", Description="Power users",
+                                RelayState="https://console.aws.amazon.com/")
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(changed))
+    assert [c.resource for c in plan.changes] == ["provisioning"]
+    assert result.ok and second.log.counts["sso-admin:ProvisionPermissionSet"] == 1
+    plan3, _ = second_run_writes(parse(changed), clock)
+    assert plan3.empty

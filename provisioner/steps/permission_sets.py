@@ -273,13 +273,18 @@ class PermissionSetsStep(Step):
         }
         return live
 
-    def is_provisioned(self, arn: str) -> bool:
-        page = self.clients.sso_admin.call(
-            lambda c: c.list_accounts_for_provisioned_permission_set(
-                InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, MaxResults=1
+    def provisioned_accounts(self, arn: str, stale_only: bool = False) -> list[str]:
+        """Accounts the set is provisioned to; with `stale_only`, those that have an older
+        version of it (edited since, never re-provisioned: e.g. a run killed in between)."""
+        status: dict[str, Any] = {"ProvisioningStatus": "LATEST_PERMISSION_SET_NOT_PROVISIONED"} if stale_only else {}
+        return list(
+            self.clients.sso_admin.pages(
+                lambda c, more: c.list_accounts_for_provisioned_permission_set(
+                    InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, **status, **more
+                ),
+                "AccountIds",
             )
         )
-        return bool(page.get("AccountIds"))
 
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
@@ -294,20 +299,23 @@ class PermissionSetsStep(Step):
             edit = compute_edit(desired, live)
             if live is None:
                 plan.changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(edit.fields()), edit))
-            elif edit.empty:
+                continue
+            stale = self.provisioned_accounts(live.arn, stale_only=True)
+            if edit.empty:
                 plan.unchanged[self.resource] += 1
             else:
                 plan.changes.append(Change(self.resource, Action.UPDATE, spec.name, tuple(edit.fields()), edit))
-                if self.is_provisioned(live.arn):
-                    provisions.append(
-                        Change(
-                            "provisioning",
-                            Action.PROVISION,
-                            spec.name,
-                            (FieldChange("target", None, "ALL_PROVISIONED_ACCOUNTS"),),
-                            spec.name,
-                        )
+            if stale or (not edit.empty and self.provisioned_accounts(live.arn)):
+                why = "stale in " + ", ".join(stale) if stale else "changed"
+                provisions.append(
+                    Change(
+                        "provisioning",
+                        Action.PROVISION,
+                        spec.name,
+                        (FieldChange("target", None, f"ALL_PROVISIONED_ACCOUNTS ({why})"),),
+                        spec.name,
                     )
+                )
         # Provisioning comes after every edit of every set, once per set.
         plan.changes.extend(provisions)
 
