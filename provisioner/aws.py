@@ -74,6 +74,8 @@ class Api(Generic[ClientT]):
         self.limiter = limiter
         self.retrier = retrier
         self.log = log
+        # The prefix IAM policies use for this service's actions (sso:CreatePermissionSet).
+        self.iam_prefix = {"sso-admin": "sso"}.get(service, service)
         # Every attempt, retries included, passes the shared rate limit and is counted.
         events: Any = client.meta.events  # type: ignore[attr-defined]
         events.register("before-call", self._before_call)
@@ -87,7 +89,7 @@ class Api(Generic[ClientT]):
         try:
             return self.retrier.run(self.service, lambda: fn(self.client), retry_conflicts=retry_conflicts)
         except Exception as exc:  # translated below; anything unknown is re-raised as is
-            raise translate(exc) from exc
+            raise translate(exc, self.iam_prefix) from exc
 
     def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> Iterator[Any]:
         """Every item of a paginated list call; `fn(client, more)` must pass `**more` on.
@@ -104,7 +106,7 @@ class Api(Generic[ClientT]):
                 return
 
 
-def translate(exc: BaseException) -> BaseException:
+def translate(exc: BaseException, service: str = "") -> BaseException:
     """botocore exceptions -> our error tree; other exceptions unchanged."""
     from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
 
@@ -120,7 +122,7 @@ def translate(exc: BaseException) -> BaseException:
     if code is not None:
         message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or code
         kind = AwsAccessError if code in ACCESS_CODES | CREDENTIAL_CODES else AwsError
-        return kind(code, message, operation, request_id(exc), error_reason(exc))
+        return kind(code, message, operation, request_id(exc), error_reason(exc), service)
     if is_connection_error(exc):
         return AwsError("ConnectionError", str(exc), operation)
     return exc
@@ -196,7 +198,7 @@ class Clients:
                     config=Config(
                         # We retry ourselves (retry.Retrier) so every wait is injectable
                         # and every error is classified in one place.
-                        retries={"mode": "standard", "max_attempts": 1},
+                        retries={"mode": "standard", "total_max_attempts": 1},
                         max_pool_connections=self.settings.max_pool_connections,
                         connect_timeout=10,
                         read_timeout=60,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -137,11 +137,18 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
     return Clients.from_settings(settings, on_retry=on_retry)
 
 
-def _runner(opts: Options, config: Config, poll_timeout: float | None = None) -> Runner:
+def _runner(
+    opts: Options, config: Config, poll_timeout: float | None = None, poll_interval: float | None = None
+) -> Runner:
     from .retry import PollSettings
     from .runner import Runner, RunSettings
 
-    settings = RunSettings(poll=PollSettings(timeout=poll_timeout)) if poll_timeout else RunSettings()
+    poll = PollSettings()
+    if poll_timeout:
+        poll = replace(poll, timeout=poll_timeout)
+    if poll_interval:
+        poll = replace(poll, first_delay=poll_interval)
+    settings = RunSettings(poll=poll)
     color = sys.stderr.isatty() and not opts.json
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -219,13 +226,24 @@ config_option = click.option(
     type=click.Path(dir_okay=True),
     help="Config file (YAML or JSON). See examples/identity-center-admin.yaml.",
 )
-poll_timeout_option = click.option(
-    "--poll-timeout",
-    type=click.FloatRange(min=1),
-    default=None,
-    metavar="SECONDS",
-    help="Give up waiting for asynchronous requests after this long (default 900).",
-)
+
+
+def poll_options(fn: Any) -> Any:
+    """--poll-timeout and --poll-interval, shared by the commands that wait for AWS."""
+    fn = click.option(
+        "--poll-interval",
+        type=click.FloatRange(min=0.01),
+        default=None,
+        metavar="SECONDS",
+        help="First wait before polling asynchronous requests; it grows to 10s (default 1).",
+    )(fn)
+    return click.option(
+        "--poll-timeout",
+        type=click.FloatRange(min=1),
+        default=None,
+        metavar="SECONDS",
+        help="Give up waiting for an asynchronous request after this long (default 900).",
+    )(fn)
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -260,9 +278,9 @@ def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
 @cli.command()
 @config_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
-@poll_timeout_option
+@poll_options
 @click.pass_obj
-def apply(opts: Options, config_path: str, yes: bool, poll_timeout: float | None) -> None:
+def apply(opts: Options, config_path: str, yes: bool, poll_timeout: float | None, poll_interval: float | None) -> None:
     """Make IAM Identity Center match the config.
 
     Shows the plan first and asks on a terminal. Groups and users, memberships,
@@ -275,7 +293,7 @@ def apply(opts: Options, config_path: str, yes: bool, poll_timeout: float | None
       provisioner apply -f examples/identity-center-admin.yaml --yes
     """
     config = _load(config_path)
-    runner = _runner(opts, config, poll_timeout)
+    runner = _runner(opts, config, poll_timeout, poll_interval)
     _apply(opts, runner, runner.plan(), yes, "apply")
 
 
@@ -358,7 +376,7 @@ def bootstrap_document(
     help="Also write the equivalent config file, to keep in version control.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
-@poll_timeout_option
+@poll_options
 @click.pass_obj
 def bootstrap(
     opts: Options,
@@ -375,6 +393,7 @@ def bootstrap(
     write_config: str | None,
     yes: bool,
     poll_timeout: float | None,
+    poll_interval: float | None,
 ) -> None:
     """Do the whole console walkthrough in one command, no config file needed.
 
@@ -416,7 +435,7 @@ def bootstrap(
 
         Path(write_config).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         _err(f"wrote {write_config}: run `provisioner plan -f {write_config}` any time to check for drift")
-    runner = _runner(opts, config, poll_timeout)
+    runner = _runner(opts, config, poll_timeout, poll_interval)
     _apply(opts, runner, runner.plan(), yes, "bootstrap")
 
 

@@ -63,22 +63,33 @@ class AwsError(ProvisionerError):
         operation: str,
         request_id: str | None = None,
         reason: str | None = None,
+        service: str = "",
     ):
+        self.service = service
         self.code = code
         self.operation = operation
         self.request_id = request_id
         self.reason = reason
         self.aws_message = message
+        self.where = ""  # "account 1234..., as arn:..." once the runner knows it
         super().__init__(self.render())
 
     def render(self) -> str:
         hint = ""
+        where = f" in {self.where}" if self.where else ""
         if self.code in ACCESS_CODES:
-            hint = f" (the caller lacks permission for {self.operation}; grant it or use another profile)"
+            action = f"{self.service}:{self.operation}" if self.service else self.operation
+            hint = (
+                f" (the caller may not call {action}{where}; grant that action, "
+                "e.g. with the AWSSSOMasterAccountAdministrator policy, or use another profile)"
+            )
         elif self.code in CREDENTIAL_CODES:
             hint = " (the credentials are invalid or expired; run `aws sso login` or refresh them)"
         rid = f" [request id {self.request_id}]" if self.request_id else ""
         return f"{self.operation} failed: {self.code}: {self.aws_message}{hint}{rid}"
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class AccessError(ProvisionerError):

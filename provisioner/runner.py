@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import quotas
 from .aws import Clients
 from .config import Config
-from .errors import AccessError, ProvisionerError
+from .errors import AccessError, AwsAccessError, ProvisionerError
 from .plan import ApplyResult, Change, Outcome, Plan
 from .retry import AsyncOutcome, PollSettings, run_async
 from .steps import instance
@@ -71,15 +72,30 @@ class Runner:
         self.ids = Ids()
         self._build_steps(self.ctx)
         plan = Plan()
-        for step in self._steps.values():
-            step.plan(self.config, plan)
+        with self._naming_the_caller():
+            for step in self._steps.values():
+                step.plan(self.config, plan)
         return plan
+
+    @contextmanager
+    def _naming_the_caller(self) -> Iterator[None]:
+        """Say which account and caller an AccessDenied is about."""
+        try:
+            yield
+        except AwsAccessError as exc:
+            if self.ctx is not None:
+                exc.where = f"account {self.ctx.account_id} as {self.ctx.caller_arn}"
+            raise
 
     # -- apply ------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
         """Execute `plan` in dependency order; failures are recorded and the rest goes on."""
         if self.ctx is None:
             raise RuntimeError("apply() needs the plan() of the same Runner")
+        with self._naming_the_caller():
+            return self._apply(plan)
+
+    def _apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
         by_resource: dict[str, list[Change]] = {}
         for change in plan.changes:

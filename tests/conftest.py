@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,17 @@ def load_example(name: str = "identity-center-admin.yaml") -> config_module.Conf
 
 def parse(doc: dict[str, Any]) -> config_module.Config:
     return config_module.parse(doc, "test.yaml")
+
+
+def cli_env() -> dict[str, str]:
+    """The environment for the CLI run as a process: fake credentials, no real profile."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+def cli_command(endpoint_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "provisioner", "--endpoint-url", endpoint_url, "--region", REGION, *args]

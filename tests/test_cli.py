@@ -198,3 +198,29 @@ def test_unknown_profile_is_a_clear_error(aws: realism.State) -> None:
 def test_schema_is_json() -> None:
     result = CliRunner().invoke(cli, ["schema"])
     assert "permission_sets" in json.loads(result.output)["properties"]
+
+
+def test_access_denied_on_a_write_names_the_action_and_account(aws: realism.State) -> None:
+    realism.configure(
+        refuse={
+            "CreatePermissionSet": (
+                "AccessDeniedException",
+                "User is not authorized to perform: sso:CreatePermissionSet",
+            )
+        }
+    )
+    result = invoke("apply", "-f", EXAMPLE, "--yes")
+    assert result.exit_code == 1
+    error = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "Traceback" not in result.output
+    assert "sso:CreatePermissionSet" in error[0] and "account 123456789012" in error[0]
+
+
+def test_expired_credentials_say_how_to_refresh(aws: realism.State) -> None:
+    realism.configure(
+        refuse={"ListInstances": ("ExpiredTokenException", "The security token included in the request is expired")}
+    )
+    result = invoke("plan", "-f", EXAMPLE)
+    assert result.exit_code == 1
+    assert "expired" in result.output and "aws sso login" in result.output
+    assert len(result.output.strip().splitlines()) == 1

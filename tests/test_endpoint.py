@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, REGION
+from tests.conftest import EXAMPLES, cli_command, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
@@ -38,17 +37,11 @@ class Endpoint:
         return dict(json.loads(self.calls_file.read_text()))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }
         return subprocess.run(
-            [sys.executable, "-m", "provisioner", "--endpoint-url", self.url, "--region", REGION, *args],
+            cli_command(self.url, *args),
             capture_output=True,
             text=True,
-            env=env,
+            env=cli_env(),
             cwd=ROOT,
             timeout=120,
         )

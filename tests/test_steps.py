@@ -380,9 +380,13 @@ def test_stale_provisioning_left_by_an_interrupted_run_is_finished(clients: Clie
     changed["permission_sets"][0]["session_duration"] = "PT2H"
     # A run that edited the set and died before ProvisionPermissionSet:
     arn, _ = instance()
-    sso().update_permission_set(InstanceArn=arn, PermissionSetArn=permission_set_arn("PowerUser"),
-                                SessionDuration="PT2H", Description="Power users",
-                                RelayState="https://console.aws.amazon.com/")
+    sso().update_permission_set(
+        InstanceArn=arn,
+        PermissionSetArn=permission_set_arn("PowerUser"),
+        SessionDuration="PT2H",
+        Description="Power users",
+        RelayState="https://console.aws.amazon.com/",
+    )
     second = make_clients(clock)
     plan, result, _ = plan_and_apply(second, parse(changed))
     assert [c.resource for c in plan.changes] == ["provisioning"]

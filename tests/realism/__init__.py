@@ -50,6 +50,7 @@ class Settings:
     drop_after_rate: float = 0.0
     fault_operations: frozenset[str] | None = None  # None: every operation
     latency: float = 0.0
+    refuse: dict[str, tuple[str, str]] = field(default_factory=dict)  # Operation -> (code, message)
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -498,6 +499,9 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         s.sleep(s.latency)
     with STATE.lock:
         STATE.calls[f"{service}:{operation}"] += 1
+        if operation in s.refuse:
+            code, message = s.refuse[operation]
+            return _error_response(_Error(code, message, status=403 if "Denied" in code else 400))
         if s.tps:
             bucket = STATE.buckets.setdefault(service, [s.tps, s.clock()])
             now = s.clock()
@@ -518,6 +522,8 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             _drop()
         roll -= s.drop_before_rate
         try:
+            if service == "sso-admin":
+                _tick(resp)
             result = run()
         except _Error as err:
             return _error_response(err)
