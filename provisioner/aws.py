@@ -183,17 +183,18 @@ class Clients:
     def region(self) -> str | None:
         return self.settings.region or self.session.region_name
 
-    def _api(self, service: str, tps: float) -> Api[Any]:
+    def _api(self, service: str, tps: float, region: str | None = None) -> Api[Any]:
+        region = region or self.region
         with self._lock:
-            api = self._apis.get(service)
+            api = self._apis.get(f"{service}@{region}")
             if api is None:
                 from botocore.config import Config
 
-                if not self.region:
+                if not region:
                     raise CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
                 client = self.session.client(
                     service,  # type: ignore[call-overload]
-                    region_name=self.region,
+                    region_name=region,
                     endpoint_url=self.settings.endpoint_url,
                     config=Config(
                         # We retry ourselves (retry.Retrier) so every wait is injectable
@@ -205,8 +206,12 @@ class Clients:
                     ),
                 )
                 api = Api(service, client, RateLimiter(tps, self.clock), self.retrier, self.log)
-                self._apis[service] = api
+                self._apis[f"{service}@{region}"] = api
             return api
+
+    def for_region(self, service: str, region: str) -> Api[Any]:
+        """A client of `service` in another Region (doctor looks for the instance elsewhere)."""
+        return self._api(service, self.settings.other_tps, region)
 
     @property
     def sso_admin(self) -> Api[SSOAdminClient]:

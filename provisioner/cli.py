@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .errors import AccessError, ConfigError, ProvisionerError
+from .errors import ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
     from .config import Config
-    from .plan import Plan
+    from .plan import ApplyResult, Plan
     from .runner import Runner
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -182,40 +182,78 @@ def _show_plan(opts: Options, runner: Runner, plan: Plan) -> None:
         click.echo(report.render_plan(plan, runner.ctx, _color(opts)))
 
 
-def _apply(opts: Options, runner: Runner, plan: Plan, yes: bool, command: str, **extra: Any) -> NoReturn:
-    """Show the plan, confirm, apply, report; exit 0 when everything succeeded, else 1."""
+def _apply(
+    opts: Options,
+    runner: Runner,
+    yes: bool,
+    command: str,
+    allow_root: bool,
+    portal: str | None,
+    sso_user: str | None = None,
+) -> NoReturn:
+    """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1."""
     from . import report
 
+    plan = runner.plan(allow_root=allow_root)
     _show_plan(opts, runner, plan)
     ctx = click.get_current_context()
-    if plan.empty:
-        if opts.json:
-            click.echo(report.document(command, runner.ctx, plan, None, api_calls=_calls(runner), **extra))
-        ctx.exit(EXIT_OK)
-    if not yes:
+    if not plan.empty and not yes:
         if not sys.stdin.isatty():
             _err(
                 "refusing to change anything without confirmation: stdin is not a terminal. "
                 "Review the plan, then run again with --yes."
             )
             if opts.json:
-                click.echo(
-                    report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner), **extra)
-                )
+                click.echo(report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner)))
             ctx.exit(EXIT_ERROR)
         if not click.confirm(f"Apply these {len(plan.changes)} changes?", err=True):
             _err("Nothing changed.")
             ctx.exit(EXIT_ERROR)
-    try:
-        result = runner.apply(plan)
-    except AccessError:
-        raise
+    result = runner.apply(plan) if not plan.empty else None
+    handoff = _handoff(runner, result, portal, sso_user)
     if opts.json:
-        click.echo(report.document(command, runner.ctx, plan, result, applied=True, api_calls=_calls(runner), **extra))
+        click.echo(
+            report.document(
+                command, runner.ctx, plan, result, applied=result is not None, api_calls=_calls(runner), handoff=handoff
+            )
+        )
     else:
+        if result is not None:
+            click.echo("")
+            click.echo(report.render_result(result, plan, _color(opts)))
         click.echo("")
-        click.echo(report.render_result(result, plan, _color(opts)))
-    ctx.exit(EXIT_OK if result.ok else EXIT_ERROR)
+        click.echo(handoff["text"])
+    ctx.exit(EXIT_OK if result is None or result.ok else EXIT_ERROR)
+
+
+def _handoff(runner: Runner, result: ApplyResult | None, portal: str | None, sso_user: str | None) -> dict[str, Any]:
+    """The access portal, the users this run created (they need a first sign-in email), and,
+    for bootstrap, the AWS CLI profiles of its user."""
+    from . import access
+
+    assert runner.ctx is not None
+    url = access.portal_url(runner.ctx.identity_store_id, portal or runner.config.portal_url)
+    created = [
+        (o.change.data.user_name, o.change.data.email)
+        for o in (result.outcomes if result else [])
+        if o.ok and o.change.resource == "user" and o.change.action.value == "create" and "adopted" not in o.detail
+    ]
+    text = access.handoff_text(url, created)
+    out: dict[str, Any] = {"portal_url": url, "new_users": [name for name, _ in created]}
+    if sso_user is not None:
+        profiles = access.profiles_for(runner.config, runner.ctx.account_id, sso_user)
+        sso = access.render_sso_config("identity-center", url, runner.ctx.region, profiles, runner.ctx.region)
+        out["aws_config"] = sso
+        text += (
+            f"\n\nAWS CLI profiles for {sso_user} (add to ~/.aws/config, or run "
+            "`provisioner sso-config -f CONFIG --write ~/.aws/config`):\n\n"
+            + sso
+            + f"\nThen: aws sso login --profile {profiles[0].name}"
+            if profiles
+            else ""
+        )
+    out["text"] = text
+    return out
 
 
 config_option = click.option(
@@ -228,22 +266,39 @@ config_option = click.option(
 )
 
 
-def poll_options(fn: Any) -> Any:
-    """--poll-timeout and --poll-interval, shared by the commands that wait for AWS."""
-    fn = click.option(
-        "--poll-interval",
-        type=click.FloatRange(min=0.01),
-        default=None,
-        metavar="SECONDS",
-        help="First wait before polling asynchronous requests; it grows to 10s (default 1).",
-    )(fn)
-    return click.option(
-        "--poll-timeout",
-        type=click.FloatRange(min=1),
-        default=None,
-        metavar="SECONDS",
-        help="Give up waiting for an asynchronous request after this long (default 900).",
-    )(fn)
+def change_options(fn: Any) -> Any:
+    """Options of the commands that change AWS: polling bounds, root refusal, portal URL."""
+    options = [
+        click.option(
+            "--portal-url",
+            default=None,
+            metavar="URL",
+            help="Access portal URL to print (default: config portal_url, else "
+            "https://<identity store id>.awsapps.com/start).",
+        ),
+        click.option(
+            "--allow-root",
+            is_flag=True,
+            help="Allow running as the root user (refused otherwise; use it once at most).",
+        ),
+        click.option(
+            "--poll-interval",
+            type=click.FloatRange(min=0.01),
+            default=None,
+            metavar="SECONDS",
+            help="First wait before polling asynchronous requests; it grows to 10s (default 1).",
+        ),
+        click.option(
+            "--poll-timeout",
+            type=click.FloatRange(min=1),
+            default=None,
+            metavar="SECONDS",
+            help="Give up waiting for an asynchronous request after this long (default 900).",
+        ),
+    ]
+    for option in options:
+        fn = option(fn)
+    return fn
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -278,9 +333,17 @@ def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
 @cli.command()
 @config_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
-@poll_options
+@change_options
 @click.pass_obj
-def apply(opts: Options, config_path: str, yes: bool, poll_timeout: float | None, poll_interval: float | None) -> None:
+def apply(
+    opts: Options,
+    config_path: str,
+    yes: bool,
+    poll_timeout: float | None,
+    poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
+) -> None:
     """Make IAM Identity Center match the config.
 
     Shows the plan first and asks on a terminal. Groups and users, memberships,
@@ -294,7 +357,7 @@ def apply(opts: Options, config_path: str, yes: bool, poll_timeout: float | None
     """
     config = _load(config_path)
     runner = _runner(opts, config, poll_timeout, poll_interval)
-    _apply(opts, runner, runner.plan(), yes, "apply")
+    _apply(opts, runner, yes, "apply", allow_root, portal_url)
 
 
 # Flag name for each config field bootstrap fills, so errors name what the user typed.
@@ -376,7 +439,7 @@ def bootstrap_document(
     help="Also write the equivalent config file, to keep in version control.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
-@poll_options
+@change_options
 @click.pass_obj
 def bootstrap(
     opts: Options,
@@ -394,6 +457,8 @@ def bootstrap(
     yes: bool,
     poll_timeout: float | None,
     poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
 ) -> None:
     """Do the whole console walkthrough in one command, no config file needed.
 
@@ -436,7 +501,99 @@ def bootstrap(
         Path(write_config).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         _err(f"wrote {write_config}: run `provisioner plan -f {write_config}` any time to check for drift")
     runner = _runner(opts, config, poll_timeout, poll_interval)
-    _apply(opts, runner, runner.plan(), yes, "bootstrap")
+    _apply(opts, runner, yes, "bootstrap", allow_root, portal_url, sso_user=user_name)
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--file",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=True),
+    help="Also check the permissions an apply of this config needs.",
+)
+@click.pass_obj
+def doctor(opts: Options, config_path: str | None) -> None:
+    """Check the security posture and that everything is ready, with a fix for each problem.
+
+    \b
+    caller                who is calling; FAIL for root, WARN for long-term access keys
+    root MFA / keys       the root user has MFA and no access keys
+    IAM Identity Center   an ACTIVE organization instance here (else, where it is)
+    organization          management account, member, or standalone
+    permissions           the actions an apply needs (with -f, for that config)
+
+    Exit 1 if any check FAILs.
+    """
+    from . import doctor as checks
+
+    config = _load(config_path) if config_path else None
+    clients = _clients(opts, config.region if config else None)
+    results = checks.run(clients, config)
+    if opts.json:
+        click.echo(json.dumps({"command": "doctor", "checks": [c.to_json() for c in results]}, indent=2))
+    else:
+        click.echo(checks.render(results))
+    click.get_current_context().exit(EXIT_ERROR if any(c.status == checks.FAIL for c in results) else EXIT_OK)
+
+
+@cli.command("sso-config")
+@config_option
+@click.option("--user", default=None, help="Only the profiles this user can reach (default: every declared user).")
+@click.option("--session-name", default="identity-center", show_default=True, help="Name of the sso-session section.")
+@click.option("--portal-url", default=None, metavar="URL", help="Access portal URL (default as for apply).")
+@click.option(
+    "--write",
+    "write_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup.",
+)
+@click.pass_obj
+def sso_config(
+    opts: Options, config_path: str, user: str | None, session_name: str, portal_url: str | None, write_path: str | None
+) -> None:
+    """Print the ~/.aws/config text for signing in with the AWS CLI: one sso-session and one
+    profile per (permission set x account) a user reaches through groups or directly.
+
+    \b
+    Example:
+      provisioner sso-config -f identity-center.yaml --user admin --write ~/.aws/config
+      aws sso login --profile IdentityCenterAdmin-111122223333
+    """
+    from . import access
+    from .steps import instance
+
+    config = _load(config_path)
+    if user is not None and user not in {u.user_name for u in config.users}:
+        raise ConfigError(config_path, [("users", f"no user {user!r} is declared; --user must name one")])
+    clients = _clients(opts, config.region)
+    ctx = instance.resolve(clients)
+    url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
+    profiles = access.profiles_for(config, ctx.account_id, user)
+    text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region)
+    written: dict[str, Any] = {}
+    if write_path:
+        path = Path(write_path).expanduser()
+        changed, backup = access.write_merged(path, text)
+        written = {"path": str(path), "changed": changed, "backup": str(backup) if backup else None}
+        _err(f"{'updated' if changed else 'already up to date:'} {path}" + (f" (backup: {backup})" if backup else ""))
+    if opts.json:
+        click.echo(
+            json.dumps(
+                {
+                    "command": "sso-config",
+                    "portal_url": url,
+                    "text": text,
+                    "profiles": [p.name for p in profiles],
+                    "written": written or None,
+                },
+                indent=2,
+            )
+        )
+    elif not write_path:
+        click.echo(text, nl=False)
 
 
 @cli.command()

@@ -66,9 +66,9 @@ class Runner:
             "assignment": AssignmentsStep(*args),
         }
 
-    def plan(self) -> Plan:
+    def plan(self, allow_root: bool = True) -> Plan:
         """Resolve the instance, read everything in bulk, and return the ordered changes."""
-        self.ctx = instance.resolve(self.clients)
+        self.ctx = instance.resolve(self.clients, allow_root)
         self.ids = Ids()
         self._build_steps(self.ctx)
         plan = Plan()

@@ -24,9 +24,18 @@ def caller(clients: Clients) -> tuple[str, str, str]:
     return str(identity["Account"]), arn, arn.split(":")[1]
 
 
-def resolve(clients: Clients) -> Context:
-    """The frozen Context of the single ACTIVE instance; PreflightError otherwise."""
+def resolve(clients: Clients, allow_root: bool = True) -> Context:
+    """The frozen Context of the single ACTIVE instance; PreflightError otherwise.
+
+    With `allow_root=False`, root credentials are refused before anything else is read.
+    """
     account_id, caller_arn, partition = caller(clients)
+    if not allow_root and caller_arn.endswith(":root"):
+        raise PreflightError(
+            f"refusing to change account {account_id} as its root user: sign in through IAM Identity "
+            "Center or a role with administrator rights (or pass --allow-root for the very first bootstrap, "
+            "then stop using root)"
+        )
     region = clients.region or ""
     instances = list(clients.sso_admin.pages(lambda c, more: c.list_instances(**more), "Instances"))
     if not instances:

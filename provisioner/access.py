@@ -1,0 +1,142 @@
+"""The handoff: where people sign in, what new users still need, and ~/.aws/config profiles."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .steps.assignments import desired_assignments
+
+CONSOLE_OTP_PATH = 'IAM Identity Center > Settings > Authentication > "Send email OTP for users created from API"'
+CONSOLE_VERIFY_PATH = 'IAM Identity Center > Users > USER > "Send email verification link"'
+
+
+def portal_url(identity_store_id: str, override: str | None = None) -> str:
+    """The access portal: a custom URL when given, else https://<identity store id>.awsapps.com/start."""
+    return override or f"https://{identity_store_id}.awsapps.com/start"
+
+
+def handoff_text(portal: str, new_users: list[tuple[str, str]]) -> str:
+    """What to tell the operator after a run: the portal, and what new users must do."""
+    lines = [f"Access portal: {portal}"]
+    if new_users:
+        listed = ", ".join(f"{name} <{email}>" for name, email in new_users)
+        lines += [
+            "",
+            f"Next, for the user(s) created in this run ({listed}):",
+            "  users created by API receive no invitation email and have no password. Either turn on",
+            f"    {CONSOLE_OTP_PATH}",
+            "  so their first sign-in works with a one-time code sent by email, or send each one",
+            f"    {CONSOLE_VERIFY_PATH}.",
+            "  Then they sign in at the portal, register an MFA device, and choose an account and",
+            "  permission set to open the console or copy temporary credentials.",
+        ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, order=True)
+class Profile:
+    name: str
+    account_id: str
+    role: str  # the permission set name (sso_role_name)
+
+
+def profile_name(permission_set: str, account_id: str) -> str:
+    """Stable and readable: <permission set>-<account id>."""
+    return re.sub(r"[^A-Za-z0-9_.@+=-]", "-", f"{permission_set}-{account_id}")
+
+
+def profiles_for(config: Config, account_id: str, user: str | None = None) -> list[Profile]:
+    """One profile per (permission set x account) that `user` (or any declared user) reaches
+    through their groups or directly."""
+    groups_of = {u.user_name: set(u.groups) for u in config.users}
+    if user is not None and user not in groups_of:
+        raise KeyError(user)
+    wanted = [user] if user else list(groups_of)
+    reachable: set[Profile] = set()
+    for a in desired_assignments(config, account_id):
+        for name in wanted:
+            if (a.principal_type == "USER" and a.principal == name) or (
+                a.principal_type == "GROUP" and a.principal in groups_of[name]
+            ):
+                reachable.add(Profile(profile_name(a.permission_set, a.account), a.account, a.permission_set))
+    return sorted(reachable)
+
+
+def render_sso_config(session_name: str, start_url: str, sso_region: str, profiles: list[Profile], region: str) -> str:
+    """The ~/.aws/config text: one sso-session section and one profile per reachable role."""
+    out = [
+        f"[sso-session {session_name}]",
+        f"sso_start_url = {start_url}",
+        f"sso_region = {sso_region}",
+        "sso_registration_scopes = sso:account:access",
+        "",
+    ]
+    for profile in profiles:
+        out += [
+            f"[profile {profile.name}]",
+            f"sso_session = {session_name}",
+            f"sso_account_id = {profile.account_id}",
+            f"sso_role_name = {profile.role}",
+            f"region = {region}",
+            "",
+        ]
+    return "\n".join(out)
+
+
+_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+
+
+def _sections(text: str) -> list[tuple[str | None, list[str]]]:
+    """Split an INI text into (header, lines) blocks, keeping every line verbatim."""
+    blocks: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in text.splitlines(keepends=True):
+        match = _HEADER.match(line)
+        if match:
+            blocks.append((" ".join(match.group(1).split()), [line]))
+        else:
+            blocks[-1][1].append(line)
+    return blocks
+
+
+def merge(existing: str, generated: str) -> str:
+    """`existing` with the sections of `generated` replaced or appended; the rest untouched."""
+    new_blocks = {h: lines for h, lines in _sections(generated) if h is not None}
+    out: list[str] = []
+    seen: set[str] = set()
+    for header, lines in _sections(existing):
+        if header is not None and header in new_blocks:
+            out.extend(new_blocks[header])
+            seen.add(header)
+        else:
+            out.extend(lines)
+    text = "".join(out)
+    missing = [h for h in new_blocks if h not in seen]
+    if missing:
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if text and not text.endswith("\n\n"):
+            text += "\n"
+        text += "".join(line for h in missing for line in new_blocks[h])
+    return text
+
+
+def write_merged(path: Path, generated: str) -> tuple[bool, Path | None]:
+    """Merge into `path`; back the old file up first. (changed, backup path). Idempotent."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    merged = merge(existing, generated)
+    if merged == existing:
+        return False, None
+    backup = None
+    if path.exists():
+        backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d%H%M%S')}.bak")
+        shutil.copy2(path, backup)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(merged, encoding="utf-8")
+    tmp.replace(path)
+    return True, backup

@@ -1,0 +1,315 @@
+"""Preflight and security posture: who is calling, root hygiene, the instance, the organization,
+and the permissions a config needs. Each check is PASS, WARN or FAIL with a one-line fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import AccessError, AwsError, ProvisionerError
+
+if TYPE_CHECKING:
+    from .aws import Clients
+    from .config import Config
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"check": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+def is_root(arn: str) -> bool:
+    return arn.endswith(":root")
+
+
+def caller_check(clients: Clients) -> tuple[Check, dict[str, Any]]:
+    identity = clients.sts.call(lambda c: c.get_caller_identity())
+    arn, account = identity["Arn"], identity["Account"]
+    if is_root(arn):
+        return Check(
+            "caller",
+            FAIL,
+            f"the root user of account {account}",
+            "sign in through IAM Identity Center (or a role) instead; keep root for root-only tasks",
+        ), dict(identity)
+    credentials = clients.session.get_credentials()
+    key = credentials.access_key if credentials else ""
+    if key.startswith("AKIA"):
+        return Check(
+            "caller",
+            WARN,
+            f"{arn} with long-term access keys ({key[:8]}...)",
+            "use temporary credentials: `aws sso login --profile NAME`, or assume a role",
+        ), dict(identity)
+    return Check("caller", PASS, f"{arn} (account {account}), temporary credentials"), dict(identity)
+
+
+def root_checks(clients: Clients) -> list[Check]:
+    try:
+        summary = clients.iam.call(lambda c: c.get_account_summary())["SummaryMap"]
+    except AccessError:
+        raise
+    except AwsError as exc:
+        return [
+            Check(
+                "root MFA",
+                WARN,
+                f"cannot read the account summary: {exc.code}",
+                "allow iam:GetAccountSummary to check root MFA and root access keys",
+            )
+        ]
+    mfa = summary.get("AccountMFAEnabled", 0) == 1
+    keys = summary.get("AccountAccessKeysPresent", 0) == 1
+    return [
+        Check("root MFA", PASS, "MFA is enabled on the root user")
+        if mfa
+        else Check(
+            "root MFA",
+            FAIL,
+            "the root user has no MFA device",
+            "sign in as root once and assign an MFA device (IAM > Security credentials)",
+        ),
+        Check(
+            "root access keys",
+            FAIL,
+            "the root user has access keys",
+            "delete the root access keys (IAM > Security credentials > Access keys)",
+        )
+        if keys
+        else Check("root access keys", PASS, "the root user has no access keys"),
+    ]
+
+
+def instance_check(
+    clients: Clients, account: str, org: dict[str, Any] | None, list_instances: Callable[[str], list[dict[str, Any]]]
+) -> Check:
+    region = clients.region or ""
+    instances = list_instances(region)
+    if not instances:
+        elsewhere = []
+        for other in clients.session.get_available_regions("sso-admin"):
+            if other == region:
+                continue
+            try:
+                if list_instances(other):
+                    elsewhere.append(other)
+            except ProvisionerError:
+                continue
+        if elsewhere:
+            return Check(
+                "IAM Identity Center",
+                FAIL,
+                f"no instance in {region}; found one in {', '.join(elsewhere)}",
+                f"run with --region {elsewhere[0]}",
+            )
+        return Check(
+            "IAM Identity Center",
+            FAIL,
+            f"no instance in {region} or any other Region",
+            "enable it in the console of the organization's management account",
+        )
+    if len(instances) > 1:
+        return Check(
+            "IAM Identity Center",
+            FAIL,
+            f"{len(instances)} instances in {region}",
+            "keep one: delete the unused account instance",
+        )
+    instance = instances[0]
+    status = instance.get("Status", "ACTIVE")
+    if status != "ACTIVE":
+        return Check(
+            "IAM Identity Center",
+            FAIL,
+            f"instance {instance['InstanceArn']} is {status}",
+            "wait until it is ACTIVE, or enable it again",
+        )
+    owner = instance.get("OwnerAccountId", account)
+    if org is not None and owner == org.get("MasterAccountId"):
+        kind = "organization instance (permission sets and account assignments available)"
+        return Check("IAM Identity Center", PASS, f"{kind} in {region}, identity store {instance['IdentityStoreId']}")
+    if org is None:
+        return Check(
+            "IAM Identity Center",
+            WARN,
+            f"instance in {region} of a standalone account: an account instance cannot hold permission sets",
+            "create an organization and enable IAM Identity Center in its management account",
+        )
+    return Check("IAM Identity Center", PASS, f"instance in {region}, identity store {instance['IdentityStoreId']}")
+
+
+def organization_check(clients: Clients, account: str) -> tuple[Check, dict[str, Any] | None]:
+    try:
+        org = dict(clients.organizations.call(lambda c: c.describe_organization())["Organization"])
+    except AccessError:
+        raise
+    except AwsError as exc:
+        if exc.code == "AWSOrganizationsNotInUseException":
+            return Check(
+                "organization",
+                WARN,
+                "this account is not in an organization",
+                "permission sets need an organization instance: create an organization first",
+            ), None
+        return Check(
+            "organization",
+            WARN,
+            f"cannot describe the organization: {exc.code}",
+            "allow organizations:DescribeOrganization",
+        ), None
+    if org.get("MasterAccountId") == account:
+        return Check(
+            "organization",
+            PASS,
+            f"management account of {org.get('Id')}; assignments on this account need IAMFullAccess "
+            "besides AWSSSOMasterAccountAdministrator",
+        ), org
+    return Check(
+        "organization",
+        WARN,
+        f"member account of {org.get('Id')}",
+        "run from the management account, or make this account the delegated administrator for IAM Identity Center",
+    ), org
+
+
+def required_actions(config: Config | None) -> list[str]:
+    """The IAM actions an apply of `config` may call (best effort, by what it declares)."""
+    actions = {
+        "sts:GetCallerIdentity",
+        "sso:ListInstances",
+        "identitystore:ListUsers",
+        "identitystore:ListGroups",
+        "sso:ListPermissionSets",
+        "sso:DescribePermissionSet",
+    }
+    if config is None or config.groups:
+        actions |= {"identitystore:CreateGroup", "identitystore:UpdateGroup", "identitystore:GetGroupId"}
+    if config is None or config.users:
+        actions |= {
+            "identitystore:CreateUser",
+            "identitystore:UpdateUser",
+            "identitystore:GetUserId",
+            "identitystore:ListGroupMemberships",
+            "identitystore:CreateGroupMembership",
+        }
+    if config is None or config.permission_sets:
+        actions |= {
+            "sso:CreatePermissionSet",
+            "sso:UpdatePermissionSet",
+            "sso:ListManagedPoliciesInPermissionSet",
+            "sso:AttachManagedPolicyToPermissionSet",
+            "sso:DetachManagedPolicyFromPermissionSet",
+            "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+            "sso:AttachCustomerManagedPolicyReferenceToPermissionSet",
+            "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
+            "sso:GetInlinePolicyForPermissionSet",
+            "sso:PutInlinePolicyToPermissionSet",
+            "sso:DeleteInlinePolicyFromPermissionSet",
+            "sso:GetPermissionsBoundaryForPermissionSet",
+            "sso:PutPermissionsBoundaryToPermissionSet",
+            "sso:DeletePermissionsBoundaryFromPermissionSet",
+            "sso:ListTagsForResource",
+            "sso:TagResource",
+            "sso:UntagResource",
+            "sso:ListAccountsForProvisionedPermissionSet",
+            "sso:ProvisionPermissionSet",
+            "sso:DescribePermissionSetProvisioningStatus",
+        }
+    if config is None or config.assignments:
+        actions |= {
+            "sso:ListAccountAssignmentsForPrincipal",
+            "sso:CreateAccountAssignment",
+            "sso:DescribeAccountAssignmentCreationStatus",
+            "sso:ListAccountAssignmentCreationStatus",
+            "iam:GetRole",
+            "iam:CreateRole",
+            "iam:AttachRolePolicy",
+            "iam:PutRolePolicy",
+        }
+    return sorted(actions)
+
+
+def permissions_check(clients: Clients, caller_arn: str, config: Config | None) -> Check:
+    actions = required_actions(config)
+    source = _policy_source(caller_arn)
+    if source is None:
+        return Check(
+            "permissions",
+            WARN,
+            f"cannot simulate for {caller_arn}; {len(actions)} actions needed",
+            "grant: " + ", ".join(actions),
+        )
+    try:
+        results = clients.iam.call(lambda c: c.simulate_principal_policy(PolicySourceArn=source, ActionNames=actions))[
+            "EvaluationResults"
+        ]
+    except (AwsError, NotImplementedError) as exc:
+        return Check(
+            "permissions",
+            WARN,
+            f"could not simulate ({getattr(exc, 'code', type(exc).__name__)}); {len(actions)} actions needed",
+            "grant: " + ", ".join(actions),
+        )
+    denied = sorted(r["EvalActionName"] for r in results if r.get("EvalDecision") != "allowed")
+    if denied:
+        return Check(
+            "permissions",
+            FAIL,
+            f"{len(denied)} of {len(actions)} needed actions are denied",
+            "grant: " + ", ".join(denied),
+        )
+    return Check("permissions", PASS, f"all {len(actions)} needed actions are allowed")
+
+
+def _policy_source(arn: str) -> str | None:
+    """The IAM principal ARN to simulate: a role for an assumed-role session, else the user."""
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return None
+    partition, account, resource = parts[1], parts[4], parts[5]
+    if resource.startswith("assumed-role/"):
+        role = resource.split("/")[1]
+        return f"arn:{partition}:iam::{account}:role/{role}"
+    if resource.startswith("user/"):
+        return arn
+    return None
+
+
+def run(clients: Clients, config: Config | None = None) -> list[Check]:
+    """Every check, in the order a person would fix them."""
+    caller, identity = caller_check(clients)
+    checks = [caller]
+    checks += root_checks(clients)
+    organization, org = organization_check(clients, identity["Account"])
+
+    def list_instances(region: str) -> list[dict[str, Any]]:
+        api = clients.for_region("sso-admin", region)
+        return [dict(i) for i in api.pages(lambda c, more: c.list_instances(**more), "Instances")]
+
+    checks.append(instance_check(clients, identity["Account"], org, list_instances))
+    checks.append(organization)
+    checks.append(permissions_check(clients, identity["Arn"], config))
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for check in checks:
+        lines.append(f"{check.status:<4}  {check.name.ljust(width)}  {check.detail}")
+        if check.fix and check.status != PASS:
+            lines.append(f"      {' ' * width}  fix: {check.fix}")
+    failed = sum(c.status == FAIL for c in checks)
+    warned = sum(c.status == WARN for c in checks)
+    lines.append("")
+    lines.append(f"{failed} failed, {warned} warnings, {len(checks) - failed - warned} passed.")
+    return "\n".join(lines)
