@@ -19,11 +19,16 @@ from moto_endpoint import Endpoint  # noqa: E402
 
 REGION = "ap-northeast-2"
 CONFIG = ROOT / "examples" / "identity-center-admin.yaml"
+WRITES = ("Create", "Attach", "Update", "Put", "Delete", "Provision")
 
 
-def run(title: str, args: list[str], env: dict[str, str]) -> int:
+def run(title: str, args: list[str], env: dict[str, str]) -> tuple[int, str]:
     print(f"\n=== {title}\n$ provisioner {' '.join(args)}\n", flush=True)
-    return subprocess.call([sys.executable, "-m", "provisioner", *args], env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "provisioner", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    print(proc.stdout, end="", flush=True)
+    return proc.returncode, proc.stdout
 
 
 def main() -> int:
@@ -34,46 +39,28 @@ def main() -> int:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
+    bootstrap = ["bootstrap", "--user-name", "admin", "--email", "admin@example.com", "--given-name", "Admin",
+                 "--family-name", "User", "--display-name", "Admin User", "--yes"]  # fmt: skip
     with Endpoint(async_polls=2) as endpoint:
         print(f"local AWS endpoint (moto + realism layer): {endpoint.url}")
         common = ["--endpoint-url", endpoint.url, "--region", REGION]
-        code = run(
-            "Bootstrap: the console walkthrough in one command",
-            common
-            + [
-                "bootstrap",
-                "--user-name",
-                "admin",
-                "--email",
-                "admin@example.com",
-                "--given-name",
-                "Admin",
-                "--family-name",
-                "User",
-                "--display-name",
-                "Admin User",
-                "--yes",
-            ],
-            env,
-        )
+        code, bootstrap_out = run("Bootstrap: the console walkthrough in one command", common + bootstrap, env)
         if code != 0:
             print(f"demo: bootstrap exited {code}", file=sys.stderr)
             return code
-        code = run(
-            "Plan again from the config file: nothing to change",
-            common + ["plan", "-f", str(CONFIG.relative_to(ROOT)), "--detailed-exitcode"],
-            env,
-        )
+        config = str(CONFIG.relative_to(ROOT))
+        code, _ = run("Plan again from the config file: nothing to change",
+                      common + ["plan", "-f", config, "--detailed-exitcode"], env)  # fmt: skip
         if code != 0:
             print(f"demo: plan exited {code} (expected 0: no changes)", file=sys.stderr)
             return code
-        writes = {
-            op: n
-            for op, n in endpoint.calls().items()
-            if op.split(":")[1].startswith(("Create", "Attach", "Update", "Put", "Delete", "Provision"))
-        }
-        print(f"\nThe endpoint served {sum(endpoint.calls().values())} calls; writes: {writes}")
-    print("\ndemo: done, endpoint stopped.")
+        calls = endpoint.calls()
+        writes = {op: n for op, n in calls.items() if op.split(":")[1].startswith(WRITES)}
+        print(f"\nThe endpoint served {sum(calls.values())} calls; writes: {writes}")
+    print("demo: endpoint stopped.")
+    # End with what a person does next: sign in at the portal, or with the AWS CLI.
+    handoff = bootstrap_out[bootstrap_out.find("Access portal:") :]
+    print(f"\n=== Sign in with temporary credentials\n\n{handoff}", end="")
     return 0
 
 
