@@ -48,11 +48,13 @@ class CallLog:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.sequence: list[str] = []
         self._lock = threading.Lock()
 
     def record(self, service: str, operation: str) -> None:
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
+            self.sequence.append(operation)
 
     def writes(self) -> dict[str, int]:
         return {k: v for k, v in self.counts.items() if is_write(k.split(":", 1)[1])}

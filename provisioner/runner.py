@@ -96,21 +96,36 @@ class Runner:
             return self._apply(plan)
 
     def _apply(self, plan: Plan) -> ApplyResult:
-        result = ApplyResult()
-        by_resource: dict[str, list[Change]] = {}
+        by: dict[str, list[Change]] = {}
         for change in plan.changes:
-            by_resource.setdefault(change.resource, []).append(change)
-        # Groups and users do not depend on each other; everything after does.
-        self._apply_sync(by_resource.get("group", []) + by_resource.get("user", []), result)
-        self._apply_sync(by_resource.get("membership", []), result)
-        self._apply_sync(by_resource.get("permission_set", []), result)
-        self._apply_provisionings(by_resource.get("provisioning", []), result)
-        self._apply_assignments(by_resource.get("assignment", []), result)
-        return result
+            by.setdefault(change.resource, []).append(change)
+        # Two lanes, one per service, so neither waits on the other's rate limit. First:
+        # identities (identitystore) beside permission sets (sso-admin), which need nothing.
+        identities, permission_sets = self._lanes(
+            lambda: self._apply_sync(by.get("group", []) + by.get("user", [])),
+            lambda: self._apply_sync(by.get("permission_set", [])),
+        )
+        # Then memberships (need users and groups) beside provisioning and assignments
+        # (need permission sets and principals).
+        memberships, access = self._lanes(
+            lambda: self._apply_sync(by.get("membership", [])),
+            lambda: (
+                self._apply_provisionings(by.get("provisioning", []))
+                + self._apply_assignments(by.get("assignment", []))
+            ),
+        )
+        return ApplyResult(outcomes=identities + memberships + permission_sets + access)
 
-    def _apply_sync(self, changes: list[Change], result: ApplyResult) -> None:
+    def _lanes(self, *lanes: Callable[[], list[Outcome]]) -> list[list[Outcome]]:
+        if self.settings.workers <= 1:
+            return [lane() for lane in lanes]
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            futures = [pool.submit(lane) for lane in lanes]
+            return [f.result() for f in futures]
+
+    def _apply_sync(self, changes: list[Change]) -> list[Outcome]:
         if not changes:
-            return
+            return []
 
         def one(change: Change) -> Outcome:
             try:
@@ -121,7 +136,7 @@ class Runner:
                 return Outcome(change, False, str(exc), getattr(exc, "request_id", None))
             return Outcome(change, True, detail or "")
 
-        result.outcomes.extend(self._map(one, changes))
+        return self._map(one, changes)
 
     def _map(self, fn: Callable[[Change], Outcome], changes: Iterable[Change]) -> list[Outcome]:
         changes = list(changes)
@@ -130,9 +145,9 @@ class Runner:
         with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
             return list(pool.map(fn, changes))
 
-    def _apply_provisionings(self, changes: list[Change], result: ApplyResult) -> None:
+    def _apply_provisionings(self, changes: list[Change]) -> list[Outcome]:
         if not changes:
-            return
+            return []
         step = self._steps["permission_set"]
         assert isinstance(step, PermissionSetsStep)
 
@@ -150,11 +165,11 @@ class Runner:
             describe=lambda change: f"provisioning of {change.key}",
             progress=self._progress("provisioning"),
         )
-        self._record(changes, outcomes, result)
+        return self._record(changes, outcomes)
 
-    def _apply_assignments(self, changes: list[Change], result: ApplyResult) -> None:
+    def _apply_assignments(self, changes: list[Change]) -> list[Outcome]:
         if not changes:
-            return
+            return []
         step = self._steps["assignment"]
         assert isinstance(step, AssignmentsStep)
         outcomes = run_async(
@@ -167,13 +182,14 @@ class Runner:
             describe=lambda change: f"assignment {change.key}",
             progress=self._progress("assignments"),
         )
-        self._record(changes, outcomes, result)
+        return self._record(changes, outcomes)
 
     @staticmethod
-    def _record(changes: list[Change], outcomes: list[AsyncOutcome], result: ApplyResult) -> None:
-        for change, outcome in zip(changes, outcomes, strict=True):
-            detail = "" if outcome.ok else f"{outcome.status}: {outcome.reason or 'no reason given'}"
-            result.outcomes.append(Outcome(change, outcome.ok, detail, outcome.request_id))
+    def _record(changes: list[Change], outcomes: list[AsyncOutcome]) -> list[Outcome]:
+        return [
+            Outcome(change, o.ok, "" if o.ok else f"{o.status}: {o.reason or 'no reason given'}", o.request_id)
+            for change, o in zip(changes, outcomes, strict=True)
+        ]
 
     def _progress(self, phase: str) -> Callable[[int, int], None] | None:
         report = self.progress

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from provisioner.aws import Clients
-from provisioner.runner import Runner
+from provisioner.runner import Runner, RunSettings
 from tests import realism
 from tests.conftest import REGION, load_example, make_clients, parse, plan_and_apply, run_settings
 
@@ -337,10 +337,17 @@ def test_failed_change_does_not_stop_the_rest(clients: Clients) -> None:
     assert all(o.ok for o in result.outcomes if o.change.key != "Broken")
 
 
-def test_apply_follows_dependency_order(clients: Clients) -> None:
-    plan, result, _ = plan_and_apply(clients, parse(FULL))
-    order = [o.change.resource for o in result.outcomes]
-    assert order == sorted(order, key=["group", "user", "membership", "permission_set", "assignment"].index)
+@pytest.mark.parametrize("workers", [1, 4])
+def test_apply_follows_dependency_order(aws: realism.State, clock: Any, workers: int) -> None:
+    clients = make_clients(clock)
+    runner = Runner(clients, parse(FULL), RunSettings(workers=workers))
+    runner.apply(runner.plan())
+    calls = clients.log.sequence
+    first, last = calls.index, lambda op: len(calls) - 1 - calls[::-1].index(op)
+    assert last("CreateGroup") < first("CreateGroupMembership") and last("CreateUser") < first("CreateGroupMembership")
+    assert last("CreatePermissionSet") < first("CreateAccountAssignment")
+    assert last("AttachManagedPolicyToPermissionSet") < first("CreateAccountAssignment")
+    assert last("CreateGroup") < first("CreateAccountAssignment")
 
 
 def test_no_instance_is_an_actionable_error(aws: realism.State, clock: Any) -> None:
