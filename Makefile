@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= examples/identity-center-admin.yaml
 ARGS   ?=
 
-.PHONY: install test lint demo plan apply endpoint clean
+.PHONY: install test lint demo plan apply endpoint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ apply: $(STAMP)  ## provisioner apply -f $(CONFIG)
 
 endpoint: $(STAMP)  ## run the local moto endpoint with the realism layer until Ctrl-C
 	$(BIN)/python scripts/moto_endpoint.py $(ARGS)
+
+bench: $(STAMP)  ## the reference organization against the realism endpoint (about a minute)
+	$(BIN)/python scripts/bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

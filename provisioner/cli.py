@@ -39,6 +39,8 @@ class Options:
     output: str
     verbose: int
     debug: bool
+    max_rps: float = 20.0
+    workers: int = 4
 
     @property
     def json(self) -> bool:
@@ -91,6 +93,20 @@ class ProvisionerGroup(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="Show retries and progress details on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--max-rps",
+    type=click.FloatRange(min=0.1),
+    default=20.0,
+    show_default=True,
+    help="Requests per second per service, shared by all threads (the AWS quota).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=32),
+    default=4,
+    show_default=True,
+    help="Threads that make independent calls at once (within --max-rps).",
+)
 @click.version_option(package_name="provisioner")
 @click.pass_context
 def cli(
@@ -101,6 +117,8 @@ def cli(
     output: str,
     verbose: int,
     debug: bool,
+    max_rps: float,
+    workers: int,
 ) -> None:
     """Bootstrap AWS IAM Identity Center and keep it in the shape a config file declares.
 
@@ -118,7 +136,7 @@ def cli(
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),
                 2 changes pending (plan --detailed-exitcode).
     """
-    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug)
+    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers)
 
 
 # -- shared plumbing ---------------------------------------------------------------------
@@ -133,6 +151,8 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
         region=opts.region or config_region,
         profile=opts.profile,
         endpoint_url=opts.endpoint_url,
+        sso_admin_tps=opts.max_rps,
+        identity_store_tps=opts.max_rps,
     )
     return Clients.from_settings(settings, on_retry=on_retry)
 
@@ -148,7 +168,7 @@ def _runner(
         poll = replace(poll, timeout=poll_timeout)
     if poll_interval:
         poll = replace(poll, first_delay=poll_interval)
-    settings = RunSettings(poll=poll)
+    settings = RunSettings(poll=poll, workers=opts.workers)
     color = sys.stderr.isatty() and not opts.json
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -286,7 +306,7 @@ def change_options(fn: Any) -> Any:
             type=click.FloatRange(min=0.01),
             default=None,
             metavar="SECONDS",
-            help="First wait before polling asynchronous requests; it grows to 10s (default 1).",
+            help="First wait before polling asynchronous requests; it grows to 5s (default 1).",
         ),
         click.option(
             "--poll-timeout",

@@ -23,6 +23,12 @@ from .errors import (
 )
 
 T = TypeVar("T")
+# map(fn, items) -> results in order: sequential, or a thread pool's map.
+Mapper = Callable[[Callable[[Any], Any], list[Any]], list[Any]]
+
+
+def sequential(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    return [fn(item) for item in items]
 
 
 @dataclass
@@ -181,8 +187,10 @@ class PollSettings:
 
     timeout: float = 900.0
     first_delay: float = 1.0
-    max_interval: float = 10.0
-    backoff: float = 1.5
+    # A gentle backoff with a low ceiling: a poll round is one listing call, while each
+    # round of overshoot keeps up to 15 assignment slots idle.
+    max_interval: float = 5.0
+    backoff: float = 1.25
 
 
 @dataclass
@@ -207,12 +215,14 @@ def run_async(
     settings: PollSettings,
     describe: Callable[[T], str] = str,
     progress: Callable[[int, int], None] | None = None,
+    parallel: Mapper = sequential,
 ) -> list[AsyncOutcome]:
     """Fire requests with at most `limit` outstanding, poll them together, return outcomes.
 
     `fire(item)` starts one request and returns its status object (Status, RequestId,
     FailureReason). `check(request_ids)` looks at all outstanding requests at once and
-    returns the status objects of those that ended. A request still IN_PROGRESS
+    returns the status objects of those that ended. `parallel` maps over a batch of new
+    requests (a thread pool's map overlaps their round trips). A request still IN_PROGRESS
     `settings.timeout` seconds after it was fired is reported as TIMEOUT; no new request is
     fired after that, and the rest are SKIPPED. A failed request does not stop the others.
     """
@@ -223,6 +233,7 @@ def run_async(
     queue.reverse()
     inflight: dict[str, tuple[int, float]] = {}
     interval = settings.first_delay
+    last_check = clock.now()
     done = 0
     stopped = False
 
@@ -233,30 +244,37 @@ def run_async(
         if progress:
             progress(done, len(items))
 
+    def try_fire(index: int) -> Mapping[str, Any] | ProvisionerError:
+        try:
+            return fire(items[index])
+        except AccessError:
+            raise
+        except ProvisionerError as exc:
+            return exc
+
     def settle(index: int, status: Mapping[str, Any]) -> None:
         finish(index, AsyncOutcome(str(status.get("Status")), status.get("FailureReason"), status.get("RequestId")))
 
     while queue or inflight:
-        while queue and not stopped and len(inflight) < limit:
-            index = queue.pop()
-            try:
-                status = fire(items[index])
-            except AccessError:
-                raise
-            except ProvisionerError as exc:
-                finish(index, AsyncOutcome("ERROR", str(exc)))
-                continue
-            if status.get("Status") == "IN_PROGRESS":
-                inflight[str(status["RequestId"])] = (index, clock.now())
+        batch: list[int] = []
+        while queue and not stopped and len(inflight) + len(batch) < limit:
+            batch.append(queue.pop())
+        for index, fired in zip(batch, parallel(try_fire, batch), strict=True):
+            if isinstance(fired, ProvisionerError):
+                finish(index, AsyncOutcome("ERROR", str(fired)))
+            elif fired.get("Status") == "IN_PROGRESS":
+                inflight[str(fired["RequestId"])] = (index, clock.now())
             else:
-                settle(index, status)
+                settle(index, fired)
         if stopped:
             for index in reversed(queue):
                 finish(index, AsyncOutcome("SKIPPED", "not started: earlier requests timed out"))
             queue.clear()
         if not inflight:
             continue
-        clock.sleep(interval)
+        # The interval runs from the last look, so time spent firing counts towards it.
+        clock.sleep(max(interval - (clock.now() - last_check), 0.0))
+        last_check = clock.now()
         finished = check(list(inflight))
         for request_id, status in finished.items():
             entry = inflight.pop(request_id, None)

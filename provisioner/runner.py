@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from .aws import Clients
 from .config import Config
 from .errors import AccessError, AwsAccessError, ProvisionerError
 from .plan import ApplyResult, Change, Outcome, Plan
-from .retry import AsyncOutcome, PollSettings, run_async
+from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
 from .steps import instance
 from .steps.assignments import AssignmentsStep
 from .steps.base import Context, Ids, Step
@@ -99,22 +100,30 @@ class Runner:
         by: dict[str, list[Change]] = {}
         for change in plan.changes:
             by.setdefault(change.resource, []).append(change)
-        # Two lanes, one per service, so neither waits on the other's rate limit. First:
-        # identities (identitystore) beside permission sets (sso-admin), which need nothing.
-        identities, permission_sets = self._lanes(
-            lambda: self._apply_sync(by.get("group", []) + by.get("user", [])),
-            lambda: self._apply_sync(by.get("permission_set", [])),
-        )
-        # Then memberships (need users and groups) beside provisioning and assignments
-        # (need permission sets and principals).
-        memberships, access = self._lanes(
-            lambda: self._apply_sync(by.get("membership", [])),
-            lambda: (
-                self._apply_provisionings(by.get("provisioning", []))
-                + self._apply_assignments(by.get("assignment", []))
-            ),
-        )
-        return ApplyResult(outcomes=identities + memberships + permission_sets + access)
+        groups_ready, users_ready = threading.Event(), threading.Event()
+
+        def identities() -> list[Outcome]:
+            try:
+                out = self._apply_sync(by.get("group", []))
+                groups_ready.set()
+                out += self._apply_sync(by.get("user", []))
+                users_ready.set()
+                return out + self._apply_sync(by.get("membership", []))
+            finally:
+                groups_ready.set()
+                users_ready.set()
+
+        def access() -> list[Outcome]:
+            out = self._apply_sync(by.get("permission_set", []))
+            assignments = by.get("assignment", [])
+            # Assignments need their principals: groups, and users only if any is assigned directly.
+            users_needed = any(change.data.principal_type == "USER" for change in assignments)
+            (users_ready if users_needed else groups_ready).wait()
+            return out + self._apply_provisionings(by.get("provisioning", [])) + self._apply_assignments(assignments)
+
+        # Two lanes, one per service, so neither waits on the other's rate limit.
+        identity_outcomes, access_outcomes = self._lanes(identities, access)
+        return ApplyResult(outcomes=identity_outcomes + access_outcomes)
 
     def _lanes(self, *lanes: Callable[[], list[Outcome]]) -> list[list[Outcome]]:
         if self.settings.workers <= 1:
@@ -137,6 +146,20 @@ class Runner:
             return Outcome(change, True, detail or "")
 
         return self._map(one, changes)
+
+    def _mapper(self) -> Mapper:
+        """A map over a small thread pool (overlapping round trips), or plain map with one worker."""
+        workers = self.settings.workers
+        if workers <= 1:
+            return sequential
+
+        def parallel(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+            if len(items) <= 1:
+                return [fn(i) for i in items]
+            with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+                return list(pool.map(fn, items))
+
+        return parallel
 
     def _map(self, fn: Callable[[Change], Outcome], changes: Iterable[Change]) -> list[Outcome]:
         changes = list(changes)
@@ -172,10 +195,12 @@ class Runner:
             return []
         step = self._steps["assignment"]
         assert isinstance(step, AssignmentsStep)
+        parallel = self._mapper()
         outcomes = run_async(
             changes,
             fire=step.start,
-            check=step.finished,
+            check=lambda request_ids: step.finished(request_ids, parallel),
+            parallel=parallel,
             limit=self.settings.max_outstanding_assignments,
             clock=self.clients.clock,
             settings=self.settings.poll,

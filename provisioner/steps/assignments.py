@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from ..config import Config
 from ..plan import Action, Change, FieldChange, Plan
+from ..retry import Mapper, sequential
 from .base import Step
 
 # With this many requests outstanding, one status listing beats a describe per request.
@@ -105,7 +106,7 @@ class AssignmentsStep(Step):
             retry_conflicts=True,
         )["AccountAssignmentCreationStatus"]
 
-    def finished(self, request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+    def finished(self, request_ids: list[str], parallel: Mapper = sequential) -> dict[str, Mapping[str, Any]]:
         """Status objects of the requests that are no longer IN_PROGRESS."""
         sso = self.clients.sso_admin
         candidates = request_ids
@@ -120,13 +121,12 @@ class AssignmentsStep(Step):
                 )
             }
             candidates = [rid for rid in request_ids if rid not in in_progress]
-        out: dict[str, Mapping[str, Any]] = {}
-        for request_id in candidates:
-            status = sso.call(
+        statuses = parallel(
+            lambda request_id: sso.call(
                 lambda c: c.describe_account_assignment_creation_status(
                     InstanceArn=self.ctx.instance_arn, AccountAssignmentCreationRequestId=request_id
                 )
-            )["AccountAssignmentCreationStatus"]
-            if status.get("Status") != "IN_PROGRESS":
-                out[request_id] = status
-        return out
+            )["AccountAssignmentCreationStatus"],
+            candidates,
+        )
+        return {rid: s for rid, s in zip(candidates, statuses, strict=True) if s.get("Status") != "IN_PROGRESS"}

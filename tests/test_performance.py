@@ -1,0 +1,48 @@
+"""Call counts, not timings: a regression to per-assignment reads fails here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import make_clients, parse, plan_and_apply, run_settings
+from tests.realism.orgs import organization
+
+# A smaller reference organization: 5 sets, 6 groups, 20 users, 10 accounts, 60 assignments.
+SMALL = organization(groups=6, users=20, permission_sets=5, accounts=10, assignments=60)
+WIDER = organization(groups=6, users=20, permission_sets=5, accounts=20, assignments=120)
+
+
+def plan_reads(doc: dict[str, Any], clock: Any) -> dict[str, int]:
+    clients = make_clients(clock)
+    Runner(clients, parse(doc), run_settings()).plan()
+    assert clients.log.writes() == {}
+    return dict(clients.log.counts)
+
+
+def test_noop_plan_reads_grow_with_sets_and_principals_not_assignments(aws: realism.State, clock: Any) -> None:
+    plan_and_apply(make_clients(clock), parse(SMALL))
+    counts = plan_reads(SMALL, clock)
+    sets, groups = 5, 6
+    # sts + ListInstances + ListGroups + ListUsers + ListPermissionSets, memberships per group,
+    # a describe and six aspects (managed, customer, inline, boundary, tags, stale) per set,
+    # assignments per principal.
+    assert sum(counts.values()) == 5 + groups + 7 * sets + groups
+    assert counts["sso-admin:ListAccountAssignmentsForPrincipal"] == groups
+
+
+def test_twice_the_accounts_adds_at_most_five_reads(aws: realism.State, clock: Any) -> None:
+    plan_and_apply(make_clients(clock), parse(SMALL))
+    narrow = sum(plan_reads(SMALL, clock).values())
+    wide = sum(plan_reads(WIDER, clock).values())
+    assert wide - narrow <= 5
+
+
+def test_fresh_apply_provisions_nothing_and_polls_in_batches(aws: realism.State, clock: Any) -> None:
+    realism.configure(async_polls=2, clock=clock.now)
+    clients = make_clients(clock)
+    plan_and_apply(clients, parse(SMALL))
+    counts = clients.log.counts
+    assert counts["sso-admin:ProvisionPermissionSet"] == 0  # a first assignment provisions the set
+    assert counts["sso-admin:DescribeAccountAssignmentCreationStatus"] <= 60 + 15
