@@ -114,7 +114,10 @@ def measure(name: str, url: str, doc: dict[str, Any], tps: float, completion: fl
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'scenario':<16} {'changes':>7} {'calls':>6} {'reads':>6} {'writes':>6} {'wall s':>7} {'bound s':>8} {'ratio':>6}  bound"
+    head = (
+        f"{'scenario':<16} {'changes':>7} {'calls':>6} {'reads':>6} {'writes':>6} "
+        f"{'wall s':>7} {'bound s':>8} {'ratio':>6}  bound"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
