@@ -617,6 +617,64 @@ def sso_config(
 
 
 @cli.command()
+@click.option(
+    "-o",
+    "--output-file",
+    "output_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the config here (default: stdout).",
+)
+@click.option(
+    "--permission-set",
+    "permission_sets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this permission set (repeatable) and its assignments.",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="NAME",
+    help="Only this group (repeatable), its members, and its assignments.",
+)
+@click.pass_obj
+def export(opts: Options, output_file: str | None, permission_sets: tuple[str, ...], groups: tuple[str, ...]) -> None:
+    """Write the live instance as a config file that `plan` finds clean.
+
+    Policies by short name where they are AWS managed, inline policies as YAML mappings,
+    assignments grouped by permission set and principal. Read-only.
+
+    \b
+    Example:
+      provisioner export -o identity-center.yaml
+      provisioner plan -f identity-center.yaml --detailed-exitcode    # exits 0
+    """
+    import yaml
+
+    from . import config as config_module
+    from . import export as exporter
+    from .steps import instance
+
+    clients = _clients(opts)
+    ctx = instance.resolve(clients)
+    document = exporter.export(clients, ctx, permission_sets, groups)
+    config_module.parse(document, "exported config")  # what we write must load
+    text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
+        document, sort_keys=False, width=120, allow_unicode=True
+    )
+    if output_file:
+        Path(output_file).write_text(text, encoding="utf-8")
+        _err(
+            f"wrote {output_file}: {len(document['groups'])} groups, {len(document['users'])} users, "
+            f"{len(document['permission_sets'])} permission sets, {len(document['assignments'])} assignments"
+        )
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the config file (for editors and CI linters)."""
     from . import config

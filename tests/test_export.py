@@ -1,0 +1,80 @@
+"""export: a hand-built instance round-trips to a config that plans clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from click.testing import CliRunner
+
+from provisioner import config as config_module
+from provisioner.cli import cli
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import REGION, make_clients, run_settings
+
+
+def build_by_hand() -> None:
+    """An instance made with plain boto3 calls, as someone in the console would."""
+    sso = boto3.client("sso-admin", region_name=REGION)
+    ids = boto3.client("identitystore", region_name=REGION)
+    instance = sso.list_instances()["Instances"][0]
+    arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
+    group = ids.create_group(IdentityStoreId=store, DisplayName="Ops", Description="Operations")["GroupId"]
+    ids.create_group(IdentityStoreId=store, DisplayName="Empty")
+    user = ids.create_user(IdentityStoreId=store, UserName="lee", DisplayName="Lee Kim",
+                           Name={"GivenName": "Lee", "FamilyName": "Kim"},
+                           Emails=[{"Value": "lee@example.com", "Type": "work", "Primary": True}])["UserId"]
+    ids.create_group_membership(IdentityStoreId=store, GroupId=group, MemberId={"UserId": user})
+    ps = sso.create_permission_set(InstanceArn=arn, Name="OpsAdmin", Description="Ops admin",
+                                   SessionDuration="PT2H", RelayState="https://console.aws.amazon.com/",
+                                   Tags=[{"Key": "team", "Value": "ops"}])["PermissionSet"]["PermissionSetArn"]
+    sso.attach_managed_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps,
+                                                ManagedPolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
+    sso.attach_customer_managed_policy_reference_to_permission_set(
+        InstanceArn=arn, PermissionSetArn=ps, CustomerManagedPolicyReference={"Name": "OpsExtra", "Path": "/ops/"})
+    sso.put_inline_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps, InlinePolicy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}))
+    sso.put_permissions_boundary_to_permission_set(
+        InstanceArn=arn, PermissionSetArn=ps,
+        PermissionsBoundary={"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"})
+    for account in ("123456789012", "111122223333"):
+        sso.create_account_assignment(InstanceArn=arn, TargetId=account, TargetType="AWS_ACCOUNT",
+                                      PermissionSetArn=ps, PrincipalType="GROUP", PrincipalId=group)
+    sso.create_account_assignment(InstanceArn=arn, TargetId="111122223333", TargetType="AWS_ACCOUNT",
+                                  PermissionSetArn=ps, PrincipalType="USER", PrincipalId=user)
+
+
+def export(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["--region", REGION, "export", *args])
+    assert result.exit_code == 0, result.output
+    return dict(yaml.safe_load(result.stdout))
+
+
+def test_export_round_trips_to_a_clean_plan(aws: realism.State, clock: Any, tmp_path: Path) -> None:
+    build_by_hand()
+    path = tmp_path / "exported.yaml"
+    assert CliRunner().invoke(cli, ["--region", REGION, "export", "-o", str(path)]).exit_code == 0
+    config = config_module.load(path)
+    plan = Runner(make_clients(clock), config, run_settings()).plan()
+    assert plan.empty, plan.to_json()
+
+
+def test_export_uses_short_names_and_yaml_policies(aws: realism.State) -> None:
+    build_by_hand()
+    doc = export()
+    ps = doc["permission_sets"][0]
+    assert ps["managed_policies"] == ["job-function/ViewOnlyAccess"]
+    assert ps["inline_policy"]["Statement"][0]["Effect"] == "Deny"
+    assert ps["permissions_boundary"] == {"managed_policy": "PowerUserAccess"}
+    assert {"permission_set": "OpsAdmin", "groups": ["Ops"], "accounts": ["111122223333", "123456789012"]} in doc[
+        "assignments"]
+
+
+def test_export_can_be_limited_to_a_group(aws: realism.State) -> None:
+    build_by_hand()
+    doc = export("--group", "Empty")
+    assert [g["name"] for g in doc["groups"]] == ["Empty"] and doc["users"] == [] and doc["assignments"] == []
