@@ -210,11 +210,12 @@ def _apply(
     allow_root: bool,
     portal: str | None,
     sso_user: str | None = None,
+    destroy: bool = False,
 ) -> NoReturn:
     """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1."""
     from . import report
 
-    plan = runner.plan(allow_root=allow_root)
+    plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root)
     _show_plan(opts, runner, plan)
     ctx = click.get_current_context()
     if not plan.empty and not yes:
@@ -230,7 +231,7 @@ def _apply(
             _err("Nothing changed.")
             ctx.exit(EXIT_ERROR)
     result = runner.apply(plan) if not plan.empty else None
-    handoff = _handoff(runner, result, portal, sso_user)
+    handoff = {"text": ""} if destroy else _handoff(runner, result, portal, sso_user)
     if opts.json:
         click.echo(
             report.document(
@@ -241,8 +242,9 @@ def _apply(
         if result is not None:
             click.echo("")
             click.echo(report.render_result(result, plan, _color(opts)))
-        click.echo("")
-        click.echo(handoff["text"])
+        if handoff["text"]:
+            click.echo("")
+            click.echo(handoff["text"])
     ctx.exit(EXIT_OK if result is None or result.ok else EXIT_ERROR)
 
 
@@ -378,6 +380,36 @@ def apply(
     config = _load(config_path)
     runner = _runner(opts, config, poll_timeout, poll_interval)
     _apply(opts, runner, yes, "apply", allow_root, portal_url)
+
+
+@cli.command()
+@config_option
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking (needed when stdin is not a terminal).")
+@change_options
+@click.pass_obj
+def destroy(
+    opts: Options,
+    config_path: str,
+    yes: bool,
+    poll_timeout: float | None,
+    poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
+) -> None:
+    """Delete what the config declares, in reverse order.
+
+    Account assignments first (polled until their deletion SUCCEEDED), then permission
+    sets, memberships, users and groups. Users from an external identity provider are
+    never deleted. Only what the config names is touched; safe to run again, also after
+    an interrupted run.
+
+    \b
+    Example:
+      provisioner destroy -f identity-center.yaml
+    """
+    config = _load(config_path)
+    runner = _runner(opts, config, poll_timeout, poll_interval)
+    _apply(opts, runner, yes, "destroy", allow_root, portal_url, destroy=True)
 
 
 # Flag name for each config field bootstrap fills, so errors name what the user typed.

@@ -16,7 +16,7 @@ from . import quotas
 from .aws import Clients
 from .config import Config
 from .errors import AccessError, AwsAccessError, ProvisionerError
-from .plan import ApplyResult, Change, Outcome, Plan
+from .plan import Action, ApplyResult, Change, Outcome, Plan
 from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
 from .steps import instance
 from .steps.assignments import AssignmentsStep
@@ -27,6 +27,7 @@ from .steps.permission_sets import PermissionSetsStep
 from .steps.users import UsersStep
 
 Progress = Callable[[str, int, int], None]
+DELETE_ORDER = ("assignment", "permission_set", "membership", "user", "group")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,18 @@ class Runner:
                 step.plan(self.config, plan)
         return plan
 
+    def plan_destroy(self, allow_root: bool = True) -> Plan:
+        """Deletions of what the config declares and exists, in reverse dependency order."""
+        self.ctx = instance.resolve(self.clients, allow_root)
+        self.ids = Ids()
+        self._build_steps(self.ctx)
+        plan = Plan()
+        with self._naming_the_caller():
+            for step in self._steps.values():  # reads in dependency order: ids before their users
+                step.plan_destroy(self.config, plan)
+        plan.changes.sort(key=lambda c: DELETE_ORDER.index(c.resource))
+        return plan
+
     @contextmanager
     def _naming_the_caller(self) -> Iterator[None]:
         """Say which account and caller an AccessDenied is about."""
@@ -97,9 +110,12 @@ class Runner:
             return self._apply(plan)
 
     def _apply(self, plan: Plan) -> ApplyResult:
+        # Deletions first, dependents before what they depend on.
+        deletions = self._apply_deletions([c for c in plan.changes if c.action is Action.DELETE])
         by: dict[str, list[Change]] = {}
         for change in plan.changes:
-            by.setdefault(change.resource, []).append(change)
+            if change.action is not Action.DELETE:
+                by.setdefault(change.resource, []).append(change)
         groups_ready, users_ready = threading.Event(), threading.Event()
 
         def identities() -> list[Outcome]:
@@ -123,7 +139,18 @@ class Runner:
 
         # Two lanes, one per service, so neither waits on the other's rate limit.
         identity_outcomes, access_outcomes = self._lanes(identities, access)
-        return ApplyResult(outcomes=identity_outcomes + access_outcomes)
+        return ApplyResult(outcomes=deletions + identity_outcomes + access_outcomes)
+
+    def _apply_deletions(self, changes: list[Change]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for resource in DELETE_ORDER:
+            batch = [c for c in changes if c.resource == resource]
+            if resource == "assignment":
+                # Polled to SUCCEEDED: a permission set cannot go while its assignments are going.
+                outcomes += self._apply_assignments(batch, deleting=True)
+            else:
+                outcomes += self._apply_sync(batch)
+        return outcomes
 
     def _lanes(self, *lanes: Callable[[], list[Outcome]]) -> list[list[Outcome]]:
         if self.settings.workers <= 1:
@@ -190,7 +217,7 @@ class Runner:
         )
         return self._record(changes, outcomes)
 
-    def _apply_assignments(self, changes: list[Change]) -> list[Outcome]:
+    def _apply_assignments(self, changes: list[Change], deleting: bool = False) -> list[Outcome]:
         if not changes:
             return []
         step = self._steps["assignment"]
@@ -199,7 +226,7 @@ class Runner:
         outcomes = run_async(
             changes,
             fire=step.start,
-            check=lambda request_ids: step.finished(request_ids, parallel),
+            check=lambda request_ids: step.finished(request_ids, parallel, deleting),
             parallel=parallel,
             limit=self.settings.max_outstanding_assignments,
             clock=self.clients.clock,

@@ -25,27 +25,57 @@ def build_by_hand() -> None:
     arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
     group = ids.create_group(IdentityStoreId=store, DisplayName="Ops", Description="Operations")["GroupId"]
     ids.create_group(IdentityStoreId=store, DisplayName="Empty")
-    user = ids.create_user(IdentityStoreId=store, UserName="lee", DisplayName="Lee Kim",
-                           Name={"GivenName": "Lee", "FamilyName": "Kim"},
-                           Emails=[{"Value": "lee@example.com", "Type": "work", "Primary": True}])["UserId"]
+    user = ids.create_user(
+        IdentityStoreId=store,
+        UserName="lee",
+        DisplayName="Lee Kim",
+        Name={"GivenName": "Lee", "FamilyName": "Kim"},
+        Emails=[{"Value": "lee@example.com", "Type": "work", "Primary": True}],
+    )["UserId"]
     ids.create_group_membership(IdentityStoreId=store, GroupId=group, MemberId={"UserId": user})
-    ps = sso.create_permission_set(InstanceArn=arn, Name="OpsAdmin", Description="Ops admin",
-                                   SessionDuration="PT2H", RelayState="https://console.aws.amazon.com/",
-                                   Tags=[{"Key": "team", "Value": "ops"}])["PermissionSet"]["PermissionSetArn"]
-    sso.attach_managed_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps,
-                                                ManagedPolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
+    ps = sso.create_permission_set(
+        InstanceArn=arn,
+        Name="OpsAdmin",
+        Description="Ops admin",
+        SessionDuration="PT2H",
+        RelayState="https://console.aws.amazon.com/",
+        Tags=[{"Key": "team", "Value": "ops"}],
+    )["PermissionSet"]["PermissionSetArn"]
+    sso.attach_managed_policy_to_permission_set(
+        InstanceArn=arn, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
+    )
     sso.attach_customer_managed_policy_reference_to_permission_set(
-        InstanceArn=arn, PermissionSetArn=ps, CustomerManagedPolicyReference={"Name": "OpsExtra", "Path": "/ops/"})
-    sso.put_inline_policy_to_permission_set(InstanceArn=arn, PermissionSetArn=ps, InlinePolicy=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}))
+        InstanceArn=arn, PermissionSetArn=ps, CustomerManagedPolicyReference={"Name": "OpsExtra", "Path": "/ops/"}
+    )
+    sso.put_inline_policy_to_permission_set(
+        InstanceArn=arn,
+        PermissionSetArn=ps,
+        InlinePolicy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}
+        ),
+    )
     sso.put_permissions_boundary_to_permission_set(
-        InstanceArn=arn, PermissionSetArn=ps,
-        PermissionsBoundary={"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"})
+        InstanceArn=arn,
+        PermissionSetArn=ps,
+        PermissionsBoundary={"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"},
+    )
     for account in ("123456789012", "111122223333"):
-        sso.create_account_assignment(InstanceArn=arn, TargetId=account, TargetType="AWS_ACCOUNT",
-                                      PermissionSetArn=ps, PrincipalType="GROUP", PrincipalId=group)
-    sso.create_account_assignment(InstanceArn=arn, TargetId="111122223333", TargetType="AWS_ACCOUNT",
-                                  PermissionSetArn=ps, PrincipalType="USER", PrincipalId=user)
+        sso.create_account_assignment(
+            InstanceArn=arn,
+            TargetId=account,
+            TargetType="AWS_ACCOUNT",
+            PermissionSetArn=ps,
+            PrincipalType="GROUP",
+            PrincipalId=group,
+        )
+    sso.create_account_assignment(
+        InstanceArn=arn,
+        TargetId="111122223333",
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user,
+    )
 
 
 def export(*args: str) -> dict[str, Any]:
@@ -71,7 +101,8 @@ def test_export_uses_short_names_and_yaml_policies(aws: realism.State) -> None:
     assert ps["inline_policy"]["Statement"][0]["Effect"] == "Deny"
     assert ps["permissions_boundary"] == {"managed_policy": "PowerUserAccess"}
     assert {"permission_set": "OpsAdmin", "groups": ["Ops"], "accounts": ["111122223333", "123456789012"]} in doc[
-        "assignments"]
+        "assignments"
+    ]
 
 
 def test_export_can_be_limited_to_a_group(aws: realism.State) -> None:

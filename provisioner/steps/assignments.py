@@ -90,10 +90,31 @@ class AssignmentsStep(Step):
                 )
             )
 
+    def plan_destroy(self, config: Config, plan: Plan) -> None:
+        wanted = desired_assignments(config, self.ctx.account_id)
+        live = self.read(wanted)
+        for assignment in wanted:
+            principal_id = self._principal_id(assignment.principal_type, assignment.principal)
+            arn = self.ids.permission_sets.get(assignment.permission_set)
+            if principal_id and arn and (principal_id, arn, assignment.account) in live:
+                plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
+
     def start(self, change: Change) -> Mapping[str, Any]:
         """CreateAccountAssignment; returns its status object (often IN_PROGRESS)."""
         assignment: Assignment = change.data
         kind = "groups" if assignment.principal_type == "GROUP" else "users"
+        if change.action is Action.DELETE:
+            return self.clients.sso_admin.call(
+                lambda c: c.delete_account_assignment(
+                    InstanceArn=self.ctx.instance_arn,
+                    TargetId=assignment.account,
+                    TargetType="AWS_ACCOUNT",
+                    PermissionSetArn=self.ids.need("permission_sets", assignment.permission_set),
+                    PrincipalType=assignment.principal_type,
+                    PrincipalId=self.ids.need(kind, assignment.principal),
+                ),
+                retry_conflicts=True,
+            )["AccountAssignmentDeletionStatus"]
         return self.clients.sso_admin.call(
             lambda c: c.create_account_assignment(
                 InstanceArn=self.ctx.instance_arn,
@@ -106,27 +127,44 @@ class AssignmentsStep(Step):
             retry_conflicts=True,
         )["AccountAssignmentCreationStatus"]
 
-    def finished(self, request_ids: list[str], parallel: Mapper = sequential) -> dict[str, Mapping[str, Any]]:
-        """Status objects of the requests that are no longer IN_PROGRESS."""
+    def finished(
+        self, request_ids: list[str], parallel: Mapper = sequential, deleting: bool = False
+    ) -> dict[str, Mapping[str, Any]]:
+        """Status objects of the creation (or deletion) requests no longer IN_PROGRESS."""
         sso = self.clients.sso_admin
+        instance = self.ctx.instance_arn
+        in_progress_filter: Any = {"Status": "IN_PROGRESS"}
         candidates = request_ids
         if len(request_ids) > LIST_STATUS_THRESHOLD:
-            in_progress = {
-                s["RequestId"]
-                for s in sso.pages(
+            if deleting:
+                listing = sso.pages(
+                    lambda c, more: c.list_account_assignment_deletion_status(
+                        InstanceArn=instance, Filter=in_progress_filter, **more
+                    ),
+                    "AccountAssignmentsDeletionStatus",
+                )
+            else:
+                listing = sso.pages(
                     lambda c, more: c.list_account_assignment_creation_status(
-                        InstanceArn=self.ctx.instance_arn, Filter={"Status": "IN_PROGRESS"}, **more
+                        InstanceArn=instance, Filter=in_progress_filter, **more
                     ),
                     "AccountAssignmentsCreationStatus",
                 )
-            }
+            in_progress = {s["RequestId"] for s in listing}
             candidates = [rid for rid in request_ids if rid not in in_progress]
-        statuses = parallel(
-            lambda request_id: sso.call(
+
+        def describe(request_id: str) -> Mapping[str, Any]:
+            if deleting:
+                return sso.call(
+                    lambda c: c.describe_account_assignment_deletion_status(
+                        InstanceArn=instance, AccountAssignmentDeletionRequestId=request_id
+                    )
+                )["AccountAssignmentDeletionStatus"]
+            return sso.call(
                 lambda c: c.describe_account_assignment_creation_status(
-                    InstanceArn=self.ctx.instance_arn, AccountAssignmentCreationRequestId=request_id
+                    InstanceArn=instance, AccountAssignmentCreationRequestId=request_id
                 )
-            )["AccountAssignmentCreationStatus"],
-            candidates,
-        )
+            )["AccountAssignmentCreationStatus"]
+
+        statuses = parallel(describe, candidates)
         return {rid: s for rid, s in zip(candidates, statuses, strict=True) if s.get("Status") != "IN_PROGRESS"}

@@ -70,6 +70,10 @@ class Step:
         """Read, diff, and add this step's changes and unchanged count to `plan`."""
         raise NotImplementedError
 
+    def plan_destroy(self, config: Config, plan: Plan) -> None:
+        """Read, and add a deletion for each declared object that exists."""
+        raise NotImplementedError
+
     def apply(self, change: Change) -> str | None:
         """Carry out one change; return a short detail for the report, if any."""
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Config, GroupSpec
@@ -58,10 +59,21 @@ class GroupsStep(Step):
                 plan.unchanged[self.resource] += 1
         return changes
 
+    def plan_destroy(self, config: Config, plan: Plan) -> None:
+        live = self.read()
+        for name, group in live.items():
+            self.ids.set("groups", name, group["GroupId"])
+        for spec in config.groups:
+            if spec.name in live:
+                plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec))
+
     def apply(self, change: Change) -> str | None:
         spec: GroupSpec = change.data
         store = self.ctx.identity_store_id
         ids = self.clients.identitystore
+        if change.action is Action.DELETE:
+            group_id = self.ids.need("groups", spec.name)
+            return deleted(lambda: ids.call(lambda c: c.delete_group(IdentityStoreId=store, GroupId=group_id)))
         if change.action is Action.CREATE:
             description = {"Description": spec.description} if spec.description is not None else {}
             try:
@@ -86,6 +98,17 @@ class GroupsStep(Step):
             )
         )
         return None
+
+
+def deleted(delete: Callable[[], object]) -> str | None:
+    """Run a delete; an object already gone is what we wanted (a re-run after a kill)."""
+    try:
+        delete()
+    except AwsError as exc:
+        if exc.code != "ResourceNotFoundException":
+            raise
+        return "already gone"
+    return None
 
 
 def lookup_id(clients: Clients, store: str, attribute_path: str, value: str) -> str:

@@ -8,21 +8,22 @@ from ..config import Config
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
-from .groups import is_duplicate
+from .groups import deleted, is_duplicate
 
 
 @dataclass(frozen=True)
 class Membership:
     user: str
     group: str
+    membership_id: str = ""
 
 
 class MembershipsStep(Step):
     resource = "membership"
 
-    def read(self, config: Config) -> dict[str, set[str]]:
-        """Member user ids of each declared group that exists: one listing per group."""
-        members: dict[str, set[str]] = {}
+    def read(self, config: Config) -> dict[str, dict[str, str]]:
+        """user id -> membership id, for each declared group that exists: one listing per group."""
+        members: dict[str, dict[str, str]] = {}
         wanted = {g for u in config.users for g in u.groups}
         for group in sorted(wanted):
             group_id = self.ids.groups.get(group)
@@ -34,7 +35,7 @@ class MembershipsStep(Step):
                 ),
                 "GroupMemberships",
             )
-            members[group] = {m["MemberId"].get("UserId", "") for m in listing}
+            members[group] = {m["MemberId"].get("UserId", ""): m["MembershipId"] for m in listing}
         return members
 
     def plan(self, config: Config, plan: Plan) -> None:
@@ -42,7 +43,7 @@ class MembershipsStep(Step):
         for user in config.users:
             user_id = self.ids.users.get(user.user_name)
             for group in user.groups:
-                if user_id is not None and user_id in live.get(group, set()):
+                if user_id is not None and user_id in live.get(group, {}):
                     plan.unchanged[self.resource] += 1
                     continue
                 plan.changes.append(
@@ -55,8 +56,32 @@ class MembershipsStep(Step):
                     )
                 )
 
+    def plan_destroy(self, config: Config, plan: Plan) -> None:
+        live = self.read(config)
+        for user in config.users:
+            user_id = self.ids.users.get(user.user_name)
+            for group in user.groups:
+                membership_id = live.get(group, {}).get(user_id or "")
+                if membership_id:
+                    plan.changes.append(
+                        Change(
+                            self.resource,
+                            Action.DELETE,
+                            f"{user.user_name} in {group}",
+                            (),
+                            Membership(user.user_name, group, membership_id),
+                        )
+                    )
+
     def apply(self, change: Change) -> str | None:
         membership: Membership = change.data
+        if change.action is Action.DELETE:
+            store, membership_id = self.ctx.identity_store_id, membership.membership_id
+            return deleted(
+                lambda: self.clients.identitystore.call(
+                    lambda c: c.delete_group_membership(IdentityStoreId=store, MembershipId=membership_id)
+                )
+            )
         try:
             self.clients.identitystore.call(
                 lambda c: c.create_group_membership(

@@ -18,6 +18,7 @@ from ..config import (
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
+from .groups import deleted
 
 if TYPE_CHECKING:
     from mypy_boto3_sso_admin import SSOAdminClient
@@ -319,8 +320,24 @@ class PermissionSetsStep(Step):
         # Provisioning comes after every edit of every set, once per set.
         plan.changes.extend(provisions)
 
+    def plan_destroy(self, config: Config, plan: Plan) -> None:
+        existing = self.list_names()
+        for name, found in existing.items():
+            self.ids.set("permission_sets", name, found["PermissionSetArn"])
+        for spec in config.permission_sets:
+            if spec.name in existing:
+                plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec.name))
+
     # -- apply ------------------------------------------------------------------------
     def apply(self, change: Change) -> str | None:
+        if change.action is Action.DELETE:
+            arn, instance = self.ids.need("permission_sets", change.data), self.ctx.instance_arn
+            # Conflict while its assignments are still being deleted: retried until they are.
+            return deleted(
+                lambda: self.clients.sso_admin.call(
+                    lambda c: c.delete_permission_set(InstanceArn=instance, PermissionSetArn=arn), retry_conflicts=True
+                )
+            )
         edit: Edit = change.data
         detail = None
         if edit.live is None:

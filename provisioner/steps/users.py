@@ -8,7 +8,7 @@ from ..config import Config, UserSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
-from .groups import is_duplicate, lookup_id
+from .groups import deleted, is_duplicate, lookup_id
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef
@@ -88,10 +88,26 @@ class UsersStep(Step):
                 changes.append(Change(self.resource, Action.UPDATE, spec.user_name, tuple(drift), spec))
         return changes
 
+    def plan_destroy(self, config: Config, plan: Plan) -> None:
+        live = self.read()
+        for name, found in live.items():
+            self.ids.set("users", name, found["UserId"])
+        for spec in config.users:
+            user = live.get(spec.user_name)
+            if user is None:
+                continue
+            if user.get("ExternalIds"):
+                plan.notes.append(f"user {spec.user_name!r} comes from an external identity provider: not deleted")
+                continue
+            plan.changes.append(Change(self.resource, Action.DELETE, spec.user_name, (), spec))
+
     def apply(self, change: Change) -> str | None:
         spec: UserSpec = change.data
         store = self.ctx.identity_store_id
         ids = self.clients.identitystore
+        if change.action is Action.DELETE:
+            user_id = self.ids.need("users", spec.user_name)
+            return deleted(lambda: ids.call(lambda c: c.delete_user(IdentityStoreId=store, UserId=user_id)))
         if change.action is Action.CREATE:
             try:
                 user_id = ids.call(
