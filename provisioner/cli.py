@@ -211,11 +211,12 @@ def _apply(
     portal: str | None,
     sso_user: str | None = None,
     destroy: bool = False,
+    prune: bool = False,
 ) -> NoReturn:
     """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1."""
     from . import report
 
-    plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root)
+    plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root, prune=prune)
     _show_plan(opts, runner, plan)
     ctx = click.get_current_context()
     if not plan.empty and not yes:
@@ -326,13 +327,14 @@ def change_options(fn: Any) -> Any:
 # -- commands ----------------------------------------------------------------------------
 @cli.command()
 @config_option
+@click.option("--prune", is_flag=True, help="Also show what apply --prune would delete.")
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
 )
 @click.pass_obj
-def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
+def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) -> None:
     """Show what apply would change. Read-only: makes no write call.
 
     \b
@@ -343,7 +345,7 @@ def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
 
     config = _load(config_path)
     runner = _runner(opts, config)
-    the_plan = runner.plan()
+    the_plan = runner.plan(prune=prune)
     if opts.json:
         click.echo(report.document("plan", runner.ctx, the_plan, api_calls=_calls(runner)))
     else:
@@ -355,12 +357,18 @@ def plan(opts: Options, config_path: str, detailed_exitcode: bool) -> None:
 @cli.command()
 @config_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete what provisioner owns and the config no longer declares (shown in the plan).",
+)
 @change_options
 @click.pass_obj
 def apply(
     opts: Options,
     config_path: str,
     yes: bool,
+    prune: bool,
     poll_timeout: float | None,
     poll_interval: float | None,
     allow_root: bool,
@@ -379,7 +387,7 @@ def apply(
     """
     config = _load(config_path)
     runner = _runner(opts, config, poll_timeout, poll_interval)
-    _apply(opts, runner, yes, "apply", allow_root, portal_url)
+    _apply(opts, runner, yes, "apply", allow_root, portal_url, prune=prune)
 
 
 @cli.command()

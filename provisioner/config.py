@@ -281,13 +281,29 @@ class AssignmentSpec(_Model):
         return self
 
 
+class OwnershipTag(_Model):
+    """The tag provisioner puts on the permission sets it manages; prune deletes only those."""
+
+    key: str = Field(default="managed-by", min_length=1, max_length=128)
+    value: str = Field(default="provisioner", max_length=256)
+
+
+class AbsentSpec(_Model):
+    """Users and groups to delete with `apply --prune` (they cannot carry an ownership tag)."""
+
+    users: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+
 class Config(_Model):
     region: str | None = None
     portal_url: str | None = None
+    ownership_tag: OwnershipTag = Field(default_factory=OwnershipTag)
     groups: list[GroupSpec] = Field(default_factory=list)
     users: list[UserSpec] = Field(default_factory=list)
     permission_sets: list[PermissionSetSpec] = Field(default_factory=list)
     assignments: list[AssignmentSpec] = Field(default_factory=list)
+    absent: AbsentSpec = Field(default_factory=AbsentSpec)
 
     @field_validator("region")
     @classmethod
@@ -345,6 +361,12 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
 
     group_names = {g.name for g in config.groups}
     user_names = {u.user_name for u in config.users}
+    for i, name in enumerate(config.absent.users):
+        if name in user_names:
+            problems.append((f"absent.users[{i}]", f"user {name!r} is declared under users too; keep one"))
+    for i, name in enumerate(config.absent.groups):
+        if name in group_names:
+            problems.append((f"absent.groups[{i}]", f"group {name!r} is declared under groups too; keep one"))
     set_names = {p.name for p in config.permission_sets}
     for ui, user in enumerate(config.users):
         for gi, group in enumerate(user.groups):

@@ -68,8 +68,13 @@ class Runner:
             "assignment": AssignmentsStep(*args),
         }
 
-    def plan(self, allow_root: bool = True) -> Plan:
-        """Resolve the instance, read everything in bulk, and return the ordered changes."""
+    def plan(self, allow_root: bool = True, prune: bool = False) -> Plan:
+        """Resolve the instance, read everything in bulk, and return the ordered changes.
+
+        With `prune`, also delete what we own and the config no longer declares: permission
+        sets with our ownership tag, assignments on managed sets, members of declared groups
+        that the config does not list, and the users and groups under `absent:`.
+        """
         self.ctx = instance.resolve(self.clients, allow_root)
         self.ids = Ids()
         self._build_steps(self.ctx)
@@ -77,7 +82,27 @@ class Runner:
         with self._naming_the_caller():
             for step in self._steps.values():
                 step.plan(self.config, plan)
+            memberships = self._steps["membership"]
+            assert isinstance(memberships, MembershipsStep)
+            if prune:
+                self._plan_prune(plan)
+            else:
+                extra = Plan()
+                memberships.plan_prune(self.config, extra)
+                if extra.changes:
+                    plan.notes.append(
+                        f"{len(extra.changes)} group membership(s) exist that the config does not declare "
+                        f"({', '.join(c.key for c in extra.changes[:3])}{', ...' if len(extra.changes) > 3 else ''}); "
+                        "apply --prune removes them"
+                    )
         return plan
+
+    def _plan_prune(self, plan: Plan) -> None:
+        sets, assignments = self._steps["permission_set"], self._steps["assignment"]
+        assert isinstance(sets, PermissionSetsStep) and isinstance(assignments, AssignmentsStep)
+        for resource in ("group", "user", "membership", "permission_set"):
+            self._steps[resource].plan_prune(self.config, plan)
+        assignments.plan_prune(self.config, plan, sets.doomed)
 
     def plan_destroy(self, allow_root: bool = True) -> Plan:
         """Deletions of what the config declares and exists, in reverse dependency order."""

@@ -128,7 +128,7 @@ def test_every_permission_set_attribute_is_applied_then_left_alone(clients: Clie
     boundary = sso().get_permissions_boundary_for_permission_set(InstanceArn=arn, PermissionSetArn=ps)
     assert boundary["PermissionsBoundary"]["ManagedPolicyArn"].endswith("/PowerUserAccess")
     tags = sso().list_tags_for_resource(InstanceArn=arn, ResourceArn=ps)["Tags"]
-    assert tags == [{"Key": "team", "Value": "platform"}]
+    assert tags == [{"Key": "managed-by", "Value": "provisioner"}, {"Key": "team", "Value": "platform"}]
     assignments = {
         (a["PrincipalType"], a["AccountId"])
         for a in sso().list_account_assignments_for_principal(

@@ -99,6 +99,74 @@ class AssignmentsStep(Step):
             if principal_id and arn and (principal_id, arn, assignment.account) in live:
                 plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
 
+    def plan_prune(self, config: Config, plan: Plan, doomed: dict[str, str] | None = None) -> None:
+        """Assignments on the sets we manage that the config does not declare, every
+        assignment of a doomed set, and every assignment of an absent user or group. Reads
+        every account a managed set is provisioned to (prune only)."""
+        sso, instance = self.clients.sso_admin, self.ctx.instance_arn
+        wanted = set(desired_assignments(config, self.ctx.account_id))
+        names = {
+            "GROUP": {pid: name for name, pid in self.ids.groups.items()},
+            "USER": {pid: name for name, pid in self.ids.users.items()},
+        }
+        managed = {spec.name: self.ids.permission_sets.get(spec.name) for spec in config.permission_sets}
+        doomed = doomed or {}
+        managed.update(doomed)
+        sets_by_arn = {arn: name for name, arn in managed.items() if arn}
+        found: set[Assignment] = set()
+
+        def consider(set_name: str, principal_type: Any, principal_id: str, account: str) -> None:
+            name = names[principal_type].get(principal_id)
+            if name is None:  # a principal deleted meanwhile: address it by id
+                name = principal_id
+                self.ids.set("groups" if principal_type == "GROUP" else "users", name, principal_id)
+            found.add(Assignment(set_name, principal_type, name, account))
+
+        for set_name, arn in sorted(managed.items()):
+            if not arn:
+                continue
+            accounts = sso.pages(
+                lambda c, more: c.list_accounts_for_provisioned_permission_set(
+                    InstanceArn=instance, PermissionSetArn=arn, **more
+                ),
+                "AccountIds",
+            )
+            for account in sorted(accounts):
+                for a in sso.pages(
+                    lambda c, more: c.list_account_assignments(
+                        InstanceArn=instance, AccountId=account, PermissionSetArn=arn, **more
+                    ),
+                    "AccountAssignments",
+                ):
+                    consider(set_name, a["PrincipalType"], a["PrincipalId"], account)
+        absent: list[tuple[Literal["GROUP", "USER"], str]] = [("GROUP", g) for g in config.absent.groups]
+        absent += [("USER", u) for u in config.absent.users]
+        for principal_type, principal in absent:
+            principal_id = self._principal_id(principal_type, principal)
+            if principal_id is None:
+                continue
+            for a in sso.pages(
+                lambda c, more: c.list_account_assignments_for_principal(
+                    InstanceArn=instance, PrincipalId=principal_id, PrincipalType=principal_type, **more
+                ),
+                "AccountAssignments",
+            ):
+                ps_arn = a["PermissionSetArn"]
+                if ps_arn not in sets_by_arn:  # a set we do not manage: address it by ARN
+                    sets_by_arn[ps_arn] = ps_arn
+                    self.ids.set("permission_sets", ps_arn, ps_arn)
+                set_name = sets_by_arn[ps_arn]
+                found.add(Assignment(set_name, principal_type, principal, a["AccountId"]))
+        absent_names = set(config.absent.groups) | set(config.absent.users)
+        for assignment in sorted(found):
+            if (
+                assignment in wanted
+                and assignment.permission_set not in doomed
+                and assignment.principal not in absent_names
+            ):
+                continue
+            plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
+
     def start(self, change: Change) -> Mapping[str, Any]:
         """CreateAccountAssignment; returns its status object (often IN_PROGRESS)."""
         assignment: Assignment = change.data

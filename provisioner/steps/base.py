@@ -70,6 +70,10 @@ class Step:
         """Read, diff, and add this step's changes and unchanged count to `plan`."""
         raise NotImplementedError
 
+    def plan_prune(self, config: Config, plan: Plan) -> None:
+        """Add deletions of what we own and the config no longer declares (apply --prune)."""
+        raise NotImplementedError
+
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         """Read, and add a deletion for each declared object that exists."""
         raise NotImplementedError

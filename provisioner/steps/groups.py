@@ -59,6 +59,12 @@ class GroupsStep(Step):
                 plan.unchanged[self.resource] += 1
         return changes
 
+    def plan_prune(self, config: Config, plan: Plan) -> None:
+        """Groups listed under `absent:` that exist."""
+        for name in config.absent.groups:
+            if name in self.ids.groups:
+                plan.changes.append(Change(self.resource, Action.DELETE, name, (), GroupSpec(name=name)))
+
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read()
         for name, group in live.items():

@@ -20,6 +20,7 @@ class Membership:
 
 class MembershipsStep(Step):
     resource = "membership"
+    live: dict[str, dict[str, str]]
 
     def read(self, config: Config) -> dict[str, dict[str, str]]:
         """user id -> membership id, for each declared group that exists: one listing per group."""
@@ -39,7 +40,7 @@ class MembershipsStep(Step):
         return members
 
     def plan(self, config: Config, plan: Plan) -> None:
-        live = self.read(config)
+        live = self.live = self.read(config)
         for user in config.users:
             user_id = self.ids.users.get(user.user_name)
             for group in user.groups:
@@ -55,6 +56,51 @@ class MembershipsStep(Step):
                         Membership(user.user_name, group),
                     )
                 )
+
+    def plan_prune(self, config: Config, plan: Plan) -> None:
+        """Members of declared groups that the config does not list, and every membership of
+        the users and groups under `absent:`. Without --prune they are only reported."""
+        names = {user_id: name for name, user_id in self.ids.users.items()}
+        declared = {(u.user_name, g) for u in config.users for g in u.groups}
+        for group, members in sorted(self.live.items()):
+            for user_id, membership_id in sorted(members.items()):
+                user = names.get(user_id, user_id)
+                if (user, group) not in declared:
+                    self._delete(plan, Membership(user, group, membership_id), "not in the config")
+        store = self.ctx.identity_store_id
+        for group in config.absent.groups:
+            group_id = self.ids.groups.get(group)
+            if group_id is not None:
+                for m in self.clients.identitystore.pages(
+                    lambda c, more: c.list_group_memberships(IdentityStoreId=store, GroupId=group_id, **more),
+                    "GroupMemberships",
+                ):
+                    user_id = m["MemberId"].get("UserId", "")
+                    self._delete(plan, Membership(names.get(user_id, user_id), group, m["MembershipId"]), "absent")
+        groups = {group_id: name for name, group_id in self.ids.groups.items()}
+        for user in config.absent.users:
+            member_id = self.ids.users.get(user)
+            if member_id is not None:
+                for m in self.clients.identitystore.pages(
+                    lambda c, more: c.list_group_memberships_for_member(
+                        IdentityStoreId=store, MemberId={"UserId": member_id}, **more
+                    ),
+                    "GroupMemberships",
+                ):
+                    group = groups.get(m["GroupId"], m["GroupId"])
+                    if group not in config.absent.groups:
+                        self._delete(plan, Membership(user, group, m["MembershipId"]), "absent")
+
+    def _delete(self, plan: Plan, membership: Membership, why: str) -> None:
+        plan.changes.append(
+            Change(
+                self.resource,
+                Action.DELETE,
+                f"{membership.user} in {membership.group}",
+                (FieldChange("reason", None, why),),
+                membership,
+            )  # fmt: skip
+        )
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read(config)

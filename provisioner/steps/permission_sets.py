@@ -50,9 +50,17 @@ class Desired:
     customer: set[CustomerRef]
     inline: str | None
     boundary: dict[str, Any] | None
+    tags: dict[str, str]
+    # The tag marking sets provisioner created (and so may prune). Put on at creation only:
+    # a set that existed before is adopted but never becomes ours to delete.
+    ownership: tuple[str, str] | None = None
+
+    @property
+    def creation_tags(self) -> dict[str, str]:
+        return {**(dict([self.ownership]) if self.ownership else {}), **self.tags}
 
     @classmethod
-    def of(cls, spec: PermissionSetSpec, partition: str) -> Desired:
+    def of(cls, spec: PermissionSetSpec, partition: str, ownership: tuple[str, str] | None = None) -> Desired:
         boundary: dict[str, Any] | None = None
         if spec.permissions_boundary is not None:
             b = spec.permissions_boundary
@@ -67,6 +75,8 @@ class Desired:
             customer={(p.name, p.path) for p in spec.customer_managed_policies},
             inline=None if spec.inline_policy is None else canonical_policy(spec.inline_policy),
             boundary=boundary,
+            tags=dict(spec.tags),
+            ownership=ownership,
         )
 
 
@@ -100,8 +110,8 @@ class Edit:
             out.append(FieldChange("session_duration", None, spec.session_duration))
             if spec.relay_state is not None:
                 out.append(FieldChange("relay_state", None, spec.relay_state))
-            if spec.tags:
-                out.append(FieldChange("tags", None, dict(spec.tags)))
+            if want.creation_tags:
+                out.append(FieldChange("tags", None, want.creation_tags))
         elif self.update_attributes:
             if spec.description is not None and live.description != spec.description:
                 out.append(FieldChange("description", live.description, spec.description))
@@ -204,13 +214,16 @@ def compute_edit(desired: Desired, live: LivePermissionSet | None) -> Edit:
     edit.delete_inline = desired.inline is None and live.inline is not None
     edit.put_boundary = desired.boundary is not None and desired.boundary != live.boundary
     edit.delete_boundary = desired.boundary is None and live.boundary is not None
-    edit.tag = {k: v for k, v in spec.tags.items() if live.tags.get(k) != v}
-    edit.untag = sorted(k for k in live.tags if k not in spec.tags)
+    edit.tag = {k: v for k, v in desired.tags.items() if live.tags.get(k) != v}
+    ownership_key = desired.ownership[0] if desired.ownership else None
+    edit.untag = sorted(k for k in live.tags if k not in desired.tags and k != ownership_key)
     return edit
 
 
 class PermissionSetsStep(Step):
     resource = "permission_set"
+    existing: dict[str, Mapping[str, Any]]
+    doomed: dict[str, str]
 
     # -- read -------------------------------------------------------------------------
     def list_names(self) -> dict[str, Mapping[str, Any]]:
@@ -289,12 +302,12 @@ class PermissionSetsStep(Step):
 
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
-        existing = self.list_names()
+        existing = self.existing = self.list_names()
         for name, found in existing.items():
             self.ids.set("permission_sets", name, found["PermissionSetArn"])
         provisions = []
         for spec in config.permission_sets:
-            desired = Desired.of(spec, self.ctx.partition)
+            desired = Desired.of(spec, self.ctx.partition, self.ownership(config))
             described = existing.get(spec.name)
             live = self.read_one(described) if described else None
             edit = compute_edit(desired, live)
@@ -319,6 +332,32 @@ class PermissionSetsStep(Step):
                 )
         # Provisioning comes after every edit of every set, once per set.
         plan.changes.extend(provisions)
+
+    def plan_prune(self, config: Config, plan: Plan) -> None:
+        """Permission sets that carry our ownership tag and that the config no longer declares."""
+        declared = {spec.name for spec in config.permission_sets}
+        key, value = self.ownership(config)
+        self.doomed: dict[str, str] = {}
+        for name, described in sorted(self.existing.items()):
+            if name in declared:
+                continue
+            arn = described["PermissionSetArn"]
+            tags = {
+                t["Key"]: t.get("Value", "")
+                for t in self.clients.sso_admin.pages(
+                    lambda c, more: c.list_tags_for_resource(
+                        InstanceArn=self.ctx.instance_arn, ResourceArn=arn, **more
+                    ),
+                    "Tags",
+                )
+            }
+            if tags.get(key) == value:
+                self.doomed[name] = arn
+                plan.changes.append(Change(self.resource, Action.DELETE, name, (FieldChange(key, value, None),), name))
+
+    @staticmethod
+    def ownership(config: Config) -> tuple[str, str]:
+        return config.ownership_tag.key, config.ownership_tag.value
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         existing = self.list_names()
@@ -365,8 +404,8 @@ class PermissionSetsStep(Step):
             args["Description"] = spec.description
         if spec.relay_state is not None:
             args["RelayState"] = spec.relay_state
-        if spec.tags:
-            args["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
+        if desired.creation_tags:
+            args["Tags"] = [{"Key": k, "Value": v} for k, v in desired.creation_tags.items()]
         try:
             arn = self.clients.sso_admin.call(lambda c: c.create_permission_set(**args))["PermissionSet"][
                 "PermissionSetArn"

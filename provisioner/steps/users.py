@@ -31,6 +31,7 @@ def _same(field: str, old: str | None, new: str | None) -> bool:
 
 class UsersStep(Step):
     resource = "user"
+    live: dict[str, dict[str, Any]]
 
     def read(self) -> dict[str, dict[str, Any]]:
         users = self.clients.identitystore.pages(
@@ -39,7 +40,7 @@ class UsersStep(Step):
         return {u["UserName"]: u for u in users if "UserName" in u}
 
     def plan(self, config: Config, plan: Plan) -> None:
-        live = self.read()
+        live = self.live = self.read()
         for name, user in live.items():
             self.ids.set("users", name, user["UserId"])
         plan.extend(self.diff(config.users, live, plan))
@@ -87,6 +88,18 @@ class UsersStep(Step):
             else:
                 changes.append(Change(self.resource, Action.UPDATE, spec.user_name, tuple(drift), spec))
         return changes
+
+    def plan_prune(self, config: Config, plan: Plan) -> None:
+        """Users listed under `absent:` that exist, except those of an external identity provider."""
+        for name in config.absent.users:
+            user = self.live.get(name)
+            if user is None:
+                continue
+            if user.get("ExternalIds"):
+                plan.notes.append(f"user {name!r} comes from an external identity provider: not deleted")
+                continue
+            spec = UserSpec(user_name=name, email=primary_email(user) or "x@example.com")
+            plan.changes.append(Change(self.resource, Action.DELETE, name, (), spec))
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read()
