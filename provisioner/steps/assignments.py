@@ -143,7 +143,7 @@ class AssignmentsStep(Step):
         absent += [("USER", u) for u in config.absent.users]
         for principal_type, principal in absent:
             principal_id = self._principal_id(principal_type, principal)
-            if principal_id is None:
+            if principal_id is None or principal_id in self.ids.external:
                 continue
             for a in sso.pages(
                 lambda c, more: c.list_account_assignments_for_principal(

@@ -37,6 +37,8 @@ class Ids:
     groups: dict[str, str] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)
     permission_sets: dict[str, str] = field(default_factory=dict)
+    # Users and groups from an external identity provider (they have ExternalIds): never pruned.
+    external: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set(self, kind: str, name: str, value: str) -> None:

@@ -34,6 +34,8 @@ class GroupsStep(Step):
         live = self.read()
         for name, group in live.items():
             self.ids.set("groups", name, group["GroupId"])
+            if group.get("ExternalIds"):
+                self.ids.external.add(group["GroupId"])
         plan.extend(self.diff(config.groups, live, plan))
 
     def diff(self, specs: list[GroupSpec], live: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
@@ -62,7 +64,9 @@ class GroupsStep(Step):
     def plan_prune(self, config: Config, plan: Plan) -> None:
         """Groups listed under `absent:` that exist."""
         for name in config.absent.groups:
-            if name in self.ids.groups:
+            if self.ids.groups.get(name) in self.ids.external:
+                plan.notes.append(f"group {name!r} comes from an external identity provider: not deleted")
+            elif name in self.ids.groups:
                 plan.changes.append(Change(self.resource, Action.DELETE, name, (), GroupSpec(name=name)))
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:

@@ -63,14 +63,18 @@ class MembershipsStep(Step):
         names = {user_id: name for name, user_id in self.ids.users.items()}
         declared = {(u.user_name, g) for u in config.users for g in u.groups}
         for group, members in sorted(self.live.items()):
+            if self.ids.groups.get(group) in self.ids.external:
+                continue  # its members are managed by the identity provider
             for user_id, membership_id in sorted(members.items()):
+                if user_id in self.ids.external:
+                    continue
                 user = names.get(user_id, user_id)
                 if (user, group) not in declared:
                     self._delete(plan, Membership(user, group, membership_id), "not in the config")
         store = self.ctx.identity_store_id
         for group in config.absent.groups:
             group_id = self.ids.groups.get(group)
-            if group_id is not None:
+            if group_id is not None and group_id not in self.ids.external:
                 for m in self.clients.identitystore.pages(
                     lambda c, more: c.list_group_memberships(IdentityStoreId=store, GroupId=group_id, **more),
                     "GroupMemberships",
@@ -80,7 +84,7 @@ class MembershipsStep(Step):
         groups = {group_id: name for name, group_id in self.ids.groups.items()}
         for user in config.absent.users:
             member_id = self.ids.users.get(user)
-            if member_id is not None:
+            if member_id is not None and member_id not in self.ids.external:
                 for m in self.clients.identitystore.pages(
                     lambda c, more: c.list_group_memberships_for_member(
                         IdentityStoreId=store, MemberId={"UserId": member_id}, **more

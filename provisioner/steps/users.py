@@ -43,6 +43,8 @@ class UsersStep(Step):
         live = self.live = self.read()
         for name, user in live.items():
             self.ids.set("users", name, user["UserId"])
+            if user.get("ExternalIds"):
+                self.ids.external.add(user["UserId"])
         plan.extend(self.diff(config.users, live, plan))
 
     def drift(self, spec: UserSpec, user: dict[str, Any]) -> list[FieldChange]:

@@ -74,6 +74,7 @@ class State:
     calls: Counter[str] = field(default_factory=Counter)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     buckets: dict[str, list[float]] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -103,6 +104,7 @@ def reset() -> None:
         STATE.calls.clear()
         STATE.tags.clear()
         STATE.boundaries.clear()
+        STATE.external.clear()
     configure()
 
 
@@ -582,7 +584,23 @@ SSO_STALE_WRITES = (
     "delete_inline_policy_from_permission_set",
 )
 IDS_OPERATIONS: dict[str, Callable[..., str]] = {"update_user": _update_user, "update_group": _update_group}
-IDS_WRAPPED = {"create_group_membership": _create_group_membership}
+
+
+def _list_users(resp: Any, original: Callable[[], str]) -> str:
+    """moto has no ExternalIds; users marked with `mark_external` carry them, as SCIM-synced users do."""
+    body = json.loads(original())
+    for user in body.get("Users", []):
+        if user["UserId"] in STATE.external:
+            user["ExternalIds"] = STATE.external[user["UserId"]]
+    return json.dumps(body)
+
+
+def mark_external(user_id: str, issuer: str = "https://scim.example.com") -> None:
+    """Make a user look provisioned by an external identity provider (it has ExternalIds)."""
+    STATE.external[user_id] = [{"Issuer": issuer, "Id": user_id}]
+
+
+IDS_WRAPPED = {"create_group_membership": _create_group_membership, "list_users": _list_users}
 
 
 def _pascal(name: str) -> str:

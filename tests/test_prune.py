@@ -1,0 +1,120 @@
+"""apply --prune: deletes only what provisioner owns and the config no longer declares."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+
+from provisioner.plan import Action
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
+from tests.realism.orgs import inventory
+
+BASE: dict[str, Any] = {
+    "groups": [{"name": "Ops"}, {"name": "Dev"}],
+    "users": [
+        {"user_name": "ana", "email": "ana@example.com", "groups": ["Ops"]},
+        {"user_name": "bo", "email": "bo@example.com", "groups": ["Dev"]},
+    ],
+    "permission_sets": [
+        {"name": "OpsAdmin", "managed_policies": ["AdministratorAccess"]},
+        {"name": "DevPower", "managed_policies": ["PowerUserAccess"]},
+    ],
+    "assignments": [
+        {"permission_set": "OpsAdmin", "groups": ["Ops"], "accounts": ["current", "111122223333"]},
+        {"permission_set": "DevPower", "groups": ["Dev"], "users": ["bo"], "accounts": ["current"]},
+    ],
+}
+
+
+def prune(doc: dict[str, Any], clock: Any) -> tuple[Any, Any, Any]:
+    clients = make_clients(clock)
+    runner = Runner(clients, parse(doc), run_settings())
+    plan = runner.plan(prune=True)
+    return plan, runner.apply(plan), clients
+
+
+def test_dropped_owned_set_goes_after_its_assignments(clients: Any, clock: Any) -> None:
+    realism.configure(async_polls=1, clock=clock.now)
+    plan_and_apply(clients, parse(BASE))
+    doc = copy.deepcopy(BASE)
+    doc["permission_sets"] = doc["permission_sets"][:1]
+    doc["assignments"] = doc["assignments"][:1]
+    plan, result, pruner = prune(doc, clock)
+    assert result.ok, result.to_json()
+    deletions = [(c.resource, c.key) for c in plan.changes if c.action is Action.DELETE]
+    assert ("permission_set", "DevPower") in deletions
+    assert len([d for d in deletions if d[0] == "assignment"]) == 2
+    calls = [op for op in pruner.log.sequence if op.startswith("Delete")]
+    assert calls.index("DeletePermissionSet") > max(i for i, op in enumerate(calls) if op == "DeleteAccountAssignment")
+    found = inventory()
+    assert (found["permission_sets"], found["assignments"]) == (1, 2)
+    again, _, _ = prune(doc, clock)
+    assert again.empty
+
+
+def test_sets_not_created_by_provisioner_are_never_pruned(clients: Any, clock: Any) -> None:
+    sso = boto3.client("sso-admin", region_name=REGION)
+    arn = sso.list_instances()["Instances"][0]["InstanceArn"]
+    sso.create_permission_set(InstanceArn=arn, Name="HandMade", SessionDuration="PT1H")
+    plan_and_apply(clients, parse(BASE))
+    plan, result, _ = prune(BASE, clock)
+    assert plan.empty and inventory()["permission_sets"] == 3
+
+
+def test_assignment_dropped_from_a_managed_set_is_pruned(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    doc = copy.deepcopy(BASE)
+    doc["assignments"][0]["accounts"] = ["current"]
+    plan, result, _ = prune(doc, clock)
+    assert [c.key for c in plan.changes] == ["group Ops -> OpsAdmin on 111122223333"]
+    assert result.ok and inventory()["assignments"] == 3
+
+
+def test_hand_added_membership_is_reported_then_pruned(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    ids = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    groups = {g["DisplayName"]: g["GroupId"] for g in ids.list_groups(IdentityStoreId=store)["Groups"]}
+    users = {u["UserName"]: u["UserId"] for u in ids.list_users(IdentityStoreId=store)["Users"]}
+    ids.create_group_membership(IdentityStoreId=store, GroupId=groups["Ops"], MemberId={"UserId": users["bo"]})
+    plain = Runner(make_clients(clock), parse(BASE), run_settings()).plan()
+    assert plain.empty and any("bo in Ops" in note and "--prune" in note for note in plain.notes)
+    plan, result, _ = prune(BASE, clock)
+    assert [(c.resource, c.key) for c in plan.changes] == [("membership", "bo in Ops")]
+    assert result.ok and inventory()["memberships"] == 2
+
+
+def test_absent_users_and_groups_are_deleted_with_their_access(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    doc = copy.deepcopy(BASE)
+    doc["groups"] = [{"name": "Ops"}]
+    doc["users"] = doc["users"][:1]
+    doc["permission_sets"] = doc["permission_sets"][:1]
+    doc["assignments"] = doc["assignments"][:1]
+    doc["absent"] = {"users": ["bo"], "groups": ["Dev"]}
+    plan, result, _ = prune(doc, clock)
+    assert result.ok, result.to_json()
+    found = inventory()
+    assert (found["users"], found["groups"], found["memberships"]) == (1, 1, 1)
+    assert (found["permission_sets"], found["assignments"]) == (1, 2)
+
+
+def test_externally_provisioned_user_is_never_deleted(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    ids = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    realism.mark_external(
+        next(u["UserId"] for u in ids.list_users(IdentityStoreId=store)["Users"] if u["UserName"] == "bo")
+    )
+    doc = copy.deepcopy(BASE)
+    doc["users"] = doc["users"][:1]
+    doc["assignments"][1]["users"] = []
+    doc["absent"] = {"users": ["bo"]}
+    plan, result, _ = prune(doc, clock)
+    assert not [c for c in plan.changes if c.resource in ("user", "membership")]
+    assert any("external identity provider" in n for n in plan.notes)
+    assert inventory()["users"] == 2
