@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
 from .steps.assignments import desired_assignments
+from .targets import Resolution
 
 CONSOLE_OTP_PATH = 'IAM Identity Center > Settings > Authentication > "Send email OTP for users created from API"'
 CONSOLE_VERIFY_PATH = 'IAM Identity Center > Users > USER > "Send email verification link"'
@@ -50,7 +52,9 @@ def profile_name(permission_set: str, account_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@+=-]", "-", f"{permission_set}-{account_id}")
 
 
-def profiles_for(config: Config, account_id: str, user: str | None = None) -> list[Profile]:
+def profiles_for(
+    config: Config, account_id: str, user: str | None = None, resolved: Mapping[int, Resolution] | None = None
+) -> list[Profile]:
     """One profile per (permission set x account) that `user` (or any declared user) reaches
     through their groups or directly."""
     groups_of = {u.user_name: set(u.groups) for u in config.users}
@@ -58,7 +62,7 @@ def profiles_for(config: Config, account_id: str, user: str | None = None) -> li
         raise KeyError(user)
     wanted = [user] if user else list(groups_of)
     reachable: set[Profile] = set()
-    for a in desired_assignments(config, account_id):
+    for a in desired_assignments(config, account_id, resolved):
         for name in wanted:
             if (a.principal_type == "USER" and a.principal == name) or (
                 a.principal_type == "GROUP" and a.principal in groups_of[name]

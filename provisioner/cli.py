@@ -622,7 +622,7 @@ def sso_config(
       provisioner sso-config -f identity-center.yaml --user admin --write ~/.aws/config
       aws sso login --profile IdentityCenterAdmin-111122223333
     """
-    from . import access
+    from . import access, targets
     from .steps import instance
 
     config = _load(config_path)
@@ -631,7 +631,7 @@ def sso_config(
     clients = _clients(opts, config.region)
     ctx = instance.resolve(clients)
     url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
-    profiles = access.profiles_for(config, ctx.account_id, user)
+    profiles = access.profiles_for(config, ctx.account_id, user, targets.resolve_all(clients, config, ctx.account_id))
     text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region)
     written: dict[str, Any] = {}
     if write_path:

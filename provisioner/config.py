@@ -26,6 +26,7 @@ MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+
 USER_NAME = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # botocore's pattern for permission set descriptions: printable Latin-1.
@@ -249,7 +250,35 @@ class AssignmentSpec(_Model):
     permission_set: str
     groups: list[str] = Field(default_factory=list)
     users: list[str] = Field(default_factory=list)
-    accounts: list[str] = Field(min_length=1)
+    accounts: list[str] = Field(default_factory=list)
+    # Resolved through Organizations at every run; ACTIVE accounts only.
+    organizational_units: list[str] = Field(default_factory=list)
+    recursive: bool = True
+    all_accounts: bool = False
+    exclude_accounts: list[str] = Field(default_factory=list)
+
+    @field_validator("organizational_units")
+    @classmethod
+    def _ous(cls, value: list[str]) -> list[str]:
+        for ou in value:
+            if not OU_ID.match(ou):
+                raise ValueError(f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)")
+        _reject_duplicates(value, "organizational unit")
+        return value
+
+    @field_validator("exclude_accounts", mode="before")
+    @classmethod
+    def _excluded(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            value = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+            for item in value:
+                if not isinstance(item, str) or not ACCOUNT_ID.match(item):
+                    raise ValueError(f"{item!r} is not a 12-digit account id")
+        return value
+
+    @property
+    def targets_organization(self) -> bool:
+        return bool(self.organizational_units) or self.all_accounts
 
     @field_validator("accounts", mode="before")
     @classmethod
@@ -276,6 +305,8 @@ class AssignmentSpec(_Model):
     def _principals(self) -> AssignmentSpec:
         if not self.groups and not self.users:
             raise ValueError("name at least one principal under groups or users")
+        if not self.accounts and not self.organizational_units and not self.all_accounts:
+            raise ValueError("name the targets: accounts, organizational_units, or all_accounts: true")
         _reject_duplicates(self.groups, "group")
         _reject_duplicates(self.users, "user")
         return self

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import quotas
+from . import quotas, targets
 from .aws import Clients
 from .config import Config
 from .errors import AccessError, AwsAccessError, ProvisionerError
@@ -80,6 +80,7 @@ class Runner:
         self._build_steps(self.ctx)
         plan = Plan()
         with self._naming_the_caller():
+            self._resolve_targets(plan)
             for step in self._steps.values():
                 step.plan(self.config, plan)
             memberships = self._steps["membership"]
@@ -97,6 +98,16 @@ class Runner:
                     )
         return plan
 
+    def _resolve_targets(self, plan: Plan) -> None:
+        """OU and whole-organization targets -> accounts, named in the plan."""
+        assert self.ctx is not None
+        resolved = targets.resolve_all(self.clients, self.config, self.ctx.account_id)
+        step = self._steps["assignment"]
+        assert isinstance(step, AssignmentsStep)
+        step.resolved = resolved
+        for index, resolution in sorted(resolved.items()):
+            plan.notes.append(f"assignments[{index}] {resolution.describe(self.config.assignments[index])}")
+
     def _plan_prune(self, plan: Plan) -> None:
         sets, assignments = self._steps["permission_set"], self._steps["assignment"]
         assert isinstance(sets, PermissionSetsStep) and isinstance(assignments, AssignmentsStep)
@@ -111,6 +122,7 @@ class Runner:
         self._build_steps(self.ctx)
         plan = Plan()
         with self._naming_the_caller():
+            self._resolve_targets(plan)
             for step in self._steps.values():  # reads in dependency order: ids before their users
                 step.plan_destroy(self.config, plan)
         plan.changes.sort(key=lambda c: DELETE_ORDER.index(c.resource))

@@ -112,7 +112,7 @@ def test_examples_are_valid(example: str) -> None:
         ("users.0.groups", ["Nobody"], "users[0].groups[0]", "unknown group"),
         ("assignments.0.accounts", ["1234567890123"], "assignments[0].accounts", "12-digit"),
         ("assignments.0.accounts", [12345], "assignments[0].accounts", "12-digit"),
-        ("assignments.0.accounts", [], "assignments[0].accounts", "at least 1"),
+        ("assignments.0.accounts", [], "assignments[0]", "name the targets"),
         ("assignments.0.groups", ["Ghosts"], "assignments[0].groups[0]", "unknown group"),
         ("assignments.0.permission_set", "Nope", "assignments[0].permission_set", "unknown permission set"),
         ("assignments.0.groups", [], "assignments[0]", "at least one principal"),

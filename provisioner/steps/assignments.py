@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..config import Config
 from ..plan import Action, Change, FieldChange, Plan
 from ..retry import Mapper, sequential
 from .base import Step
+
+if TYPE_CHECKING:
+    from ..targets import Resolution
 
 # With this many requests outstanding, one status listing beats a describe per request.
 LIST_STATUS_THRESHOLD = 3
@@ -26,11 +29,15 @@ class Assignment:
         return f"{self.principal_type.lower()} {self.principal} -> {self.permission_set} on {self.account}"
 
 
-def desired_assignments(config: Config, account_id: str) -> list[Assignment]:
-    """Every assignment the config declares, 'current' resolved, without repeats."""
+def desired_assignments(
+    config: Config, account_id: str, resolved: Mapping[int, Resolution] | None = None
+) -> list[Assignment]:
+    """Every assignment the config declares, 'current' and organization targets resolved,
+    without repeats."""
     seen: dict[Assignment, None] = {}
-    for spec in config.assignments:
-        for account in spec.accounts:
+    for index, spec in enumerate(config.assignments):
+        accounts = resolved[index].accounts if resolved and index in resolved else spec.accounts
+        for account in accounts:
             target = account_id if account == "current" else account
             for group in spec.groups:
                 seen.setdefault(Assignment(spec.permission_set, "GROUP", group, target))
@@ -41,6 +48,8 @@ def desired_assignments(config: Config, account_id: str) -> list[Assignment]:
 
 class AssignmentsStep(Step):
     resource = "assignment"
+    # Organization targets resolved by the runner for this run.
+    resolved: Mapping[int, Resolution] = {}
 
     def _principal_id(self, principal_type: Literal["GROUP", "USER"], name: str) -> str | None:
         return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
@@ -68,7 +77,7 @@ class AssignmentsStep(Step):
         return live
 
     def plan(self, config: Config, plan: Plan) -> None:
-        wanted = desired_assignments(config, self.ctx.account_id)
+        wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
         live = self.read(wanted)
         for assignment in wanted:
             principal_id = self._principal_id(assignment.principal_type, assignment.principal)
@@ -91,7 +100,7 @@ class AssignmentsStep(Step):
             )
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
-        wanted = desired_assignments(config, self.ctx.account_id)
+        wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
         live = self.read(wanted)
         for assignment in wanted:
             principal_id = self._principal_id(assignment.principal_type, assignment.principal)
@@ -104,7 +113,7 @@ class AssignmentsStep(Step):
         assignment of a doomed set, and every assignment of an absent user or group. Reads
         every account a managed set is provisioned to (prune only)."""
         sso, instance = self.clients.sso_admin, self.ctx.instance_arn
-        wanted = set(desired_assignments(config, self.ctx.account_id))
+        wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
         names = {
             "GROUP": {pid: name for name, pid in self.ids.groups.items()},
             "USER": {pid: name for name, pid in self.ids.users.items()},
