@@ -130,7 +130,8 @@ def cli(
       provisioner apply -f identity-center.yaml      # make it so (asks first)
 
     Every run is idempotent: a second apply of the same config changes nothing. Nothing
-    is ever deleted that the config does not mention.
+    is deleted unless you ask: `apply --prune` removes what provisioner created and the
+    config dropped; `destroy` removes what the config declares.
 
     \b
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),

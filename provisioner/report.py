@@ -25,8 +25,13 @@ def _value(value: Any) -> str:
 
 
 def render_change(change: Change, color: bool = False) -> list[str]:
-    symbol = _paint(SYMBOLS[change.action], COLORS[change.action], color)
-    lines = [f"  {symbol} {change.resource.replace('_', ' ')} {change.key}"]
+    head = f"{SYMBOLS[change.action]} {change.resource.replace('_', ' ')} {change.key}"
+    # A deletion is red from end to end; other changes colour only their symbol.
+    if change.action is Action.DELETE:
+        head = _paint(head, COLORS[change.action], color)
+    else:
+        head = _paint(head[0], COLORS[change.action], color) + head[1:]
+    lines = [f"  {head}"]
     width = max((len(f.name) for f in change.fields), default=0)
     for f in change.fields:
         label = f"{f.name}:".ljust(width + 1)

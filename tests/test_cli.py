@@ -224,3 +224,13 @@ def test_expired_credentials_say_how_to_refresh(aws: realism.State) -> None:
     assert result.exit_code == 1
     assert "expired" in result.output and "aws sso login" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_deletions_are_red_end_to_end_on_a_terminal() -> None:
+    from provisioner.plan import Action, Change
+    from provisioner.report import render_change
+
+    deletion = render_change(Change("permission_set", Action.DELETE, "Old"), color=True)[0]
+    creation = render_change(Change("permission_set", Action.CREATE, "New"), color=True)[0]
+    assert deletion.strip().startswith("\x1b[31m- permission set Old")
+    assert creation.strip().startswith("\x1b[32m+\x1b[0m permission set New")
