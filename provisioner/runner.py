@@ -58,6 +58,13 @@ class Runner:
         self.ids = Ids()
         self._steps: dict[str, Step] = {}
 
+    def _begin(self, allow_root: bool) -> Plan:
+        """Resolve the instance (refusing root unless allowed) and start from no known ids."""
+        self.ctx = instance.resolve(self.clients, allow_root)
+        self.ids = Ids()
+        self._build_steps(self.ctx)
+        return Plan()
+
     def _build_steps(self, ctx: Context) -> None:
         args = (self.clients, ctx, self.ids)
         self._steps = {
@@ -75,10 +82,7 @@ class Runner:
         sets with our ownership tag, assignments on managed sets, members of declared groups
         that the config does not list, and the users and groups under `absent:`.
         """
-        self.ctx = instance.resolve(self.clients, allow_root)
-        self.ids = Ids()
-        self._build_steps(self.ctx)
-        plan = Plan()
+        plan = self._begin(allow_root)
         with self._naming_the_caller():
             self._resolve_targets(plan)
             for step in self._steps.values():
@@ -117,10 +121,7 @@ class Runner:
 
     def plan_destroy(self, allow_root: bool = True) -> Plan:
         """Deletions of what the config declares and exists, in reverse dependency order."""
-        self.ctx = instance.resolve(self.clients, allow_root)
-        self.ids = Ids()
-        self._build_steps(self.ctx)
-        plan = Plan()
+        plan = self._begin(allow_root)
         with self._naming_the_caller():
             self._resolve_targets(plan)
             for step in self._steps.values():  # reads in dependency order: ids before their users
