@@ -229,7 +229,9 @@ def _apply(
             if opts.json:
                 click.echo(report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner)))
             ctx.exit(EXIT_ERROR)
-        if not click.confirm(f"Apply these {len(plan.changes)} changes?", err=True):
+        deletions = plan.counts()["delete"]
+        warning = f", including {deletions} deletion(s)" if deletions else ""
+        if not click.confirm(f"Apply these {len(plan.changes)} changes{warning}?", err=True):
             _err("Nothing changed.")
             ctx.exit(EXIT_ERROR)
     result = runner.apply(plan) if not plan.empty else None
