@@ -245,7 +245,7 @@ def _create_account_assignment(resp: Any) -> str:
     _guard_provisioning(resp, p["PermissionSetArn"])
     _tick(resp)
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
-        raise _Error("ThrottlingException", "Too many account assignment requests in progress")
+        raise _Error("ThrottlingException", "There are too many requests processing. Please try again later.")
     req = Request("assignment-create", str(uuid.uuid4()), p, s.clock())
     STATE.requests[req.request_id] = req
     if not _async():
@@ -258,7 +258,7 @@ def _delete_account_assignment(resp: Any) -> str:
     s = STATE.settings
     _tick(resp)
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
-        raise _Error("ThrottlingException", "Too many account assignment requests in progress")
+        raise _Error("ThrottlingException", "There are too many requests processing. Please try again later.")
     req = Request("assignment-delete", str(uuid.uuid4()), p, s.clock())
     STATE.requests[req.request_id] = req
     if not _async():
