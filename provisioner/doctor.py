@@ -241,7 +241,14 @@ def required_actions(config: Config | None) -> list[str]:
 def permissions_check(clients: Clients, caller_arn: str, config: Config | None) -> Check:
     actions = required_actions(config)
     source = _policy_source(caller_arn)
-    if source is None:
+    if source is not None and ":role/" in source:
+        # Identity Center roles live under a path (aws-reserved/sso.amazonaws.com/...) that the
+        # session ARN omits; the simulator needs the role's real ARN.
+        role_name = source.rsplit("/", 1)[1]
+        try:
+            source = clients.iam.call(lambda c: c.get_role(RoleName=role_name))["Role"]["Arn"]
+        except AwsError:
+            pass
         return Check(
             "permissions",
             WARN,

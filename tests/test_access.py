@@ -195,3 +195,56 @@ def test_sso_config_write_merges_keeps_a_backup_and_is_idempotent(aws: realism.S
 def test_sso_config_unknown_user(aws: realism.State) -> None:
     result = invoke("sso-config", "-f", MULTI, "--user", "nobody")
     assert result.exit_code == 1 and "nobody" in result.output and realism.STATE.calls == {}
+
+
+@pytest.mark.parametrize(("state", "words"), [("not_active", "CREATE_IN_PROGRESS"), ("several", "2 instances")])
+def test_unusable_instance_fails(aws: realism.State, state: str, words: str) -> None:
+    from moto.ssoadmin.models import Instance, ssoadmin_backends
+
+    backend = ssoadmin_backends[ACCOUNT][REGION]
+    if state == "not_active":
+        backend.instances[0].status = "CREATE_IN_PROGRESS"
+    else:
+        backend.instances.append(Instance(ACCOUNT, REGION))
+    check = checks()["IAM Identity Center"]
+    assert check.status == "FAIL" and words in check.detail
+
+
+class FakeIam:
+    """Answers SimulatePrincipalPolicy (moto does not implement it) with chosen decisions."""
+
+    def __init__(self, denied: set[str]) -> None:
+        self.denied = denied
+        self.sources: list[str] = []
+
+    def get_role(self, RoleName: str) -> dict[str, Any]:  # noqa: N803
+        return {"Role": {"Arn": f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{RoleName}"}}
+
+    def simulate_principal_policy(self, PolicySourceArn: str, ActionNames: list[str]) -> dict[str, Any]:  # noqa: N803
+        self.sources.append(PolicySourceArn)
+        return {
+            "EvaluationResults": [
+                {"EvalActionName": a, "EvalDecision": "implicitDeny" if a in self.denied else "allowed"}
+                for a in ActionNames
+            ]
+        }
+
+
+class FakeClients:
+    def __init__(self, iam: FakeIam) -> None:
+        from types import SimpleNamespace
+
+        self.iam = SimpleNamespace(call=lambda fn: fn(iam))
+
+
+@pytest.mark.parametrize(("denied", "status"), [(set(), "PASS"), ({"sso:CreateAccountAssignment"}, "FAIL")])
+def test_permissions_are_simulated_for_the_callers_role(denied: set[str], status: str) -> None:
+    from provisioner.config import load
+
+    iam = FakeIam(denied)
+    caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin_abc/alice"
+    check = doctor.permissions_check(FakeClients(iam), caller, load(EXAMPLE))  # type: ignore[arg-type]
+    role = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_abc"
+    assert check.status == status and iam.sources == [role]
+    if denied:
+        assert "sso:CreateAccountAssignment" in check.fix
