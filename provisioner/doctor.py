@@ -3,6 +3,7 @@ and the permissions a config needs. Each check is PASS, WARN or FAIL with a one-
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -245,10 +246,9 @@ def permissions_check(clients: Clients, caller_arn: str, config: Config | None) 
         # Identity Center roles live under a path (aws-reserved/sso.amazonaws.com/...) that the
         # session ARN omits; the simulator needs the role's real ARN.
         role_name = source.rsplit("/", 1)[1]
-        try:
+        with contextlib.suppress(AwsError):
             source = clients.iam.call(lambda c: c.get_role(RoleName=role_name))["Role"]["Arn"]
-        except AwsError:
-            pass
+    if source is None:
         return Check(
             "permissions",
             WARN,
