@@ -177,32 +177,23 @@ class AssignmentsStep(Step):
             plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
 
     def start(self, change: Change) -> Mapping[str, Any]:
-        """CreateAccountAssignment; returns its status object (often IN_PROGRESS)."""
+        """CreateAccountAssignment (or Delete...); returns its status object (often IN_PROGRESS)."""
         assignment: Assignment = change.data
         kind = "groups" if assignment.principal_type == "GROUP" else "users"
+        target: dict[str, Any] = {
+            "InstanceArn": self.ctx.instance_arn,
+            "TargetId": assignment.account,
+            "TargetType": "AWS_ACCOUNT",
+            "PermissionSetArn": self.ids.need("permission_sets", assignment.permission_set),
+            "PrincipalType": assignment.principal_type,
+            "PrincipalId": self.ids.need(kind, assignment.principal),
+        }
+        sso = self.clients.sso_admin
         if change.action is Action.DELETE:
-            return self.clients.sso_admin.call(
-                lambda c: c.delete_account_assignment(
-                    InstanceArn=self.ctx.instance_arn,
-                    TargetId=assignment.account,
-                    TargetType="AWS_ACCOUNT",
-                    PermissionSetArn=self.ids.need("permission_sets", assignment.permission_set),
-                    PrincipalType=assignment.principal_type,
-                    PrincipalId=self.ids.need(kind, assignment.principal),
-                ),
-                retry_conflicts=True,
-            )["AccountAssignmentDeletionStatus"]
-        return self.clients.sso_admin.call(
-            lambda c: c.create_account_assignment(
-                InstanceArn=self.ctx.instance_arn,
-                TargetId=assignment.account,
-                TargetType="AWS_ACCOUNT",
-                PermissionSetArn=self.ids.need("permission_sets", assignment.permission_set),
-                PrincipalType=assignment.principal_type,
-                PrincipalId=self.ids.need(kind, assignment.principal),
-            ),
-            retry_conflicts=True,
-        )["AccountAssignmentCreationStatus"]
+            deleted = sso.call(lambda c: c.delete_account_assignment(**target), retry_conflicts=True)
+            return deleted["AccountAssignmentDeletionStatus"]
+        created = sso.call(lambda c: c.create_account_assignment(**target), retry_conflicts=True)
+        return created["AccountAssignmentCreationStatus"]
 
     def finished(
         self, request_ids: list[str], parallel: Mapper = sequential, deleting: bool = False
