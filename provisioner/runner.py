@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -210,7 +210,7 @@ class Runner:
                 return Outcome(change, False, str(exc), getattr(exc, "request_id", None))
             return Outcome(change, True, detail or "")
 
-        return self._map(one, changes)
+        return self._mapper()(one, changes)
 
     def _mapper(self) -> Mapper:
         """A map over a small thread pool (overlapping round trips), or plain map with one worker."""
@@ -225,13 +225,6 @@ class Runner:
                 return list(pool.map(fn, items))
 
         return parallel
-
-    def _map(self, fn: Callable[[Change], Outcome], changes: Iterable[Change]) -> list[Outcome]:
-        changes = list(changes)
-        if self.settings.workers <= 1 or len(changes) == 1:
-            return [fn(c) for c in changes]
-        with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
-            return list(pool.map(fn, changes))
 
     def _apply_provisionings(self, changes: list[Change]) -> list[Outcome]:
         if not changes:
