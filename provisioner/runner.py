@@ -91,15 +91,12 @@ class Runner:
             assert isinstance(memberships, MembershipsStep)
             if prune:
                 self._plan_prune(plan)
-            else:
-                extra = Plan()
-                memberships.plan_prune(self.config, extra)
-                if extra.changes:
-                    plan.notes.append(
-                        f"{len(extra.changes)} group membership(s) exist that the config does not declare "
-                        f"({', '.join(c.key for c in extra.changes[:3])}{', ...' if len(extra.changes) > 3 else ''}); "
-                        "apply --prune removes them"
-                    )
+            elif extra := memberships.undeclared(self.config):
+                shown = ", ".join(f"{m.user} in {m.group}" for m in extra[:3]) + (", ..." if len(extra) > 3 else "")
+                plan.notes.append(
+                    f"{len(extra)} group membership(s) exist that the config does not declare ({shown}); "
+                    "apply --prune removes them"
+                )
         return plan
 
     def _resolve_targets(self, plan: Plan) -> None:

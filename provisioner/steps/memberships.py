@@ -57,20 +57,27 @@ class MembershipsStep(Step):
                     )
                 )
 
-    def plan_prune(self, config: Config, plan: Plan) -> None:
-        """Members of declared groups that the config does not list, and every membership of
-        the users and groups under `absent:`. Without --prune they are only reported."""
+    def undeclared(self, config: Config) -> list[Membership]:
+        """Members of declared groups that the config does not list (from what plan read;
+        identity-provider users and groups excluded: their members are managed there)."""
         names = {user_id: name for name, user_id in self.ids.users.items()}
         declared = {(u.user_name, g) for u in config.users for g in u.groups}
+        found = []
         for group, members in sorted(self.live.items()):
             if self.ids.groups.get(group) in self.ids.external:
-                continue  # its members are managed by the identity provider
+                continue
             for user_id, membership_id in sorted(members.items()):
-                if user_id in self.ids.external:
-                    continue
                 user = names.get(user_id, user_id)
-                if (user, group) not in declared:
-                    self._delete(plan, Membership(user, group, membership_id), "not in the config")
+                if user_id not in self.ids.external and (user, group) not in declared:
+                    found.append(Membership(user, group, membership_id))
+        return found
+
+    def plan_prune(self, config: Config, plan: Plan) -> None:
+        """Undeclared members of declared groups, and every membership of the users and
+        groups under `absent:`."""
+        for membership in self.undeclared(config):
+            self._delete(plan, membership, "not in the config")
+        names = {user_id: name for name, user_id in self.ids.users.items()}
         store = self.ctx.identity_store_id
         for group in config.absent.groups:
             group_id = self.ids.groups.get(group)
@@ -95,16 +102,10 @@ class MembershipsStep(Step):
                     if group not in config.absent.groups:
                         self._delete(plan, Membership(user, group, m["MembershipId"]), "absent")
 
-    def _delete(self, plan: Plan, membership: Membership, why: str) -> None:
-        plan.changes.append(
-            Change(
-                self.resource,
-                Action.DELETE,
-                f"{membership.user} in {membership.group}",
-                (FieldChange("reason", None, why),),
-                membership,
-            )  # fmt: skip
-        )
+    def _delete(self, plan: Plan, membership: Membership, why: str = "") -> None:
+        reason = (FieldChange("reason", None, why),) if why else ()
+        key = f"{membership.user} in {membership.group}"
+        plan.changes.append(Change(self.resource, Action.DELETE, key, reason, membership))
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read(config)
@@ -113,15 +114,7 @@ class MembershipsStep(Step):
             for group in user.groups:
                 membership_id = live.get(group, {}).get(user_id or "")
                 if membership_id:
-                    plan.changes.append(
-                        Change(
-                            self.resource,
-                            Action.DELETE,
-                            f"{user.user_name} in {group}",
-                            (),
-                            Membership(user.user_name, group, membership_id),
-                        )
-                    )
+                    self._delete(plan, Membership(user.user_name, group, membership_id))
 
     def apply(self, change: Change) -> str | None:
         membership: Membership = change.data
