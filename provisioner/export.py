@@ -7,16 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from .aws import Clients
+from .steps.assignments import assignments_of_set
 from .steps.base import Context, Ids
 from .steps.groups import GroupsStep
-from .steps.permission_sets import PermissionSetsStep
+from .steps.permission_sets import PermissionSetsStep, short_policy_name
 from .steps.users import UsersStep, primary_email
-
-AWS_POLICY_PREFIX = ":iam::aws:policy/"
-
-
-def _short_policy(arn: str) -> str:
-    return arn.split(AWS_POLICY_PREFIX, 1)[1] if AWS_POLICY_PREFIX in arn else arn
 
 
 def export(
@@ -81,14 +76,14 @@ def export(
         if live.relay_state:
             spec["relay_state"] = live.relay_state
         if live.managed:
-            spec["managed_policies"] = sorted(_short_policy(a) for a in live.managed)
+            spec["managed_policies"] = sorted(short_policy_name(a) for a in live.managed)
         if live.customer:
             spec["customer_managed_policies"] = [{"name": n, "path": p} for n, p in sorted(live.customer)]
         if live.inline:
             spec["inline_policy"] = json.loads(live.inline)
         if live.boundary:
             if "ManagedPolicyArn" in live.boundary:
-                spec["permissions_boundary"] = {"managed_policy": _short_policy(live.boundary["ManagedPolicyArn"])}
+                spec["permissions_boundary"] = {"managed_policy": short_policy_name(live.boundary["ManagedPolicyArn"])}
             else:
                 ref = live.boundary["CustomerManagedPolicyReference"]
                 spec["permissions_boundary"] = {"customer_managed_policy": {"name": ref["Name"], "path": ref["Path"]}}
@@ -106,26 +101,14 @@ def _assignments_of(
     user_names: dict[str, str], only_groups: set[str],
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One entry per principal of this set, with every account it is assigned on."""
-    sso = clients.sso_admin
     by_principal: dict[tuple[str, str], list[str]] = {}
-    accounts = list(sso.pages(
-        lambda c, more: c.list_accounts_for_provisioned_permission_set(
-            InstanceArn=ctx.instance_arn, PermissionSetArn=set_arn, **more),
-        "AccountIds",
-    ))  # fmt: skip
-    for account in sorted(accounts):
-        for a in sso.pages(
-            lambda c, more: c.list_account_assignments(
-                InstanceArn=ctx.instance_arn, AccountId=account, PermissionSetArn=set_arn, **more
-            ),
-            "AccountAssignments",
-        ):
-            if a["PrincipalType"] == "GROUP":
-                name = group_names.get(a["PrincipalId"])
-            else:
-                name = None if only_groups else user_names.get(a["PrincipalId"])
-            if name is not None:
-                by_principal.setdefault((a["PrincipalType"], name), []).append(account)
+    for principal_type, principal_id, account in assignments_of_set(clients, ctx, set_arn):
+        if principal_type == "GROUP":
+            name = group_names.get(principal_id)
+        else:
+            name = None if only_groups else user_names.get(principal_id)
+        if name is not None:
+            by_principal.setdefault((principal_type, name), []).append(account)
     out = []
     for (kind, name), accts in sorted(by_principal.items()):
         key = "groups" if kind == "GROUP" else "users"

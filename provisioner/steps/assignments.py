@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..config import Config
 from ..plan import Action, Change, FieldChange, Plan
 from ..retry import Mapper, sequential
-from .base import Step
+from .base import Context, Step
+from .permission_sets import provisioned_accounts
 
 if TYPE_CHECKING:
+    from ..aws import Clients
     from ..targets import Resolution
 
 # With this many requests outstanding, one status listing beats a describe per request.
@@ -44,6 +46,19 @@ def desired_assignments(
             for user in spec.users:
                 seen.setdefault(Assignment(spec.permission_set, "USER", user, target))
     return list(seen)
+
+
+def assignments_of_set(clients: Clients, ctx: Context, arn: str) -> Iterator[tuple[Any, str, str]]:
+    """(principal type, principal id, account) of every assignment of one permission set:
+    one listing per account it is provisioned to (prune and export only)."""
+    for account in sorted(provisioned_accounts(clients, ctx, arn)):
+        for a in clients.sso_admin.pages(
+            lambda c, more: c.list_account_assignments(
+                InstanceArn=ctx.instance_arn, AccountId=account, PermissionSetArn=arn, **more
+            ),
+            "AccountAssignments",
+        ):
+            yield a["PrincipalType"], a["PrincipalId"], account
 
 
 class AssignmentsStep(Step):
@@ -124,30 +139,15 @@ class AssignmentsStep(Step):
         sets_by_arn = {arn: name for name, arn in managed.items() if arn}
         found: set[Assignment] = set()
 
-        def consider(set_name: str, principal_type: Any, principal_id: str, account: str) -> None:
-            name = names[principal_type].get(principal_id)
-            if name is None:  # a principal deleted meanwhile: address it by id
-                name = principal_id
-                self.ids.set("groups" if principal_type == "GROUP" else "users", name, principal_id)
-            found.add(Assignment(set_name, principal_type, name, account))
-
         for set_name, arn in sorted(managed.items()):
             if not arn:
                 continue
-            accounts = sso.pages(
-                lambda c, more: c.list_accounts_for_provisioned_permission_set(
-                    InstanceArn=instance, PermissionSetArn=arn, **more
-                ),
-                "AccountIds",
-            )
-            for account in sorted(accounts):
-                for a in sso.pages(
-                    lambda c, more: c.list_account_assignments(
-                        InstanceArn=instance, AccountId=account, PermissionSetArn=arn, **more
-                    ),
-                    "AccountAssignments",
-                ):
-                    consider(set_name, a["PrincipalType"], a["PrincipalId"], account)
+            for kind, member_id, account in assignments_of_set(self.clients, self.ctx, arn):
+                name = names[kind].get(member_id)
+                if name is None:  # a principal deleted meanwhile: address it by id
+                    name = member_id
+                    self.ids.set("groups" if kind == "GROUP" else "users", name, member_id)
+                found.add(Assignment(set_name, kind, name, account))
         absent: list[tuple[Literal["GROUP", "USER"], str]] = [("GROUP", g) for g in config.absent.groups]
         absent += [("USER", u) for u in config.absent.users]
         for principal_type, principal in absent:

@@ -17,12 +17,14 @@ from ..config import (
 )
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
-from .base import Step
+from .base import Context, Step
 from .groups import deleted
 
 if TYPE_CHECKING:
     from mypy_boto3_sso_admin import SSOAdminClient
     from mypy_boto3_sso_admin.type_defs import PermissionsBoundaryTypeDef, TagTypeDef
+
+    from ..aws import Clients
 
 CustomerRef = tuple[str, str]  # (name, path)
 
@@ -123,8 +125,8 @@ class Edit:
             out.append(
                 FieldChange(
                     "managed_policies",
-                    [_short(a) for a in self.detach_managed],
-                    [_short(a) for a in self.attach_managed],
+                    [short_policy_name(a) for a in self.detach_managed],
+                    [short_policy_name(a) for a in self.attach_managed],
                 )
             )
         if self.attach_customer or self.detach_customer:
@@ -173,7 +175,21 @@ def _seconds(value: str | int | None) -> int:
         return -1
 
 
-def _short(policy_arn: str) -> str:
+def provisioned_accounts(clients: Clients, ctx: Context, arn: str, stale_only: bool = False) -> list[str]:
+    """Accounts a set is provisioned to; with `stale_only`, those that have an older version
+    of it (edited since, never re-provisioned: e.g. a run killed in between)."""
+    status: dict[str, Any] = {"ProvisioningStatus": "LATEST_PERMISSION_SET_NOT_PROVISIONED"} if stale_only else {}
+    return list(
+        clients.sso_admin.pages(
+            lambda c, more: c.list_accounts_for_provisioned_permission_set(
+                InstanceArn=ctx.instance_arn, PermissionSetArn=arn, **status, **more
+            ),
+            "AccountIds",
+        )
+    )
+
+
+def short_policy_name(policy_arn: str) -> str:
     """arn:aws:iam::aws:policy/job-function/ViewOnlyAccess -> job-function/ViewOnlyAccess."""
     return policy_arn.split(":policy/", 1)[-1]
 
@@ -288,17 +304,7 @@ class PermissionSetsStep(Step):
         return live
 
     def provisioned_accounts(self, arn: str, stale_only: bool = False) -> list[str]:
-        """Accounts the set is provisioned to; with `stale_only`, those that have an older
-        version of it (edited since, never re-provisioned: e.g. a run killed in between)."""
-        status: dict[str, Any] = {"ProvisioningStatus": "LATEST_PERMISSION_SET_NOT_PROVISIONED"} if stale_only else {}
-        return list(
-            self.clients.sso_admin.pages(
-                lambda c, more: c.list_accounts_for_provisioned_permission_set(
-                    InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, **status, **more
-                ),
-                "AccountIds",
-            )
-        )
+        return provisioned_accounts(self.clients, self.ctx, arn, stale_only)
 
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
