@@ -350,14 +350,6 @@ class Config(_Model):
             raise ValueError("must be an https:// URL such as https://my-org.awsapps.com/start")
         return value
 
-    def accounts(self) -> list[str]:
-        """Every account named in assignments, in first-seen order ('current' unresolved)."""
-        seen: dict[str, None] = {}
-        for assignment in self.assignments:
-            for account in assignment.accounts:
-                seen.setdefault(account, None)
-        return list(seen)
-
 
 def _reject_duplicates(values: Iterable[str], what: str) -> None:
     seen: set[str] = set()

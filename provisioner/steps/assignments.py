@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .. import quotas
 from ..config import Config
 from ..plan import Action, Change, FieldChange, Plan
 from ..retry import Mapper, sequential
@@ -83,7 +84,7 @@ class AssignmentsStep(Step):
                     InstanceArn=self.ctx.instance_arn,
                     PrincipalId=principal_id,
                     PrincipalType=principal_type,
-                    MaxResults=100,
+                    MaxResults=quotas.LIST_PAGE_SIZE,
                     **more,
                 ),
                 "AccountAssignments",
@@ -91,13 +92,20 @@ class AssignmentsStep(Step):
                 live.add((principal_id, item["PermissionSetArn"], item["AccountId"]))
         return live
 
-    def plan(self, config: Config, plan: Plan) -> None:
+    def declared(self, config: Config) -> list[tuple[Assignment, bool]]:
+        """Each declared assignment, and whether it exists (one listing per principal)."""
         wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
         live = self.read(wanted)
+        out = []
         for assignment in wanted:
             principal_id = self._principal_id(assignment.principal_type, assignment.principal)
             arn = self.ids.permission_sets.get(assignment.permission_set)
-            if principal_id and arn and (principal_id, arn, assignment.account) in live:
+            out.append((assignment, bool(principal_id and arn and (principal_id, arn, assignment.account) in live)))
+        return out
+
+    def plan(self, config: Config, plan: Plan) -> None:
+        for assignment, exists in self.declared(config):
+            if exists:
                 plan.unchanged[self.resource] += 1
                 continue
             plan.changes.append(
@@ -115,12 +123,8 @@ class AssignmentsStep(Step):
             )
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
-        wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
-        live = self.read(wanted)
-        for assignment in wanted:
-            principal_id = self._principal_id(assignment.principal_type, assignment.principal)
-            arn = self.ids.permission_sets.get(assignment.permission_set)
-            if principal_id and arn and (principal_id, arn, assignment.account) in live:
+        for assignment, exists in self.declared(config):
+            if exists:
                 plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
 
     def plan_prune(self, config: Config, plan: Plan, doomed: dict[str, str] | None = None) -> None:
