@@ -25,17 +25,19 @@ class GroupsStep(Step):
     resource = "group"
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """Every group by DisplayName; their ids (and which come from an IdP) become known."""
         groups = self.clients.identitystore.pages(
             lambda c, more: c.list_groups(IdentityStoreId=self.ctx.identity_store_id, **more), "Groups"
         )
-        return {g["DisplayName"]: g for g in groups if "DisplayName" in g}
-
-    def plan(self, config: Config, plan: Plan) -> None:
-        live = self.read()
+        live = {g["DisplayName"]: g for g in groups if "DisplayName" in g}
         for name, group in live.items():
             self.ids.set("groups", name, group["GroupId"])
             if group.get("ExternalIds"):
                 self.ids.external.add(group["GroupId"])
+        return live
+
+    def plan(self, config: Config, plan: Plan) -> None:
+        live = self.read()
         plan.extend(self.diff(config.groups, live, plan))
 
     def diff(self, specs: list[GroupSpec], live: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
@@ -71,8 +73,6 @@ class GroupsStep(Step):
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read()
-        for name, group in live.items():
-            self.ids.set("groups", name, group["GroupId"])
         for spec in config.groups:
             if spec.name in live:
                 plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec))

@@ -243,7 +243,8 @@ class PermissionSetsStep(Step):
 
     # -- read -------------------------------------------------------------------------
     def list_names(self) -> dict[str, Mapping[str, Any]]:
-        """Name -> DescribePermissionSet of every set in the instance (names need a describe)."""
+        """Name -> DescribePermissionSet of every set in the instance (names need a describe);
+        their ARNs become known."""
         sso = self.clients.sso_admin
         out: dict[str, Mapping[str, Any]] = {}
         for arn in sso.pages(
@@ -253,6 +254,7 @@ class PermissionSetsStep(Step):
                 lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
             )["PermissionSet"]
             out[described["Name"]] = described
+            self.ids.set("permission_sets", described["Name"], arn)
         return out
 
     def read_one(self, described: Mapping[str, Any]) -> LivePermissionSet:
@@ -309,8 +311,6 @@ class PermissionSetsStep(Step):
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
         existing = self.existing = self.list_names()
-        for name, found in existing.items():
-            self.ids.set("permission_sets", name, found["PermissionSetArn"])
         provisions = []
         for spec in config.permission_sets:
             desired = Desired.of(spec, self.ctx.partition, self.ownership(config))
@@ -367,8 +367,6 @@ class PermissionSetsStep(Step):
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         existing = self.list_names()
-        for name, found in existing.items():
-            self.ids.set("permission_sets", name, found["PermissionSetArn"])
         for spec in config.permission_sets:
             if spec.name in existing:
                 plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec.name))

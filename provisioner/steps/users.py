@@ -34,17 +34,19 @@ class UsersStep(Step):
     live: dict[str, dict[str, Any]]
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """Every user by UserName; their ids (and which come from an IdP) become known."""
         users = self.clients.identitystore.pages(
             lambda c, more: c.list_users(IdentityStoreId=self.ctx.identity_store_id, **more), "Users"
         )
-        return {u["UserName"]: u for u in users if "UserName" in u}
-
-    def plan(self, config: Config, plan: Plan) -> None:
-        live = self.live = self.read()
+        live = {u["UserName"]: u for u in users if "UserName" in u}
         for name, user in live.items():
             self.ids.set("users", name, user["UserId"])
             if user.get("ExternalIds"):
                 self.ids.external.add(user["UserId"])
+        return live
+
+    def plan(self, config: Config, plan: Plan) -> None:
+        live = self.live = self.read()
         plan.extend(self.diff(config.users, live, plan))
 
     def drift(self, spec: UserSpec, user: dict[str, Any]) -> list[FieldChange]:
@@ -105,8 +107,6 @@ class UsersStep(Step):
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read()
-        for name, found in live.items():
-            self.ids.set("users", name, found["UserId"])
         for spec in config.users:
             user = live.get(spec.user_name)
             if user is None:
