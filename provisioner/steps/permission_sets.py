@@ -421,7 +421,6 @@ class PermissionSetsStep(Step):
             # in flight" (retry). Tell them apart by looking the name up, not by the message.
             found = self.list_names().get(spec.name)
             if found is not None:
-                self.ids.set("permission_sets", spec.name, found["PermissionSetArn"])
                 return str(found["PermissionSetArn"]), True
             arn = self.clients.sso_admin.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)[
                 "PermissionSet"
