@@ -256,13 +256,15 @@ def _handoff(runner: Runner, result: ApplyResult | None, portal: str | None, sso
     """The access portal, the users this run created (they need a first sign-in email), and,
     for bootstrap, the AWS CLI profiles of its user."""
     from . import access
+    from .plan import Action
+    from .steps.base import ADOPTED
 
     assert runner.ctx is not None
     url = access.portal_url(runner.ctx.identity_store_id, portal or runner.config.portal_url)
     created = [
         (o.change.data.user_name, o.change.data.email)
         for o in (result.outcomes if result else [])
-        if o.ok and o.change.resource == "user" and o.change.action.value == "create" and "adopted" not in o.detail
+        if o.ok and o.change.resource == "user" and o.change.action is Action.CREATE and o.detail != ADOPTED
     ]
     text = access.handoff_text(url, created)
     out: dict[str, Any] = {"portal_url": url, "new_users": [name for name, _ in created]}

@@ -54,6 +54,11 @@ class Ids:
         return str(value)
 
 
+# The detail of a create that found the object already there (made meanwhile, or by our own
+# call whose reply was lost) and adopted it instead.
+ADOPTED = "already existed: adopted"
+
+
 class Skipped(ProvisionerError):
     """A change could not run because something it depends on is missing."""
 

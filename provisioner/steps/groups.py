@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..config import Config, GroupSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
-from .base import Step
+from .base import ADOPTED, Step
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, UniqueAttributeTypeDef
@@ -95,7 +95,7 @@ class GroupsStep(Step):
                     raise
                 # Created by someone else (or by our own call whose reply was lost): adopt it.
                 self.ids.set("groups", spec.name, lookup_id(self.clients, store, "displayName", spec.name))
-                return "already existed: adopted"
+                return ADOPTED
             self.ids.set("groups", spec.name, group_id)
             return None
         operation: AttributeOperationTypeDef = {

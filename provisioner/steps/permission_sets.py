@@ -17,7 +17,7 @@ from ..config import (
 )
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
-from .base import Context, Step
+from .base import ADOPTED, Context, Step
 from .groups import deleted
 
 if TYPE_CHECKING:
@@ -390,7 +390,7 @@ class PermissionSetsStep(Step):
                     lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
                 )["PermissionSet"]
                 edit = compute_edit(edit.desired, self.read_one(described))
-                detail = "already existed: adopted and converged"
+                detail = f"{ADOPTED} and converged"
         else:
             arn = edit.live.arn
         self._edit(arn, edit)

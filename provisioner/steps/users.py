@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config, UserSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
-from .base import Step
+from .base import ADOPTED, Step
 from .groups import deleted, is_duplicate, lookup_id
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class UsersStep(Step):
                 if not is_duplicate(exc):
                     raise
                 self.ids.set("users", spec.user_name, lookup_id(self.clients, store, "userName", spec.user_name))
-                return "already existed: adopted"
+                return ADOPTED
             self.ids.set("users", spec.user_name, user_id)
             return None
         values: dict[str, tuple[str, Any]] = {
