@@ -48,7 +48,6 @@ class Settings:
     error_rate: float = 0.0
     drop_before_rate: float = 0.0
     drop_after_rate: float = 0.0
-    fault_operations: frozenset[str] | None = None  # None: every operation
     latency: float = 0.0
     refuse: dict[str, tuple[str, str]] = field(default_factory=dict)  # Operation -> (code, message)
     seed: int = 0
@@ -512,8 +511,7 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             if bucket[0] < 1:
                 return _error_response(_Error("ThrottlingException", "Rate exceeded"))
             bucket[0] -= 1
-        faulty = s.fault_operations is None or operation in s.fault_operations
-        roll = STATE.rng.random() if faulty else 1.0
+        roll = STATE.rng.random()
         if roll < s.throttle_rate:
             return _error_response(_Error("ThrottlingException", "Rate exceeded"))
         roll -= s.throttle_rate
