@@ -19,6 +19,22 @@ from provisioner.runner import Runner, RunSettings
 from tests import realism
 
 REGION = "ap-northeast-2"
+
+
+def _share_botocore_loader() -> None:
+    """One botocore data loader for the whole test process.
+
+    Every boto3 Session builds its own loader and parses the same service models and
+    endpoints JSON again (tens of milliseconds per client); the tests build thousands.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    botocore.session.create_loader = lambda search_path_string=None: shared  # type: ignore[assignment]
+
+
+_share_botocore_loader()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -648,14 +648,16 @@ def _install_on(
 
 def _fix_managed_policy_lookup() -> None:
     """moto rejects AWS managed policies that have a path (job-function/ViewOnlyAccess)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.ssoadmin.exceptions import ResourceNotFoundException
     from moto.ssoadmin.models import ManagedPolicy, SSOAdminBackend
 
+    # Parsed once per process: the document is megabytes, and every test starts a new backend.
+    managed = json.loads(aws_managed_policies_data)
+
     def find(self: Any, arn: str) -> Any:
         if self.aws_managed_policies is None:
-            self.aws_managed_policies = json.loads(
-                __import__("moto.iam.aws_managed_policies", fromlist=["x"]).aws_managed_policies_data
-            )
+            self.aws_managed_policies = managed
         name = arn.split("/")[-1]
         policy = self.aws_managed_policies.get(name)
         if policy is not None:
