@@ -220,6 +220,12 @@ def _apply(
     plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root, prune=prune)
     _show_plan(opts, runner, plan)
     ctx = click.get_current_context()
+    if plan.errors:
+        # Nothing partial: a plan with errors is not applied at all.
+        _err(f"refusing to apply: the plan has {len(plan.errors)} error(s); nothing was changed.")
+        if opts.json:
+            click.echo(report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner)))
+        ctx.exit(EXIT_ERROR)
     if not plan.empty and not yes:
         if not sys.stdin.isatty():
             _err(
@@ -355,6 +361,8 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
         click.echo(report.document("plan", runner.ctx, the_plan, api_calls=_calls(runner)))
     else:
         _show_plan(opts, runner, the_plan)
+    if the_plan.errors:
+        click.get_current_context().exit(EXIT_ERROR)
     if detailed_exitcode and not the_plan.empty:
         click.get_current_context().exit(EXIT_CHANGES)
 

@@ -50,11 +50,18 @@ class Change:
 
 @dataclass
 class Plan:
-    """Ordered changes, counts of objects already right, and notes for the operator."""
+    """Ordered changes, counts of objects already right, and what the operator should know.
+
+    `errors` are problems found while planning that make the whole plan unsafe to apply
+    (apply refuses it, changing nothing); `warnings` are likely trouble that does not stop
+    it; `notes` are information.
+    """
 
     changes: list[Change] = field(default_factory=list)
     unchanged: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def extend(self, changes: list[Change]) -> None:
         self.changes.extend(changes)
@@ -85,6 +92,8 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "summary": self.counts(),
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "errors": list(self.errors),
         }
 
 

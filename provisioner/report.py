@@ -66,9 +66,12 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False) -> str:
         for change in plan.changes:
             lines.extend(render_change(change, color))
         lines.append("")
-    for note in plan.notes:
-        lines.append(f"note: {note}")
+    lines.extend(f"note: {note}" for note in plan.notes)
+    lines.extend(_paint(f"warning: {warning}", "33", color) for warning in plan.warnings)
+    lines.extend(_paint(f"error: {error}", "31", color) for error in plan.errors)
     lines.append(f"Plan: {plan.summary()}.")
+    if plan.errors:
+        lines.append(f"The plan has {len(plan.errors)} error(s): fix them before applying; nothing will be changed.")
     return "\n".join(lines)
 
 

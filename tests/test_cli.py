@@ -234,3 +234,29 @@ def test_deletions_are_red_end_to_end_on_a_terminal() -> None:
     creation = render_change(Change("permission_set", Action.CREATE, "New"), color=True)[0]
     assert deletion.strip().startswith("\x1b[31m- permission set Old")
     assert creation.strip().startswith("\x1b[32m+\x1b[0m permission set New")
+
+
+@pytest.fixture
+def plan_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.runner import Runner
+
+    original = Runner.plan
+
+    def plan(self: Runner, *args: Any, **kwargs: Any) -> Any:
+        found = original(self, *args, **kwargs)
+        found.errors.append("account 111122223333 is SUSPENDED")
+        return found
+
+    monkeypatch.setattr(Runner, "plan", plan)
+
+
+def test_plan_with_an_error_exits_1_and_names_it(aws: realism.State, plan_with_an_error: None) -> None:
+    result = invoke("plan", "-f", EXAMPLE, "--detailed-exitcode")
+    assert result.exit_code == 1
+    assert "error: account 111122223333 is SUSPENDED" in result.output
+
+
+def test_apply_refuses_a_plan_with_an_error_and_changes_nothing(aws: realism.State, plan_with_an_error: None) -> None:
+    result = invoke("apply", "-f", EXAMPLE, "--yes")
+    assert result.exit_code == 1 and "refusing to apply" in result.output
+    assert writes() == 0
