@@ -6,6 +6,7 @@ transient, counts calls by operation, and turns botocore errors into our error t
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -172,8 +173,12 @@ class Clients:
         import boto3
         from botocore.exceptions import ProfileNotFound
 
+        # The AWS CLI v2 order: --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the
+        # profile's region (AWS CLI user guide, "Environment variables to configure the AWS CLI").
+        # boto3 reads only the last two; the config's region: is folded into settings.region.
+        region = settings.region or os.environ.get("AWS_REGION") or None
         try:
-            session = boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
+            session = boto3.session.Session(profile_name=settings.profile, region_name=region)
         except ProfileNotFound:
             raise CredentialsError(
                 f"AWS profile {settings.profile!r} is not in ~/.aws/config; list profiles with "

@@ -81,7 +81,9 @@ class ProvisionerGroup(click.Group):
 @click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
 @click.option(
-    "--region", help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, then the profile."
+    "--region",
+    help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, "
+    "AWS_DEFAULT_REGION, the profile's region.",
 )
 @click.option("--endpoint-url", help="Send every AWS call here (a local moto endpoint, for example).")
 @click.option(

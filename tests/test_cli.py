@@ -260,3 +260,46 @@ def test_apply_refuses_a_plan_with_an_error_and_changes_nothing(aws: realism.Sta
     result = invoke("apply", "-f", EXAMPLE, "--yes")
     assert result.exit_code == 1 and "refusing to apply" in result.output
     assert writes() == 0
+
+
+# -- the Region: --region, config region:, AWS_REGION, AWS_DEFAULT_REGION, the profile -------
+REGION_ORDER = {
+    # case: (--region, config region:, AWS_REGION, AWS_DEFAULT_REGION, profile region, expected)
+    "AWS_REGION alone": (None, None, "eu-west-1", None, None, "eu-west-1"),
+    "AWS_REGION before AWS_DEFAULT_REGION": (None, None, "eu-west-1", "us-east-1", None, "eu-west-1"),
+    "AWS_REGION before the profile": (None, None, "eu-west-1", None, "us-west-2", "eu-west-1"),
+    "AWS_DEFAULT_REGION before the profile": (None, None, None, "us-east-1", "us-west-2", "us-east-1"),
+    "the profile alone": (None, None, None, None, "us-west-2", "us-west-2"),
+    "config before AWS_REGION": (None, "ap-southeast-1", "eu-west-1", "us-east-1", None, "ap-southeast-1"),
+    "--region before the config": ("ca-central-1", "ap-southeast-1", "eu-west-1", None, None, "ca-central-1"),
+}
+
+
+@pytest.mark.parametrize("case", list(REGION_ORDER))
+def test_region_is_chosen_in_the_aws_cli_order(
+    aws: realism.State, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: str
+) -> None:
+    flag, in_config, aws_region, default_region, profile_region, expected = REGION_ORDER[case]
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    for name, value in (("AWS_REGION", aws_region), ("AWS_DEFAULT_REGION", default_region)):
+        if value:
+            monkeypatch.setenv(name, value)
+    if profile_region:
+        aws_config = tmp_path / "aws-config"
+        aws_config.write_text(f"[default]\nregion = {profile_region}\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    config = tmp_path / "ic.yaml"
+    config.write_text((f"region: {in_config}\n" if in_config else "") + Path(EXAMPLE).read_text())
+    result = CliRunner().invoke(
+        cli, [*(["--region", flag] if flag else []), "--output", "json", "plan", "-f", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["context"]["region"] == expected
+
+
+def test_doctor_honours_aws_region(aws: realism.State, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert "no AWS Region" not in result.output
+    assert f"instance in {REGION}" in result.output
