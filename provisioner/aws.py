@@ -20,6 +20,7 @@ from .errors import (
     AwsAccessError,
     AwsError,
     CredentialsError,
+    SettingsError,
     error_code,
     error_reason,
     request_id,
@@ -64,6 +65,14 @@ class CallLog:
         return sum(self.counts.values())
 
 
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL: what identifies an endpoint."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class Api(Generic[ClientT]):
     """One service client behind our rate limit, retry policy and error translation.
 
@@ -71,28 +80,61 @@ class Api(Generic[ClientT]):
     `api.call(lambda c: c.describe_permission_set(InstanceArn=..., PermissionSetArn=...))`.
     """
 
-    def __init__(self, service: str, client: ClientT, limiter: RateLimiter, retrier: Retrier, log: CallLog) -> None:
+    def __init__(
+        self,
+        service: str,
+        client: ClientT,
+        limiter: RateLimiter,
+        retrier: Retrier,
+        log: CallLog,
+        profile: str | None = None,
+    ) -> None:
         self.service = service
         self.client = client
         self.limiter = limiter
         self.retrier = retrier
         self.log = log
+        self.profile = profile
+        self.endpoint = origin(client.meta.endpoint_url)  # type: ignore[attr-defined]
         # The prefix IAM policies use for this service's actions (sso:CreatePermissionSet).
         self.iam_prefix = {"sso-admin": "sso"}.get(service, service)
-        # Every attempt, retries included, passes the shared rate limit and is counted.
+        # The operation the calling thread is making, for errors that do not carry it
+        # (parameter validation, connections, unparseable replies).
+        self._current = threading.local()
         events: Any = client.meta.events  # type: ignore[attr-defined]
+        events.register("before-parameter-build", self._operation_starts)
+        # Every attempt, retries included, passes the shared rate limit and is counted.
         events.register("before-call", self._before_call)
+
+    def _operation_starts(self, model: Any, **_: Any) -> None:
+        self._current.operation = model.name
 
     def _before_call(self, model: Any, **_: Any) -> None:
         self.limiter.acquire()
         self.log.record(self.service, model.name)
 
+    def translate(self, exc: BaseException) -> BaseException:
+        """`exc` in our error tree, naming the operation being made."""
+        return translate(
+            exc,
+            self.iam_prefix,
+            operation=getattr(self._current, "operation", None),
+            endpoint=self.endpoint,
+            profile=self.profile,
+        )
+
     def call(self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False) -> R:
-        """Run `fn(client)` with retries; raise AwsError/CredentialsError on failure."""
+        """Run `fn(client)` with retries; raise a ProvisionerError on failure."""
+        self._current.operation = None
         try:
-            return self.retrier.run(self.service, lambda: fn(self.client), retry_conflicts=retry_conflicts)
+            return self.retrier.run(
+                self.service,
+                lambda: fn(self.client),
+                retry_conflicts=retry_conflicts,
+                translate=self.translate,
+            )
         except Exception as exc:  # translated below; anything unknown is re-raised as is
-            raise translate(exc, self.iam_prefix) from exc
+            raise self.translate(exc) from exc
 
     def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> Iterator[Any]:
         """Every item of a paginated list call; `fn(client, more)` must pass `**more` on.
@@ -109,26 +151,122 @@ class Api(Generic[ClientT]):
                 return
 
 
-def translate(exc: BaseException, service: str = "") -> BaseException:
-    """botocore exceptions -> our error tree; other exceptions unchanged."""
-    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+def config_file() -> str:
+    """The AWS config file botocore reads (AWS_CONFIG_FILE, else ~/.aws/config)."""
+    return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
 
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return CredentialsError(
-            "no AWS credentials found: use --profile with an IAM Identity Center or role profile "
-            "(`aws sso login --profile NAME`), or export temporary credentials"
-        )
-    if isinstance(exc, NoRegionError):
-        return CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
-    operation = str(getattr(exc, "operation_name", "") or "AWS call")
+
+def credentials_file() -> str:
+    """The shared credentials file botocore reads (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)."""
+    return os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join("~", ".aws", "credentials"))
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def translate(
+    exc: BaseException,
+    service: str = "",
+    operation: str | None = None,
+    endpoint: str | None = None,
+    profile: str | None = None,
+) -> BaseException:
+    """botocore exceptions -> our error tree; other exceptions unchanged.
+
+    Every botocore error becomes one line that names the operation (when known) and a fix.
+    """
+    from botocore import exceptions as boto
+    from botocore.parsers import ResponseParserError
+
+    operation = str(getattr(exc, "operation_name", "") or operation or "AWS call")
+    credentials = _credentials_problem(exc, profile or "default")
+    if credentials is not None:
+        return credentials
+    if isinstance(exc, boto.NoRegionError):
+        return SettingsError(NO_REGION)
     code = error_code(exc)
     if code is not None:
         message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or code
         kind = AwsAccessError if code in ACCESS_CODES | CREDENTIAL_CODES else AwsError
-        return kind(code, message, operation, request_id(exc), error_reason(exc), service)
+        return kind(code, one_line(message), operation, request_id(exc), error_reason(exc), service)
     if is_connection_error(exc):
-        return AwsError("ConnectionError", str(exc), operation)
+        return AwsError(type(exc).__name__, one_line(str(exc)), operation, service=service)
+    if isinstance(exc, ResponseParserError):
+        where = endpoint or "the endpoint"
+        return AwsError(
+            "ResponseParserError",
+            f"the reply from {where} is not an AWS response; check --endpoint-url, AWS_ENDPOINT_URL "
+            "and any proxy in between",
+            operation,
+            service=service,
+        )
+    if isinstance(exc, boto.BotoCoreError):
+        return AwsError(type(exc).__name__, one_line(str(exc)), operation, service=service)
     return exc
+
+
+NO_REGION = (
+    "no AWS Region set: pass --region, set region: in the config, or set AWS_REGION "
+    "(or AWS_DEFAULT_REGION, or region in the profile)"
+)
+
+
+def _credentials_problem(exc: BaseException, profile: str) -> CredentialsError | None:
+    """A one-line CredentialsError with its fix, when `exc` is about credentials or the config file."""
+    from botocore import exceptions as boto
+
+    login = f"run `aws sso login --profile {profile}`"
+    if isinstance(exc, boto.NoCredentialsError):
+        return CredentialsError(
+            "no AWS credentials found: use --profile with an IAM Identity Center or role profile "
+            "(`aws sso login --profile NAME`), or export temporary credentials"
+        )
+    if isinstance(exc, boto.PartialCredentialsError):
+        provider = str(exc.kwargs.get("provider", ""))
+        where = {
+            "env": "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+            "shared-credentials-file": credentials_file(),
+            "config-file": config_file(),
+            "assume-role": config_file(),
+        }.get(provider, provider)
+        return CredentialsError(
+            f"incomplete AWS credentials for profile {profile} in {where}: {exc.kwargs.get('cred_var')} "
+            "is missing (in that profile or its source_profile); complete it, or use an IAM Identity "
+            "Center profile (`aws sso login --profile NAME`)"
+        )
+    if isinstance(exc, boto.SSOTokenLoadError):
+        return CredentialsError(f"profile {profile} has not signed in to IAM Identity Center: {login}")
+    if isinstance(exc, (boto.SSOError, boto.TokenRetrievalError)):
+        return CredentialsError(f"the IAM Identity Center sign-in of profile {profile} has expired: {login}")
+    if isinstance(exc, boto.InvalidConfigError):
+        return CredentialsError(
+            f"{config_file()}: {one_line(str(exc))} Fix profile {profile} there, or use another profile"
+        )
+    if isinstance(exc, boto.ConfigParseError):
+        error = exc.kwargs.get("error")
+        detail = str(error).splitlines()[0] if error else "not an INI file"
+        return CredentialsError(
+            f"{exc.kwargs.get('path')} cannot be parsed ({detail}): fix the file, or point "
+            "AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at another one"
+        )
+    if isinstance(exc, boto.ProfileNotFound):
+        return CredentialsError(
+            f"AWS profile {exc.kwargs.get('profile', profile)!r} is not in {config_file()}; list profiles with "
+            "`aws configure list-profiles`"
+        )
+    if isinstance(exc, boto.CredentialRetrievalError):
+        return CredentialsError(f"cannot get credentials for profile {profile}: {one_line(str(exc))}")
+    return None
+
+
+def check_endpoint_url(url: str, source: str) -> None:
+    """An endpoint URL botocore can use: http(s)://host[:port][/path]."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{source} must start with http:// or https:// (got {url!r}, e.g. http://{url})")
 
 
 @dataclass(frozen=True)
@@ -171,19 +309,22 @@ class Clients:
         on_retry: Callable[[str, BaseException, float], None] | None = None,
     ) -> Clients:
         import boto3
-        from botocore.exceptions import ProfileNotFound
 
+        if settings.endpoint_url:
+            check_endpoint_url(settings.endpoint_url, "--endpoint-url")
+        elif os.environ.get("AWS_ENDPOINT_URL"):
+            check_endpoint_url(os.environ["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL")
         # The AWS CLI v2 order: --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the
         # profile's region (AWS CLI user guide, "Environment variables to configure the AWS CLI").
         # boto3 reads only the last two; the config's region: is folded into settings.region.
         region = settings.region or os.environ.get("AWS_REGION") or None
         try:
             session = boto3.session.Session(profile_name=settings.profile, region_name=region)
-        except ProfileNotFound:
-            raise CredentialsError(
-                f"AWS profile {settings.profile!r} is not in ~/.aws/config; list profiles with "
-                "`aws configure list-profiles`"
-            ) from None
+        except Exception as exc:
+            translated = translate(exc, profile=settings.profile)
+            if translated is exc:
+                raise
+            raise translated from None
         return cls(session, settings, clock, on_retry)
 
     @property
@@ -195,26 +336,52 @@ class Clients:
         with self._lock:
             api = self._apis.get(f"{service}@{region}")
             if api is None:
-                from botocore.config import Config
-
                 if not region:
-                    raise CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
-                client = self.session.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=region,
-                    endpoint_url=self.settings.endpoint_url,
-                    config=Config(
-                        # We retry ourselves (retry.Retrier) so every wait is injectable
-                        # and every error is classified in one place.
-                        retries={"mode": "standard", "total_max_attempts": 1},
-                        max_pool_connections=self.settings.max_pool_connections,
-                        connect_timeout=10,
-                        read_timeout=60,
-                    ),
+                    raise SettingsError(NO_REGION)
+                client = self._client(service, region)
+                api = Api(
+                    service,
+                    client,
+                    RateLimiter(tps, self.clock),
+                    self.retrier,
+                    self.log,
+                    self.session.profile_name,
                 )
-                api = Api(service, client, RateLimiter(tps, self.clock), self.retrier, self.log)
                 self._apis[f"{service}@{region}"] = api
             return api
+
+    def _client(self, service: str, region: str) -> Any:
+        """A botocore client; credentials and endpoint problems become one-line errors."""
+        from botocore.config import Config
+        from botocore.exceptions import InvalidRegionError
+
+        try:
+            return self.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=self.settings.endpoint_url,
+                config=Config(
+                    # We retry ourselves (retry.Retrier) so every wait is injectable
+                    # and every error is classified in one place.
+                    retries={"mode": "standard", "total_max_attempts": 1},
+                    max_pool_connections=self.settings.max_pool_connections,
+                    connect_timeout=10,
+                    read_timeout=60,
+                ),
+            )
+        except InvalidRegionError:
+            raise SettingsError(f"{region!r} is not a Region name: pass one like ap-northeast-2") from None
+        except Exception as exc:
+            translated = translate(exc, profile=self.session.profile_name)
+            if translated is not exc:
+                raise translated from None
+            if isinstance(exc, ValueError):  # botocore's "Invalid endpoint: ..." for a URL from env or profile
+                raise SettingsError(
+                    f"cannot set up the {service} client: {exc}; an endpoint URL (--endpoint-url, "
+                    "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, endpoint_url in the profile) must start "
+                    "with http:// or https://"
+                ) from None
+            raise
 
     def for_region(self, service: str, region: str) -> Api[Any]:
         """A client of `service` in another Region (doctor looks for the instance elsewhere)."""

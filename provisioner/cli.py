@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .errors import ConfigError, ProvisionerError
+from .errors import AwsError, ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -64,6 +64,7 @@ class ProvisionerGroup(click.Group):
             debug = bool(opts and opts.debug)
             if debug:
                 traceback.print_exc()
+            exc = _as_provisioner_error(exc)
             if isinstance(exc, ProvisionerError):
                 message = str(exc) if isinstance(exc, ConfigError) else f"error: {exc}"
                 code = exc.exit_code
@@ -76,6 +77,16 @@ class ProvisionerGroup(click.Group):
             if opts and opts.json:
                 click.echo(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}, indent=2))
             ctx.exit(code)
+
+
+def _as_provisioner_error(exc: Exception) -> Exception:
+    """A botocore error that escaped the clients, as the one-line error it stands for."""
+    if isinstance(exc, ProvisionerError) or "botocore" not in sys.modules:
+        return exc
+    from .aws import translate
+
+    translated = translate(exc)
+    return translated if isinstance(translated, ProvisionerError) else exc
 
 
 @click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,7 +159,8 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
 
     def on_retry(what: str, exc: BaseException, delay: float) -> None:
         if opts.verbose:
-            _err(f"retry: {what}: {type(exc).__name__}: {exc} (waiting {delay:.1f}s)")
+            line = exc.summary if isinstance(exc, AwsError) else f"{what}: {type(exc).__name__}: {exc}"
+            _err(f"retry: {line} (waiting {delay:.1f}s)")
 
     settings = ClientSettings(
         region=opts.region or config_region,

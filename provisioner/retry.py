@@ -149,7 +149,17 @@ class Retrier:
         hinted = retry_after(exc) if exc else None
         return max(delay, hinted or 0.0)
 
-    def run(self, what: str, fn: Callable[[], T], retry_conflicts: bool = False) -> T:
+    def run(
+        self,
+        what: str,
+        fn: Callable[[], T],
+        retry_conflicts: bool = False,
+        translate: Callable[[BaseException], BaseException] | None = None,
+    ) -> T:
+        """`fn()`, retried while its error is transient, within the attempt and time bounds.
+
+        `translate` turns the error into what `on_retry` is shown.
+        """
         start = self.clock.now()
         deadline = self.settings.conflict_deadline if retry_conflicts else self.settings.deadline
 
@@ -168,7 +178,7 @@ class Retrier:
             if self.on_retry and state.outcome and state.next_action:
                 exc = state.outcome.exception()
                 if exc is not None:
-                    self.on_retry(what, exc, state.next_action.sleep)
+                    self.on_retry(what, translate(exc) if translate else exc, state.next_action.sleep)
 
         retrying = Retrying(
             retry=retry_if_exception(should_retry),
