@@ -20,12 +20,13 @@ from .errors import (
     AwsAccessError,
     AwsError,
     CredentialsError,
+    EndpointUnreachable,
     SettingsError,
     error_code,
     error_reason,
     request_id,
 )
-from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connection_error
+from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connect_failure, is_connection_error
 
 if TYPE_CHECKING:
     import boto3
@@ -73,6 +74,22 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+class AnsweredEndpoints:
+    """The endpoints (by origin) that have sent any HTTP reply in this run; thread-safe."""
+
+    def __init__(self) -> None:
+        self._origins: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, endpoint: str) -> None:
+        with self._lock:
+            self._origins.add(endpoint)
+
+    def __contains__(self, endpoint: object) -> bool:
+        with self._lock:
+            return endpoint in self._origins
+
+
 class Api(Generic[ClientT]):
     """One service client behind our rate limit, retry policy and error translation.
 
@@ -87,6 +104,7 @@ class Api(Generic[ClientT]):
         limiter: RateLimiter,
         retrier: Retrier,
         log: CallLog,
+        answered: AnsweredEndpoints | None = None,
         profile: str | None = None,
     ) -> None:
         self.service = service
@@ -94,6 +112,7 @@ class Api(Generic[ClientT]):
         self.limiter = limiter
         self.retrier = retrier
         self.log = log
+        self.answered = answered if answered is not None else AnsweredEndpoints()
         self.profile = profile
         self.endpoint = origin(client.meta.endpoint_url)  # type: ignore[attr-defined]
         # The prefix IAM policies use for this service's actions (sso:CreatePermissionSet).
@@ -105,6 +124,8 @@ class Api(Generic[ClientT]):
         events.register("before-parameter-build", self._operation_starts)
         # Every attempt, retries included, passes the shared rate limit and is counted.
         events.register("before-call", self._before_call)
+        # Any HTTP reply, parseable or not, proves the endpoint is there.
+        events.register("before-parse", self._endpoint_answered)
 
     def _operation_starts(self, model: Any, **_: Any) -> None:
         self._current.operation = model.name
@@ -113,6 +134,13 @@ class Api(Generic[ClientT]):
         self.limiter.acquire()
         self.log.record(self.service, model.name)
 
+    def _endpoint_answered(self, **_: Any) -> None:
+        self.answered.add(self.endpoint)
+
+    def reachable(self) -> bool:
+        """Whether this client's endpoint has answered in this run."""
+        return self.endpoint in self.answered
+
     def translate(self, exc: BaseException) -> BaseException:
         """`exc` in our error tree, naming the operation being made."""
         return translate(
@@ -120,6 +148,7 @@ class Api(Generic[ClientT]):
             self.iam_prefix,
             operation=getattr(self._current, "operation", None),
             endpoint=self.endpoint,
+            reachable=self.reachable(),
             profile=self.profile,
         )
 
@@ -131,6 +160,7 @@ class Api(Generic[ClientT]):
                 self.service,
                 lambda: fn(self.client),
                 retry_conflicts=retry_conflicts,
+                reachable=self.reachable,
                 translate=self.translate,
             )
         except Exception as exc:  # translated below; anything unknown is re-raised as is
@@ -170,11 +200,13 @@ def translate(
     service: str = "",
     operation: str | None = None,
     endpoint: str | None = None,
+    reachable: bool = True,
     profile: str | None = None,
 ) -> BaseException:
     """botocore exceptions -> our error tree; other exceptions unchanged.
 
     Every botocore error becomes one line that names the operation (when known) and a fix.
+    `reachable` says whether `endpoint` has answered before in this run.
     """
     from botocore import exceptions as boto
     from botocore.parsers import ResponseParserError
@@ -190,6 +222,8 @@ def translate(
         message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or code
         kind = AwsAccessError if code in ACCESS_CODES | CREDENTIAL_CODES else AwsError
         return kind(code, one_line(message), operation, request_id(exc), error_reason(exc), service)
+    if is_connect_failure(exc) and not reachable:
+        return EndpointUnreachable(_unreachable(exc, operation))
     if is_connection_error(exc):
         return AwsError(type(exc).__name__, one_line(str(exc)), operation, service=service)
     if isinstance(exc, ResponseParserError):
@@ -260,6 +294,34 @@ def _credentials_problem(exc: BaseException, profile: str) -> CredentialsError |
     return None
 
 
+def _unreachable(exc: BaseException, operation: str) -> str:
+    """Why nothing answered, by the type of the underlying error, and what to check."""
+    import socket
+
+    from botocore import exceptions as boto
+    from urllib3.exceptions import NameResolutionError
+
+    kwargs: dict[str, Any] = getattr(exc, "kwargs", {})
+    url = str(kwargs.get("endpoint_url") or kwargs.get("proxy_url") or "")
+    error = kwargs.get("error")
+    if isinstance(exc, boto.ProxyConnectionError):
+        why = "the proxy does not answer"
+    elif isinstance(exc, boto.SSLError):
+        why = f"TLS failed ({one_line(str(error))})"
+    elif isinstance(exc, boto.ConnectTimeoutError):
+        why = "the connection timed out"
+    elif isinstance(error, (NameResolutionError, socket.gaierror)):
+        why = "its host name does not resolve"
+    elif isinstance(getattr(error, "__cause__", None), ConnectionRefusedError):
+        why = "the connection was refused"
+    else:
+        why = "no connection could be made"
+    return (
+        f"{operation}: cannot reach {origin(url) if url else 'the endpoint'}: {why}. Check --endpoint-url "
+        "(or AWS_ENDPOINT_URL), the Region, and the network"
+    )
+
+
 def check_endpoint_url(url: str, source: str) -> None:
     """An endpoint URL botocore can use: http(s)://host[:port][/path]."""
     from urllib.parse import urlsplit
@@ -298,6 +360,7 @@ class Clients:
         self.clock = clock or Clock()
         self.log = CallLog()
         self.retrier = Retrier(self.settings.retry, self.clock, on_retry=on_retry)
+        self.answered = AnsweredEndpoints()
         self._apis: dict[str, Api[Any]] = {}
         self._lock = threading.Lock()
 
@@ -345,6 +408,7 @@ class Clients:
                     RateLimiter(tps, self.clock),
                     self.retrier,
                     self.log,
+                    self.answered,
                     self.session.profile_name,
                 )
                 self._apis[f"{service}@{region}"] = api

@@ -110,6 +110,10 @@ class SettingsError(AccessError):
     """The Region or endpoint a run would use is missing or malformed."""
 
 
+class EndpointUnreachable(AccessError):
+    """No connection could be made to an endpoint that has not answered in this run."""
+
+
 class ProvisioningFailed(ProvisionerError):
     """An asynchronous request ended FAILED; carries the FailureReason and request id."""
 

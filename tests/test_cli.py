@@ -5,9 +5,11 @@ from __future__ import annotations
 import http.server
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -421,6 +423,24 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     clock = FakeClock()
     monkeypatch.setattr("provisioner.aws.Clock", lambda: clock)
     return clock
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_port_nobody_listens_on_fails_at_once(fake_clock: FakeClock) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = invoke("--endpoint-url", url, "plan", "-f", EXAMPLE)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: GetCallerIdentity: cannot reach {url}: the connection was refused. "
+        "Check --endpoint-url (or AWS_ENDPOINT_URL), the Region, and the network"
+    )
+    assert fake_clock.slept == [] and time.monotonic() - started < 10
 
 
 class HtmlErrorPage(http.server.BaseHTTPRequestHandler):

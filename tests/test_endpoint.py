@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -122,3 +124,19 @@ def test_the_endpoint_answers_an_operation_it_lacks_as_aws_does(
         call(client)
     assert raised.value.response["Error"]["Code"] == code
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_an_endpoint_nobody_listens_on_fails_in_seconds(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    started = time.monotonic()
+    result = subprocess.run(
+        cli_command(url, "doctor"), capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: GetCallerIdentity: cannot reach {url}: the connection was refused. "
+        "Check --endpoint-url (or AWS_ENDPOINT_URL), the Region, and the network"
+    )
+    assert time.monotonic() - started < 15
