@@ -6,6 +6,7 @@ transient, counts calls by operation, and turns botocore errors into our error t
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -19,11 +20,13 @@ from .errors import (
     AwsAccessError,
     AwsError,
     CredentialsError,
+    EndpointUnreachable,
+    SettingsError,
     error_code,
     error_reason,
     request_id,
 )
-from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connection_error
+from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connect_failure, is_connection_error
 
 if TYPE_CHECKING:
     import boto3
@@ -63,6 +66,30 @@ class CallLog:
         return sum(self.counts.values())
 
 
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL: what identifies an endpoint."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class AnsweredEndpoints:
+    """The endpoints (by origin) that have sent any HTTP reply in this run; thread-safe."""
+
+    def __init__(self) -> None:
+        self._origins: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, endpoint: str) -> None:
+        with self._lock:
+            self._origins.add(endpoint)
+
+    def __contains__(self, endpoint: object) -> bool:
+        with self._lock:
+            return endpoint in self._origins
+
+
 class Api(Generic[ClientT]):
     """One service client behind our rate limit, retry policy and error translation.
 
@@ -70,28 +97,74 @@ class Api(Generic[ClientT]):
     `api.call(lambda c: c.describe_permission_set(InstanceArn=..., PermissionSetArn=...))`.
     """
 
-    def __init__(self, service: str, client: ClientT, limiter: RateLimiter, retrier: Retrier, log: CallLog) -> None:
+    def __init__(
+        self,
+        service: str,
+        client: ClientT,
+        limiter: RateLimiter,
+        retrier: Retrier,
+        log: CallLog,
+        answered: AnsweredEndpoints | None = None,
+        profile: str | None = None,
+    ) -> None:
         self.service = service
         self.client = client
         self.limiter = limiter
         self.retrier = retrier
         self.log = log
+        self.answered = answered if answered is not None else AnsweredEndpoints()
+        self.profile = profile
+        self.endpoint = origin(client.meta.endpoint_url)  # type: ignore[attr-defined]
         # The prefix IAM policies use for this service's actions (sso:CreatePermissionSet).
         self.iam_prefix = {"sso-admin": "sso"}.get(service, service)
-        # Every attempt, retries included, passes the shared rate limit and is counted.
+        # The operation the calling thread is making, for errors that do not carry it
+        # (parameter validation, connections, unparseable replies).
+        self._current = threading.local()
         events: Any = client.meta.events  # type: ignore[attr-defined]
+        events.register("before-parameter-build", self._operation_starts)
+        # Every attempt, retries included, passes the shared rate limit and is counted.
         events.register("before-call", self._before_call)
+        # Any HTTP reply, parseable or not, proves the endpoint is there.
+        events.register("before-parse", self._endpoint_answered)
+
+    def _operation_starts(self, model: Any, **_: Any) -> None:
+        self._current.operation = model.name
 
     def _before_call(self, model: Any, **_: Any) -> None:
         self.limiter.acquire()
         self.log.record(self.service, model.name)
 
+    def _endpoint_answered(self, **_: Any) -> None:
+        self.answered.add(self.endpoint)
+
+    def reachable(self) -> bool:
+        """Whether this client's endpoint has answered in this run."""
+        return self.endpoint in self.answered
+
+    def translate(self, exc: BaseException) -> BaseException:
+        """`exc` in our error tree, naming the operation being made."""
+        return translate(
+            exc,
+            self.iam_prefix,
+            operation=getattr(self._current, "operation", None),
+            endpoint=self.endpoint,
+            reachable=self.reachable(),
+            profile=self.profile,
+        )
+
     def call(self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False) -> R:
-        """Run `fn(client)` with retries; raise AwsError/CredentialsError on failure."""
+        """Run `fn(client)` with retries; raise a ProvisionerError on failure."""
+        self._current.operation = None
         try:
-            return self.retrier.run(self.service, lambda: fn(self.client), retry_conflicts=retry_conflicts)
+            return self.retrier.run(
+                self.service,
+                lambda: fn(self.client),
+                retry_conflicts=retry_conflicts,
+                reachable=self.reachable,
+                translate=self.translate,
+            )
         except Exception as exc:  # translated below; anything unknown is re-raised as is
-            raise translate(exc, self.iam_prefix) from exc
+            raise self.translate(exc) from exc
 
     def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> Iterator[Any]:
         """Every item of a paginated list call; `fn(client, more)` must pass `**more` on.
@@ -108,26 +181,154 @@ class Api(Generic[ClientT]):
                 return
 
 
-def translate(exc: BaseException, service: str = "") -> BaseException:
-    """botocore exceptions -> our error tree; other exceptions unchanged."""
-    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+def config_file() -> str:
+    """The AWS config file botocore reads (AWS_CONFIG_FILE, else ~/.aws/config)."""
+    return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
 
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return CredentialsError(
-            "no AWS credentials found: use --profile with an IAM Identity Center or role profile "
-            "(`aws sso login --profile NAME`), or export temporary credentials"
-        )
-    if isinstance(exc, NoRegionError):
-        return CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
-    operation = str(getattr(exc, "operation_name", "") or "AWS call")
+
+def credentials_file() -> str:
+    """The shared credentials file botocore reads (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)."""
+    return os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join("~", ".aws", "credentials"))
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def translate(
+    exc: BaseException,
+    service: str = "",
+    operation: str | None = None,
+    endpoint: str | None = None,
+    reachable: bool = True,
+    profile: str | None = None,
+) -> BaseException:
+    """botocore exceptions -> our error tree; other exceptions unchanged.
+
+    Every botocore error becomes one line that names the operation (when known) and a fix.
+    `reachable` says whether `endpoint` has answered before in this run.
+    """
+    from botocore import exceptions as boto
+    from botocore.parsers import ResponseParserError
+
+    operation = str(getattr(exc, "operation_name", "") or operation or "AWS call")
+    credentials = _credentials_problem(exc, profile or "default")
+    if credentials is not None:
+        return credentials
+    if isinstance(exc, boto.NoRegionError):
+        return SettingsError(NO_REGION)
     code = error_code(exc)
     if code is not None:
         message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or code
         kind = AwsAccessError if code in ACCESS_CODES | CREDENTIAL_CODES else AwsError
-        return kind(code, message, operation, request_id(exc), error_reason(exc), service)
+        return kind(code, one_line(message), operation, request_id(exc), error_reason(exc), service)
+    if is_connect_failure(exc) and not reachable:
+        return EndpointUnreachable(_unreachable(exc, operation))
     if is_connection_error(exc):
-        return AwsError("ConnectionError", str(exc), operation)
+        return AwsError(type(exc).__name__, one_line(str(exc)), operation, service=service)
+    if isinstance(exc, ResponseParserError):
+        where = endpoint or "the endpoint"
+        return AwsError(
+            "ResponseParserError",
+            f"the reply from {where} is not an AWS response; check --endpoint-url, AWS_ENDPOINT_URL "
+            "and any proxy in between",
+            operation,
+            service=service,
+        )
+    if isinstance(exc, boto.BotoCoreError):
+        return AwsError(type(exc).__name__, one_line(str(exc)), operation, service=service)
     return exc
+
+
+NO_REGION = (
+    "no AWS Region set: pass --region, set region: in the config, or set AWS_REGION "
+    "(or AWS_DEFAULT_REGION, or region in the profile)"
+)
+
+
+def _credentials_problem(exc: BaseException, profile: str) -> CredentialsError | None:
+    """A one-line CredentialsError with its fix, when `exc` is about credentials or the config file."""
+    from botocore import exceptions as boto
+
+    login = f"run `aws sso login --profile {profile}`"
+    if isinstance(exc, boto.NoCredentialsError):
+        return CredentialsError(
+            "no AWS credentials found: use --profile with an IAM Identity Center or role profile "
+            "(`aws sso login --profile NAME`), or export temporary credentials"
+        )
+    if isinstance(exc, boto.PartialCredentialsError):
+        provider = str(exc.kwargs.get("provider", ""))
+        where = {
+            "env": "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+            "shared-credentials-file": credentials_file(),
+            "config-file": config_file(),
+            "assume-role": config_file(),
+        }.get(provider, provider)
+        return CredentialsError(
+            f"incomplete AWS credentials for profile {profile} in {where}: {exc.kwargs.get('cred_var')} "
+            "is missing (in that profile or its source_profile); complete it, or use an IAM Identity "
+            "Center profile (`aws sso login --profile NAME`)"
+        )
+    if isinstance(exc, boto.SSOTokenLoadError):
+        return CredentialsError(f"profile {profile} has not signed in to IAM Identity Center: {login}")
+    if isinstance(exc, (boto.SSOError, boto.TokenRetrievalError)):
+        return CredentialsError(f"the IAM Identity Center sign-in of profile {profile} has expired: {login}")
+    if isinstance(exc, boto.InvalidConfigError):
+        return CredentialsError(
+            f"{config_file()}: {one_line(str(exc))} Fix profile {profile} there, or use another profile"
+        )
+    if isinstance(exc, boto.ConfigParseError):
+        error = exc.kwargs.get("error")
+        detail = str(error).splitlines()[0] if error else "not an INI file"
+        return CredentialsError(
+            f"{exc.kwargs.get('path')} cannot be parsed ({detail}): fix the file, or point "
+            "AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at another one"
+        )
+    if isinstance(exc, boto.ProfileNotFound):
+        return CredentialsError(
+            f"AWS profile {exc.kwargs.get('profile', profile)!r} is not in {config_file()}; list profiles with "
+            "`aws configure list-profiles`"
+        )
+    if isinstance(exc, boto.CredentialRetrievalError):
+        return CredentialsError(f"cannot get credentials for profile {profile}: {one_line(str(exc))}")
+    return None
+
+
+def _unreachable(exc: BaseException, operation: str) -> str:
+    """Why nothing answered, by the type of the underlying error, and what to check."""
+    import socket
+
+    from botocore import exceptions as boto
+    from urllib3.exceptions import NameResolutionError
+
+    kwargs: dict[str, Any] = getattr(exc, "kwargs", {})
+    url = str(kwargs.get("endpoint_url") or kwargs.get("proxy_url") or "")
+    error = kwargs.get("error")
+    if isinstance(exc, boto.ProxyConnectionError):
+        why = "the proxy does not answer"
+    elif isinstance(exc, boto.SSLError):
+        why = f"TLS failed ({one_line(str(error))})"
+    elif isinstance(exc, boto.ConnectTimeoutError):
+        why = "the connection timed out"
+    elif isinstance(error, (NameResolutionError, socket.gaierror)):
+        why = "its host name does not resolve"
+    elif isinstance(getattr(error, "__cause__", None), ConnectionRefusedError):
+        why = "the connection was refused"
+    else:
+        why = "no connection could be made"
+    return (
+        f"{operation}: cannot reach {origin(url) if url else 'the endpoint'}: {why}. Check --endpoint-url "
+        "(or AWS_ENDPOINT_URL), the Region, and the network"
+    )
+
+
+def check_endpoint_url(url: str, source: str) -> None:
+    """An endpoint URL botocore can use: http(s)://host[:port][/path]."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{source} must start with http:// or https:// (got {url!r}, e.g. http://{url})")
 
 
 @dataclass(frozen=True)
@@ -159,6 +360,7 @@ class Clients:
         self.clock = clock or Clock()
         self.log = CallLog()
         self.retrier = Retrier(self.settings.retry, self.clock, on_retry=on_retry)
+        self.answered = AnsweredEndpoints()
         self._apis: dict[str, Api[Any]] = {}
         self._lock = threading.Lock()
 
@@ -170,15 +372,22 @@ class Clients:
         on_retry: Callable[[str, BaseException, float], None] | None = None,
     ) -> Clients:
         import boto3
-        from botocore.exceptions import ProfileNotFound
 
+        if settings.endpoint_url:
+            check_endpoint_url(settings.endpoint_url, "--endpoint-url")
+        elif os.environ.get("AWS_ENDPOINT_URL"):
+            check_endpoint_url(os.environ["AWS_ENDPOINT_URL"], "AWS_ENDPOINT_URL")
+        # The AWS CLI v2 order: --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the
+        # profile's region (AWS CLI user guide, "Environment variables to configure the AWS CLI").
+        # boto3 reads only the last two; the config's region: is folded into settings.region.
+        region = settings.region or os.environ.get("AWS_REGION") or None
         try:
-            session = boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
-        except ProfileNotFound:
-            raise CredentialsError(
-                f"AWS profile {settings.profile!r} is not in ~/.aws/config; list profiles with "
-                "`aws configure list-profiles`"
-            ) from None
+            session = boto3.session.Session(profile_name=settings.profile, region_name=region)
+        except Exception as exc:
+            translated = translate(exc, profile=settings.profile)
+            if translated is exc:
+                raise
+            raise translated from None
         return cls(session, settings, clock, on_retry)
 
     @property
@@ -190,26 +399,53 @@ class Clients:
         with self._lock:
             api = self._apis.get(f"{service}@{region}")
             if api is None:
-                from botocore.config import Config
-
                 if not region:
-                    raise CredentialsError("no AWS Region set: pass --region, set region: in the config, or AWS_REGION")
-                client = self.session.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=region,
-                    endpoint_url=self.settings.endpoint_url,
-                    config=Config(
-                        # We retry ourselves (retry.Retrier) so every wait is injectable
-                        # and every error is classified in one place.
-                        retries={"mode": "standard", "total_max_attempts": 1},
-                        max_pool_connections=self.settings.max_pool_connections,
-                        connect_timeout=10,
-                        read_timeout=60,
-                    ),
+                    raise SettingsError(NO_REGION)
+                client = self._client(service, region)
+                api = Api(
+                    service,
+                    client,
+                    RateLimiter(tps, self.clock),
+                    self.retrier,
+                    self.log,
+                    self.answered,
+                    self.session.profile_name,
                 )
-                api = Api(service, client, RateLimiter(tps, self.clock), self.retrier, self.log)
                 self._apis[f"{service}@{region}"] = api
             return api
+
+    def _client(self, service: str, region: str) -> Any:
+        """A botocore client; credentials and endpoint problems become one-line errors."""
+        from botocore.config import Config
+        from botocore.exceptions import InvalidRegionError
+
+        try:
+            return self.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=self.settings.endpoint_url,
+                config=Config(
+                    # We retry ourselves (retry.Retrier) so every wait is injectable
+                    # and every error is classified in one place.
+                    retries={"mode": "standard", "total_max_attempts": 1},
+                    max_pool_connections=self.settings.max_pool_connections,
+                    connect_timeout=10,
+                    read_timeout=60,
+                ),
+            )
+        except InvalidRegionError:
+            raise SettingsError(f"{region!r} is not a Region name: pass one like ap-northeast-2") from None
+        except Exception as exc:
+            translated = translate(exc, profile=self.session.profile_name)
+            if translated is not exc:
+                raise translated from None
+            if isinstance(exc, ValueError):  # botocore's "Invalid endpoint: ..." for a URL from env or profile
+                raise SettingsError(
+                    f"cannot set up the {service} client: {exc}; an endpoint URL (--endpoint-url, "
+                    "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, endpoint_url in the profile) must start "
+                    "with http:// or https://"
+                ) from None
+            raise
 
     def for_region(self, service: str, region: str) -> Api[Any]:
         """A client of `service` in another Region (doctor looks for the instance elsewhere)."""

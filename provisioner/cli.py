@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .errors import ConfigError, ProvisionerError
+from .errors import AwsError, ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -64,6 +64,7 @@ class ProvisionerGroup(click.Group):
             debug = bool(opts and opts.debug)
             if debug:
                 traceback.print_exc()
+            exc = _as_provisioner_error(exc)
             if isinstance(exc, ProvisionerError):
                 message = str(exc) if isinstance(exc, ConfigError) else f"error: {exc}"
                 code = exc.exit_code
@@ -78,10 +79,22 @@ class ProvisionerGroup(click.Group):
             ctx.exit(code)
 
 
+def _as_provisioner_error(exc: Exception) -> Exception:
+    """A botocore error that escaped the clients, as the one-line error it stands for."""
+    if isinstance(exc, ProvisionerError) or "botocore" not in sys.modules:
+        return exc
+    from .aws import translate
+
+    translated = translate(exc)
+    return translated if isinstance(translated, ProvisionerError) else exc
+
+
 @click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
 @click.option(
-    "--region", help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, then the profile."
+    "--region",
+    help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, "
+    "AWS_DEFAULT_REGION, the profile's region.",
 )
 @click.option("--endpoint-url", help="Send every AWS call here (a local moto endpoint, for example).")
 @click.option(
@@ -146,7 +159,8 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
 
     def on_retry(what: str, exc: BaseException, delay: float) -> None:
         if opts.verbose:
-            _err(f"retry: {what}: {type(exc).__name__}: {exc} (waiting {delay:.1f}s)")
+            line = exc.summary if isinstance(exc, AwsError) else f"{what}: {type(exc).__name__}: {exc}"
+            _err(f"retry: {line} (waiting {delay:.1f}s)")
 
     settings = ClientSettings(
         region=opts.region or config_region,

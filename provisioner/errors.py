@@ -74,6 +74,11 @@ class AwsError(ProvisionerError):
         self.where = ""  # "account 1234..., as arn:..." once the runner knows it
         super().__init__(self.render())
 
+    @property
+    def summary(self) -> str:
+        """`Operation: Code: message`, the form every error and retry line takes."""
+        return f"{self.operation}: {self.code}: {self.aws_message}"
+
     def render(self) -> str:
         hint = ""
         where = f" in {self.where}" if self.where else ""
@@ -86,18 +91,27 @@ class AwsError(ProvisionerError):
         elif self.code in CREDENTIAL_CODES:
             hint = " (the credentials are invalid or expired; run `aws sso login` or refresh them)"
         rid = f" [request id {self.request_id}]" if self.request_id else ""
-        return f"{self.operation} failed: {self.code}: {self.aws_message}{hint}{rid}"
+        return f"{self.summary}{hint}{rid}"
 
     def __str__(self) -> str:
         return self.render()
 
 
 class AccessError(ProvisionerError):
-    """Credentials are missing, expired, or not allowed: no later call would fare better."""
+    """The run cannot go on and no later call would fare better: credentials are missing,
+    expired or not allowed, the session cannot be set up, or nothing answers at the endpoint."""
 
 
 class CredentialsError(AccessError):
-    """No credentials could be found or they cannot be used."""
+    """No credentials could be found or they cannot be used (profile, SSO sign-in, config file)."""
+
+
+class SettingsError(AccessError):
+    """The Region or endpoint a run would use is missing or malformed."""
+
+
+class EndpointUnreachable(AccessError):
+    """No connection could be made to an endpoint that has not answered in this run."""
 
 
 class ProvisioningFailed(ProvisionerError):

@@ -84,14 +84,29 @@ class RateLimiter:
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    from botocore.exceptions import ConnectionError as BotoConnectionError
+    """No connection could be made, or one broke before the reply was complete."""
     from botocore.exceptions import HTTPClientError
 
-    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+    return is_connect_failure(exc) or isinstance(exc, HTTPClientError)
+
+
+def is_connect_failure(exc: BaseException) -> bool:
+    """No connection could be made: refused, unknown host, connect timeout, TLS or proxy failure.
+
+    botocore raises its ConnectionError family before a request is sent, and HTTPClientError
+    (ConnectionClosedError, ReadTimeoutError) when an established connection breaks.
+    """
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    return isinstance(exc, BotoConnectionError)
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Throttling, 5xx, dropped connections and identitystore's concurrent modification."""
+    """Throttling, 5xx, dropped connections and identitystore's concurrent modification.
+
+    A failure to connect counts as transient here; `Retrier.run` gives up on it at once when
+    the endpoint has not answered yet in this run (see `reachable`).
+    """
     if is_connection_error(exc):
         return True
     code = error_code(exc)
@@ -149,11 +164,27 @@ class Retrier:
         hinted = retry_after(exc) if exc else None
         return max(delay, hinted or 0.0)
 
-    def run(self, what: str, fn: Callable[[], T], retry_conflicts: bool = False) -> T:
+    def run(
+        self,
+        what: str,
+        fn: Callable[[], T],
+        retry_conflicts: bool = False,
+        reachable: Callable[[], bool] | None = None,
+        translate: Callable[[BaseException], BaseException] | None = None,
+    ) -> T:
+        """`fn()`, retried while its error is transient, within the attempt and time bounds.
+
+        `reachable()` says whether the endpoint has answered before in this run: until it has,
+        a failure to connect is not retried (a wrong endpoint, Region or network fails in
+        seconds, not after minutes of backoff); after, it is a drop and is retried.
+        `translate` turns the error into what `on_retry` is shown.
+        """
         start = self.clock.now()
         deadline = self.settings.conflict_deadline if retry_conflicts else self.settings.deadline
 
         def should_retry(exc: BaseException) -> bool:
+            if is_connect_failure(exc) and reachable is not None and not reachable():
+                return False
             return is_transient(exc) or (retry_conflicts and is_conflict(exc))
 
         def stop(state: RetryCallState) -> bool:
@@ -168,7 +199,7 @@ class Retrier:
             if self.on_retry and state.outcome and state.next_action:
                 exc = state.outcome.exception()
                 if exc is not None:
-                    self.on_retry(what, exc, state.next_action.sleep)
+                    self.on_retry(what, translate(exc) if translate else exc, state.next_action.sleep)
 
         retrying = Retrying(
             retry=retry_if_exception(should_retry),

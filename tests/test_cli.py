@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provisioner.cli import cli
+from provisioner.retry import FakeClock
 from tests import realism
 from tests.conftest import EXAMPLES, REGION
 
@@ -260,3 +266,229 @@ def test_apply_refuses_a_plan_with_an_error_and_changes_nothing(aws: realism.Sta
     result = invoke("apply", "-f", EXAMPLE, "--yes")
     assert result.exit_code == 1 and "refusing to apply" in result.output
     assert writes() == 0
+
+
+# -- the Region: --region, config region:, AWS_REGION, AWS_DEFAULT_REGION, the profile -------
+REGION_ORDER = {
+    # case: (--region, config region:, AWS_REGION, AWS_DEFAULT_REGION, profile region, expected)
+    "AWS_REGION alone": (None, None, "eu-west-1", None, None, "eu-west-1"),
+    "AWS_REGION before AWS_DEFAULT_REGION": (None, None, "eu-west-1", "us-east-1", None, "eu-west-1"),
+    "AWS_REGION before the profile": (None, None, "eu-west-1", None, "us-west-2", "eu-west-1"),
+    "AWS_DEFAULT_REGION before the profile": (None, None, None, "us-east-1", "us-west-2", "us-east-1"),
+    "the profile alone": (None, None, None, None, "us-west-2", "us-west-2"),
+    "config before AWS_REGION": (None, "ap-southeast-1", "eu-west-1", "us-east-1", None, "ap-southeast-1"),
+    "--region before the config": ("ca-central-1", "ap-southeast-1", "eu-west-1", None, None, "ca-central-1"),
+}
+
+
+@pytest.mark.parametrize("case", list(REGION_ORDER))
+def test_region_is_chosen_in_the_aws_cli_order(
+    aws: realism.State, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: str
+) -> None:
+    flag, in_config, aws_region, default_region, profile_region, expected = REGION_ORDER[case]
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    for name, value in (("AWS_REGION", aws_region), ("AWS_DEFAULT_REGION", default_region)):
+        if value:
+            monkeypatch.setenv(name, value)
+    if profile_region:
+        aws_config = tmp_path / "aws-config"
+        aws_config.write_text(f"[default]\nregion = {profile_region}\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    config = tmp_path / "ic.yaml"
+    config.write_text((f"region: {in_config}\n" if in_config else "") + Path(EXAMPLE).read_text())
+    result = CliRunner().invoke(
+        cli, [*(["--region", flag] if flag else []), "--output", "json", "plan", "-f", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["context"]["region"] == expected
+
+
+def test_doctor_honours_aws_region(aws: realism.State, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert "no AWS Region" not in result.output
+    assert f"instance in {REGION}" in result.output
+
+
+# -- credential and session problems: one line with the fix, exit 1 -------------------------
+SSO_SESSION = """[profile p]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+[sso-session corp]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = ap-northeast-2
+sso_registration_scopes = sso:account:access
+"""
+SSO_LEGACY = """[profile p]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = ap-northeast-2
+sso_account_id = 111122223333
+sso_role_name = Admin
+"""
+EXPIRED_TOKEN = {
+    "accessToken": "expired",
+    "expiresAt": "2020-01-01T00:00:00Z",
+    "region": "ap-northeast-2",
+    "startUrl": "https://d-1234567890.awsapps.com/start",
+}
+PROFILE_PROBLEMS = {
+    # case: (config file text, SSO token cache key or None, words the one line must hold)
+    "SSO profile never signed in": (SSO_SESSION, None, ["has not signed in", "`aws sso login --profile p`"]),
+    "SSO session token expired": (SSO_SESSION, "corp", ["has expired", "`aws sso login --profile p`"]),
+    "legacy SSO token expired": (
+        SSO_LEGACY,
+        EXPIRED_TOKEN["startUrl"],
+        ["has expired", "`aws sso login --profile p`"],
+    ),
+    "source_profile missing": (
+        "[profile p]\nrole_arn = arn:aws:iam::111122223333:role/Admin\nsource_profile = nosuch\n",
+        None,
+        ["{config}:", 'source_profile "nosuch"', "Fix profile p"],
+    ),
+    "role without a source": (
+        "[profile p]\nrole_arn = arn:aws:iam::111122223333:role/Admin\n",
+        None,
+        ["incomplete AWS credentials for profile p in {config}", "source_profile or credential_source"],
+    ),
+    "source_profile without a secret": (
+        "[profile p]\nrole_arn = arn:aws:iam::111122223333:role/Admin\nsource_profile = base\n"
+        "[profile base]\naws_access_key_id = AKIAEXAMPLE\n",
+        None,
+        ["in {config}", "aws_secret_access_key is missing"],
+    ),
+    "malformed config file": ("[profile p\nregion = x\n", None, ["{config} cannot be parsed", "AWS_CONFIG_FILE"]),
+}
+
+
+@pytest.fixture
+def sso_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty SSO token cache in place of ~/.aws/sso/cache (botocore fixes that path at import)."""
+    from botocore.credentials import SSOProvider
+    from botocore.tokens import SSOTokenProvider
+
+    cache = tmp_path / "sso-cache"
+    cache.mkdir()
+    monkeypatch.setattr(SSOProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    return cache
+
+
+@pytest.mark.parametrize("case", list(PROFILE_PROBLEMS))
+def test_profile_problems_are_one_line_with_the_fix(
+    aws: realism.State, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sso_cache: Path, case: str
+) -> None:
+    import hashlib
+
+    text, token_key, words = PROFILE_PROBLEMS[case]
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text(text)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    if token_key:
+        (sso_cache / f"{hashlib.sha1(token_key.encode()).hexdigest()}.json").write_text(json.dumps(EXPIRED_TOKEN))
+    result = CliRunner().invoke(cli, ["--region", REGION, "--profile", "p", "plan", "-f", EXAMPLE])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for word in words:
+        assert word.format(config=aws_config) in lines[0]
+    assert sum(realism.STATE.calls.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["--endpoint-url", "127.0.0.1:5607"], {}, "--endpoint-url must start with http:// or https://"),
+        ([], {"AWS_ENDPOINT_URL": "127.0.0.1:5607"}, "AWS_ENDPOINT_URL must start with http:// or https://"),
+    ],
+)
+def test_endpoint_url_without_a_scheme_is_named(
+    aws: realism.State, monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], words: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = invoke(*args, "plan", "-f", EXAMPLE)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {words}") and len(result.output.strip().splitlines()) == 1
+
+
+# -- unreachable and non-AWS endpoints: a clear line, in seconds -----------------------------
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock the CLI's clients use: every backoff is recorded, none is slept."""
+    clock = FakeClock()
+    monkeypatch.setattr("provisioner.aws.Clock", lambda: clock)
+    return clock
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_port_nobody_listens_on_fails_at_once(fake_clock: FakeClock) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = invoke("--endpoint-url", url, "plan", "-f", EXAMPLE)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: GetCallerIdentity: cannot reach {url}: the connection was refused. "
+        "Check --endpoint-url (or AWS_ENDPOINT_URL), the Region, and the network"
+    )
+    assert fake_clock.slept == [] and time.monotonic() - started < 10
+
+
+class HtmlErrorPage(http.server.BaseHTTPRequestHandler):
+    """Answers every request as moto's server answers one it cannot serve: an HTML 500 page."""
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_reply_that_is_not_aws_names_the_operation(fake_clock: FakeClock) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HtmlErrorPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = invoke("--endpoint-url", url, "doctor")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: GetCallerIdentity: ResponseParserError: the reply from {url} is not an AWS response; "
+        "check --endpoint-url, AWS_ENDPOINT_URL and any proxy in between"
+    )
+    assert fake_clock.slept == []
+
+
+# -- retry and error lines: `Operation: Code: message`, no botocore wrapper ------------------
+def test_verbose_retry_lines_say_operation_code_message(aws: realism.State, fake_clock: FakeClock) -> None:
+    realism.configure(throttle_rate=0.3, seed=3)
+    result = invoke("-v", "--workers", "1", "plan", "-f", EXAMPLE)  # one thread: the seed decides
+    assert result.exit_code == 0, result.output
+    retries = [line for line in result.output.splitlines() if line.startswith("retry: ")]
+    assert retries and fake_clock.slept
+    for line in retries:
+        assert re.fullmatch(r"retry: [A-Z]\w+: ThrottlingException: Rate exceeded \(waiting \d+\.\ds\)", line), line
+
+
+def test_error_line_says_operation_code_message(aws: realism.State) -> None:
+    realism.configure(refuse={"ListInstances": ("ValidationException", "Invalid instance")})
+    result = invoke("plan", "-f", EXAMPLE)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ListInstances: ValidationException: Invalid instance [request id ")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, cli_command, cli_env
+from tests.conftest import EXAMPLES, REGION, cli_command, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
@@ -76,3 +79,64 @@ def test_invalid_config_reaches_no_endpoint(endpoint: Endpoint, tmp_path: Path) 
     assert result.returncode == 1
     assert "permission_sets[0].session_duration" in result.stderr and "Traceback" not in result.stderr
     assert endpoint.stop() == {}
+
+
+def test_doctor_against_the_endpoint_runs_its_checks(endpoint: Endpoint) -> None:
+    result = endpoint.cli("doctor")
+    assert "internal error" not in result.stderr and "error:" not in result.stderr, result.stderr
+    assert result.returncode == 1  # moto reports no root MFA: a FAIL, as it should be
+    for check in ("caller", "root MFA", "IAM Identity Center", "organization", "permissions"):
+        assert f"  {check}" in result.stdout
+    assert "could not simulate (InvalidAction)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        # query protocol: an XML ErrorResponse
+        (
+            "iam",
+            lambda c: c.simulate_custom_policy(PolicyInputList=["{}"], ActionNames=["s3:GetObject"]),
+            "InvalidAction",
+        ),
+        # JSON protocol: a JSON body with __type
+        (
+            "sso-admin",
+            lambda c: c.list_applications(InstanceArn="arn:aws:sso:::instance/ssoins-1234567890abcdef"),
+            "UnknownOperationException",
+        ),
+    ],
+)
+def test_the_endpoint_answers_an_operation_it_lacks_as_aws_does(
+    endpoint: Endpoint, service: str, call: Callable[[Any], Any], code: str
+) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    client = boto3.client(
+        service,
+        endpoint_url=endpoint.url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with pytest.raises(ClientError) as raised:
+        call(client)
+    assert raised.value.response["Error"]["Code"] == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_an_endpoint_nobody_listens_on_fails_in_seconds(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    started = time.monotonic()
+    result = subprocess.run(
+        cli_command(url, "doctor"), capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: GetCallerIdentity: cannot reach {url}: the connection was refused. "
+        "Check --endpoint-url (or AWS_ENDPOINT_URL), the Region, and the network"
+    )
+    assert time.monotonic() - started < 15

@@ -14,7 +14,9 @@ both dispatch through the same response classes. What the layer does is set per 
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
   provisionings, ConflictException for a write to a set that is being provisioned;
 - faults: a fraction of calls throttled, answered 500, or dropped (before or after the
-  write took effect), from a seeded random generator so a failing run can be replayed.
+  write took effect), from a seeded random generator so a failing run can be replayed;
+- unknown and unimplemented operations (of every moto service) answered as AWS answers an
+  operation it does not serve: a 400 error in the request's protocol, never moto's HTML 500.
 """
 
 from __future__ import annotations
@@ -669,6 +671,48 @@ def _fix_managed_policy_lookup() -> None:
     SSOAdminBackend._find_managed_policy = find
 
 
+def _unknown_operation(resp: Any, action: str) -> tuple[int, dict[str, Any], str]:
+    """What AWS answers for an operation it does not serve, in the protocol of the request.
+
+    moto raises NotImplementedError instead (an HTML 500 page in server mode, which no SDK can
+    parse), and answers a request without an action with an empty 404.
+    - JSON protocols (sso-admin, identitystore, organizations: an X-Amz-Target header): 400
+      UnknownOperationException, as CloudWatch Logs answers (aws/aws-sdk-net#1536).
+    - query protocol (sts, iam): 400 InvalidAction, "The action or operation requested is
+      invalid" (IAM API Reference, Common Errors).
+    """
+    from xml.sax.saxutils import escape
+
+    message = f"The operation {action or '(none)'} is not served by this endpoint"
+    headers_sent = {str(key).lower() for key in dict(resp.headers or {})}  # a dict, or werkzeug's (key, value) pairs
+    if "x-amz-target" in headers_sent:
+        body = {"__type": "UnknownOperationException", "message": message}
+        headers = {"x-amzn-ErrorType": "UnknownOperationException", "Content-Type": "application/x-amz-json-1.1"}
+        return 400, headers, json.dumps(body)
+    xml = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return 400, {"Content-Type": "text/xml"}, xml
+
+
+def _answer_unknown_operations() -> None:
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        try:
+            status, headers, body = original(self)
+        except NotImplementedError:
+            return _unknown_operation(self, self._get_action())
+        if status == 404 and not body and not self._get_action():
+            return _unknown_operation(self, "")
+        return status, headers, body
+
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch moto once per process; safe to call again."""
     global _installed
@@ -680,4 +724,5 @@ def install() -> None:
     _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
     _fix_managed_policy_lookup()
+    _answer_unknown_operations()
     _installed = True
