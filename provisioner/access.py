@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import files
 from .config import Config
 from .steps.assignments import desired_assignments
 from .targets import Resolution
@@ -131,16 +130,4 @@ def merge(existing: str, generated: str) -> str:
 
 def write_merged(path: Path, generated: str) -> tuple[bool, Path | None]:
     """Merge into `path`; back the old file up first. (changed, backup path). Idempotent."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    merged = merge(existing, generated)
-    if merged == existing:
-        return False, None
-    backup = None
-    if path.exists():
-        backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d%H%M%S')}.bak")
-        shutil.copy2(path, backup)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(merged, encoding="utf-8")
-    tmp.replace(path)
-    return True, backup
+    return files.write_with_backup(path, merge(files.read_existing(path) or "", generated))

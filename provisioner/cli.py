@@ -17,6 +17,8 @@ import click
 from .errors import ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .aws import Clients
     from .config import Config
     from .plan import ApplyResult, Plan
@@ -213,8 +215,12 @@ def _apply(
     sso_user: str | None = None,
     destroy: bool = False,
     prune: bool = False,
+    after_apply: Callable[[], dict[str, Any]] | None = None,
 ) -> NoReturn:
-    """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1."""
+    """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1.
+
+    `after_apply` runs once the plan was applied or there was nothing to do (never when the
+    run stopped before changing anything); what it returns goes into the JSON document."""
     from . import report
 
     plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root, prune=prune)
@@ -241,11 +247,19 @@ def _apply(
             _err("Nothing changed.")
             ctx.exit(EXIT_ERROR)
     result = runner.apply(plan) if not plan.empty else None
+    extra = after_apply() if after_apply else {}
     handoff = {"text": ""} if destroy else _handoff(runner, result, portal, sso_user)
     if opts.json:
         click.echo(
             report.document(
-                command, runner.ctx, plan, result, applied=result is not None, api_calls=_calls(runner), handoff=handoff
+                command,
+                runner.ctx,
+                plan,
+                result,
+                applied=result is not None,
+                api_calls=_calls(runner),
+                handoff=handoff,
+                **extra,
             )
         )
     else:
@@ -510,7 +524,14 @@ def bootstrap_document(
     "--write-config",
     type=click.Path(dir_okay=False, writable=True),
     default=None,
-    help="Also write the equivalent config file, to keep in version control.",
+    help="Also write the equivalent config file, to keep in version control. Written once the "
+    "run has applied its plan (or found nothing to do); an existing, different file is refused "
+    "unless --force.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --write-config: replace an existing file that differs, keeping a timestamped backup.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @change_options
@@ -528,6 +549,7 @@ def bootstrap(
     session_duration: str,
     accounts: tuple[str, ...],
     write_config: str | None,
+    force: bool,
     yes: bool,
     poll_timeout: float | None,
     poll_interval: float | None,
@@ -569,13 +591,34 @@ def bootstrap(
                 for where, reason in exc.problems
             ],
         ) from None
-    if write_config:
-        import yaml
-
-        Path(write_config).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        _err(f"wrote {write_config}: run `provisioner plan -f {write_config}` any time to check for drift")
+    after_apply = _config_writer(Path(write_config), document, force) if write_config else None
     runner = _runner(opts, config, poll_timeout, poll_interval)
-    _apply(opts, runner, yes, "bootstrap", allow_root, portal_url, sso_user=user_name)
+    _apply(opts, runner, yes, "bootstrap", allow_root, portal_url, sso_user=user_name, after_apply=after_apply)
+
+
+def _config_writer(path: Path, document: dict[str, Any], force: bool) -> Callable[[], dict[str, Any]]:
+    """Refuse now (before any AWS call) to replace a different file without --force; return
+    what writes the config once the run has done its work."""
+    import yaml
+
+    from . import files
+
+    text = yaml.safe_dump(document, sort_keys=False)
+    existing = files.read_existing(path)
+    if existing is not None and existing != text and not force:
+        raise ProvisionerError(
+            f"{path} exists and differs from the config bootstrap would write: nothing was done. "
+            "Pass --force to replace it (a timestamped backup is kept), or choose another --write-config file."
+        )
+
+    def write() -> dict[str, Any]:
+        changed, backup = files.write_with_backup(path, text)
+        kept = f" (backup: {backup})" if backup else ""
+        done = f"wrote {path}{kept}" if changed else f"{path} is already this config"
+        _err(f"{done}: run `provisioner plan -f {path}` any time to check for drift")
+        return {"config_file": {"path": str(path), "changed": changed, "backup": str(backup) if backup else None}}
+
+    return write
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,112 @@ def test_apply_refuses_a_plan_with_an_error_and_changes_nothing(aws: realism.Sta
     result = invoke("apply", "-f", EXAMPLE, "--yes")
     assert result.exit_code == 1 and "refusing to apply" in result.output
     assert writes() == 0
+
+
+# -- bootstrap --write-config: never clobber a file, write it only after the run did its work --
+SEED = ["bootstrap", "--user-name", "admin", "--email", "admin@example.com"]
+
+
+def curated_config() -> str:
+    """A hand-edited config, longer than the seed bootstrap would write."""
+    return Path(str(EXAMPLES / "multi-team.yaml")).read_text()
+
+
+def backups(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.*.bak"))
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fails the run at its first AWS client, and records that it got that far."""
+    from provisioner.aws import Clients
+
+    built: list[str] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        built.append("clients")
+        raise AssertionError("no AWS client expected")
+
+    monkeypatch.setattr(Clients, "from_settings", refuse)
+    return built
+
+
+def test_bootstrap_refuses_to_overwrite_a_different_config_before_any_call(
+    tmp_path: Path, no_aws: list[str]
+) -> None:
+    out = tmp_path / "ic.yaml"
+    out.write_text(curated_config())
+    result = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert result.exit_code == 1
+    assert str(out) in result.stderr and "--force" in result.stderr
+    assert out.read_text() == curated_config() and backups(out) == []
+    assert no_aws == []
+
+
+def test_bootstrap_force_replaces_the_config_and_keeps_a_backup(aws: realism.State, tmp_path: Path) -> None:
+    out = tmp_path / "ic.yaml"
+    out.write_text(curated_config())
+    result = invoke(*SEED, "--write-config", str(out), "--force", "--yes")
+    assert result.exit_code == 0, result.output
+    assert [b.read_text() for b in backups(out)] == [curated_config()]
+    assert invoke("plan", "-f", str(out), "--detailed-exitcode").exit_code == 0
+
+
+def test_bootstrap_leaves_an_identical_config_alone(aws: realism.State, tmp_path: Path) -> None:
+    out = tmp_path / "ic.yaml"
+    assert invoke(*SEED, "--write-config", str(out), "--yes").exit_code == 0
+    written = out.read_text()
+    os.utime(out, (0, 0))  # a write would move the modification time
+    again = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert again.exit_code == 0, again.output
+    assert out.stat().st_mtime == 0 and out.read_text() == written and backups(out) == []
+
+
+@pytest.mark.parametrize("failure", ["no credentials", "no instance", "refused without --yes", "declined"])
+def test_bootstrap_writes_no_config_when_the_run_does_nothing(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    out = tmp_path / "ic.yaml"
+    args = [*SEED, "--write-config", str(out), "--yes"]
+    if failure == "no credentials":
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(key)
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    elif failure == "no instance":
+        from moto.ssoadmin.models import ssoadmin_backends
+
+        ssoadmin_backends["123456789012"][REGION].instances.clear()
+    elif failure == "refused without --yes":
+        args.remove("--yes")
+    else:
+        args.remove("--yes")
+        on_a_terminal(monkeypatch)
+    result = invoke(*args, input="n\n")
+    assert result.exit_code == 1
+    assert not out.exists() and writes() == 0
+
+
+def test_bootstrap_writes_the_config_when_there_was_nothing_to_do(aws: realism.State, tmp_path: Path) -> None:
+    assert invoke(*SEED, "--yes").exit_code == 0
+    out = tmp_path / "ic.yaml"
+    result = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert result.exit_code == 0 and "No changes" in result.stdout
+    assert out.exists() and str(out) in result.stderr
+
+
+def test_bootstrap_writes_the_config_after_a_partly_failed_apply(aws: realism.State, tmp_path: Path) -> None:
+    """The work was done in part: the config is what `apply -f` needs to finish it."""
+    realism.configure(fail_assignment=lambda payload: "Role quota exceeded")
+    out = tmp_path / "ic.yaml"
+    result = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert result.exit_code == 1 and "Role quota exceeded" in result.stdout
+    realism.configure()
+    assert invoke("apply", "-f", str(out), "--yes").exit_code == 0
+    assert invoke("plan", "-f", str(out), "--detailed-exitcode").exit_code == 0
+
+
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CliRunner's stdin says it is a terminal, so apply asks instead of refusing."""
+    import click.testing
+
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True)
