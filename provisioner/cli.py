@@ -243,13 +243,19 @@ def _apply(
             ctx.exit(EXIT_ERROR)
         deletions = plan.counts()["delete"]
         warning = f", including {deletions} deletion(s)" if deletions else ""
+        if opts.json:  # stdout is for the document: show the plan being confirmed here
+            _err(report.render_plan(plan, runner.ctx))
         if not click.confirm(f"Apply these {len(plan.changes)} changes{warning}?", err=True):
             _err("Nothing changed.")
+            if opts.json:
+                click.echo(report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner)))
             ctx.exit(EXIT_ERROR)
     result = runner.apply(plan) if not plan.empty else None
     extra = after_apply() if after_apply else {}
     handoff = {"text": ""} if destroy else _handoff(runner, result, portal, sso_user)
     if opts.json:
+        if result is not None and not result.ok:
+            _err(f"{len(result.failed)} change(s) failed, {len(result.errors)} error(s): see result in the document")
         click.echo(
             report.document(
                 command,
@@ -373,6 +379,8 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
     the_plan = runner.plan(prune=prune)
     if opts.json:
         click.echo(report.document("plan", runner.ctx, the_plan, api_calls=_calls(runner)))
+        if the_plan.errors:
+            _err(f"the plan has {len(the_plan.errors)} error(s): " + "; ".join(the_plan.errors))
     else:
         _show_plan(opts, runner, the_plan)
     if the_plan.errors:
@@ -650,6 +658,8 @@ def doctor(opts: Options, config_path: str | None) -> None:
     results = checks.run(clients, config)
     if opts.json:
         click.echo(json.dumps({"command": "doctor", "checks": [c.to_json() for c in results]}, indent=2))
+        if failed := [c.name for c in results if c.status == checks.FAIL]:
+            _err(f"doctor: {len(failed)} check(s) FAILED: {', '.join(failed)}")
     else:
         click.echo(checks.render(results))
     click.get_current_context().exit(EXIT_ERROR if any(c.status == checks.FAIL for c in results) else EXIT_OK)
@@ -720,7 +730,7 @@ def sso_config(
     "output_file",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Write the config here (default: stdout).",
+    help="Write the config here (default: stdout): JSON when FILE ends in .json, else YAML.",
 )
 @click.option(
     "--permission-set",
@@ -741,7 +751,8 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
     """Write the live instance as a config file that `plan` finds clean.
 
     Policies by short name where they are AWS managed, inline policies as YAML mappings,
-    assignments grouped by permission set and principal. Read-only.
+    assignments grouped by permission set and principal. Read-only. With --output json the
+    config is printed as JSON, or, with -o, written and summarised in JSON (path, counts).
 
     \b
     Example:
@@ -758,17 +769,23 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
     ctx = instance.resolve(clients)
     document = exporter.export(clients, ctx, permission_sets, groups)
     config_module.parse(document, "exported config")  # what we write must load
-    text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
-        document, sort_keys=False, width=120, allow_unicode=True
-    )
-    if output_file:
-        Path(output_file).write_text(text, encoding="utf-8")
-        _err(
-            f"wrote {output_file}: {len(document['groups'])} groups, {len(document['users'])} users, "
-            f"{len(document['permission_sets'])} permission sets, {len(document['assignments'])} assignments"
-        )
+    as_json = output_file.endswith(".json") if output_file else opts.json
+    if as_json:
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
+        text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
+            document, sort_keys=False, width=120, allow_unicode=True
+        )
+    if not output_file:
         click.echo(text, nl=False)
+        return
+    Path(output_file).write_text(text, encoding="utf-8")
+    counts = {kind: len(document[kind]) for kind in ("groups", "users", "permission_sets", "assignments")}
+    if opts.json:
+        summary = {"command": "export", "path": output_file, "format": "json" if as_json else "yaml", "counts": counts}
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _err(f"wrote {output_file}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()))
 
 
 @cli.command()

@@ -370,3 +370,41 @@ def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import click.testing
 
     monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True)
+
+
+# -- --output json: every command prints exactly one JSON document on stdout -------------
+JSON_RUNS: dict[str, list[str]] = {
+    "plan": ["plan", "-f", EXAMPLE],
+    "plan of a missing config": ["plan", "-f", "{tmp}/missing.yaml"],
+    "apply": ["apply", "-f", EXAMPLE, "--yes"],
+    "apply without --yes": ["apply", "-f", EXAMPLE],
+    "apply declined at the prompt": ["apply", "-f", EXAMPLE],
+    "apply with a failed request": ["apply", "-f", EXAMPLE, "--yes"],
+    "destroy": ["destroy", "-f", EXAMPLE, "--yes"],
+    "bootstrap": [*SEED, "--write-config", "{tmp}/ic.yaml", "--yes"],
+    "bootstrap refusing to overwrite": [*SEED, "--write-config", EXAMPLE, "--yes"],
+    "export": ["export"],
+    "export -o": ["export", "-o", "{tmp}/ic.yaml"],
+    "doctor": ["doctor"],
+    "sso-config": ["sso-config", "-f", EXAMPLE],
+    "sso-config --write": ["sso-config", "-f", EXAMPLE, "--write", "{tmp}/config"],
+    "schema": ["schema"],
+}
+
+
+@pytest.mark.parametrize("case", list(JSON_RUNS))
+def test_json_mode_prints_one_document_and_nothing_else(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    if case.startswith(("destroy", "export", "sso-config")):
+        assert invoke("apply", "-f", EXAMPLE, "--yes").exit_code == 0
+    if case == "apply declined at the prompt":
+        on_a_terminal(monkeypatch)
+    if case == "apply with a failed request":
+        realism.configure(fail_assignment=lambda payload: "Role quota exceeded")
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in JSON_RUNS[case]]
+    result = invoke("--output", "json", *args, input="n\n")
+    document = json.loads(result.stdout)  # fails on anything else on stdout
+    assert isinstance(document, dict)
+    if result.exit_code != 0:
+        assert result.stderr.strip(), "a failure says why on stderr"
