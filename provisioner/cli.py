@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .runner import Runner
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+# A mistyped flag must not read as "changes pending" (2, click's own usage code) in CI:
+# usage errors exit EX_USAGE from sysexits.h, the one standard code for them.
+EXIT_USAGE = 64
 
 SEED_POLICIES = (
     "AWSSSOMasterAccountAdministrator",
@@ -80,7 +83,58 @@ class ProvisionerGroup(click.Group):
             ctx.exit(code)
 
 
-@click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class BadUsage(click.UsageError):
+    """A usage error (unknown command or option, missing or bad value) that exits EXIT_USAGE,
+    and in JSON mode also prints a JSON error document on stdout."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, cause: click.UsageError, json_mode: bool) -> None:
+        message = "Missing command." if isinstance(cause, click.exceptions.NoArgsIsHelpError) else None
+        super().__init__(message or cause.format_message(), cause.ctx)
+        self.cause = cause
+        self.json_mode = json_mode
+
+    def show(self, file: Any = None) -> None:
+        self.cause.show(file)
+        if self.json_mode:
+            click.echo(json.dumps({"error": {"type": "usage", "message": self.format_message()}}, indent=2))
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether `--output json` is among the arguments (read before or without parsing them)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--output" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+    return value == "json"
+
+
+class CommandLine(ProvisionerGroup):
+    """The top command: click's usage errors become BadUsage, whether they arise parsing the
+    global options (make_context) or naming and parsing a command (invoke)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        given = list(args)  # parsing consumes `args`
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise BadUsage(exc, _json_requested(given)) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise BadUsage(exc, ctx.params.get("output") == "json") from None
+
+
+@click.group(cls=CommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
 @click.option(
     "--region", help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, then the profile."
@@ -137,7 +191,8 @@ def cli(
 
     \b
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),
-                2 changes pending (plan --detailed-exitcode).
+                2 changes pending (plan --detailed-exitcode),
+                64 usage error (unknown command or option, missing or bad value).
     """
     ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers)
 
@@ -362,7 +417,8 @@ def change_options(fn: Any) -> Any:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error "
+    "(64 on a usage error, so a mistyped flag never reads as changes).",
 )
 @click.pass_obj
 def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) -> None:

@@ -17,6 +17,7 @@ from tests import realism
 from tests.conftest import EXAMPLES, REGION
 
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
+EX_USAGE = 64  # sysexits.h
 
 
 def invoke(*args: str, input: str | None = None) -> Result:
@@ -408,3 +409,54 @@ def test_json_mode_prints_one_document_and_nothing_else(
     assert isinstance(document, dict)
     if result.exit_code != 0:
         assert result.stderr.strip(), "a failure says why on stderr"
+
+
+# -- usage errors: their own exit code, never 2 (changes pending) ------------------------
+USAGE_ERRORS = {
+    "typo'd flag": ["plan", "-f", EXAMPLE, "--detailed-exitcode", "--prnue"],
+    "typo'd flag itself": ["plan", "-f", EXAMPLE, "--detailed-exitcod"],
+    "missing required option": ["plan", "--detailed-exitcode"],
+    "bad choice": ["--output", "yaml", "plan", "-f", EXAMPLE, "--detailed-exitcode"],
+    "bad value": ["--workers", "0", "plan", "-f", EXAMPLE, "--detailed-exitcode"],
+    "unknown command": ["pla", "-f", EXAMPLE, "--detailed-exitcode"],
+    "unknown global flag": ["--regoin", REGION, "plan", "-f", EXAMPLE, "--detailed-exitcode"],
+    "no command": [],
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_ERRORS))
+def test_usage_errors_exit_64_not_2(aws: realism.State, case: str) -> None:
+    result = CliRunner().invoke(cli, USAGE_ERRORS[case])
+    assert result.exit_code == EX_USAGE, result.output
+    assert "Usage:" in result.stderr and result.stdout == ""
+    assert realism.STATE.calls == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--output", "json", "plan", "-f", EXAMPLE, "--prnue"],
+        ["--output=json", "--bogus", "plan"],
+        ["--output", "json", "plna"],
+        ["--output", "json", "bootstrap", "--email", "admin@example.com"],
+    ],
+)
+def test_usage_error_in_json_mode_is_a_json_document(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EX_USAGE
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "usage" and error["message"] and "Usage:" in result.stderr
+    assert set(json.loads(result.stdout)) == {"error"}
+
+
+def test_usage_exit_code_is_in_the_help() -> None:
+    assert "64 usage error" in " ".join(CliRunner().invoke(cli, ["--help"]).output.split())
+
+
+def test_the_installed_command_exits_64_on_a_usage_error() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "provisioner", "plan", "-f", EXAMPLE, "--detailed-exitcod"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == EX_USAGE and "--detailed-exitcode" in run.stderr
