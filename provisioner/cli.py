@@ -351,7 +351,9 @@ def _handoff(runner: Runner, result: ApplyResult | None, portal: str | None, sso
     out: dict[str, Any] = {"portal_url": url, "new_users": [name for name, _ in created]}
     if sso_user is not None:
         profiles = access.profiles_for(runner.config, runner.ctx.account_id, sso_user)
-        sso = access.render_sso_config("identity-center", url, runner.ctx.region, profiles, runner.ctx.region)
+        sso = access.render_sso_config(
+            "identity-center", url, runner.ctx.region, profiles, runner.ctx.region, runner.ctx.identity_store_id
+        )
         out["aws_config"] = sso
         text += (
             f"\n\nAWS CLI profiles for {sso_user} (add to ~/.aws/config, or run "
@@ -755,11 +757,11 @@ def sso_config(
     ctx = instance.resolve(clients)
     url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
     profiles = access.profiles_for(config, ctx.account_id, user, targets.resolve_all(clients, config, ctx.account_id))
-    text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region)
+    text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region, ctx.identity_store_id)
     written: dict[str, Any] = {}
     if write_path:
         path = Path(write_path).expanduser()
-        changed, backup = access.write_merged(path, text)
+        changed, backup = access.write_merged(path, text, session_name)
         written = {"path": str(path), "changed": changed, "backup": str(backup) if backup else None}
         _err(f"{'updated' if changed else 'already up to date:'} {path}" + (f" (backup: {backup})" if backup else ""))
     if opts.json:
