@@ -757,6 +757,15 @@ def sso_config(
     ctx = instance.resolve(clients)
     url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
     profiles = access.profiles_for(config, ctx.account_id, user, targets.resolve_all(clients, config, ctx.account_id))
+    if not profiles:
+        # A lone sso-session signs in to nothing: say why instead, and write nothing.
+        if user:
+            groups = ", ".join(next(u.groups for u in config.users if u.user_name == user)) or "none"
+            who = f"{user} or their groups ({groups})"
+            why = f"{user} reaches no account: no assignment in {config_path} gives {who} a permission set on one"
+        else:
+            why = f"no declared user reaches any account: {config_path} assigns them no permission set"
+        raise ProvisionerError(f"{why}; add one under assignments:, apply it, then run sso-config again")
     text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region, ctx.identity_store_id)
     written: dict[str, Any] = {}
     if write_path:

@@ -286,6 +286,23 @@ def test_sso_config_adopts_an_unmarked_section_equal_to_its_own(aws: realism.Sta
     assert path.read_text() == printed
 
 
+@pytest.mark.parametrize("write", [False, True])
+def test_sso_config_for_a_user_without_access_says_so(aws: realism.State, tmp_path: Path, write: bool) -> None:
+    import yaml
+
+    doc = yaml.safe_load(Path(MULTI).read_text())
+    doc["users"].append({"user_name": "bo", "email": "bo@example.com", "groups": ["Platform"]})
+    doc["assignments"] = [a for a in doc["assignments"] if "Platform" not in a.get("groups", [])]
+    config = tmp_path / "ic.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    (tmp_path / "policies").symlink_to(Path(MULTI).parent / "policies")
+    target = tmp_path / "config"
+    result = invoke("sso-config", "-f", str(config), "--user", "bo", *(["--write", str(target)] if write else []))
+    assert result.exit_code == 1
+    assert "bo reaches no account" in result.stderr and "Platform" in result.stderr
+    assert result.stdout == "" and not target.exists()
+
+
 def test_sso_config_unknown_user(aws: realism.State) -> None:
     result = invoke("sso-config", "-f", MULTI, "--user", "nobody")
     assert result.exit_code == 1 and "nobody" in result.output and realism.STATE.calls == {}
