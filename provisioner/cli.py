@@ -253,11 +253,11 @@ def _color(opts: Options) -> bool:
     return not opts.json and sys.stdout.isatty()
 
 
-def _show_plan(opts: Options, runner: Runner, plan: Plan) -> None:
+def _show_plan(opts: Options, runner: Runner, plan: Plan, when_empty: str | None = None) -> None:
     from . import report
 
     if not opts.json:
-        click.echo(report.render_plan(plan, runner.ctx, _color(opts)))
+        click.echo(report.render_plan(plan, runner.ctx, _color(opts), when_empty or report.NO_CHANGES))
 
 
 def _apply(
@@ -279,7 +279,7 @@ def _apply(
     from . import report
 
     plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root, prune=prune)
-    _show_plan(opts, runner, plan)
+    _show_plan(opts, runner, plan, report.NOTHING_TO_DESTROY if destroy else None)
     ctx = click.get_current_context()
     if plan.errors:
         # Nothing partial: a plan with errors is not applied at all.
