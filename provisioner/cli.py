@@ -836,7 +836,7 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
     ctx = instance.resolve(clients)
     document = exporter.export(clients, ctx, permission_sets, groups)
     config_module.parse(document, "exported config")  # what we write must load
-    as_json = output_file.endswith(".json") if output_file else opts.json
+    as_json = output_file.lower().endswith(".json") if output_file else opts.json
     if as_json:
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
