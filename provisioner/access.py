@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import files
 from .config import Config
+from .errors import ProvisionerError
 from .steps.assignments import desired_assignments
 from .targets import Resolution
 
@@ -71,10 +71,22 @@ def profiles_for(
     return sorted(reachable)
 
 
-def render_sso_config(session_name: str, start_url: str, sso_region: str, profiles: list[Profile], region: str) -> str:
-    """The ~/.aws/config text: one sso-session section and one profile per reachable role."""
+# The mark on each section sso-config writes: `--write` replaces only sections that carry it
+# for the same identity store, so it never re-points or rewrites a profile someone else owns.
+# A whole-line comment: botocore's loader (configparser) ignores it.
+OWNER_MARK = "# written by provisioner sso-config for identity store {store}; delete this line to keep your edits"
+_OWNER = re.compile(r"^\s*#\s*written by provisioner sso-config for identity store (\S+?);")
+
+
+def render_sso_config(
+    session_name: str, start_url: str, sso_region: str, profiles: list[Profile], region: str, identity_store_id: str
+) -> str:
+    """The ~/.aws/config text: one sso-session section and one profile per reachable role,
+    each marked as written by provisioner for this identity store."""
+    mark = OWNER_MARK.format(store=identity_store_id)
     out = [
         f"[sso-session {session_name}]",
+        mark,
         f"sso_start_url = {start_url}",
         f"sso_region = {sso_region}",
         "sso_registration_scopes = sso:account:access",
@@ -83,6 +95,7 @@ def render_sso_config(session_name: str, start_url: str, sso_region: str, profil
     for profile in profiles:
         out += [
             f"[profile {profile.name}]",
+            mark,
             f"sso_session = {session_name}",
             f"sso_account_id = {profile.account_id}",
             f"sso_role_name = {profile.role}",
@@ -107,14 +120,53 @@ def _sections(text: str) -> list[tuple[str | None, list[str]]]:
     return blocks
 
 
+def _is_setting(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith(("#", ";"))
+
+
+def _split_trailing(lines: list[str]) -> tuple[list[str], list[str]]:
+    """(the section itself, the blank and comment lines after its last setting). Those trailing
+    comments usually introduce the next section, so they stay when the section is replaced."""
+    end = max((i for i, line in enumerate(lines) if i == 0 or _is_setting(line)), default=0) + 1
+    return lines[:end], lines[end:]
+
+
+def _owner(lines: list[str]) -> str | None:
+    """The identity store a section was written for, or None when provisioner did not write it."""
+    return next((m.group(1) for m in map(_OWNER.match, lines) if m), None)
+
+
+def _settings(lines: list[str]) -> dict[str, str]:
+    pairs = (line.partition("=") for line in lines[1:] if _is_setting(line))
+    return {key.strip().lower(): value.strip() for key, _, value in pairs}
+
+
+def clashes(existing: str, generated: str) -> list[str]:
+    """Why sections of `existing` that `generated` would replace are not ours to replace:
+    they lack our mark (and differ), or carry it for another identity store."""
+    new_blocks = {h: lines for h, lines in _sections(generated) if h is not None}
+    problems = []
+    for header, lines in _sections(existing):
+        if header is None or header not in new_blocks:
+            continue
+        ours, owner = _owner(new_blocks[header]), _owner(lines)
+        if owner == ours or (owner is None and _settings(lines) == _settings(new_blocks[header])):
+            continue  # ours, or equal to ours (written by hand or before sections were marked)
+        whose = f"provisioner wrote it for identity store {owner}" if owner else "provisioner did not write it"
+        url = _settings(lines).get("sso_start_url")
+        problems.append(f"[{header}] ({whose}" + (f"; it signs in at {url}" if url else "") + ")")
+    return problems
+
+
 def merge(existing: str, generated: str) -> str:
-    """`existing` with the sections of `generated` replaced or appended; the rest untouched."""
+    """`existing` with the sections of `generated` replaced or appended; the rest untouched.
+    Check `clashes` first: this replaces whatever section has a generated header."""
     new_blocks = {h: lines for h, lines in _sections(generated) if h is not None}
     out: list[str] = []
     seen: set[str] = set()
     for header, lines in _sections(existing):
         if header is not None and header in new_blocks:
-            out.extend(new_blocks[header])
+            out.extend(_split_trailing(new_blocks[header])[0] + _split_trailing(lines)[1])
             seen.add(header)
         else:
             out.extend(lines)
@@ -129,18 +181,20 @@ def merge(existing: str, generated: str) -> str:
     return text
 
 
-def write_merged(path: Path, generated: str) -> tuple[bool, Path | None]:
-    """Merge into `path`; back the old file up first. (changed, backup path). Idempotent."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    merged = merge(existing, generated)
-    if merged == existing:
-        return False, None
-    backup = None
-    if path.exists():
-        backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d%H%M%S')}.bak")
-        shutil.copy2(path, backup)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(merged, encoding="utf-8")
-    tmp.replace(path)
-    return True, backup
+def write_merged(path: Path, generated: str, session_name: str) -> tuple[bool, Path | None]:
+    """Merge into `path`; back the old file up first. (changed, backup path). Idempotent.
+    Refuses, writing nothing, to replace a section provisioner did not write for this store."""
+    existing = files.read_existing(path) or ""
+    if found := clashes(existing, generated):
+        session = f"[sso-session {session_name}]"
+        store = _owner(generated.splitlines())
+        fixes = []
+        if any(c.startswith(session) for c in found):
+            fixes.append(f"choose another session name (e.g. --session-name {session_name}-{store})")
+        if any(not c.startswith(session) for c in found):
+            fixes.append(f"rename or delete those profiles in {path}")
+        raise ProvisionerError(
+            f"{path} has sections sso-config would replace but does not own: {'; '.join(found)}. "
+            f"Nothing was written. To go on, {' and '.join(fixes)}, then run again."
+        )
+    return files.write_with_backup(path, merge(existing, generated))

@@ -17,12 +17,17 @@ import click
 from .errors import AwsError, ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .aws import Clients
     from .config import Config
     from .plan import ApplyResult, Plan
     from .runner import Runner
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+# A mistyped flag must not read as "changes pending" (2, click's own usage code) in CI:
+# usage errors exit EX_USAGE from sysexits.h, the one standard code for them.
+EXIT_USAGE = 64
 
 SEED_POLICIES = (
     "AWSSSOMasterAccountAdministrator",
@@ -89,7 +94,58 @@ def _as_provisioner_error(exc: Exception) -> Exception:
     return translated if isinstance(translated, ProvisionerError) else exc
 
 
-@click.group(cls=ProvisionerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class BadUsage(click.UsageError):
+    """A usage error (unknown command or option, missing or bad value) that exits EXIT_USAGE,
+    and in JSON mode also prints a JSON error document on stdout."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, cause: click.UsageError, json_mode: bool) -> None:
+        message = "Missing command." if isinstance(cause, click.exceptions.NoArgsIsHelpError) else None
+        super().__init__(message or cause.format_message(), cause.ctx)
+        self.cause = cause
+        self.json_mode = json_mode
+
+    def show(self, file: Any = None) -> None:
+        self.cause.show(file)
+        if self.json_mode:
+            click.echo(json.dumps({"error": {"type": "usage", "message": self.format_message()}}, indent=2))
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether `--output json` is among the arguments (read before or without parsing them)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--output" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+    return value == "json"
+
+
+class CommandLine(ProvisionerGroup):
+    """The top command: click's usage errors become BadUsage, whether they arise parsing the
+    global options (make_context) or naming and parsing a command (invoke)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        given = list(args)  # parsing consumes `args`
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise BadUsage(exc, _json_requested(given)) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise BadUsage(exc, ctx.params.get("output") == "json") from None
+
+
+@click.group(cls=CommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
 @click.option(
     "--region",
@@ -148,7 +204,8 @@ def cli(
 
     \b
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),
-                2 changes pending (plan --detailed-exitcode).
+                2 changes pending (plan --detailed-exitcode),
+                64 usage error (unknown command or option, missing or bad value).
     """
     ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers)
 
@@ -210,11 +267,11 @@ def _color(opts: Options) -> bool:
     return not opts.json and sys.stdout.isatty()
 
 
-def _show_plan(opts: Options, runner: Runner, plan: Plan) -> None:
+def _show_plan(opts: Options, runner: Runner, plan: Plan, when_empty: str | None = None) -> None:
     from . import report
 
     if not opts.json:
-        click.echo(report.render_plan(plan, runner.ctx, _color(opts)))
+        click.echo(report.render_plan(plan, runner.ctx, _color(opts), when_empty or report.NO_CHANGES))
 
 
 def _apply(
@@ -227,12 +284,16 @@ def _apply(
     sso_user: str | None = None,
     destroy: bool = False,
     prune: bool = False,
+    after_apply: Callable[[], dict[str, Any]] | None = None,
 ) -> NoReturn:
-    """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1."""
+    """Plan, show, confirm, apply, report, hand off; exit 0 when all succeeded, else 1.
+
+    `after_apply` runs once the plan was applied or there was nothing to do (never when the
+    run stopped before changing anything); what it returns goes into the JSON document."""
     from . import report
 
     plan = runner.plan_destroy(allow_root=allow_root) if destroy else runner.plan(allow_root=allow_root, prune=prune)
-    _show_plan(opts, runner, plan)
+    _show_plan(opts, runner, plan, report.NOTHING_TO_DESTROY if destroy else None)
     ctx = click.get_current_context()
     if plan.errors:
         # Nothing partial: a plan with errors is not applied at all.
@@ -251,15 +312,29 @@ def _apply(
             ctx.exit(EXIT_ERROR)
         deletions = plan.counts()["delete"]
         warning = f", including {deletions} deletion(s)" if deletions else ""
+        if opts.json:  # stdout is for the document: show the plan being confirmed here
+            _err(report.render_plan(plan, runner.ctx))
         if not click.confirm(f"Apply these {len(plan.changes)} changes{warning}?", err=True):
             _err("Nothing changed.")
+            if opts.json:
+                click.echo(report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner)))
             ctx.exit(EXIT_ERROR)
     result = runner.apply(plan) if not plan.empty else None
+    extra = after_apply() if after_apply else {}
     handoff = {"text": ""} if destroy else _handoff(runner, result, portal, sso_user)
     if opts.json:
+        if result is not None and not result.ok:
+            _err(f"{len(result.failed)} change(s) failed, {len(result.errors)} error(s): see result in the document")
         click.echo(
             report.document(
-                command, runner.ctx, plan, result, applied=result is not None, api_calls=_calls(runner), handoff=handoff
+                command,
+                runner.ctx,
+                plan,
+                result,
+                applied=result is not None,
+                api_calls=_calls(runner),
+                handoff=handoff,
+                **extra,
             )
         )
     else:
@@ -290,7 +365,9 @@ def _handoff(runner: Runner, result: ApplyResult | None, portal: str | None, sso
     out: dict[str, Any] = {"portal_url": url, "new_users": [name for name, _ in created]}
     if sso_user is not None:
         profiles = access.profiles_for(runner.config, runner.ctx.account_id, sso_user)
-        sso = access.render_sso_config("identity-center", url, runner.ctx.region, profiles, runner.ctx.region)
+        sso = access.render_sso_config(
+            "identity-center", url, runner.ctx.region, profiles, runner.ctx.region, runner.ctx.identity_store_id
+        )
         out["aws_config"] = sso
         text += (
             f"\n\nAWS CLI profiles for {sso_user} (add to ~/.aws/config, or run "
@@ -356,7 +433,8 @@ def change_options(fn: Any) -> Any:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error "
+    "(64 on a usage error, so a mistyped flag never reads as changes).",
 )
 @click.pass_obj
 def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) -> None:
@@ -373,6 +451,8 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
     the_plan = runner.plan(prune=prune)
     if opts.json:
         click.echo(report.document("plan", runner.ctx, the_plan, api_calls=_calls(runner)))
+        if the_plan.errors:
+            _err(f"the plan has {len(the_plan.errors)} error(s): " + "; ".join(the_plan.errors))
     else:
         _show_plan(opts, runner, the_plan)
     if the_plan.errors:
@@ -524,7 +604,14 @@ def bootstrap_document(
     "--write-config",
     type=click.Path(dir_okay=False, writable=True),
     default=None,
-    help="Also write the equivalent config file, to keep in version control.",
+    help="Also write the equivalent config file, to keep in version control. Written once the "
+    "run has applied its plan (or found nothing to do); an existing, different file is refused "
+    "unless --force.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --write-config: replace an existing file that differs, keeping a timestamped backup.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @change_options
@@ -542,6 +629,7 @@ def bootstrap(
     session_duration: str,
     accounts: tuple[str, ...],
     write_config: str | None,
+    force: bool,
     yes: bool,
     poll_timeout: float | None,
     poll_interval: float | None,
@@ -583,13 +671,34 @@ def bootstrap(
                 for where, reason in exc.problems
             ],
         ) from None
-    if write_config:
-        import yaml
-
-        Path(write_config).write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        _err(f"wrote {write_config}: run `provisioner plan -f {write_config}` any time to check for drift")
+    after_apply = _config_writer(Path(write_config), document, force) if write_config else None
     runner = _runner(opts, config, poll_timeout, poll_interval)
-    _apply(opts, runner, yes, "bootstrap", allow_root, portal_url, sso_user=user_name)
+    _apply(opts, runner, yes, "bootstrap", allow_root, portal_url, sso_user=user_name, after_apply=after_apply)
+
+
+def _config_writer(path: Path, document: dict[str, Any], force: bool) -> Callable[[], dict[str, Any]]:
+    """Refuse now (before any AWS call) to replace a different file without --force; return
+    what writes the config once the run has done its work."""
+    import yaml
+
+    from . import files
+
+    text = yaml.safe_dump(document, sort_keys=False)
+    existing = files.read_existing(path)
+    if existing is not None and existing != text and not force:
+        raise ProvisionerError(
+            f"{path} exists and differs from the config bootstrap would write: nothing was done. "
+            "Pass --force to replace it (a timestamped backup is kept), or choose another --write-config file."
+        )
+
+    def write() -> dict[str, Any]:
+        changed, backup = files.write_with_backup(path, text)
+        kept = f" (backup: {backup})" if backup else ""
+        done = f"wrote {path}{kept}" if changed else f"{path} is already this config"
+        _err(f"{done}: run `provisioner plan -f {path}` any time to check for drift")
+        return {"config_file": {"path": str(path), "changed": changed, "backup": str(backup) if backup else None}}
+
+    return write
 
 
 @cli.command()
@@ -621,6 +730,8 @@ def doctor(opts: Options, config_path: str | None) -> None:
     results = checks.run(clients, config)
     if opts.json:
         click.echo(json.dumps({"command": "doctor", "checks": [c.to_json() for c in results]}, indent=2))
+        if failed := [c.name for c in results if c.status == checks.FAIL]:
+            _err(f"doctor: {len(failed)} check(s) FAILED: {', '.join(failed)}")
     else:
         click.echo(checks.render(results))
     click.get_current_context().exit(EXIT_ERROR if any(c.status == checks.FAIL for c in results) else EXIT_OK)
@@ -660,11 +771,20 @@ def sso_config(
     ctx = instance.resolve(clients)
     url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
     profiles = access.profiles_for(config, ctx.account_id, user, targets.resolve_all(clients, config, ctx.account_id))
-    text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region)
+    if not profiles:
+        # A lone sso-session signs in to nothing: say why instead, and write nothing.
+        if user:
+            groups = ", ".join(next(u.groups for u in config.users if u.user_name == user)) or "none"
+            who = f"{user} or their groups ({groups})"
+            why = f"{user} reaches no account: no assignment in {config_path} gives {who} a permission set on one"
+        else:
+            why = f"no declared user reaches any account: {config_path} assigns them no permission set"
+        raise ProvisionerError(f"{why}; add one under assignments:, apply it, then run sso-config again")
+    text = access.render_sso_config(session_name, url, ctx.region, profiles, ctx.region, ctx.identity_store_id)
     written: dict[str, Any] = {}
     if write_path:
         path = Path(write_path).expanduser()
-        changed, backup = access.write_merged(path, text)
+        changed, backup = access.write_merged(path, text, session_name)
         written = {"path": str(path), "changed": changed, "backup": str(backup) if backup else None}
         _err(f"{'updated' if changed else 'already up to date:'} {path}" + (f" (backup: {backup})" if backup else ""))
     if opts.json:
@@ -691,7 +811,7 @@ def sso_config(
     "output_file",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Write the config here (default: stdout).",
+    help="Write the config here (default: stdout): JSON when FILE ends in .json, else YAML.",
 )
 @click.option(
     "--permission-set",
@@ -712,7 +832,8 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
     """Write the live instance as a config file that `plan` finds clean.
 
     Policies by short name where they are AWS managed, inline policies as YAML mappings,
-    assignments grouped by permission set and principal. Read-only.
+    assignments grouped by permission set and principal. Read-only. With --output json the
+    config is printed as JSON, or, with -o, written and summarised in JSON (path, counts).
 
     \b
     Example:
@@ -729,17 +850,23 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
     ctx = instance.resolve(clients)
     document = exporter.export(clients, ctx, permission_sets, groups)
     config_module.parse(document, "exported config")  # what we write must load
-    text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
-        document, sort_keys=False, width=120, allow_unicode=True
-    )
-    if output_file:
-        Path(output_file).write_text(text, encoding="utf-8")
-        _err(
-            f"wrote {output_file}: {len(document['groups'])} groups, {len(document['users'])} users, "
-            f"{len(document['permission_sets'])} permission sets, {len(document['assignments'])} assignments"
-        )
+    as_json = output_file.lower().endswith(".json") if output_file else opts.json
+    if as_json:
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
+        text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
+            document, sort_keys=False, width=120, allow_unicode=True
+        )
+    if not output_file:
         click.echo(text, nl=False)
+        return
+    Path(output_file).write_text(text, encoding="utf-8")
+    counts = {kind: len(document[kind]) for kind in ("groups", "users", "permission_sets", "assignments")}
+    if opts.json:
+        summary = {"command": "export", "path": output_file, "format": "json" if as_json else "yaml", "counts": counts}
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _err(f"wrote {output_file}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()))
 
 
 @cli.command()

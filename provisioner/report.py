@@ -58,10 +58,15 @@ def render_context(ctx: Context | None) -> str:
     )
 
 
-def render_plan(plan: Plan, ctx: Context | None, color: bool = False) -> str:
+NO_CHANGES = "No changes: IAM Identity Center matches the config."
+NOTHING_TO_DESTROY = "Nothing to destroy: none of what the config declares exists."
+
+
+def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty: str = NO_CHANGES) -> str:
+    """The plan for people; `when_empty` is the command's own words for a plan with no change."""
     lines = [render_context(ctx), ""] if ctx else []
     if plan.empty:
-        lines.append("No changes: IAM Identity Center matches the config.")
+        lines.append(when_empty)
     else:
         for change in plan.changes:
             lines.extend(render_change(change, color))

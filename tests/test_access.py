@@ -179,17 +179,128 @@ def test_sso_config_reaches_direct_and_group_assignments(aws: realism.State, tmp
 
 def test_sso_config_write_merges_keeps_a_backup_and_is_idempotent(aws: realism.State, tmp_path: Path) -> None:
     path = tmp_path / "config"
-    path.write_text("# my settings\n[default]\nregion = us-east-1\n\n[profile Developer-111122223333]\nregion = old\n")
-    assert invoke("sso-config", "-f", MULTI, "--user", "joon", "--write", str(path)).exit_code == 0
+    mine = "# my settings\n[default]\nregion = us-east-1\n\n[profile mine]\nregion = eu-west-1\n"
+    path.write_text(mine)
+    assert write_sso_config(path).exit_code == 0
     loaded = load_config(str(path))
     assert loaded["profiles"]["default"]["region"] == "us-east-1"
+    assert loaded["profiles"]["mine"]["region"] == "eu-west-1"
     assert loaded["profiles"]["Developer-111122223333"]["region"] == REGION
-    assert path.read_text().startswith("# my settings\n[default]")
-    backups = list(tmp_path.glob("config.*.bak"))
-    assert len(backups) == 1 and "region = old" in backups[0].read_text()
+    assert path.read_text().startswith(mine)
+    assert [b.read_text() for b in tmp_path.glob("config.*.bak")] == [mine]
     before = path.read_text()
-    assert invoke("sso-config", "-f", MULTI, "--user", "joon", "--write", str(path)).exit_code == 0
+    assert write_sso_config(path).exit_code == 0
     assert path.read_text() == before and len(list(tmp_path.glob("config.*.bak"))) == 1
+
+
+def write_sso_config(path: Path, *args: str) -> Result:
+    return invoke("sso-config", "-f", MULTI, "--user", "joon", "--write", str(path), *args)
+
+
+def store_id() -> str:
+    return str(boto3.client("sso-admin").list_instances()["Instances"][0]["IdentityStoreId"])
+
+
+OTHER_ORG_SESSION = (
+    "[sso-session identity-center]\n"
+    "sso_start_url = https://other-org.awsapps.com/start\n"
+    "sso_region = us-east-1\n"
+    "sso_registration_scopes = sso:account:access\n"
+    "\n"
+    "[profile other-org-admin]\n"
+    "sso_session = identity-center\n"
+    "sso_account_id = 999988887777\n"
+    "sso_role_name = Admin\n"
+)
+
+
+def test_sso_config_refuses_to_repoint_a_session_it_did_not_write(aws: realism.State, tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(OTHER_ORG_SESSION)
+    refused = write_sso_config(path)
+    assert refused.exit_code == 1
+    assert "[sso-session identity-center]" in refused.stderr and "--session-name" in refused.stderr
+    assert path.read_text() == OTHER_ORG_SESSION and list(tmp_path.glob("config.*.bak")) == []
+    assert write_sso_config(path, "--session-name", "ours").exit_code == 0
+    loaded = load_config(str(path))
+    assert loaded["sso_sessions"]["identity-center"]["sso_start_url"] == "https://other-org.awsapps.com/start"
+    assert loaded["profiles"]["Developer-111122223333"]["sso_session"] == "ours"
+
+
+def test_sso_config_refuses_to_replace_a_profile_it_did_not_write(aws: realism.State, tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    theirs = "[profile Developer-111122223333]\nsso_session = work\nregion = eu-west-1\noutput = json\n"
+    path.write_text(theirs)
+    refused = write_sso_config(path)
+    assert refused.exit_code == 1 and "[profile Developer-111122223333]" in refused.stderr
+    assert "[profile Developer-444455556666]" not in refused.stderr  # only the one at fault is named
+    assert path.read_text() == theirs and list(tmp_path.glob("config.*.bak")) == []
+
+
+def test_sso_config_refuses_sections_it_wrote_for_another_identity_store(aws: realism.State, tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    assert write_sso_config(path).exit_code == 0
+    other = path.read_text().replace(store_id(), "d-0000000000")
+    path.write_text(other)
+    refused = write_sso_config(path)
+    assert refused.exit_code == 1 and "d-0000000000" in refused.stderr
+    assert path.read_text() == other
+
+
+def test_sso_config_marks_each_section_it_writes_and_botocore_still_loads_it(
+    aws: realism.State, tmp_path: Path
+) -> None:
+    from provisioner.access import _sections
+
+    path = tmp_path / "config"
+    assert write_sso_config(path).exit_code == 0
+    blocks = [lines for header, lines in _sections(path.read_text()) if header]
+    assert len(blocks) == 4 and all(store_id() in lines[1] and lines[1].startswith("#") for lines in blocks)
+    loaded = load_config(str(path))
+    session, profile = loaded["sso_sessions"]["identity-center"], loaded["profiles"]["ReadOnly-777788889999"]
+    assert set(session) == {"sso_start_url", "sso_region", "sso_registration_scopes"}
+    assert set(profile) == {"sso_session", "sso_account_id", "sso_role_name", "region"}
+
+
+def test_sso_config_rewrites_its_own_sections_and_keeps_the_comments_around_them(
+    aws: realism.State, tmp_path: Path
+) -> None:
+    path = tmp_path / "config"
+    assert write_sso_config(path).exit_code == 0
+    ours = path.read_text()
+    edited = ours.replace(f"\nregion = {REGION}", "\nregion = us-west-2", 1) + "# my work profile\n[profile mine]\n"
+    second = "[profile Developer-444455556666]"
+    edited = edited.replace(second, f"# joon's second account\n{second}")
+    path.write_text(edited)
+    assert write_sso_config(path).exit_code == 0
+    assert path.read_text() == edited.replace("\nregion = us-west-2", f"\nregion = {REGION}")
+    assert [b.read_text() for b in tmp_path.glob("config.*.bak")] == [edited]
+
+
+def test_sso_config_adopts_an_unmarked_section_equal_to_its_own(aws: realism.State, tmp_path: Path) -> None:
+    """A section written by hand, or by a version without marks, with the same values."""
+    printed = invoke("sso-config", "-f", MULTI, "--user", "joon").stdout
+    path = tmp_path / "config"
+    path.write_text("\n".join(line for line in printed.splitlines() if not line.startswith("#")) + "\n")
+    assert write_sso_config(path).exit_code == 0
+    assert path.read_text() == printed
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_sso_config_for_a_user_without_access_says_so(aws: realism.State, tmp_path: Path, write: bool) -> None:
+    import yaml
+
+    doc = yaml.safe_load(Path(MULTI).read_text())
+    doc["users"].append({"user_name": "bo", "email": "bo@example.com", "groups": ["Platform"]})
+    doc["assignments"] = [a for a in doc["assignments"] if "Platform" not in a.get("groups", [])]
+    config = tmp_path / "ic.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    (tmp_path / "policies").symlink_to(Path(MULTI).parent / "policies")
+    target = tmp_path / "config"
+    result = invoke("sso-config", "-f", str(config), "--user", "bo", *(["--write", str(target)] if write else []))
+    assert result.exit_code == 1
+    assert "bo reaches no account" in result.stderr and "Platform" in result.stderr
+    assert result.stdout == "" and not target.exists()
 
 
 def test_sso_config_unknown_user(aws: realism.State) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from tests import realism
 from tests.conftest import EXAMPLES, REGION
 
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
+EX_USAGE = 64  # sysexits.h
 
 
 def invoke(*args: str, input: str | None = None) -> Result:
@@ -492,3 +494,199 @@ def test_error_line_says_operation_code_message(aws: realism.State) -> None:
     result = invoke("plan", "-f", EXAMPLE)
     assert result.exit_code == 1
     assert result.output.startswith("error: ListInstances: ValidationException: Invalid instance [request id ")
+# -- bootstrap --write-config: never clobber a file, write it only after the run did its work --
+SEED = ["bootstrap", "--user-name", "admin", "--email", "admin@example.com"]
+
+
+def curated_config() -> str:
+    """A hand-edited config, longer than the seed bootstrap would write."""
+    return Path(str(EXAMPLES / "multi-team.yaml")).read_text()
+
+
+def backups(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.*.bak"))
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fails the run at its first AWS client, and records that it got that far."""
+    from provisioner.aws import Clients
+
+    built: list[str] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        built.append("clients")
+        raise AssertionError("no AWS client expected")
+
+    monkeypatch.setattr(Clients, "from_settings", refuse)
+    return built
+
+
+def test_bootstrap_refuses_to_overwrite_a_different_config_before_any_call(
+    tmp_path: Path, no_aws: list[str]
+) -> None:
+    out = tmp_path / "ic.yaml"
+    out.write_text(curated_config())
+    result = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert result.exit_code == 1
+    assert str(out) in result.stderr and "--force" in result.stderr
+    assert out.read_text() == curated_config() and backups(out) == []
+    assert no_aws == []
+
+
+def test_bootstrap_force_replaces_the_config_and_keeps_a_backup(aws: realism.State, tmp_path: Path) -> None:
+    out = tmp_path / "ic.yaml"
+    out.write_text(curated_config())
+    result = invoke(*SEED, "--write-config", str(out), "--force", "--yes")
+    assert result.exit_code == 0, result.output
+    assert [b.read_text() for b in backups(out)] == [curated_config()]
+    assert invoke("plan", "-f", str(out), "--detailed-exitcode").exit_code == 0
+
+
+def test_bootstrap_leaves_an_identical_config_alone(aws: realism.State, tmp_path: Path) -> None:
+    out = tmp_path / "ic.yaml"
+    assert invoke(*SEED, "--write-config", str(out), "--yes").exit_code == 0
+    written = out.read_text()
+    os.utime(out, (0, 0))  # a write would move the modification time
+    again = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert again.exit_code == 0, again.output
+    assert out.stat().st_mtime == 0 and out.read_text() == written and backups(out) == []
+
+
+@pytest.mark.parametrize("failure", ["no credentials", "no instance", "refused without --yes", "declined"])
+def test_bootstrap_writes_no_config_when_the_run_does_nothing(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    out = tmp_path / "ic.yaml"
+    args = [*SEED, "--write-config", str(out), "--yes"]
+    if failure == "no credentials":
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(key)
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    elif failure == "no instance":
+        from moto.ssoadmin.models import ssoadmin_backends
+
+        ssoadmin_backends["123456789012"][REGION].instances.clear()
+    elif failure == "refused without --yes":
+        args.remove("--yes")
+    else:
+        args.remove("--yes")
+        on_a_terminal(monkeypatch)
+    result = invoke(*args, input="n\n")
+    assert result.exit_code == 1
+    assert not out.exists() and writes() == 0
+
+
+def test_bootstrap_writes_the_config_when_there_was_nothing_to_do(aws: realism.State, tmp_path: Path) -> None:
+    assert invoke(*SEED, "--yes").exit_code == 0
+    out = tmp_path / "ic.yaml"
+    result = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert result.exit_code == 0 and "No changes" in result.stdout
+    assert out.exists() and str(out) in result.stderr
+
+
+def test_bootstrap_writes_the_config_after_a_partly_failed_apply(aws: realism.State, tmp_path: Path) -> None:
+    """The work was done in part: the config is what `apply -f` needs to finish it."""
+    realism.configure(fail_assignment=lambda payload: "Role quota exceeded")
+    out = tmp_path / "ic.yaml"
+    result = invoke(*SEED, "--write-config", str(out), "--yes")
+    assert result.exit_code == 1 and "Role quota exceeded" in result.stdout
+    realism.configure()
+    assert invoke("apply", "-f", str(out), "--yes").exit_code == 0
+    assert invoke("plan", "-f", str(out), "--detailed-exitcode").exit_code == 0
+
+
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CliRunner's stdin says it is a terminal, so apply asks instead of refusing."""
+    import click.testing
+
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True)
+
+
+# -- --output json: every command prints exactly one JSON document on stdout -------------
+JSON_RUNS: dict[str, list[str]] = {
+    "plan": ["plan", "-f", EXAMPLE],
+    "plan of a missing config": ["plan", "-f", "{tmp}/missing.yaml"],
+    "apply": ["apply", "-f", EXAMPLE, "--yes"],
+    "apply without --yes": ["apply", "-f", EXAMPLE],
+    "apply declined at the prompt": ["apply", "-f", EXAMPLE],
+    "apply with a failed request": ["apply", "-f", EXAMPLE, "--yes"],
+    "destroy": ["destroy", "-f", EXAMPLE, "--yes"],
+    "bootstrap": [*SEED, "--write-config", "{tmp}/ic.yaml", "--yes"],
+    "bootstrap refusing to overwrite": [*SEED, "--write-config", EXAMPLE, "--yes"],
+    "export": ["export"],
+    "export -o": ["export", "-o", "{tmp}/ic.yaml"],
+    "doctor": ["doctor"],
+    "sso-config": ["sso-config", "-f", EXAMPLE],
+    "sso-config --write": ["sso-config", "-f", EXAMPLE, "--write", "{tmp}/config"],
+    "schema": ["schema"],
+}
+
+
+@pytest.mark.parametrize("case", list(JSON_RUNS))
+def test_json_mode_prints_one_document_and_nothing_else(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    if case.startswith(("destroy", "export", "sso-config")):
+        assert invoke("apply", "-f", EXAMPLE, "--yes").exit_code == 0
+    if case == "apply declined at the prompt":
+        on_a_terminal(monkeypatch)
+    if case == "apply with a failed request":
+        realism.configure(fail_assignment=lambda payload: "Role quota exceeded")
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in JSON_RUNS[case]]
+    result = invoke("--output", "json", *args, input="n\n")
+    document = json.loads(result.stdout)  # fails on anything else on stdout
+    assert isinstance(document, dict)
+    if result.exit_code != 0:
+        assert result.stderr.strip(), "a failure says why on stderr"
+
+
+# -- usage errors: their own exit code, never 2 (changes pending) ------------------------
+USAGE_ERRORS = {
+    "typo'd flag": ["plan", "-f", EXAMPLE, "--detailed-exitcode", "--prnue"],
+    "typo'd flag itself": ["plan", "-f", EXAMPLE, "--detailed-exitcod"],
+    "missing required option": ["plan", "--detailed-exitcode"],
+    "bad choice": ["--output", "yaml", "plan", "-f", EXAMPLE, "--detailed-exitcode"],
+    "bad value": ["--workers", "0", "plan", "-f", EXAMPLE, "--detailed-exitcode"],
+    "unknown command": ["pla", "-f", EXAMPLE, "--detailed-exitcode"],
+    "unknown global flag": ["--regoin", REGION, "plan", "-f", EXAMPLE, "--detailed-exitcode"],
+    "no command": [],
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_ERRORS))
+def test_usage_errors_exit_64_not_2(aws: realism.State, case: str) -> None:
+    result = CliRunner().invoke(cli, USAGE_ERRORS[case])
+    assert result.exit_code == EX_USAGE, result.output
+    assert "Usage:" in result.stderr and result.stdout == ""
+    assert realism.STATE.calls == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--output", "json", "plan", "-f", EXAMPLE, "--prnue"],
+        ["--output=json", "--bogus", "plan"],
+        ["--output", "json", "plna"],
+        ["--output", "json", "bootstrap", "--email", "admin@example.com"],
+    ],
+)
+def test_usage_error_in_json_mode_is_a_json_document(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EX_USAGE
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "usage" and error["message"] and "Usage:" in result.stderr
+    assert set(json.loads(result.stdout)) == {"error"}
+
+
+def test_usage_exit_code_is_in_the_help() -> None:
+    assert "64 usage error" in " ".join(CliRunner().invoke(cli, ["--help"]).output.split())
+
+
+def test_the_installed_command_exits_64_on_a_usage_error() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "provisioner", "plan", "-f", EXAMPLE, "--detailed-exitcod"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == EX_USAGE and "--detailed-exitcode" in run.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -109,3 +110,29 @@ def test_export_can_be_limited_to_a_group(aws: realism.State) -> None:
     build_by_hand()
     doc = export("--group", "Empty")
     assert [g["name"] for g in doc["groups"]] == ["Empty"] and doc["users"] == [] and doc["assignments"] == []
+
+
+def test_export_in_json_mode_prints_the_document_as_json(aws: realism.State) -> None:
+    build_by_hand()
+    result = CliRunner().invoke(cli, ["--region", REGION, "--output", "json", "export"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == export()
+    config_module.parse(json.loads(result.stdout), "stdout")
+
+
+@pytest.mark.parametrize(("name", "read"), [("ic.yaml", yaml.safe_load), ("ic.json", json.loads)])
+def test_export_to_a_file_in_json_mode_prints_a_summary(
+    aws: realism.State, tmp_path: Path, name: str, read: Any
+) -> None:
+    build_by_hand()
+    path = tmp_path / name
+    result = CliRunner().invoke(cli, ["--region", REGION, "--output", "json", "export", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "command": "export",
+        "path": str(path),
+        "format": name.rsplit(".", 1)[1],
+        "counts": {"groups": 2, "users": 1, "permission_sets": 1, "assignments": 2},
+    }
+    assert read(path.read_text()) == export()
+    config_module.load(path)
