@@ -151,7 +151,14 @@ class Edit:
 
     @property
     def empty(self) -> bool:
-        return not (
+        return not (self.changes_roles or self.tag or self.untag)
+
+    @property
+    def changes_roles(self) -> bool:
+        """Whether the roles in the accounts change, so the set must be provisioned again.
+        Tags are not: they live on the permission set only ("Tags can only be applied to
+        permission sets and cannot be applied to corresponding roles", API reference, Tag)."""
+        return bool(
             self.update_attributes
             or self.attach_managed
             or self.detach_managed
@@ -161,8 +168,6 @@ class Edit:
             or self.delete_inline
             or self.put_boundary
             or self.delete_boundary
-            or self.tag
-            or self.untag
         )
 
 
@@ -325,7 +330,7 @@ class PermissionSetsStep(Step):
                 plan.unchanged[self.resource] += 1
             else:
                 plan.changes.append(Change(self.resource, Action.UPDATE, spec.name, tuple(edit.fields()), edit))
-            if stale or (not edit.empty and self.provisioned_accounts(live.arn)):
+            if stale or (edit.changes_roles and self.provisioned_accounts(live.arn)):
                 why = "stale in " + ", ".join(stale) if stale else "changed"
                 provisions.append(
                     Change(

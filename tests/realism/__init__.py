@@ -400,6 +400,10 @@ def _tags_op(resp: Any, action: str) -> str:
     if action == "list":
         return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
     _guard_provisioning(resp, arn)
+    # Tags never make a set stale: they stay on the permission set and are not put on its
+    # roles: "Tags can only be applied to permission sets and cannot be applied to
+    # corresponding roles that IAM Identity Center creates in AWS accounts"
+    # (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_Tag.html).
     if action == "tag":
         tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
     else:
