@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -11,6 +12,9 @@ from .steps.base import Context
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.PROVISION: ">"}
 COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.DELETE: "31", Action.PROVISION: "36"}
 VALUE_WIDTH = 100
+# Unchanged lines shown around each change in a document diff.
+DIFF_CONTEXT = 3
+DIFF_COLORS = {"-": "31", "+": "32", "@": "36"}
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -39,6 +43,9 @@ def render_change(change: Change, color: bool = False) -> list[str]:
             lines.append(f"      {label}")
             lines.extend(f"          - {p}" for p in f.old or [])
             lines.extend(f"          + {p}" for p in f.new)
+        elif change.action is Action.UPDATE and f.name == "inline_policy":
+            lines.append(f"      {f.name}:")
+            lines.extend(f"          {line}" for line in document_diff(f.old, f.new, color))
         elif change.action is Action.UPDATE and f.name == "tags":
             parts = [f"-{k}" for k in f.old] + [f"+{k}={v}" for k, v in f.new.items()]
             lines.append(f"      {label} {' '.join(parts)}")
@@ -47,6 +54,22 @@ def render_change(change: Change, color: bool = False) -> list[str]:
         else:
             lines.append(f"      {label} {_value(f.new)}")
     return lines
+
+
+def document_diff(old: Any, new: Any, color: bool = False) -> list[str]:
+    """A unified diff of two JSON documents, pretty-printed with sorted keys: only the
+    changed lines and a few around them, so one statement in a 30 KB policy is two lines."""
+
+    def pretty(document: Any) -> list[str]:
+        return [] if document is None else json.dumps(document, indent=2, sort_keys=True).splitlines()
+
+    out = []
+    for line in difflib.unified_diff(pretty(old), pretty(new), lineterm="", n=DIFF_CONTEXT):
+        if line.startswith(("---", "+++")):
+            continue  # file headers: there are no files
+        code = DIFF_COLORS.get(line[:1])
+        out.append(_paint(line, code, color) if code else line)
+    return out
 
 
 def render_context(ctx: Context | None) -> str:
