@@ -691,7 +691,7 @@ def sso_config(
     "groups",
     multiple=True,
     metavar="NAME",
-    help="Only this group (repeatable), its members, and its assignments.",
+    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments.",
 )
 @click.pass_obj
 def export(opts: Options, output_file: str | None, permission_sets: tuple[str, ...], groups: tuple[str, ...]) -> None:

@@ -21,7 +21,8 @@ def export(
     groups: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Read the instance and return a config document. With `permission_sets` or `groups`,
-    only those (and the users in those groups, and assignments among them) are exported."""
+    only those are exported: with `groups`, their members, the permission sets assigned to
+    them, and those assignments."""
     ids = Ids()
     only_sets, only_groups = set(permission_sets), set(groups)
     live_groups = GroupsStep(clients, ctx, ids).read()
@@ -67,6 +68,10 @@ def export(
     for name in sorted(described):
         if only_sets and name not in only_sets:
             continue
+        arn = described[name]["PermissionSetArn"]
+        its_assignments = _assignments_of(clients, ctx, name, arn, group_names, user_names, only_groups)
+        if only_groups and not its_assignments:
+            continue  # not assigned to the groups asked for
         live = sets_step.read_one(described[name])
         spec: dict[str, Any] = {"name": name}
         if live.description:
@@ -90,7 +95,7 @@ def export(
         if live.tags:
             spec["tags"] = dict(sorted(live.tags.items()))
         sets.append(spec)
-        assignments.extend(_assignments_of(clients, ctx, name, live.arn, group_names, user_names, only_groups))
+        assignments.extend(its_assignments)
     doc["permission_sets"] = sets
     doc["assignments"] = assignments
     return doc
