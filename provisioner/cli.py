@@ -181,10 +181,13 @@ def _runner(
     return Runner(_clients(opts, config.region), config, settings, progress=progress)
 
 
-def _load(path: str) -> Config:
+def _load(path: str, prune: bool = False) -> Config:
     from . import config
 
-    return config.load(path)
+    loaded = config.load(path)
+    if prune:
+        config.check_prunable(loaded, path)
+    return loaded
 
 
 def _calls(runner: Runner) -> dict[str, int]:
@@ -354,7 +357,7 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
     """
     from . import report
 
-    config = _load(config_path)
+    config = _load(config_path, prune)
     runner = _runner(opts, config)
     the_plan = runner.plan(prune=prune)
     if opts.json:
@@ -399,7 +402,7 @@ def apply(
     Example:
       provisioner apply -f examples/identity-center-admin.yaml --yes
     """
-    config = _load(config_path)
+    config = _load(config_path, prune)
     runner = _runner(opts, config, poll_timeout, poll_interval)
     _apply(opts, runner, yes, "apply", allow_root, portal_url, prune=prune)
 

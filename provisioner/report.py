@@ -51,6 +51,9 @@ def render_change(change: Change, color: bool = False) -> list[str]:
             lines.append(f"      {label} {' '.join(parts)}")
         elif change.action is Action.UPDATE:
             lines.append(f"      {label} {_value(f.old)} -> {_value(f.new)}")
+        elif change.action is Action.DELETE:
+            # What goes (whose set it is), or why (a reason has no old value).
+            lines.append(f"      {label} {_value(f.new if f.old is None else f.old)}")
         else:
             lines.append(f"      {label} {_value(f.new)}")
     return lines
@@ -81,8 +84,24 @@ def render_context(ctx: Context | None) -> str:
     )
 
 
+def render_owner(plan: Plan) -> str:
+    """Which config plans, and which permission sets it owns (and so may prune)."""
+    tag = plan.context.get("ownership_tag")
+    if not tag:
+        return ""
+    name = plan.context.get("config")
+    owned = f"owns the permission sets tagged {tag['key']}={tag['value']}"
+    if name:
+        return f"config {name}: {owned}"
+    return f"config without a name: {owned} (as does every config without one; add name: to tell them apart)"
+
+
 def render_plan(plan: Plan, ctx: Context | None, color: bool = False) -> str:
-    lines = [render_context(ctx), ""] if ctx else []
+    lines = [render_context(ctx)] if ctx else []
+    if owner := render_owner(plan):
+        lines.append(owner)
+    if lines:
+        lines.append("")
     if plan.empty:
         lines.append("No changes: IAM Identity Center matches the config.")
     else:
@@ -139,6 +158,8 @@ def document(
     """The one JSON document a command prints on stdout with --output json."""
     doc: dict[str, Any] = {"command": command, "context": context_json(ctx)}
     if plan is not None:
+        if doc["context"] is not None:
+            doc["context"].update(plan.context)
         doc["plan"] = plan.to_json()
     if result is not None:
         doc["result"] = result.to_json()

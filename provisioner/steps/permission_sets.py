@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from ..config import (
+    UNNAMED_OWNER,
     Config,
     PermissionSetSpec,
     canonical_policy,
+    check_prunable,
     duration_seconds,
     managed_policy_arn,
 )
@@ -53,13 +55,27 @@ class Desired:
     inline: str | None
     boundary: dict[str, Any] | None
     tags: dict[str, str]
-    # The tag marking sets provisioner created (and so may prune). Put on at creation only:
-    # a set that existed before is adopted but never becomes ours to delete.
+    # The tag marking sets this config created (and so may prune). Put on at creation, and on
+    # a set an unnamed config created when a named one claims it; a set that existed before
+    # is adopted but never becomes ours to delete.
     ownership: tuple[str, str] | None = None
 
     @property
     def creation_tags(self) -> dict[str, str]:
         return {**(dict([self.ownership]) if self.ownership else {}), **self.tags}
+
+    def owner(self, live: LivePermissionSet) -> str | None:
+        """The ownership tag value of a live set, unless the config sets that tag itself."""
+        if self.ownership is None or self.ownership[0] in self.tags:
+            return None
+        return live.tags.get(self.ownership[0])
+
+    def claim(self, live: LivePermissionSet) -> tuple[str, str] | None:
+        """The ownership tag to put on a set that a config without a name created, when this
+        config has a name (or its own tag value): it takes the set over."""
+        if self.ownership is None or self.ownership[1] == UNNAMED_OWNER or self.owner(live) != UNNAMED_OWNER:
+            return None
+        return self.ownership
 
     @classmethod
     def of(cls, spec: PermissionSetSpec, partition: str, ownership: tuple[str, str] | None = None) -> Desired:
@@ -145,8 +161,12 @@ class Edit:
             )
         if self.put_boundary or self.delete_boundary:
             out.append(FieldChange("permissions_boundary", live.boundary if live else None, want.boundary))
-        if live is not None and (self.tag or self.untag):
-            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag}, dict(self.tag)))
+        claim = want.claim(live) if live is not None else None
+        tag = {k: v for k, v in self.tag.items() if claim is None or k != claim[0]}  # a claim shows as owner
+        if live is not None and (tag or self.untag):
+            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag}, tag))
+        if live is not None and claim is not None:
+            out.append(FieldChange("owner", want.owner(live), claim[1]))
         return out
 
     @property
@@ -238,6 +258,8 @@ def compute_edit(desired: Desired, live: LivePermissionSet | None) -> Edit:
     edit.tag = {k: v for k, v in desired.tags.items() if live.tags.get(k) != v}
     ownership_key = desired.ownership[0] if desired.ownership else None
     edit.untag = sorted(k for k in live.tags if k not in desired.tags and k != ownership_key)
+    if claim := desired.claim(live):
+        edit.tag[claim[0]] = claim[1]
     return edit
 
 
@@ -316,15 +338,22 @@ class PermissionSetsStep(Step):
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
         existing = self.existing = self.list_names()
+        self.describe_owner(config, plan)
         provisions = []
         for spec in config.permission_sets:
-            desired = Desired.of(spec, self.ctx.partition, self.ownership(config))
+            desired = Desired.of(spec, self.ctx.partition, config.ownership)
             described = existing.get(spec.name)
             live = self.read_one(described) if described else None
             edit = compute_edit(desired, live)
             if live is None:
                 plan.changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(edit.fields()), edit))
                 continue
+            owner = desired.owner(live)
+            if owner not in (None, config.ownership[1]) and not desired.claim(live):
+                plan.warnings.append(
+                    f"permission set {spec.name} carries {config.ownership[0]}={owner}: another config (or "
+                    "tool) owns it, and this config changes it too; declare each permission set in one config only"
+                )
             stale = self.provisioned_accounts(live.arn, stale_only=True)
             if edit.empty:
                 plan.unchanged[self.resource] += 1
@@ -346,9 +375,11 @@ class PermissionSetsStep(Step):
 
     def plan_prune(self, config: Config, plan: Plan) -> None:
         """Permission sets that carry our ownership tag and that the config no longer declares."""
+        check_prunable(config, "config")  # the CLI checks first, naming the file
         declared = {spec.name for spec in config.permission_sets}
-        key, value = self.ownership(config)
+        key, value = config.ownership
         self.doomed: dict[str, str] = {}
+        unclaimed: list[str] = []
         for name, described in sorted(self.existing.items()):
             if name in declared:
                 continue
@@ -364,14 +395,28 @@ class PermissionSetsStep(Step):
             }
             if tags.get(key) == value:
                 self.doomed[name] = arn
-                plan.changes.append(Change(self.resource, Action.DELETE, name, (FieldChange(key, value, None),), name))
+                plan.changes.append(
+                    Change(self.resource, Action.DELETE, name, (FieldChange("owner", value, None),), name)
+                )
+            elif tags.get(key) == UNNAMED_OWNER:
+                unclaimed.append(name)
+        if unclaimed:
+            plan.notes.append(
+                f"{len(unclaimed)} permission set(s) carry {key}={UNNAMED_OWNER}, the tag of configs without "
+                f"a name, and this config does not declare them ({_some(unclaimed)}): --prune leaves them, as "
+                "another config may own them. To delete one, declare it here (it is then claimed), then drop it"
+            )
 
     @staticmethod
-    def ownership(config: Config) -> tuple[str, str]:
-        return config.ownership_tag.key, config.ownership_tag.value
+    def describe_owner(config: Config, plan: Plan) -> None:
+        """Say in the plan which config this is and which sets it owns."""
+        key, value = config.ownership
+        plan.context["config"] = config.name
+        plan.context["ownership_tag"] = {"key": key, "value": value}
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         existing = self.list_names()
+        self.describe_owner(config, plan)
         for spec in config.permission_sets:
             if spec.name in existing:
                 plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec.name))
@@ -582,6 +627,12 @@ class PermissionSetsStep(Step):
                 InstanceArn=self.ctx.instance_arn, ProvisionPermissionSetRequestId=request_id
             )
         )["PermissionSetProvisioningStatus"]
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """A few names of a long list, and how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _normalize_boundary(boundary: Mapping[str, Any] | None) -> dict[str, Any] | None:
