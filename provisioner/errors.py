@@ -74,13 +74,23 @@ class AwsError(ProvisionerError):
         self.where = ""  # "account 1234..., as arn:..." once the runner knows it
         super().__init__(self.render())
 
+    @property
+    def action(self) -> str:
+        """The IAM action of the call, e.g. sso:CreatePermissionSet."""
+        return f"{self.service}:{self.operation}" if self.service else self.operation
+
+    @property
+    def denied(self) -> bool:
+        """AccessDenied: not allowed on this resource. Other calls may be (a policy scoped by
+        tags, a delegated administrator), unlike invalid or expired credentials."""
+        return self.code in ACCESS_CODES
+
     def render(self) -> str:
         hint = ""
         where = f" in {self.where}" if self.where else ""
         if self.code in ACCESS_CODES:
-            action = f"{self.service}:{self.operation}" if self.service else self.operation
             hint = (
-                f" (the caller may not call {action}{where}; grant that action, "
+                f" (the caller may not call {self.action}{where}; grant that action, "
                 "e.g. with the AWSSSOMasterAccountAdministrator policy, or use another profile)"
             )
         elif self.code in CREDENTIAL_CODES:
@@ -111,7 +121,14 @@ class ProvisioningFailed(ProvisionerError):
 
 
 class AwsAccessError(AwsError, AccessError):
-    """AccessDenied or invalid/expired credentials: stops the run at once."""
+    """AccessDenied or invalid/expired credentials: stops the run at once, except where one
+    resource is denied (`denied`) and the rest can go on: see is_denied."""
+
+
+def is_denied(exc: BaseException) -> bool:
+    """An AWS AccessDenied (not a credentials problem): the call may not be made on this
+    resource, while calls on others may succeed."""
+    return isinstance(exc, AwsError) and exc.denied
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -102,7 +102,9 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False) -> str:
         lines.append(owner)
     if lines:
         lines.append("")
-    if plan.empty:
+    if plan.empty and plan.errors:
+        lines.append("No changes found in what could be read.")
+    elif plan.empty:
         lines.append("No changes: IAM Identity Center matches the config.")
     else:
         for change in plan.changes:
@@ -126,7 +128,7 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
         line = f"  {mark:<6} {what}"
         if outcome.detail:
             line += f": {outcome.detail}"
-        if outcome.request_id and not outcome.ok:
+        if outcome.request_id and not outcome.ok and outcome.request_id not in outcome.detail:
             line += f" [request id {outcome.request_id}]"
         lines.append(line)
     lines.extend(f"error: {e}" for e in result.errors)

@@ -266,23 +266,50 @@ def compute_edit(desired: Desired, live: LivePermissionSet | None) -> Edit:
 class PermissionSetsStep(Step):
     resource = "permission_set"
     existing: dict[str, Mapping[str, Any]]
+    unreadable: dict[str, AwsError]  # ARN -> AccessDenied on DescribePermissionSet
     doomed: dict[str, str]
 
     # -- read -------------------------------------------------------------------------
     def list_names(self) -> dict[str, Mapping[str, Any]]:
-        """Name -> DescribePermissionSet of every set in the instance (names need a describe);
-        their ARNs become known."""
+        """Name -> DescribePermissionSet of every set in the instance the caller may describe
+        (names need a describe); their ARNs become known. The ARNs of the sets it may not
+        describe (a policy scoped by tags) are kept in `unreadable`, with the denial."""
+        out, self.unreadable = self._describe_all()
+        return out
+
+    def _describe_all(self) -> tuple[dict[str, Mapping[str, Any]], dict[str, AwsError]]:
         sso = self.clients.sso_admin
         out: dict[str, Mapping[str, Any]] = {}
+        unreadable: dict[str, AwsError] = {}
         for arn in sso.pages(
             lambda c, more: c.list_permission_sets(InstanceArn=self.ctx.instance_arn, **more), "PermissionSets"
         ):
-            described = sso.call(
-                lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
-            )["PermissionSet"]
+            try:
+                described = sso.call(
+                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
+                )["PermissionSet"]
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                unreadable[arn] = exc  # its name is unknown: it may even be a declared one
+                continue
             out[described["Name"]] = described
             self.ids.set("permission_sets", described["Name"], arn)
-        return out
+        return out, unreadable
+
+    def _warn_unreadable(self, plan: Plan, missing: list[str], consequence: str) -> None:
+        """One warning for the sets the caller may not describe, naming the declared sets
+        that were not found and may be among them."""
+        if not self.unreadable:
+            return
+        action = next(iter(self.unreadable.values())).action
+        text = (
+            f"{len(self.unreadable)} permission set(s) were skipped: the caller may not call {action} on "
+            f"{_some(sorted(self.unreadable))}"
+        )
+        if missing:
+            text += f"; if {_some(missing)} (declared, not found) is one of them, {consequence}: grant {action} on it"
+        plan.warnings.append(text)
 
     def read_one(self, described: Mapping[str, Any]) -> LivePermissionSet:
         sso = self.clients.sso_admin
@@ -339,39 +366,64 @@ class PermissionSetsStep(Step):
     def plan(self, config: Config, plan: Plan) -> None:
         existing = self.existing = self.list_names()
         self.describe_owner(config, plan)
-        provisions = []
+        missing = [spec.name for spec in config.permission_sets if spec.name not in existing]
+        self._warn_unreadable(plan, missing, "creating it will fail")
+        provisions: list[Change] = []
         for spec in config.permission_sets:
             desired = Desired.of(spec, self.ctx.partition, config.ownership)
             described = existing.get(spec.name)
-            live = self.read_one(described) if described else None
-            edit = compute_edit(desired, live)
-            if live is None:
-                plan.changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(edit.fields()), edit))
-                continue
-            owner = desired.owner(live)
-            if owner not in (None, config.ownership[1]) and not desired.claim(live):
-                plan.warnings.append(
-                    f"permission set {spec.name} carries {config.ownership[0]}={owner}: another config (or "
-                    "tool) owns it, and this config changes it too; declare each permission set in one config only"
-                )
-            stale = self.provisioned_accounts(live.arn, stale_only=True)
-            if edit.empty:
-                plan.unchanged[self.resource] += 1
-            else:
-                plan.changes.append(Change(self.resource, Action.UPDATE, spec.name, tuple(edit.fields()), edit))
-            if stale or (edit.changes_roles and self.provisioned_accounts(live.arn)):
-                why = "stale in " + ", ".join(stale) if stale else "changed"
-                provisions.append(
-                    Change(
-                        "provisioning",
-                        Action.PROVISION,
-                        spec.name,
-                        (FieldChange("target", None, f"ALL_PROVISIONED_ACCOUNTS ({why})"),),
-                        spec.name,
-                    )
+            try:
+                self._plan_one(config, desired, described, plan, provisions)
+            except AwsError as exc:
+                if not exc.denied or described is None:
+                    raise
+                # Tag-scoped delegation: this set alone may not be read, so it cannot be compared.
+                plan.errors.append(
+                    f"permission set {spec.name}: the caller may not call {exc.action} on it "
+                    f"({described['PermissionSetArn']}), so it cannot be compared with the config: grant "
+                    f"{exc.action} on it (a policy scoped by tags must match its tags), or remove it from the config"
                 )
         # Provisioning comes after every edit of every set, once per set.
         plan.changes.extend(provisions)
+
+    def _plan_one(
+        self,
+        config: Config,
+        desired: Desired,
+        described: Mapping[str, Any] | None,
+        plan: Plan,
+        provisions: list[Change],
+    ) -> None:
+        """Read one declared set, then add its changes: nothing is added if a read fails."""
+        name = desired.spec.name
+        live = self.read_one(described) if described else None
+        edit = compute_edit(desired, live)
+        if live is None:
+            plan.changes.append(Change(self.resource, Action.CREATE, name, tuple(edit.fields()), edit))
+            return
+        stale = self.provisioned_accounts(live.arn, stale_only=True)
+        provision = bool(stale) or (edit.changes_roles and bool(self.provisioned_accounts(live.arn)))
+        owner = desired.owner(live)
+        if owner not in (None, config.ownership[1]) and not desired.claim(live):
+            plan.warnings.append(
+                f"permission set {name} carries {config.ownership[0]}={owner}: another config (or "
+                "tool) owns it, and this config changes it too; declare each permission set in one config only"
+            )
+        if edit.empty:
+            plan.unchanged[self.resource] += 1
+        else:
+            plan.changes.append(Change(self.resource, Action.UPDATE, name, tuple(edit.fields()), edit))
+        if provision:
+            why = "stale in " + ", ".join(stale) if stale else "changed"
+            provisions.append(
+                Change(
+                    "provisioning",
+                    Action.PROVISION,
+                    name,
+                    (FieldChange("target", None, f"ALL_PROVISIONED_ACCOUNTS ({why})"),),
+                    name,
+                )
+            )
 
     def plan_prune(self, config: Config, plan: Plan) -> None:
         """Permission sets that carry our ownership tag and that the config no longer declares."""
@@ -380,19 +432,26 @@ class PermissionSetsStep(Step):
         key, value = config.ownership
         self.doomed: dict[str, str] = {}
         unclaimed: list[str] = []
+        hidden: dict[str, str] = {}  # name -> the action denied on it
         for name, described in sorted(self.existing.items()):
             if name in declared:
                 continue
             arn = described["PermissionSetArn"]
-            tags = {
-                t["Key"]: t.get("Value", "")
-                for t in self.clients.sso_admin.pages(
-                    lambda c, more: c.list_tags_for_resource(
-                        InstanceArn=self.ctx.instance_arn, ResourceArn=arn, **more
-                    ),
-                    "Tags",
-                )
-            }
+            try:
+                tags = {
+                    t["Key"]: t.get("Value", "")
+                    for t in self.clients.sso_admin.pages(
+                        lambda c, more: c.list_tags_for_resource(
+                            InstanceArn=self.ctx.instance_arn, ResourceArn=arn, **more
+                        ),
+                        "Tags",
+                    )
+                }
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
+                continue
             if tags.get(key) == value:
                 self.doomed[name] = arn
                 plan.changes.append(
@@ -406,6 +465,11 @@ class PermissionSetsStep(Step):
                 f"a name, and this config does not declare them ({_some(unclaimed)}): --prune leaves them, as "
                 "another config may own them. To delete one, declare it here (it is then claimed), then drop it"
             )
+        if hidden:
+            plan.warnings.append(
+                f"{len(hidden)} permission set(s) not declared here were skipped by --prune: the caller may not "
+                f"call {next(iter(hidden.values()))} on {_some(sorted(hidden))}, so whose they are is unknown"
+            )
 
     @staticmethod
     def describe_owner(config: Config, plan: Plan) -> None:
@@ -417,6 +481,8 @@ class PermissionSetsStep(Step):
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         existing = self.list_names()
         self.describe_owner(config, plan)
+        missing = [spec.name for spec in config.permission_sets if spec.name not in existing]
+        self._warn_unreadable(plan, missing, "it is not deleted")
         for spec in config.permission_sets:
             if spec.name in existing:
                 plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec.name))
@@ -469,9 +535,23 @@ class PermissionSetsStep(Step):
                 raise
             # A conflict means either "the name exists" (adopt, never retry) or "something is
             # in flight" (retry). Tell them apart by looking the name up, not by the message.
-            found = self.list_names().get(spec.name)
+            existing, unreadable = self._describe_all()
+            found = existing.get(spec.name)
             if found is not None:
                 return str(found["PermissionSetArn"]), True
+            if unreadable:
+                # The name may be one the caller may not describe: retrying would not help.
+                action = next(iter(unreadable.values())).action
+                raise AwsError(
+                    exc.code,
+                    f"a permission set named {spec.name} may already exist among the {len(unreadable)} the "
+                    f"caller may not describe ({action} denied on {_some(sorted(unreadable))}): grant {action} "
+                    "on them, or choose another name",
+                    exc.operation,
+                    exc.request_id,
+                    exc.reason,
+                    exc.service,
+                ) from exc
             arn = self.clients.sso_admin.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)[
                 "PermissionSet"
             ]["PermissionSetArn"]
