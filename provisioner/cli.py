@@ -716,7 +716,10 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
 
     clients = _clients(opts)
     ctx = instance.resolve(clients)
-    document = exporter.export(clients, ctx, permission_sets, groups)
+    skipped: list[str] = []
+    document = exporter.export(clients, ctx, permission_sets, groups, skipped)
+    for warning in skipped:
+        _err(f"warning: {warning}")
     config_module.parse(document, "exported config")  # what we write must load
     text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
         document, sort_keys=False, width=120, allow_unicode=True

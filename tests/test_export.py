@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -142,3 +143,20 @@ def test_export_of_a_group_has_only_its_sets_and_plans_clean(aws: realism.State,
     ]
     plan = Runner(make_clients(clock), config_module.load(path), run_settings()).plan()
     assert plan.empty, plan.to_json()
+
+
+@pytest.mark.parametrize(
+    ("operations", "named"),
+    [(None, "arn:"), ({"GetInlinePolicyForPermissionSet"}, "Auditor")],
+)
+def test_export_skips_the_sets_the_caller_may_not_read_and_says_so(
+    aws: realism.State, operations: set[str] | None, named: str
+) -> None:
+    build_by_hand()  # OpsAdmin is tagged team=ops
+    another_team()
+    realism.configure(deny=realism.unless_tagged("team", "ops", operations))
+    result = CliRunner().invoke(cli, ["--region", REGION, "export"])
+    assert result.exit_code == 0, result.output
+    assert [ps["name"] for ps in yaml.safe_load(result.stdout)["permission_sets"]] == ["OpsAdmin"]
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and named in warning[0] and "skipped" in warning[0], result.stderr
