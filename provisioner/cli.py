@@ -376,7 +376,7 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
 @click.option(
     "--prune",
     is_flag=True,
-    help="Also delete what provisioner owns and the config no longer declares (shown in the plan).",
+    help="Also delete what this config owns (its name: tags its sets) and no longer declares (shown in the plan).",
 )
 @change_options
 @click.pass_obj
