@@ -252,10 +252,13 @@ def _runner(
     return Runner(_clients(opts, config.region), config, settings, progress=progress)
 
 
-def _load(path: str) -> Config:
+def _load(path: str, prune: bool = False) -> Config:
     from . import config
 
-    return config.load(path)
+    loaded = config.load(path)
+    if prune:
+        config.check_prunable(loaded, path)
+    return loaded
 
 
 def _calls(runner: Runner) -> dict[str, int]:
@@ -446,7 +449,7 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
     """
     from . import report
 
-    config = _load(config_path)
+    config = _load(config_path, prune)
     runner = _runner(opts, config)
     the_plan = runner.plan(prune=prune)
     if opts.json:
@@ -467,7 +470,7 @@ def plan(opts: Options, config_path: str, prune: bool, detailed_exitcode: bool) 
 @click.option(
     "--prune",
     is_flag=True,
-    help="Also delete what provisioner owns and the config no longer declares (shown in the plan).",
+    help="Also delete what this config owns (its name: tags its sets) and no longer declares (shown in the plan).",
 )
 @change_options
 @click.pass_obj
@@ -493,7 +496,7 @@ def apply(
     Example:
       provisioner apply -f examples/identity-center-admin.yaml --yes
     """
-    config = _load(config_path)
+    config = _load(config_path, prune)
     runner = _runner(opts, config, poll_timeout, poll_interval)
     _apply(opts, runner, yes, "apply", allow_root, portal_url, prune=prune)
 
@@ -825,7 +828,7 @@ def sso_config(
     "groups",
     multiple=True,
     metavar="NAME",
-    help="Only this group (repeatable), its members, and its assignments.",
+    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments.",
 )
 @click.pass_obj
 def export(opts: Options, output_file: str | None, permission_sets: tuple[str, ...], groups: tuple[str, ...]) -> None:
@@ -848,7 +851,10 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
 
     clients = _clients(opts)
     ctx = instance.resolve(clients)
-    document = exporter.export(clients, ctx, permission_sets, groups)
+    skipped: list[str] = []
+    document = exporter.export(clients, ctx, permission_sets, groups, skipped)
+    for warning in skipped:
+        _err(f"warning: {warning}")
     config_module.parse(document, "exported config")  # what we write must load
     as_json = output_file.lower().endswith(".json") if output_file else opts.json
     if as_json:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -312,11 +313,32 @@ class AssignmentSpec(_Model):
         return self
 
 
+# The ownership tag's value of a config without `name:`, shared by every such config; a
+# named config's value is "provisioner:<name>".
+UNNAMED_OWNER = "provisioner"
+MAX_TAG_VALUE = 256
+
+
+def check_tag_text(value: str) -> str:
+    """AWS's tag pattern for permission sets, [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*: letters,
+    separators (spaces), numbers and _.:/=+-@ (botocore's sso-admin TagValue shape)."""
+    for char in value:
+        if char not in "_.:/=+-@" and unicodedata.category(char)[0] not in "LZN":
+            raise ValueError(f"{char!r} is not allowed in a tag: use letters, digits, spaces and _.:/=+-@")
+    return value
+
+
 class OwnershipTag(_Model):
-    """The tag provisioner puts on the permission sets it manages; prune deletes only those."""
+    """The tag provisioner puts on the permission sets it creates; prune deletes only those.
+    Without `value`, it is provisioner:<name> for a named config."""
 
     key: str = Field(default="managed-by", min_length=1, max_length=128)
-    value: str = Field(default="provisioner", max_length=256)
+    value: str = Field(default=UNNAMED_OWNER, max_length=MAX_TAG_VALUE)
+
+    @field_validator("key", "value")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return check_tag_text(value)
 
 
 class AbsentSpec(_Model):
@@ -327,6 +349,13 @@ class AbsentSpec(_Model):
 
 
 class Config(_Model):
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TAG_VALUE - len(UNNAMED_OWNER) - 1,
+        description="Names this config: its permission sets are tagged managed-by: provisioner:<name>, "
+        "and apply --prune deletes only those",
+    )
     region: str | None = None
     portal_url: str | None = None
     ownership_tag: OwnershipTag = Field(default_factory=OwnershipTag)
@@ -349,6 +378,43 @@ class Config(_Model):
         if value is not None and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
             raise ValueError("must be an https:// URL such as https://my-org.awsapps.com/start")
         return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else check_tag_text(value)
+
+    @property
+    def ownership(self) -> tuple[str, str]:
+        """(key, value) of the tag on the permission sets this config creates, and may prune.
+        An explicit ownership_tag value wins; else provisioner:<name>; else provisioner."""
+        tag = self.ownership_tag
+        if "value" in tag.model_fields_set:
+            return tag.key, tag.value
+        return tag.key, f"{UNNAMED_OWNER}:{self.name}" if self.name else UNNAMED_OWNER
+
+
+def prune_problem(config: Config) -> tuple[str, str] | None:
+    """Why this config may not prune, as (field, reason); None if it may. Without a name (or
+    an explicit ownership tag) every config owns the same sets, so pruning one deletes the
+    sets of the others."""
+    if config.name or "value" in config.ownership_tag.model_fields_set:
+        return None
+    key, value = config.ownership
+    return (
+        "name",
+        f"--prune deletes the permission sets this config owns, and without a name every config "
+        f"owns the same ones (tagged {key}={value}): add a top-level name: (e.g. name: platform), "
+        f"so that the sets it manages are tagged {key}={UNNAMED_OWNER}:platform; or set "
+        "ownership_tag: {key, value} explicitly",
+    )
+
+
+def check_prunable(config: Config, file: str) -> None:
+    """Raise the ConfigError of prune_problem, if any: before any AWS call."""
+    problem = prune_problem(config)
+    if problem is not None:
+        raise ConfigError(file, [problem])
 
 
 def _reject_duplicates(values: Iterable[str], what: str) -> None:

@@ -79,13 +79,23 @@ class AwsError(ProvisionerError):
         """`Operation: Code: message`, the form every error and retry line takes."""
         return f"{self.operation}: {self.code}: {self.aws_message}"
 
+    @property
+    def action(self) -> str:
+        """The IAM action of the call, e.g. sso:CreatePermissionSet."""
+        return f"{self.service}:{self.operation}" if self.service else self.operation
+
+    @property
+    def denied(self) -> bool:
+        """AccessDenied: not allowed on this resource. Other calls may be (a policy scoped by
+        tags, a delegated administrator), unlike invalid or expired credentials."""
+        return self.code in ACCESS_CODES
+
     def render(self) -> str:
         hint = ""
         where = f" in {self.where}" if self.where else ""
         if self.code in ACCESS_CODES:
-            action = f"{self.service}:{self.operation}" if self.service else self.operation
             hint = (
-                f" (the caller may not call {action}{where}; grant that action, "
+                f" (the caller may not call {self.action}{where}; grant that action, "
                 "e.g. with the AWSSSOMasterAccountAdministrator policy, or use another profile)"
             )
         elif self.code in CREDENTIAL_CODES:
@@ -125,7 +135,14 @@ class ProvisioningFailed(ProvisionerError):
 
 
 class AwsAccessError(AwsError, AccessError):
-    """AccessDenied or invalid/expired credentials: stops the run at once."""
+    """AccessDenied or invalid/expired credentials: stops the run at once, except where one
+    resource is denied (`denied`) and the rest can go on: see is_denied."""
+
+
+def is_denied(exc: BaseException) -> bool:
+    """An AWS AccessDenied (not a credentials problem): the call may not be made on this
+    resource, while calls on others may succeed."""
+    return isinstance(exc, AwsError) and exc.denied
 
 
 def error_code(exc: BaseException) -> str | None:

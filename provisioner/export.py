@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .aws import Clients
+from .errors import AwsError
 from .steps.assignments import assignments_of_set
 from .steps.base import Context, Ids
 from .steps.groups import GroupsStep
@@ -19,15 +20,25 @@ def export(
     ctx: Context,
     permission_sets: Iterable[str] = (),
     groups: Iterable[str] = (),
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """Read the instance and return a config document. With `permission_sets` or `groups`,
-    only those (and the users in those groups, and assignments among them) are exported."""
+    only those are exported: with `groups`, their members, the permission sets assigned to
+    them, and those assignments. Permission sets the caller may not read are left out and
+    named in `warnings`."""
+    warnings = [] if warnings is None else warnings
     ids = Ids()
     only_sets, only_groups = set(permission_sets), set(groups)
     live_groups = GroupsStep(clients, ctx, ids).read()
     live_users = UsersStep(clients, ctx, ids).read()
     sets_step = PermissionSetsStep(clients, ctx, ids)
     described = sets_step.list_names()
+    if sets_step.unreadable:
+        action = next(iter(sets_step.unreadable.values())).action
+        warnings.append(
+            f"{len(sets_step.unreadable)} permission set(s) skipped: the caller may not call {action} on "
+            + ", ".join(sorted(sets_step.unreadable))
+        )
 
     group_names = {g["GroupId"]: name for name, g in live_groups.items() if not only_groups or name in only_groups}
     user_names = {u["UserId"]: name for name, u in live_users.items()}
@@ -67,7 +78,17 @@ def export(
     for name in sorted(described):
         if only_sets and name not in only_sets:
             continue
-        live = sets_step.read_one(described[name])
+        arn = described[name]["PermissionSetArn"]
+        try:
+            its_assignments = _assignments_of(clients, ctx, name, arn, group_names, user_names, only_groups)
+            if only_groups and not its_assignments:
+                continue  # not assigned to the groups asked for
+            live = sets_step.read_one(described[name])
+        except AwsError as exc:
+            if not exc.denied:
+                raise
+            warnings.append(f"permission set {name} skipped: the caller may not call {exc.action} on it ({arn})")
+            continue
         spec: dict[str, Any] = {"name": name}
         if live.description:
             spec["description"] = live.description
@@ -90,7 +111,7 @@ def export(
         if live.tags:
             spec["tags"] = dict(sorted(live.tags.items()))
         sets.append(spec)
-        assignments.extend(_assignments_of(clients, ctx, name, live.arn, group_names, user_names, only_groups))
+        assignments.extend(its_assignments)
     doc["permission_sets"] = sets
     doc["assignments"] = assignments
     return doc

@@ -62,6 +62,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Who plans, beside the instance: the config's name and the tag of the sets it owns.
+    context: dict[str, Any] = field(default_factory=dict)
 
     def extend(self, changes: list[Change]) -> None:
         self.changes.extend(changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -11,6 +12,9 @@ from .steps.base import Context
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.PROVISION: ">"}
 COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.DELETE: "31", Action.PROVISION: "36"}
 VALUE_WIDTH = 100
+# Unchanged lines shown around each change in a document diff.
+DIFF_CONTEXT = 3
+DIFF_COLORS = {"-": "31", "+": "32", "@": "36"}
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -39,14 +43,36 @@ def render_change(change: Change, color: bool = False) -> list[str]:
             lines.append(f"      {label}")
             lines.extend(f"          - {p}" for p in f.old or [])
             lines.extend(f"          + {p}" for p in f.new)
+        elif change.action is Action.UPDATE and f.name == "inline_policy":
+            lines.append(f"      {f.name}:")
+            lines.extend(f"          {line}" for line in document_diff(f.old, f.new, color))
         elif change.action is Action.UPDATE and f.name == "tags":
             parts = [f"-{k}" for k in f.old] + [f"+{k}={v}" for k, v in f.new.items()]
             lines.append(f"      {label} {' '.join(parts)}")
         elif change.action is Action.UPDATE:
             lines.append(f"      {label} {_value(f.old)} -> {_value(f.new)}")
+        elif change.action is Action.DELETE:
+            # What goes (whose set it is), or why (a reason has no old value).
+            lines.append(f"      {label} {_value(f.new if f.old is None else f.old)}")
         else:
             lines.append(f"      {label} {_value(f.new)}")
     return lines
+
+
+def document_diff(old: Any, new: Any, color: bool = False) -> list[str]:
+    """A unified diff of two JSON documents, pretty-printed with sorted keys: only the
+    changed lines and a few around them, so one statement in a 30 KB policy is two lines."""
+
+    def pretty(document: Any) -> list[str]:
+        return [] if document is None else json.dumps(document, indent=2, sort_keys=True).splitlines()
+
+    out = []
+    for line in difflib.unified_diff(pretty(old), pretty(new), lineterm="", n=DIFF_CONTEXT):
+        if line.startswith(("---", "+++")):
+            continue  # file headers: there are no files
+        code = DIFF_COLORS.get(line[:1])
+        out.append(_paint(line, code, color) if code else line)
+    return out
 
 
 def render_context(ctx: Context | None) -> str:
@@ -62,10 +88,28 @@ NO_CHANGES = "No changes: IAM Identity Center matches the config."
 NOTHING_TO_DESTROY = "Nothing to destroy: none of what the config declares exists."
 
 
+def render_owner(plan: Plan) -> str:
+    """Which config plans, and which permission sets it owns (and so may prune)."""
+    tag = plan.context.get("ownership_tag")
+    if not tag:
+        return ""
+    name = plan.context.get("config")
+    owned = f"owns the permission sets tagged {tag['key']}={tag['value']}"
+    if name:
+        return f"config {name}: {owned}"
+    return f"config without a name: {owned} (as does every config without one; add name: to tell them apart)"
+
+
 def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty: str = NO_CHANGES) -> str:
     """The plan for people; `when_empty` is the command's own words for a plan with no change."""
-    lines = [render_context(ctx), ""] if ctx else []
-    if plan.empty:
+    lines = [render_context(ctx)] if ctx else []
+    if owner := render_owner(plan):
+        lines.append(owner)
+    if lines:
+        lines.append("")
+    if plan.empty and plan.errors:
+        lines.append("No changes found in what could be read.")
+    elif plan.empty:
         lines.append(when_empty)
     else:
         for change in plan.changes:
@@ -89,7 +133,7 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
         line = f"  {mark:<6} {what}"
         if outcome.detail:
             line += f": {outcome.detail}"
-        if outcome.request_id and not outcome.ok:
+        if outcome.request_id and not outcome.ok and outcome.request_id not in outcome.detail:
             line += f" [request id {outcome.request_id}]"
         lines.append(line)
     lines.extend(f"error: {e}" for e in result.errors)
@@ -121,6 +165,8 @@ def document(
     """The one JSON document a command prints on stdout with --output json."""
     doc: dict[str, Any] = {"command": command, "context": context_json(ctx)}
     if plan is not None:
+        if doc["context"] is not None:
+            doc["context"].update(plan.context)
         doc["plan"] = plan.to_json()
     if result is not None:
         doc["result"] = result.to_json()

@@ -257,7 +257,7 @@ def run_async(
     `settings.timeout` seconds after it was fired is reported as TIMEOUT; no new request is
     fired after that, and the rest are SKIPPED. A failed request does not stop the others.
     """
-    from .errors import AccessError, ProvisionerError
+    from .errors import AccessError, ProvisionerError, is_denied
 
     outcomes: list[AsyncOutcome | None] = [None] * len(items)
     queue = list(range(len(items)))
@@ -278,9 +278,11 @@ def run_async(
     def try_fire(index: int) -> Mapping[str, Any] | ProvisionerError:
         try:
             return fire(items[index])
-        except AccessError:
-            raise
         except ProvisionerError as exc:
+            # Bad credentials stop everything; AccessDenied fails this request only, and the
+            # requests in flight are still polled to their end.
+            if isinstance(exc, AccessError) and not is_denied(exc):
+                raise
             return exc
 
     def settle(index: int, status: Mapping[str, Any]) -> None:

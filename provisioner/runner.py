@@ -15,7 +15,7 @@ from typing import Any
 from . import quotas, targets
 from .aws import Clients
 from .config import Config
-from .errors import AccessError, AwsAccessError, ProvisionerError
+from .errors import AccessError, AwsAccessError, AwsError, ProvisionerError, is_denied
 from .plan import Action, ApplyResult, Change, Outcome, Plan
 from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
 from .steps import instance
@@ -132,9 +132,25 @@ class Runner:
         try:
             yield
         except AwsAccessError as exc:
-            if self.ctx is not None:
-                exc.where = f"account {self.ctx.account_id} as {self.ctx.caller_arn}"
+            self._name_the_caller(exc)
             raise
+
+    def _name_the_caller(self, exc: AwsError) -> None:
+        if self.ctx is not None:
+            exc.where = f"account {self.ctx.account_id} as {self.ctx.caller_arn}"
+
+    def _denials_named(self, fn: Callable[[Change], Any]) -> Callable[[Change], Any]:
+        """`fn`, with an AccessDenied it raises saying which account and caller it is about."""
+
+        def call(change: Change) -> Any:
+            try:
+                return fn(change)
+            except AwsError as exc:
+                if exc.denied:
+                    self._name_the_caller(exc)
+                raise
+
+        return call
 
     # -- apply ------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
@@ -198,12 +214,17 @@ class Runner:
         if not changes:
             return []
 
+        apply = self._denials_named(lambda change: self._steps[change.resource].apply(change))
+
         def one(change: Change) -> Outcome:
             try:
-                detail = self._steps[change.resource].apply(change)
-            except AccessError:
-                raise
+                detail = apply(change)
             except ProvisionerError as exc:
+                # Credentials no later call would fare better with stop the run; AccessDenied
+                # on one resource (tag-scoped policies, a delegated administrator) fails this
+                # change only.
+                if isinstance(exc, AccessError) and not is_denied(exc):
+                    raise
                 return Outcome(change, False, str(exc), getattr(exc, "request_id", None))
             return Outcome(change, True, detail or "")
 
@@ -235,7 +256,7 @@ class Runner:
 
         outcomes = run_async(
             changes,
-            fire=lambda change: step.start_provisioning(change.data),
+            fire=self._denials_named(lambda change: step.start_provisioning(change.data)),
             check=finished,
             limit=self.settings.max_concurrent_provisionings,
             clock=self.clients.clock,
@@ -253,7 +274,7 @@ class Runner:
         parallel = self._mapper()
         outcomes = run_async(
             changes,
-            fire=step.start,
+            fire=self._denials_named(step.start),
             check=lambda request_ids: step.finished(request_ids, parallel, deleting),
             parallel=parallel,
             limit=self.settings.max_outstanding_assignments,

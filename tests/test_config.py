@@ -118,6 +118,9 @@ def test_examples_are_valid(example: str) -> None:
         ("assignments.0.groups", [], "assignments[0]", "at least one principal"),
         ("region", "Seoul", "region", "not an AWS Region"),
         ("groups", [{"name": "Admins"}, {"name": "Admins"}], "groups[1].name", "duplicate"),
+        ("name", "team#a", "name", "not allowed in a tag"),
+        ("name", "x" * 245, "name", "at most 244"),  # provisioner:<name> is a tag value, at most 256
+        ("ownership_tag", {"value": "a,b"}, "ownership_tag.value", "not allowed in a tag"),
     ],
 )
 def test_invalid_field_is_named(path: str, value: Any, field: str, words: str) -> None:

@@ -110,6 +110,7 @@ def test_export_can_be_limited_to_a_group(aws: realism.State) -> None:
     build_by_hand()
     doc = export("--group", "Empty")
     assert [g["name"] for g in doc["groups"]] == ["Empty"] and doc["users"] == [] and doc["assignments"] == []
+    assert doc["permission_sets"] == []  # Empty is assigned none
 
 
 def test_export_in_json_mode_prints_the_document_as_json(aws: realism.State) -> None:
@@ -136,3 +137,52 @@ def test_export_to_a_file_in_json_mode_prints_a_summary(
     }
     assert read(path.read_text()) == export()
     config_module.load(path)
+
+
+def another_team() -> None:
+    """A second team's set, assigned to its own group only."""
+    sso = boto3.client("sso-admin", region_name=REGION)
+    ids = boto3.client("identitystore", region_name=REGION)
+    instance = sso.list_instances()["Instances"][0]
+    arn, store = instance["InstanceArn"], instance["IdentityStoreId"]
+    group = ids.create_group(IdentityStoreId=store, DisplayName="Audit")["GroupId"]
+    ps = sso.create_permission_set(InstanceArn=arn, Name="Auditor", SessionDuration="PT1H")["PermissionSet"]
+    sso.create_account_assignment(
+        InstanceArn=arn,
+        TargetId="111122223333",
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps["PermissionSetArn"],
+        PrincipalType="GROUP",
+        PrincipalId=group,
+    )
+
+
+def test_export_of_a_group_has_only_its_sets_and_plans_clean(aws: realism.State, clock: Any, tmp_path: Path) -> None:
+    build_by_hand()
+    another_team()
+    path = tmp_path / "ops.yaml"
+    assert CliRunner().invoke(cli, ["--region", REGION, "export", "--group", "Ops", "-o", str(path)]).exit_code == 0
+    doc = yaml.safe_load(path.read_text())
+    assert [ps["name"] for ps in doc["permission_sets"]] == ["OpsAdmin"]
+    assert doc["assignments"] == [
+        {"permission_set": "OpsAdmin", "groups": ["Ops"], "accounts": ["111122223333", "123456789012"]}
+    ]
+    plan = Runner(make_clients(clock), config_module.load(path), run_settings()).plan()
+    assert plan.empty, plan.to_json()
+
+
+@pytest.mark.parametrize(
+    ("operations", "named"),
+    [(None, "arn:"), ({"GetInlinePolicyForPermissionSet"}, "Auditor")],
+)
+def test_export_skips_the_sets_the_caller_may_not_read_and_says_so(
+    aws: realism.State, operations: set[str] | None, named: str
+) -> None:
+    build_by_hand()  # OpsAdmin is tagged team=ops
+    another_team()
+    realism.configure(deny=realism.unless_tagged("team", "ops", operations))
+    result = CliRunner().invoke(cli, ["--region", REGION, "export"])
+    assert result.exit_code == 0, result.output
+    assert [ps["name"] for ps in yaml.safe_load(result.stdout)["permission_sets"]] == ["OpsAdmin"]
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and named in warning[0] and "skipped" in warning[0], result.stderr

@@ -14,6 +14,7 @@ from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_sett
 from tests.realism.orgs import inventory
 
 BASE: dict[str, Any] = {
+    "name": "platform",  # prune needs to know whose sets are whose
     "groups": [{"name": "Ops"}, {"name": "Dev"}],
     "users": [
         {"user_name": "ana", "email": "ana@example.com", "groups": ["Ops"]},

@@ -258,6 +258,29 @@ def test_changed_provisioned_set_is_provisioned_once(clients: Clients, clock: An
     assert second.log.counts["sso-admin:ProvisionPermissionSet"] == 1
 
 
+def stale_accounts(name: str) -> list[str]:
+    arn, _ = instance()
+    return list(
+        sso().list_accounts_for_provisioned_permission_set(
+            InstanceArn=arn,
+            PermissionSetArn=permission_set_arn(name),
+            ProvisioningStatus="LATEST_PERMISSION_SET_NOT_PROVISIONED",
+        )["AccountIds"]
+    )
+
+
+def test_tag_only_edit_is_not_provisioned(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["tags"] = {"cost-center": "42"}  # one tag changed, one removed
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(changed))
+    assert result.ok and [c.resource for c in plan.changes] == ["permission_set"], plan.to_json()
+    assert second.log.writes() == {"sso-admin:TagResource": 1, "sso-admin:UntagResource": 1}
+    # Tags live on the set, not on its roles: AWS does not mark the set stale for them.
+    assert stale_accounts("PowerUser") == []
+
+
 def test_unprovisioned_set_is_not_provisioned(clients: Clients, clock: Any) -> None:
     doc = json.loads(json.dumps(FULL))
     doc["assignments"] = []

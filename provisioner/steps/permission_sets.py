@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from ..config import (
+    UNNAMED_OWNER,
     Config,
     PermissionSetSpec,
     canonical_policy,
+    check_prunable,
     duration_seconds,
     managed_policy_arn,
 )
@@ -53,13 +55,27 @@ class Desired:
     inline: str | None
     boundary: dict[str, Any] | None
     tags: dict[str, str]
-    # The tag marking sets provisioner created (and so may prune). Put on at creation only:
-    # a set that existed before is adopted but never becomes ours to delete.
+    # The tag marking sets this config created (and so may prune). Put on at creation, and on
+    # a set an unnamed config created when a named one claims it; a set that existed before
+    # is adopted but never becomes ours to delete.
     ownership: tuple[str, str] | None = None
 
     @property
     def creation_tags(self) -> dict[str, str]:
         return {**(dict([self.ownership]) if self.ownership else {}), **self.tags}
+
+    def owner(self, live: LivePermissionSet) -> str | None:
+        """The ownership tag value of a live set, unless the config sets that tag itself."""
+        if self.ownership is None or self.ownership[0] in self.tags:
+            return None
+        return live.tags.get(self.ownership[0])
+
+    def claim(self, live: LivePermissionSet) -> tuple[str, str] | None:
+        """The ownership tag to put on a set that a config without a name created, when this
+        config has a name (or its own tag value): it takes the set over."""
+        if self.ownership is None or self.ownership[1] == UNNAMED_OWNER or self.owner(live) != UNNAMED_OWNER:
+            return None
+        return self.ownership
 
     @classmethod
     def of(cls, spec: PermissionSetSpec, partition: str, ownership: tuple[str, str] | None = None) -> Desired:
@@ -145,13 +161,24 @@ class Edit:
             )
         if self.put_boundary or self.delete_boundary:
             out.append(FieldChange("permissions_boundary", live.boundary if live else None, want.boundary))
-        if live is not None and (self.tag or self.untag):
-            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag}, dict(self.tag)))
+        claim = want.claim(live) if live is not None else None
+        tag = {k: v for k, v in self.tag.items() if claim is None or k != claim[0]}  # a claim shows as owner
+        if live is not None and (tag or self.untag):
+            out.append(FieldChange("tags", {k: live.tags[k] for k in self.untag}, tag))
+        if live is not None and claim is not None:
+            out.append(FieldChange("owner", want.owner(live), claim[1]))
         return out
 
     @property
     def empty(self) -> bool:
-        return not (
+        return not (self.changes_roles or self.tag or self.untag)
+
+    @property
+    def changes_roles(self) -> bool:
+        """Whether the roles in the accounts change, so the set must be provisioned again.
+        Tags are not: they live on the permission set only ("Tags can only be applied to
+        permission sets and cannot be applied to corresponding roles", API reference, Tag)."""
+        return bool(
             self.update_attributes
             or self.attach_managed
             or self.detach_managed
@@ -161,8 +188,6 @@ class Edit:
             or self.delete_inline
             or self.put_boundary
             or self.delete_boundary
-            or self.tag
-            or self.untag
         )
 
 
@@ -233,29 +258,58 @@ def compute_edit(desired: Desired, live: LivePermissionSet | None) -> Edit:
     edit.tag = {k: v for k, v in desired.tags.items() if live.tags.get(k) != v}
     ownership_key = desired.ownership[0] if desired.ownership else None
     edit.untag = sorted(k for k in live.tags if k not in desired.tags and k != ownership_key)
+    if claim := desired.claim(live):
+        edit.tag[claim[0]] = claim[1]
     return edit
 
 
 class PermissionSetsStep(Step):
     resource = "permission_set"
     existing: dict[str, Mapping[str, Any]]
+    unreadable: dict[str, AwsError]  # ARN -> AccessDenied on DescribePermissionSet
     doomed: dict[str, str]
 
     # -- read -------------------------------------------------------------------------
     def list_names(self) -> dict[str, Mapping[str, Any]]:
-        """Name -> DescribePermissionSet of every set in the instance (names need a describe);
-        their ARNs become known."""
+        """Name -> DescribePermissionSet of every set in the instance the caller may describe
+        (names need a describe); their ARNs become known. The ARNs of the sets it may not
+        describe (a policy scoped by tags) are kept in `unreadable`, with the denial."""
+        out, self.unreadable = self._describe_all()
+        return out
+
+    def _describe_all(self) -> tuple[dict[str, Mapping[str, Any]], dict[str, AwsError]]:
         sso = self.clients.sso_admin
         out: dict[str, Mapping[str, Any]] = {}
+        unreadable: dict[str, AwsError] = {}
         for arn in sso.pages(
             lambda c, more: c.list_permission_sets(InstanceArn=self.ctx.instance_arn, **more), "PermissionSets"
         ):
-            described = sso.call(
-                lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
-            )["PermissionSet"]
+            try:
+                described = sso.call(
+                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)
+                )["PermissionSet"]
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                unreadable[arn] = exc  # its name is unknown: it may even be a declared one
+                continue
             out[described["Name"]] = described
             self.ids.set("permission_sets", described["Name"], arn)
-        return out
+        return out, unreadable
+
+    def _warn_unreadable(self, plan: Plan, missing: list[str], consequence: str) -> None:
+        """One warning for the sets the caller may not describe, naming the declared sets
+        that were not found and may be among them."""
+        if not self.unreadable:
+            return
+        action = next(iter(self.unreadable.values())).action
+        text = (
+            f"{len(self.unreadable)} permission set(s) were skipped: the caller may not call {action} on "
+            f"{_some(sorted(self.unreadable))}"
+        )
+        if missing:
+            text += f"; if {_some(missing)} (declared, not found) is one of them, {consequence}: grant {action} on it"
+        plan.warnings.append(text)
 
     def read_one(self, described: Mapping[str, Any]) -> LivePermissionSet:
         sso = self.clients.sso_admin
@@ -311,62 +365,124 @@ class PermissionSetsStep(Step):
     # -- diff -------------------------------------------------------------------------
     def plan(self, config: Config, plan: Plan) -> None:
         existing = self.existing = self.list_names()
-        provisions = []
+        self.describe_owner(config, plan)
+        missing = [spec.name for spec in config.permission_sets if spec.name not in existing]
+        self._warn_unreadable(plan, missing, "creating it will fail")
+        provisions: list[Change] = []
         for spec in config.permission_sets:
-            desired = Desired.of(spec, self.ctx.partition, self.ownership(config))
+            desired = Desired.of(spec, self.ctx.partition, config.ownership)
             described = existing.get(spec.name)
-            live = self.read_one(described) if described else None
-            edit = compute_edit(desired, live)
-            if live is None:
-                plan.changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(edit.fields()), edit))
-                continue
-            stale = self.provisioned_accounts(live.arn, stale_only=True)
-            if edit.empty:
-                plan.unchanged[self.resource] += 1
-            else:
-                plan.changes.append(Change(self.resource, Action.UPDATE, spec.name, tuple(edit.fields()), edit))
-            if stale or (not edit.empty and self.provisioned_accounts(live.arn)):
-                why = "stale in " + ", ".join(stale) if stale else "changed"
-                provisions.append(
-                    Change(
-                        "provisioning",
-                        Action.PROVISION,
-                        spec.name,
-                        (FieldChange("target", None, f"ALL_PROVISIONED_ACCOUNTS ({why})"),),
-                        spec.name,
-                    )
+            try:
+                self._plan_one(config, desired, described, plan, provisions)
+            except AwsError as exc:
+                if not exc.denied or described is None:
+                    raise
+                # Tag-scoped delegation: this set alone may not be read, so it cannot be compared.
+                plan.errors.append(
+                    f"permission set {spec.name}: the caller may not call {exc.action} on it "
+                    f"({described['PermissionSetArn']}), so it cannot be compared with the config: grant "
+                    f"{exc.action} on it (a policy scoped by tags must match its tags), or remove it from the config"
                 )
         # Provisioning comes after every edit of every set, once per set.
         plan.changes.extend(provisions)
 
+    def _plan_one(
+        self,
+        config: Config,
+        desired: Desired,
+        described: Mapping[str, Any] | None,
+        plan: Plan,
+        provisions: list[Change],
+    ) -> None:
+        """Read one declared set, then add its changes: nothing is added if a read fails."""
+        name = desired.spec.name
+        live = self.read_one(described) if described else None
+        edit = compute_edit(desired, live)
+        if live is None:
+            plan.changes.append(Change(self.resource, Action.CREATE, name, tuple(edit.fields()), edit))
+            return
+        stale = self.provisioned_accounts(live.arn, stale_only=True)
+        provision = bool(stale) or (edit.changes_roles and bool(self.provisioned_accounts(live.arn)))
+        owner = desired.owner(live)
+        if owner not in (None, config.ownership[1]) and not desired.claim(live):
+            plan.warnings.append(
+                f"permission set {name} carries {config.ownership[0]}={owner}: another config (or "
+                "tool) owns it, and this config changes it too; declare each permission set in one config only"
+            )
+        if edit.empty:
+            plan.unchanged[self.resource] += 1
+        else:
+            plan.changes.append(Change(self.resource, Action.UPDATE, name, tuple(edit.fields()), edit))
+        if provision:
+            why = "stale in " + ", ".join(stale) if stale else "changed"
+            provisions.append(
+                Change(
+                    "provisioning",
+                    Action.PROVISION,
+                    name,
+                    (FieldChange("target", None, f"ALL_PROVISIONED_ACCOUNTS ({why})"),),
+                    name,
+                )
+            )
+
     def plan_prune(self, config: Config, plan: Plan) -> None:
         """Permission sets that carry our ownership tag and that the config no longer declares."""
+        check_prunable(config, "config")  # the CLI checks first, naming the file
         declared = {spec.name for spec in config.permission_sets}
-        key, value = self.ownership(config)
+        key, value = config.ownership
         self.doomed: dict[str, str] = {}
+        unclaimed: list[str] = []
+        hidden: dict[str, str] = {}  # name -> the action denied on it
         for name, described in sorted(self.existing.items()):
             if name in declared:
                 continue
             arn = described["PermissionSetArn"]
-            tags = {
-                t["Key"]: t.get("Value", "")
-                for t in self.clients.sso_admin.pages(
-                    lambda c, more: c.list_tags_for_resource(
-                        InstanceArn=self.ctx.instance_arn, ResourceArn=arn, **more
-                    ),
-                    "Tags",
-                )
-            }
+            try:
+                tags = {
+                    t["Key"]: t.get("Value", "")
+                    for t in self.clients.sso_admin.pages(
+                        lambda c, more: c.list_tags_for_resource(
+                            InstanceArn=self.ctx.instance_arn, ResourceArn=arn, **more
+                        ),
+                        "Tags",
+                    )
+                }
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
+                continue
             if tags.get(key) == value:
                 self.doomed[name] = arn
-                plan.changes.append(Change(self.resource, Action.DELETE, name, (FieldChange(key, value, None),), name))
+                plan.changes.append(
+                    Change(self.resource, Action.DELETE, name, (FieldChange("owner", value, None),), name)
+                )
+            elif tags.get(key) == UNNAMED_OWNER:
+                unclaimed.append(name)
+        if unclaimed:
+            plan.notes.append(
+                f"{len(unclaimed)} permission set(s) carry {key}={UNNAMED_OWNER}, the tag of configs without "
+                f"a name, and this config does not declare them ({_some(unclaimed)}): --prune leaves them, as "
+                "another config may own them. To delete one, declare it here (it is then claimed), then drop it"
+            )
+        if hidden:
+            plan.warnings.append(
+                f"{len(hidden)} permission set(s) not declared here were skipped by --prune: the caller may not "
+                f"call {next(iter(hidden.values()))} on {_some(sorted(hidden))}, so whose they are is unknown"
+            )
 
     @staticmethod
-    def ownership(config: Config) -> tuple[str, str]:
-        return config.ownership_tag.key, config.ownership_tag.value
+    def describe_owner(config: Config, plan: Plan) -> None:
+        """Say in the plan which config this is and which sets it owns."""
+        key, value = config.ownership
+        plan.context["config"] = config.name
+        plan.context["ownership_tag"] = {"key": key, "value": value}
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         existing = self.list_names()
+        self.describe_owner(config, plan)
+        missing = [spec.name for spec in config.permission_sets if spec.name not in existing]
+        self._warn_unreadable(plan, missing, "it is not deleted")
         for spec in config.permission_sets:
             if spec.name in existing:
                 plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec.name))
@@ -419,9 +535,23 @@ class PermissionSetsStep(Step):
                 raise
             # A conflict means either "the name exists" (adopt, never retry) or "something is
             # in flight" (retry). Tell them apart by looking the name up, not by the message.
-            found = self.list_names().get(spec.name)
+            existing, unreadable = self._describe_all()
+            found = existing.get(spec.name)
             if found is not None:
                 return str(found["PermissionSetArn"]), True
+            if unreadable:
+                # The name may be one the caller may not describe: retrying would not help.
+                action = next(iter(unreadable.values())).action
+                raise AwsError(
+                    exc.code,
+                    f"a permission set named {spec.name} may already exist among the {len(unreadable)} the "
+                    f"caller may not describe ({action} denied on {_some(sorted(unreadable))}): grant {action} "
+                    "on them, or choose another name",
+                    exc.operation,
+                    exc.request_id,
+                    exc.reason,
+                    exc.service,
+                ) from exc
             arn = self.clients.sso_admin.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)[
                 "PermissionSet"
             ]["PermissionSetArn"]
@@ -577,6 +707,12 @@ class PermissionSetsStep(Step):
                 InstanceArn=self.ctx.instance_arn, ProvisionPermissionSetRequestId=request_id
             )
         )["PermissionSetProvisioningStatus"]
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """A few names of a long list, and how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _normalize_boundary(boundary: Mapping[str, Any] | None) -> dict[str, Any] | None:

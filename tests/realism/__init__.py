@@ -17,6 +17,9 @@ both dispatch through the same response classes. What the layer does is set per 
   write took effect), from a seeded random generator so a failing run can be replayed;
 - unknown and unimplemented operations (of every moto service) answered as AWS answers an
   operation it does not serve: a 400 error in the request's protocol, never moto's HTML 500.
+- access: AccessDeniedException for the calls a predicate over the operation and the
+  request denies, as IAM answers a caller whose policy does not allow them on that
+  resource (tag-scoped delegation, delegated administrators).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +55,8 @@ class Settings:
     drop_after_rate: float = 0.0
     latency: float = 0.0
     refuse: dict[str, tuple[str, str]] = field(default_factory=dict)  # Operation -> (code, message)
+    # (Operation, request parameters) -> True to answer AccessDeniedException; see `unless_tagged`.
+    deny: Callable[[str, dict[str, Any]], bool] | None = None
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -402,6 +407,10 @@ def _tags_op(resp: Any, action: str) -> str:
     if action == "list":
         return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
     _guard_provisioning(resp, arn)
+    # Tags never make a set stale: they stay on the permission set and are not put on its
+    # roles: "Tags can only be applied to permission sets and cannot be applied to
+    # corresponding roles that IAM Identity Center creates in AWS accounts"
+    # (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_Tag.html).
     if action == "tag":
         tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
     else:
@@ -494,6 +503,49 @@ def _create_group_membership(resp: Any, original: Callable[[], str]) -> str:
     return original()
 
 
+# -- access -----------------------------------------------------------------------------------
+def target_set(request: dict[str, Any]) -> str | None:
+    """The permission set a request acts on (its ARN), if any."""
+    arn = request.get("PermissionSetArn") or request.get("ResourceArn")
+    return str(arn) if arn else None
+
+
+def unless_tagged(
+    key: str, value: str, operations: Iterable[str] | None = None
+) -> Callable[[str, dict[str, Any]], bool]:
+    """The deny predicate of a caller allowed only on permission sets tagged key=value, e.g.
+    `"Condition": {"StringEquals": {"aws:ResourceTag/team": "a"}}` on
+    arn:aws:sso:::permissionSet/* (user guide, "Delegate permission set administration":
+    https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsetdelegation.html).
+    Calls on no particular set (ListPermissionSets, CreatePermissionSet) are allowed;
+    `operations`, if given, limits the denial to those."""
+    only = frozenset(operations) if operations is not None else None
+
+    def deny(operation: str, request: dict[str, Any]) -> bool:
+        arn = target_set(request)
+        if arn is None or (only is not None and operation not in only):
+            return False
+        return STATE.tags.get(arn, {}).get(key) != value
+
+    return deny
+
+
+def _access_denied(resp: Any, service: str, operation: str, request: dict[str, Any]) -> _Error:
+    """IAM's implicit deny, worded as IAM words it ("User: ARN is not authorized to perform:
+    ACTION on resource: ARN because no identity-based policy allows the ACTION action",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html), with
+    the HTTP status 400 sso-admin answers it with (aws-samples/iam-identity-center-team#59:
+    "not authorized to perform: sso:CreateAccountAssignment ... Status Code: 400")."""
+    action = f"{'sso' if service == 'sso-admin' else service}:{operation}"
+    resource = target_set(request) or request.get("InstanceArn") or request.get("IdentityStoreId") or "*"
+    caller = f"arn:aws:sts::{getattr(resp, 'current_account', '123456789012')}:assumed-role/Delegated/admin"
+    return _Error(
+        "AccessDeniedException",
+        f"User: {caller} is not authorized to perform: {action} on resource: {resource} "
+        f"because no identity-based policy allows the {action} action",
+    )
+
+
 # -- dispatch ---------------------------------------------------------------------------------
 def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> Any:
     """Apply the quotas and the injected faults around one call."""
@@ -505,6 +557,10 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         if operation in s.refuse:
             code, message = s.refuse[operation]
             return _error_response(_Error(code, message, status=403 if "Denied" in code else 400))
+        if s.deny is not None:
+            request = _params(resp)
+            if s.deny(operation, request):
+                return _error_response(_access_denied(resp, service, operation, request))
         if s.tps:
             bucket = STATE.buckets.setdefault(service, [s.tps, s.clock()])
             now = s.clock()
