@@ -8,7 +8,8 @@ both dispatch through the same response classes. What the layer does is set per 
 - fidelity (always on): the operations moto lacks (provisioning and assignment status,
   tags, permissions boundary, UpdateUser/UpdateGroup, DescribeInstance), AWS's refusals
   (duplicate permission set names, duplicate memberships), moto's bugs (UpdatePermissionSet
-  resetting SessionDuration, path-qualified managed policies, provisioning on assignment);
+  resetting SessionDuration, path-qualified managed policies, provisioning on assignment),
+  and ExternalIds on the users and groups `mark_external` hands to an identity provider;
 - asynchronous statuses: assignments and provisionings answer IN_PROGRESS, then SUCCEEDED
   or a scripted FAILED after `async_polls` polls and `async_seconds` of the layer's clock;
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
@@ -584,21 +585,47 @@ SSO_STALE_WRITES = (
 IDS_OPERATIONS: dict[str, Callable[..., str]] = {"update_user": _update_user, "update_group": _update_group}
 
 
-def _list_users(resp: Any, original: Callable[[], str]) -> str:
-    """moto has no ExternalIds; users marked with `mark_external` carry them, as SCIM-synced users do."""
-    body = json.loads(original())
-    for user in body.get("Users", []):
-        if user["UserId"] in STATE.external:
-            user["ExternalIds"] = STATE.external[user["UserId"]]
-    return json.dumps(body)
+def _external_ids(principal: dict[str, Any], id_key: str) -> dict[str, Any]:
+    """Give a user or group the ExternalIds `mark_external` recorded, as SCIM-synced ones have.
+
+    moto has none (it answers [] or null); AWS omits the member when there are none: the
+    ExternalIds shape has min 1 (botocore/data/identitystore, shapes ExternalIds, User, Group).
+    """
+    principal.pop("ExternalIds", None)
+    if principal.get(id_key) in STATE.external:
+        principal["ExternalIds"] = STATE.external[principal[id_key]]
+    return principal
 
 
-def mark_external(user_id: str, issuer: str = "https://scim.example.com") -> None:
-    """Make a user look provisioned by an external identity provider (it has ExternalIds)."""
-    STATE.external[user_id] = [{"Issuer": issuer, "Id": user_id}]
+def _listing_with_external_ids(key: str, id_key: str) -> Callable[[Any, Callable[[], str]], str]:
+    def listing(resp: Any, original: Callable[[], str]) -> str:
+        body = json.loads(original())
+        body[key] = [_external_ids(item, id_key) for item in body.get(key, [])]
+        return json.dumps(body)
+
+    return listing
 
 
-IDS_WRAPPED = {"create_group_membership": _create_group_membership, "list_users": _list_users}
+def _described_with_external_ids(id_key: str) -> Callable[[Any, Callable[[], str]], str]:
+    def described(resp: Any, original: Callable[[], str]) -> str:
+        return json.dumps(_external_ids(json.loads(original()), id_key))
+
+    return described
+
+
+def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -> None:
+    """Make a user or a group look provisioned by an external identity provider: ListUsers,
+    ListGroups, DescribeUser and DescribeGroup then show its ExternalIds."""
+    STATE.external[principal_id] = [{"Issuer": issuer, "Id": f"idp-{principal_id}"}]
+
+
+IDS_WRAPPED = {
+    "create_group_membership": _create_group_membership,
+    "list_users": _listing_with_external_ids("Users", "UserId"),
+    "list_groups": _listing_with_external_ids("Groups", "GroupId"),
+    "describe_user": _described_with_external_ids("UserId"),
+    "describe_group": _described_with_external_ids("GroupId"),
+}
 
 
 def _pascal(name: str) -> str:
