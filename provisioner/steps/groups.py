@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from ..aws import Clients
 
 
+def left_to_idp(kind: str, name: str, what: str) -> str:
+    """The plan note for a user or group of an external identity provider that is left alone."""
+    return f"{kind} {name!r} comes from an external identity provider, which manages it: {what}"
+
+
+def drift_left_alone(fields: list[str]) -> str:
+    verb = "differs" if len(fields) == 1 else "differ"
+    return f"its {', '.join(fields)} {verb} from the config; left alone"
+
+
 def is_duplicate(exc: AwsError) -> bool:
     """identitystore's permanent conflict: the natural key is taken (adopt, never retry)."""
     return exc.code == "ConflictException" and exc.reason != "CONCURRENT_MODIFICATION"
@@ -50,6 +60,10 @@ class GroupsStep(Step):
                     fields.append(FieldChange("description", None, spec.description))
                 changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(fields), spec))
             elif spec.description is not None and group.get("Description") != spec.description:
+                if group["GroupId"] in self.ids.external:
+                    plan.notes.append(left_to_idp("group", spec.name, drift_left_alone(["description"])))
+                    plan.unchanged[self.resource] += 1
+                    continue
                 changes.append(
                     Change(
                         self.resource,
@@ -67,15 +81,20 @@ class GroupsStep(Step):
         """Groups listed under `absent:` that exist."""
         for name in config.absent.groups:
             if self.ids.groups.get(name) in self.ids.external:
-                plan.notes.append(f"group {name!r} comes from an external identity provider: not deleted")
+                plan.notes.append(left_to_idp("group", name, "not deleted, nor its memberships"))
             elif name in self.ids.groups:
                 plan.changes.append(Change(self.resource, Action.DELETE, name, (), GroupSpec(name=name)))
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
         live = self.read()
         for spec in config.groups:
-            if spec.name in live:
-                plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec))
+            group = live.get(spec.name)
+            if group is None:
+                continue
+            if group["GroupId"] in self.ids.external:
+                plan.notes.append(left_to_idp("group", spec.name, "not deleted, nor its memberships"))
+                continue
+            plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec))
 
     def apply(self, change: Change) -> str | None:
         spec: GroupSpec = change.data

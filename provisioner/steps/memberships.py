@@ -39,6 +39,15 @@ class MembershipsStep(Step):
             members[group] = {m["MemberId"].get("UserId", ""): m["MembershipId"] for m in listing}
         return members
 
+    def from_idp(self, user: str, group: str) -> str | None:
+        """Which side of a membership comes from an external identity provider, if either:
+        such memberships are managed there, never here."""
+        if self.ids.groups.get(group) in self.ids.external:
+            return f"group {group!r}"
+        if self.ids.users.get(user) in self.ids.external:
+            return f"user {user!r}"
+        return None
+
     def plan(self, config: Config, plan: Plan) -> None:
         live = self.live = self.read(config)
         for user in config.users:
@@ -46,6 +55,12 @@ class MembershipsStep(Step):
             for group in user.groups:
                 if user_id is not None and user_id in live.get(group, {}):
                     plan.unchanged[self.resource] += 1
+                    continue
+                if idp := self.from_idp(user.user_name, group):
+                    plan.notes.append(
+                        f"membership {user.user_name} in {group}: {idp} comes from an external identity "
+                        "provider, which manages its memberships: not created"
+                    )
                     continue
                 plan.changes.append(
                     Change(
@@ -113,7 +128,8 @@ class MembershipsStep(Step):
             user_id = self.ids.users.get(user.user_name)
             for group in user.groups:
                 membership_id = live.get(group, {}).get(user_id or "")
-                if membership_id:
+                # An identity provider's user or group was noted (not deleted, nor its memberships).
+                if membership_id and not self.from_idp(user.user_name, group):
                     self._delete(plan, Membership(user.user_name, group, membership_id))
 
     def apply(self, change: Change) -> str | None:

@@ -8,7 +8,7 @@ from ..config import Config, UserSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import ADOPTED, Step
-from .groups import deleted, is_duplicate, lookup_id
+from .groups import deleted, drift_left_alone, is_duplicate, left_to_idp, lookup_id
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef
@@ -82,12 +82,9 @@ class UsersStep(Step):
             drift = self.drift(spec, user)
             if not drift:
                 plan.unchanged[self.resource] += 1
-            elif user.get("ExternalIds"):
-                plan.notes.append(
-                    f"user {spec.user_name!r} comes from an external identity provider; its "
-                    f"attributes ({', '.join(f.name for f in drift)}) differ from the config but "
-                    "are managed there, so they are left alone"
-                )
+            elif user["UserId"] in self.ids.external:
+                differ = drift_left_alone([f.name for f in drift])
+                plan.notes.append(left_to_idp("user", spec.user_name, differ))
                 plan.unchanged[self.resource] += 1
             else:
                 changes.append(Change(self.resource, Action.UPDATE, spec.user_name, tuple(drift), spec))
@@ -99,8 +96,8 @@ class UsersStep(Step):
             user = self.live.get(name)
             if user is None:
                 continue
-            if user.get("ExternalIds"):
-                plan.notes.append(f"user {name!r} comes from an external identity provider: not deleted")
+            if user["UserId"] in self.ids.external:
+                plan.notes.append(left_to_idp("user", name, "not deleted, nor its memberships"))
                 continue
             spec = UserSpec(user_name=name, email=primary_email(user) or "x@example.com")
             plan.changes.append(Change(self.resource, Action.DELETE, name, (), spec))
@@ -111,8 +108,8 @@ class UsersStep(Step):
             user = live.get(spec.user_name)
             if user is None:
                 continue
-            if user.get("ExternalIds"):
-                plan.notes.append(f"user {spec.user_name!r} comes from an external identity provider: not deleted")
+            if user["UserId"] in self.ids.external:
+                plan.notes.append(left_to_idp("user", spec.user_name, "not deleted, nor its memberships"))
                 continue
             plan.changes.append(Change(self.resource, Action.DELETE, spec.user_name, (), spec))
 

@@ -1,0 +1,164 @@
+"""Users, groups and memberships: principals from an external identity provider, and the
+identity store's uniqueness rules and conflicts. State is checked with plain boto3 calls."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+
+from provisioner.plan import Action, Plan
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
+
+
+def ids() -> Any:
+    return boto3.client("identitystore", region_name=REGION)
+
+
+def store() -> str:
+    return str(boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"])
+
+
+def user_id(name: str) -> str:
+    key = {"AttributePath": "userName", "AttributeValue": name}
+    return str(ids().get_user_id(IdentityStoreId=store(), AlternateIdentifier={"UniqueAttribute": key})["UserId"])
+
+
+def group_id(name: str) -> str:
+    key = {"AttributePath": "displayName", "AttributeValue": name}
+    return str(ids().get_group_id(IdentityStoreId=store(), AlternateIdentifier={"UniqueAttribute": key})["GroupId"])
+
+
+def make_user(name: str, email: str | None = None) -> str:
+    return str(
+        ids().create_user(
+            IdentityStoreId=store(),
+            UserName=name,
+            DisplayName=name,
+            Name={"GivenName": name, "FamilyName": name},
+            Emails=[{"Value": email or f"{name}@example.com", "Type": "work", "Primary": True}],
+        )["UserId"]
+    )
+
+
+def make_group(name: str, description: str | None = None) -> str:
+    extra = {"Description": description} if description else {}
+    return str(ids().create_group(IdentityStoreId=store(), DisplayName=name, **extra)["GroupId"])
+
+
+def add_member(user: str, group: str) -> None:
+    ids().create_group_membership(IdentityStoreId=store(), GroupId=group_id(group), MemberId={"UserId": user_id(user)})
+
+
+def members(group: str) -> set[str]:
+    names = {u["UserId"]: u["UserName"] for u in ids().list_users(IdentityStoreId=store())["Users"]}
+    listing = ids().list_group_memberships(IdentityStoreId=store(), GroupId=group_id(group))["GroupMemberships"]
+    return {names[m["MemberId"]["UserId"]] for m in listing}
+
+
+def exists(kind: str, name: str) -> bool:
+    listing = ids().list_users if kind == "user" else ids().list_groups
+    key, field = ("Users", "UserName") if kind == "user" else ("Groups", "DisplayName")
+    return name in {p[field] for p in listing(IdentityStoreId=store())[key]}
+
+
+def plan_of(doc: dict[str, Any], clock: Any, **kwargs: Any) -> tuple[Plan, Runner]:
+    runner = Runner(make_clients(clock), parse(doc), run_settings())
+    return runner.plan(**kwargs), runner
+
+
+# -- the realism layer: principals from an identity provider ---------------------------------
+def test_realism_marked_group_and_user_show_their_external_ids(aws: realism.State) -> None:
+    realism.mark_external(make_group("Okta-Admins"))
+    realism.mark_external(make_user("sam"))
+    make_group("Local")
+    groups = {g["DisplayName"]: g for g in ids().list_groups(IdentityStoreId=store())["Groups"]}
+    assert groups["Okta-Admins"]["ExternalIds"][0]["Issuer"] and "ExternalIds" not in groups["Local"]
+    described = ids().describe_group(IdentityStoreId=store(), GroupId=group_id("Okta-Admins"))
+    assert described["ExternalIds"] == groups["Okta-Admins"]["ExternalIds"]
+    assert ids().describe_user(IdentityStoreId=store(), UserId=user_id("sam"))["ExternalIds"]
+
+
+# -- principals from an identity provider are never changed or deleted -----------------------
+IDP: dict[str, Any] = {
+    "groups": [{"name": "Okta-Admins", "description": "Admins"}, {"name": "Local"}],
+    "users": [
+        {"user_name": "sam", "email": "sam@example.com", "groups": ["Okta-Admins", "Local"]},
+        {"user_name": "ana", "email": "ana@example.com", "groups": ["Local"]},
+    ],
+}
+
+
+def synced_from_idp(clients: Any) -> None:
+    """Build IDP, then let the identity provider take over Okta-Admins and sam (as a SCIM sync
+    of principals with the same names would)."""
+    plan_and_apply(clients, parse(IDP))
+    realism.mark_external(group_id("Okta-Admins"))
+    realism.mark_external(user_id("sam"))
+
+
+def notes_about(plan: Plan, name: str) -> list[str]:
+    return [n for n in plan.notes if f"{name!r}" in n]
+
+
+def test_destroy_leaves_idp_principals_and_their_memberships(clients: Any, clock: Any) -> None:
+    synced_from_idp(clients)
+    runner = Runner(make_clients(clock), parse(IDP), run_settings())
+    plan = runner.plan_destroy()
+    assert sorted((c.resource, c.key) for c in plan.changes) == [
+        ("group", "Local"),
+        ("membership", "ana in Local"),
+        ("user", "ana"),
+    ]
+    assert len(notes_about(plan, "Okta-Admins")) == 1 and len(notes_about(plan, "sam")) == 1
+    assert runner.apply(plan).ok
+    assert exists("group", "Okta-Admins") and exists("user", "sam") and members("Okta-Admins") == {"sam"}
+    assert not exists("group", "Local") and not exists("user", "ana")
+
+
+def test_apply_leaves_an_idp_groups_description_alone(clients: Any, clock: Any) -> None:
+    synced_from_idp(clients)
+    ids().update_group(
+        IdentityStoreId=store(),
+        GroupId=group_id("Okta-Admins"),
+        Operations=[{"AttributePath": "description", "AttributeValue": "Synced from Okta"}],
+    )
+    again = make_clients(clock)
+    plan, result, _ = plan_and_apply(again, parse(IDP))
+    assert plan.empty and result.ok and again.log.writes() == {}
+    [note] = notes_about(plan, "Okta-Admins")
+    assert "description" in note and "external identity provider" in note
+    described = ids().describe_group(IdentityStoreId=store(), GroupId=group_id("Okta-Admins"))
+    assert described["Description"] == "Synced from Okta"
+
+
+def test_apply_never_adds_members_to_or_for_idp_principals(clients: Any, clock: Any) -> None:
+    synced_from_idp(clients)
+    for group in ("Okta-Admins", "Local"):
+        for m in ids().list_group_memberships(IdentityStoreId=store(), GroupId=group_id(group))["GroupMemberships"]:
+            ids().delete_group_membership(IdentityStoreId=store(), MembershipId=m["MembershipId"])
+    doc = copy.deepcopy(IDP)
+    doc["users"][1]["groups"] = ["Local", "Okta-Admins"]
+    again = make_clients(clock)
+    plan, result, _ = plan_and_apply(again, parse(doc))
+    assert [c.key for c in plan.changes] == ["ana in Local"]
+    assert result.ok and members("Local") == {"ana"} and members("Okta-Admins") == set()
+    left = [n for n in plan.notes if "not created" in n]
+    assert sorted(n.split(":")[0] for n in left) == [
+        "membership ana in Okta-Admins",
+        "membership sam in Local",
+        "membership sam in Okta-Admins",
+    ]
+
+
+def test_prune_leaves_an_absent_idp_group_and_its_members(clients: Any, clock: Any) -> None:
+    synced_from_idp(clients)
+    doc = {"groups": [{"name": "Local"}], "users": [IDP["users"][1]], "absent": {"groups": ["Okta-Admins"]}}
+    plan, runner = plan_of(doc, clock, prune=True)
+    assert not [c for c in plan.changes if "Okta-Admins" in c.key or c.key == "sam"]
+    assert len(notes_about(plan, "Okta-Admins")) == 1
+    assert runner.apply(plan).ok and members("Okta-Admins") == {"sam"}
