@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from provisioner.plan import Action, Plan
+from provisioner.errors import ConfigError
+from provisioner.plan import Plan
 from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
@@ -162,3 +163,62 @@ def test_prune_leaves_an_absent_idp_group_and_its_members(clients: Any, clock: A
     assert not [c for c in plan.changes if "Okta-Admins" in c.key or c.key == "sam"]
     assert len(notes_about(plan, "Okta-Admins")) == 1
     assert runner.apply(plan).ok and members("Okta-Admins") == {"sam"}
+
+
+# -- principals marked `external: true` -------------------------------------------------------
+def test_an_external_user_needs_only_its_user_name() -> None:
+    config = parse({"users": [{"user_name": "sam", "external": True}, {"user_name": "kim", "external": True}]})
+    assert [(u.user_name, u.email) for u in config.users] == [("sam", None), ("kim", None)]
+
+
+def test_a_local_user_still_needs_an_email() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse({"users": [{"user_name": "ana"}]})
+    [(field, reason)] = info.value.problems
+    assert field == "users[0].email" and "required" in reason and "external: true" in reason
+
+
+EXTERNAL: dict[str, Any] = {
+    "groups": [{"name": "Okta-Admins", "external": True}, {"name": "Local"}],
+    "users": [
+        {"user_name": "sam", "external": True, "groups": ["Okta-Admins", "Local"]},
+        {"user_name": "ana", "email": "ana@example.com", "groups": ["Local"]},
+    ],
+}
+
+
+def test_missing_external_principals_are_plan_errors_and_never_created(clients: Any, clock: Any) -> None:
+    plan, _ = plan_of(EXTERNAL, clock)
+    assert plan.errors == [
+        "group 'Okta-Admins' is marked external but does not exist: not synced from your identity provider yet; "
+        "sync it there first, or drop `external: true` to create it here",
+        "user 'sam' is marked external but does not exist: not synced from your identity provider yet; "
+        "sync it there first, or drop `external: true` to create it here",
+    ]
+    assert sorted(c.key for c in plan.changes) == ["Local", "ana", "ana in Local"]
+
+
+def test_external_principals_that_exist_are_used_and_left_alone(clients: Any, clock: Any) -> None:
+    make_group("Okta-Admins", "Synced")
+    make_user("sam", "sam@corp.example.com")  # created by hand: `external: true` protects it all the same
+    doc = copy.deepcopy(EXTERNAL)
+    doc["groups"][0]["description"] = "Admins"
+    doc["users"][0]["email"] = "sam@example.com"
+    plan, result, _ = plan_and_apply(clients, parse(doc))
+    assert not plan.errors and result.ok
+    assert sorted(c.key for c in plan.changes) == ["Local", "ana", "ana in Local"]
+    assert any("'Okta-Admins'" in n and "description" in n for n in plan.notes)
+    assert any("'sam'" in n and "email" in n for n in plan.notes)
+    assert members("Local") == {"ana"} and members("Okta-Admins") == set()
+    destroy = Runner(make_clients(clock), parse(doc), run_settings())
+    assert destroy.apply(destroy.plan_destroy()).ok
+    assert exists("group", "Okta-Admins") and exists("user", "sam") and not exists("user", "ana")
+
+
+@pytest.mark.parametrize("synced", [True, False])
+def test_creating_locally_in_a_synced_store_is_warned(clients: Any, clock: Any, synced: bool) -> None:
+    if synced:
+        realism.mark_external(make_user("someone"))
+    plan, _ = plan_of({"groups": [{"name": "Ops"}], "users": [{"user_name": "kim", "email": "k@example.com"}]}, clock)
+    warned = [w for w in plan.warnings if "external: true" in w and "clash" in w]
+    assert [w.split()[1] for w in warned] == (["'Ops'", "'kim'"] if synced else [])

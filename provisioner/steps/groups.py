@@ -21,6 +21,14 @@ def left_to_idp(kind: str, name: str, what: str) -> str:
     return f"{kind} {name!r} comes from an external identity provider, which manages it: {what}"
 
 
+def missing_from_idp(kind: str, name: str) -> str:
+    """The plan error for a principal marked `external: true` that the identity store lacks."""
+    return (
+        f"{kind} {name!r} is marked external but does not exist: not synced from your identity "
+        "provider yet; sync it there first, or drop `external: true` to create it here"
+    )
+
+
 def drift_left_alone(fields: list[str]) -> str:
     verb = "differs" if len(fields) == 1 else "differ"
     return f"its {', '.join(fields)} {verb} from the config; left alone"
@@ -43,6 +51,7 @@ class GroupsStep(Step):
         for name, group in live.items():
             self.ids.set("groups", name, group["GroupId"])
             if group.get("ExternalIds"):
+                self.ids.synced.add(group["GroupId"])
                 self.ids.external.add(group["GroupId"])
         return live
 
@@ -54,6 +63,11 @@ class GroupsStep(Step):
         changes = []
         for spec in specs:
             group = live.get(spec.name)
+            if spec.external:
+                if group is None:
+                    plan.errors.append(missing_from_idp("group", spec.name))
+                    continue
+                self.ids.external.add(group["GroupId"])
             if group is None:
                 fields = [FieldChange("display_name", None, spec.name)]
                 if spec.description is not None:
@@ -91,7 +105,7 @@ class GroupsStep(Step):
             group = live.get(spec.name)
             if group is None:
                 continue
-            if group["GroupId"] in self.ids.external:
+            if spec.external or group["GroupId"] in self.ids.external:
                 plan.notes.append(left_to_idp("group", spec.name, "not deleted, nor its memberships"))
                 continue
             plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec))

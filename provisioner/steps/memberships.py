@@ -39,12 +39,12 @@ class MembershipsStep(Step):
             members[group] = {m["MemberId"].get("UserId", ""): m["MembershipId"] for m in listing}
         return members
 
-    def from_idp(self, user: str, group: str) -> str | None:
+    def from_idp(self, config: Config, user: str, group: str) -> str | None:
         """Which side of a membership comes from an external identity provider, if either:
         such memberships are managed there, never here."""
-        if self.ids.groups.get(group) in self.ids.external:
+        if self.ids.groups.get(group) in self.ids.external or group in {g.name for g in config.groups if g.external}:
             return f"group {group!r}"
-        if self.ids.users.get(user) in self.ids.external:
+        if self.ids.users.get(user) in self.ids.external or user in {u.user_name for u in config.users if u.external}:
             return f"user {user!r}"
         return None
 
@@ -56,7 +56,7 @@ class MembershipsStep(Step):
                 if user_id is not None and user_id in live.get(group, {}):
                     plan.unchanged[self.resource] += 1
                     continue
-                if idp := self.from_idp(user.user_name, group):
+                if idp := self.from_idp(config, user.user_name, group):
                     plan.notes.append(
                         f"membership {user.user_name} in {group}: {idp} comes from an external identity "
                         "provider, which manages its memberships: not created"
@@ -129,7 +129,7 @@ class MembershipsStep(Step):
             for group in user.groups:
                 membership_id = live.get(group, {}).get(user_id or "")
                 # An identity provider's user or group was noted (not deleted, nor its memberships).
-                if membership_id and not self.from_idp(user.user_name, group):
+                if membership_id and not self.from_idp(config, user.user_name, group):
                     self._delete(plan, Membership(user.user_name, group, membership_id))
 
     def apply(self, change: Change) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config, UserSpec
-from ..errors import AwsError
+from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, Plan
-from .base import ADOPTED, Step
-from .groups import deleted, drift_left_alone, is_duplicate, left_to_idp, lookup_id
+from .base import ADOPTED, Ids, Step
+from .groups import deleted, drift_left_alone, is_duplicate, left_to_idp, lookup_id, missing_from_idp
 
 if TYPE_CHECKING:
-    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef
+    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, EmailTypeDef
 
 
 def primary_email(user: dict[str, Any]) -> str | None:
@@ -29,6 +29,29 @@ def _same(field: str, old: str | None, new: str | None) -> bool:
     return old == new
 
 
+def work_email(spec: UserSpec) -> list[EmailTypeDef]:
+    """The Emails attribute of a user we create or update (external users, who may have no
+    email in the config, are never either)."""
+    if spec.email is None:
+        raise ProvisionerError(f"user {spec.user_name!r} has no email in the config")
+    return [{"Value": spec.email, "Type": "work", "Primary": True}]
+
+
+def warn_of_clashes_with_idp(plan: Plan, ids: Ids) -> None:
+    """Warn before creating a user or group locally in a store an identity provider syncs to:
+    if the provider later pushes one with the same name, its sync fails on the duplicate."""
+    if not ids.synced:
+        return
+    for change in plan.changes:
+        if change.action is Action.CREATE and change.resource in ("group", "user"):
+            plan.warnings.append(
+                f"{change.resource} {change.key!r} does not exist and would be created here, but this "
+                f"identity store holds {len(ids.synced)} user(s) and group(s) synced from an external "
+                "identity provider: if it comes from there, creating it here will clash with the "
+                "provider's next sync; mark it `external: true` in the config and let the provider create it"
+            )
+
+
 class UsersStep(Step):
     resource = "user"
     live: dict[str, dict[str, Any]]
@@ -42,12 +65,14 @@ class UsersStep(Step):
         for name, user in live.items():
             self.ids.set("users", name, user["UserId"])
             if user.get("ExternalIds"):
+                self.ids.synced.add(user["UserId"])
                 self.ids.external.add(user["UserId"])
         return live
 
     def plan(self, config: Config, plan: Plan) -> None:
         live = self.live = self.read()
         plan.extend(self.diff(config.users, live, plan))
+        warn_of_clashes_with_idp(plan, self.ids)
 
     def drift(self, spec: UserSpec, user: dict[str, Any]) -> list[FieldChange]:
         """Fields the config sets explicitly that differ; defaults only apply at creation."""
@@ -57,7 +82,7 @@ class UsersStep(Step):
             ("display_name", "display_name" in declared, user.get("DisplayName"), spec.display_name),
             ("given_name", "given_name" in declared, name.get("GivenName"), spec.given_name),
             ("family_name", "family_name" in declared, name.get("FamilyName"), spec.family_name),
-            ("email", True, primary_email(user), spec.email),
+            ("email", spec.email is not None, primary_email(user), spec.email),
         ]
         return [
             FieldChange(field, old, new)
@@ -69,6 +94,11 @@ class UsersStep(Step):
         changes = []
         for spec in specs:
             user = live.get(spec.user_name)
+            if spec.external:
+                if user is None:
+                    plan.errors.append(missing_from_idp("user", spec.user_name))
+                    continue
+                self.ids.external.add(user["UserId"])
             if user is None:
                 fields = (
                     FieldChange("user_name", None, spec.user_name),
@@ -108,7 +138,7 @@ class UsersStep(Step):
             user = live.get(spec.user_name)
             if user is None:
                 continue
-            if user["UserId"] in self.ids.external:
+            if spec.external or user["UserId"] in self.ids.external:
                 plan.notes.append(left_to_idp("user", spec.user_name, "not deleted, nor its memberships"))
                 continue
             plan.changes.append(Change(self.resource, Action.DELETE, spec.user_name, (), spec))
@@ -128,7 +158,7 @@ class UsersStep(Step):
                         UserName=spec.user_name,
                         DisplayName=spec.resolved_display_name,
                         Name={"GivenName": spec.resolved_given_name, "FamilyName": spec.resolved_family_name},
-                        Emails=[{"Value": spec.email, "Type": "work", "Primary": True}],
+                        Emails=work_email(spec),
                     )
                 )["UserId"]
             except AwsError as exc:
@@ -142,7 +172,7 @@ class UsersStep(Step):
             "display_name": ("displayName", spec.display_name),
             "given_name": ("name.givenName", spec.given_name),
             "family_name": ("name.familyName", spec.family_name),
-            "email": ("emails", [{"Value": spec.email, "Type": "work", "Primary": True}]),
+            "email": ("emails", work_email(spec) if spec.email is not None else None),
         }
         # AttributeValue is a JSON document: a string or a list, whatever the stubs say.
         operations: list[AttributeOperationTypeDef] = [
