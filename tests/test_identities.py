@@ -222,3 +222,40 @@ def test_creating_locally_in_a_synced_store_is_warned(clients: Any, clock: Any, 
     plan, _ = plan_of({"groups": [{"name": "Ops"}], "users": [{"user_name": "kim", "email": "k@example.com"}]}, clock)
     warned = [w for w in plan.warnings if "external: true" in w and "clash" in w]
     assert [w.split()[1] for w in warned] == (["'Ops'", "'kim'"] if synced else [])
+
+
+# -- the realism layer: uniqueness and conflicts ---------------------------------------------
+def conflict(call: Any) -> dict[str, Any]:
+    with pytest.raises(ids().exceptions.ConflictException) as info:
+        call()
+    return dict(info.value.response)
+
+
+@pytest.mark.parametrize("operation", ["CreateUser", "UpdateUser"])
+def test_realism_refuses_an_email_another_user_holds(aws: realism.State, operation: str) -> None:
+    make_user("ana", "ana@example.com")
+    if operation == "CreateUser":
+        response = conflict(lambda: make_user("kim", "ANA@example.com"))
+    else:
+        kim = make_user("kim")
+        email = [{"Value": "Ana@Example.com", "Type": "work", "Primary": True}]
+        response = conflict(
+            lambda: ids().update_user(
+                IdentityStoreId=store(), UserId=kim, Operations=[{"AttributePath": "emails", "AttributeValue": email}]
+            )
+        )
+    assert response["Reason"] == "UNIQUENESS_CONSTRAINT_VIOLATION"
+
+
+def test_realism_conflicts_can_come_without_a_reason(aws: realism.State) -> None:
+    make_group("Ops")
+    realism.configure(conflict_without_reason=True)
+    assert "Reason" not in conflict(lambda: make_group("Ops"))
+
+
+def test_realism_answers_concurrent_modification_to_the_first_writes(aws: realism.State) -> None:
+    realism.configure(concurrent_modification={"CreateGroup": 2}, retry_after_seconds=3)
+    for _ in range(2):
+        assert conflict(lambda: make_group("Ops"))["Reason"] == "CONCURRENT_MODIFICATION"
+    make_group("Ops")
+    assert exists("group", "Ops")

@@ -15,7 +15,10 @@ both dispatch through the same response classes. What the layer does is set per 
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
   provisionings, ConflictException for a write to a set that is being provisioned;
 - faults: a fraction of calls throttled, answered 500, or dropped (before or after the
-  write took effect), from a seeded random generator so a failing run can be replayed.
+  write took effect), from a seeded random generator so a failing run can be replayed;
+- identity store uniqueness: user names, emails (case-insensitively) and group names are
+  refused when taken; conflicts may come without a Reason, and the first N calls of an
+  operation may answer CONCURRENT_MODIFICATION with a RetryAfterSeconds.
 """
 
 from __future__ import annotations
@@ -51,6 +54,15 @@ class Settings:
     drop_after_rate: float = 0.0
     latency: float = 0.0
     refuse: dict[str, tuple[str, str]] = field(default_factory=dict)  # Operation -> (code, message)
+    # identitystore's ConflictException.Reason "is not included" for non-KMS errors (botocore
+    # identitystore model, ConflictException.Reason): when set, no conflict carries a Reason.
+    conflict_without_reason: bool = False
+    # Operation -> how many of its first calls answer ConflictException CONCURRENT_MODIFICATION
+    # ("the requested resource was being concurrently modified by another request").
+    concurrent_modification: dict[str, int] = field(default_factory=dict)
+    # Sent with those answers. The model declares RetryAfterSeconds on ThrottlingException and
+    # InternalServerException only (so botocore drops it here); modelled harshly as sent.
+    retry_after_seconds: int | None = None
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -76,6 +88,7 @@ class State:
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     buckets: dict[str, list[float]] = field(default_factory=dict)
+    modified: Counter[str] = field(default_factory=Counter)  # CONCURRENT_MODIFICATION answers given
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -94,6 +107,7 @@ def configure(**kwargs: Any) -> Settings:
         STATE.settings = settings
         STATE.rng = random.Random(settings.seed)
         STATE.buckets.clear()
+        STATE.modified.clear()
     return settings
 
 
@@ -110,14 +124,19 @@ def reset() -> None:
 
 # -- helpers --------------------------------------------------------------------------------
 class _Error(Exception):
-    def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None):
+    def __init__(
+        self, code: str, message: str, status: int = 400, reason: str | None = None, retry_after: int | None = None
+    ):
         self.code, self.message, self.status, self.reason = code, message, status, reason
+        self.retry_after = retry_after
 
 
 def _error_response(err: _Error) -> tuple[int, dict[str, Any], str]:
     body: dict[str, Any] = {"__type": err.code, "Message": err.message, "message": err.message}
-    if err.reason:
+    if err.reason and not (err.code == "ConflictException" and STATE.settings.conflict_without_reason):
         body["Reason"] = err.reason
+    if err.retry_after is not None:
+        body["RetryAfterSeconds"] = err.retry_after
     return err.status, {"status": err.status, "x-amzn-ErrorType": err.code}, json.dumps(body)
 
 
@@ -439,6 +458,38 @@ def _store(resp: Any) -> Any:
     return backend._IdentityStoreBackend__get_identity_store(_params(resp)["IdentityStoreId"])
 
 
+UNIQUE = "UNIQUENESS_CONSTRAINT_VIOLATION"
+
+
+def _refuse_taken_emails(store: Any, emails: list[dict[str, Any]] | None, user_id: str | None) -> None:
+    """Emails are unique in an identity store: "the username, email address, or external ID
+    attributes aren't a unique value" (https://repost.aws/knowledge-center/iam-identity-center-provision;
+    also hashicorp/terraform-provider-aws, website/docs/r/identitystore_user.html.markdown:
+    "This value must be unique across the identity store"). Whether case counts, the docs do
+    not say: modelled harshly, Kim@Example.com is taken when kim@example.com is."""
+    wanted = {str(e.get("Value", "")).casefold() for e in emails or [] if e.get("Value")}
+    for other in store.users.values():
+        if other.UserId != user_id and wanted & {str(e.get("Value", "")).casefold() for e in other.Emails or []}:
+            raise _Error("ConflictException", "Duplicate email", reason=UNIQUE)
+
+
+def _create_user(resp: Any, original: Callable[[], str]) -> str:
+    p = _params(resp)
+    store = _store(resp)
+    if any(u.UserName == p.get("UserName") for u in store.users.values()):
+        raise _Error("ConflictException", "Duplicate UserName", reason=UNIQUE)
+    _refuse_taken_emails(store, p.get("Emails"), None)
+    return original()
+
+
+def _create_group(resp: Any, original: Callable[[], str]) -> str:
+    # moto refuses a duplicate too, but always with a Reason: answer here so the switch applies.
+    p = _params(resp)
+    if any(g.DisplayName == p.get("DisplayName") for g in _store(resp).groups.values()):
+        raise _Error("ConflictException", "Duplicate GroupDisplayName", reason=UNIQUE)
+    return original()
+
+
 def _update_user(resp: Any) -> str:
     from moto.identitystore.models import Name
 
@@ -454,6 +505,7 @@ def _update_user(resp: Any) -> str:
         if path == "displayName":
             changes["DisplayName"] = value
         elif path == "emails":
+            _refuse_taken_emails(store, value, user.UserId)
             changes["Emails"] = value
         elif path.startswith("name."):
             key = path.split(".", 1)[1]
@@ -487,9 +539,7 @@ def _create_group_membership(resp: Any, original: Callable[[], str]) -> str:
     store = _store(resp)
     for m in store.group_memberships.values():
         if m["GroupId"] == p["GroupId"] and m["MemberId"] == p["MemberId"]:
-            raise _Error(
-                "ConflictException", "Member already exists in group", reason="UNIQUENESS_CONSTRAINT_VIOLATION"
-            )
+            raise _Error("ConflictException", "Member already exists in group", reason=UNIQUE)
     return original()
 
 
@@ -522,6 +572,16 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         if roll < s.drop_before_rate:
             _drop()
         roll -= s.drop_before_rate
+        if service == "identitystore" and STATE.modified[operation] < s.concurrent_modification.get(operation, 0):
+            STATE.modified[operation] += 1
+            return _error_response(
+                _Error(
+                    "ConflictException",
+                    "The requested resource was being concurrently modified by another request",
+                    reason="CONCURRENT_MODIFICATION",
+                    retry_after=s.retry_after_seconds,
+                )
+            )
         try:
             if service == "sso-admin":
                 _tick(resp)
@@ -620,6 +680,8 @@ def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -
 
 
 IDS_WRAPPED = {
+    "create_user": _create_user,
+    "create_group": _create_group,
     "create_group_membership": _create_group_membership,
     "list_users": _listing_with_external_ids("Users", "UserId"),
     "list_groups": _listing_with_external_ids("Groups", "GroupId"),
