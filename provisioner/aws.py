@@ -6,6 +6,7 @@ transient, counts calls by operation, and turns botocore errors into our error t
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -81,6 +82,7 @@ class Api(Generic[ClientT]):
         # Every attempt, retries included, passes the shared rate limit and is counted.
         events: Any = client.meta.events  # type: ignore[attr-defined]
         events.register("before-call", self._before_call)
+        events.register("before-parse", keep_retry_after)
 
     def _before_call(self, model: Any, **_: Any) -> None:
         self.limiter.acquire()
@@ -106,6 +108,24 @@ class Api(Generic[ClientT]):
             token = page.get("NextToken")
             if not token:
                 return
+
+
+def keep_retry_after(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """Keep an error's RetryAfterSeconds even where its shape does not declare it.
+
+    botocore keeps only declared members: identitystore declares RetryAfterSeconds on
+    ThrottlingException and InternalServerException, not on ConflictException, so the wait
+    a CONCURRENT_MODIFICATION asks for would be lost, and the retry come too soon.
+    """
+    if int(response_dict.get("status_code") or 0) < 400:
+        return
+    try:
+        body = json.loads(response_dict.get("body") or b"{}")
+    except ValueError:  # not JSON (query/XML services): nothing to keep
+        return
+    value = body.get("RetryAfterSeconds") if isinstance(body, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        customized_response_dict["RetryAfterSeconds"] = value
 
 
 def translate(exc: BaseException, service: str = "") -> BaseException:
