@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from provisioner.errors import ConfigError
-from provisioner.plan import Plan
+from provisioner.plan import Action, Plan
 from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
@@ -259,3 +259,67 @@ def test_realism_answers_concurrent_modification_to_the_first_writes(aws: realis
         assert conflict(lambda: make_group("Ops"))["Reason"] == "CONCURRENT_MODIFICATION"
     make_group("Ops")
     assert exists("group", "Ops")
+
+
+# -- uniqueness and conflicts ----------------------------------------------------------------
+TEAM: dict[str, Any] = {
+    "groups": [{"name": "Ops"}],
+    "users": [
+        {"user_name": "kim", "email": "ana@example.com", "groups": ["Ops"]},
+        {"user_name": "lee", "email": "lee@example.com", "groups": ["Ops"]},
+    ],
+}
+
+
+@pytest.mark.parametrize("without_reason", [False, True])
+def test_an_email_another_user_holds_fails_that_user_only(clients: Any, clock: Any, without_reason: bool) -> None:
+    make_user("ana", "Ana@Example.com")
+    realism.configure(conflict_without_reason=without_reason)
+    plan, result, _ = plan_and_apply(clients, parse(TEAM))
+    assert any("'kim'" in w and "'ana'" in w for w in plan.warnings), plan.warnings
+    assert sorted(o.change.key for o in result.failed) == ["kim", "kim in Ops"]
+    failure = next(o.detail for o in result.failed if o.change.key == "kim")
+    assert "ana@example.com" in failure and "'ana'" in failure, failure
+    assert members("Ops") == {"lee"} and not exists("user", "kim")
+    assert clients.log.counts["identitystore:CreateUser"] == 2  # a uniqueness clash is not retried
+
+
+def test_an_email_change_to_one_another_user_holds_fails_naming_it(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse({"users": [{"user_name": "kim", "email": "kim@example.com"}]}))
+    make_user("ana", "ana@example.com")
+    doc = {"users": [{"user_name": "kim", "email": "ANA@example.com", "display_name": "Kim"}]}
+    plan, result, _ = plan_and_apply(make_clients(clock), parse(doc))
+    [failed] = result.failed
+    assert failed.change.action is Action.UPDATE and "ANA@example.com" in failed.detail and "'ana'" in failed.detail
+
+
+@pytest.mark.parametrize("operation", ["CreateGroup", "CreateUser", "CreateGroupMembership"])
+def test_a_conflict_without_a_reason_is_reread_never_taken_as_success(clients: Any, clock: Any, operation: str) -> None:
+    realism.configure(conflict_without_reason=True, concurrent_modification={operation: 1})
+    plan, result, _ = plan_and_apply(clients, parse(TEAM | {"users": TEAM["users"][1:]}))
+    assert result.ok, result.to_json()
+    assert members("Ops") == {"lee"}
+    again = make_clients(clock)
+    plan2, _, _ = plan_and_apply(again, parse(TEAM | {"users": TEAM["users"][1:]}))
+    assert plan2.empty and again.log.writes() == {}
+
+
+@pytest.mark.parametrize("without_reason", [False, True])
+def test_a_user_created_meanwhile_is_adopted_with_or_without_a_reason(
+    clients: Any, clock: Any, without_reason: bool
+) -> None:
+    realism.configure(conflict_without_reason=without_reason)
+    runner = Runner(clients, parse({"users": [TEAM["users"][1]], "groups": TEAM["groups"]}), run_settings())
+    plan = runner.plan()
+    make_user("lee", "lee@example.com")
+    result = runner.apply(plan)
+    assert result.ok and [o.detail for o in result.outcomes if o.change.key == "lee"] == ["already existed: adopted"]
+    assert clients.log.counts["identitystore:CreateUser"] == 1
+
+
+def test_concurrent_modification_waits_as_long_as_asked_then_succeeds(clients: Any, clock: Any) -> None:
+    realism.configure(concurrent_modification={"CreateUser": 2}, retry_after_seconds=7)
+    plan, result, _ = plan_and_apply(clients, parse(TEAM | {"users": TEAM["users"][1:]}))
+    assert result.ok and exists("user", "lee")
+    assert clients.log.counts["identitystore:CreateUser"] == 3
+    assert len([s for s in clock.slept if s >= 7]) == 2, clock.slept

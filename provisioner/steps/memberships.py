@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
-from .groups import deleted, is_duplicate
+from .groups import deleted, settle_conflicts
+
+if TYPE_CHECKING:
+    from mypy_boto3_identitystore.type_defs import MemberIdTypeDef
 
 
 @dataclass(frozen=True)
@@ -141,16 +145,20 @@ class MembershipsStep(Step):
                     lambda c: c.delete_group_membership(IdentityStoreId=store, MembershipId=membership_id)
                 )
             )
-        try:
-            self.clients.identitystore.call(
-                lambda c: c.create_group_membership(
-                    IdentityStoreId=self.ctx.identity_store_id,
-                    GroupId=self.ids.need("groups", membership.group),
-                    MemberId={"UserId": self.ids.need("users", membership.user)},
-                )
-            )
-        except AwsError as exc:
-            if not is_duplicate(exc):
-                raise
+        api, store = self.clients.identitystore, self.ctx.identity_store_id
+        group_id = self.ids.need("groups", membership.group)
+        member: MemberIdTypeDef = {"UserId": self.ids.need("users", membership.user)}
+
+        def create() -> None:
+            api.call(lambda c: c.create_group_membership(IdentityStoreId=store, GroupId=group_id, MemberId=member))
+
+        def explain(exc: AwsError) -> str | None:
+            try:
+                api.call(lambda c: c.get_group_membership_id(IdentityStoreId=store, GroupId=group_id, MemberId=member))
+            except AwsError as missing:
+                if missing.code != "ResourceNotFoundException":
+                    raise
+                return None
             return "already a member"
-        return None
+
+        return settle_conflicts(self.clients, create, explain)

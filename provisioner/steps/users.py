@@ -8,7 +8,15 @@ from ..config import Config, UserSpec
 from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import ADOPTED, Ids, Step
-from .groups import deleted, drift_left_alone, is_duplicate, left_to_idp, lookup_id, missing_from_idp
+from .groups import (
+    deleted,
+    drift_left_alone,
+    find_id,
+    left_to_idp,
+    missing_from_idp,
+    plan_deletions,
+    settle_conflicts,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, EmailTypeDef
@@ -92,6 +100,7 @@ class UsersStep(Step):
 
     def diff(self, specs: list[UserSpec], live: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
         changes = []
+        holders = {str(e.get("Value")).casefold(): name for name, u in live.items() for e in u.get("Emails") or []}
         for spec in specs:
             user = live.get(spec.user_name)
             if spec.external:
@@ -118,6 +127,14 @@ class UsersStep(Step):
                 plan.unchanged[self.resource] += 1
             else:
                 changes.append(Change(self.resource, Action.UPDATE, spec.user_name, tuple(drift), spec))
+        for change in changes:  # an email another user holds: this change will fail
+            spec = change.data
+            holder = holders.get((spec.email or "").casefold())
+            if holder not in (None, spec.user_name) and any(f.name == "email" for f in change.fields):
+                plan.warnings.append(
+                    f"user {spec.user_name!r}: email {spec.email!r} is already used by user {holder!r}; emails "
+                    f"are unique in an identity store (compared without case), so this {change.action.value} will fail"
+                )
         return changes
 
     def plan_prune(self, config: Config, plan: Plan) -> None:
@@ -133,15 +150,8 @@ class UsersStep(Step):
             plan.changes.append(Change(self.resource, Action.DELETE, name, (), spec))
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
-        live = self.read()
-        for spec in config.users:
-            user = live.get(spec.user_name)
-            if user is None:
-                continue
-            if spec.external or user["UserId"] in self.ids.external:
-                plan.notes.append(left_to_idp("user", spec.user_name, "not deleted, nor its memberships"))
-                continue
-            plan.changes.append(Change(self.resource, Action.DELETE, spec.user_name, (), spec))
+        declared = [(spec.user_name, spec.external, spec) for spec in config.users]
+        plan_deletions(plan, self.ids, self.resource, self.read(), "UserId", declared)
 
     def apply(self, change: Change) -> str | None:
         spec: UserSpec = change.data
@@ -151,7 +161,8 @@ class UsersStep(Step):
             user_id = self.ids.need("users", spec.user_name)
             return deleted(lambda: ids.call(lambda c: c.delete_user(IdentityStoreId=store, UserId=user_id)))
         if change.action is Action.CREATE:
-            try:
+
+            def create() -> None:
                 user_id = ids.call(
                     lambda c: c.create_user(
                         IdentityStoreId=store,
@@ -161,13 +172,19 @@ class UsersStep(Step):
                         Emails=work_email(spec),
                     )
                 )["UserId"]
-            except AwsError as exc:
-                if not is_duplicate(exc):
-                    raise
-                self.ids.set("users", spec.user_name, lookup_id(self.clients, store, "userName", spec.user_name))
+                self.ids.set("users", spec.user_name, user_id)
+
+            def explain(exc: AwsError) -> str | None:
+                # Adopt only a user with this name (made meanwhile, or by our call whose reply
+                # was lost); the email another user holds is a failure of this change.
+                user_id = find_id(self.clients, store, "userName", spec.user_name)
+                if user_id is None:
+                    self.refuse_taken_email(exc, spec, None)
+                    return None
+                self.ids.set("users", spec.user_name, user_id)
                 return ADOPTED
-            self.ids.set("users", spec.user_name, user_id)
-            return None
+
+            return settle_conflicts(self.clients, create, explain)
         values: dict[str, tuple[str, Any]] = {
             "display_name": ("displayName", spec.display_name),
             "given_name": ("name.givenName", spec.given_name),
@@ -178,9 +195,37 @@ class UsersStep(Step):
         operations: list[AttributeOperationTypeDef] = [
             {"AttributePath": values[f.name][0], "AttributeValue": values[f.name][1]} for f in change.fields
         ]
-        ids.call(
-            lambda c: c.update_user(
-                IdentityStoreId=store, UserId=self.ids.need("users", spec.user_name), Operations=operations
+        user_id = self.ids.need("users", spec.user_name)
+
+        def update() -> None:
+            ids.call(lambda c: c.update_user(IdentityStoreId=store, UserId=user_id, Operations=operations))
+
+        def email_taken(exc: AwsError) -> None:
+            if any(f.name == "email" for f in change.fields):
+                self.refuse_taken_email(exc, spec, user_id)
+
+        return settle_conflicts(self.clients, update, email_taken)
+
+    def refuse_taken_email(self, exc: AwsError, spec: UserSpec, user_id: str | None) -> None:
+        """Fail this change, naming the holder, when another user holds the email it sets."""
+        holder = self.email_holder(spec.email or "", user_id)
+        if holder is not None:
+            message = (
+                f"email {spec.email!r} is already used by user {holder!r}; emails are unique in an "
+                f"identity store (compared without case): give {spec.user_name!r} another email"
             )
-        )
+            raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
+
+    def email_holder(self, email: str, user_id: str | None) -> str | None:
+        """The UserName of another user who holds `email`, read now. GetUserId finds an exact
+        match; AWS does not say how case counts, so a listing looks for the others."""
+        store = self.ctx.identity_store_id
+        api = self.clients.identitystore
+        holder_id = find_id(self.clients, store, "emails.value", email)
+        if holder_id is not None and holder_id != user_id:
+            return str(api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=holder_id)).get("UserName"))
+        for user in api.pages(lambda c, more: c.list_users(IdentityStoreId=store, **more), "Users"):
+            held = [e.get("Value") for e in user.get("Emails") or []]
+            if user["UserId"] != user_id and any(_same("email", value, email) for value in held):
+                return str(user.get("UserName"))
         return None
