@@ -50,19 +50,19 @@ def duration_seconds(value: str | int) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
-EXTERNAL = "Synced from an external identity provider (SCIM): must exist; never created, changed or deleted here"
+EXTERNAL_FIELD = "Synced from an external identity provider (SCIM): must exist; never created, changed or deleted here"
 
 
 class GroupSpec(_Model):
     name: str = Field(min_length=1, max_length=1024, description="Group DisplayName, unique")
     description: str | None = Field(default=None, min_length=1, max_length=1024)
-    external: bool = Field(default=False, description=EXTERNAL)
+    external: bool = Field(default=False, description=EXTERNAL_FIELD)
 
 
 class UserSpec(_Model):
     user_name: str = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
-    external: bool = Field(default=False, description=EXTERNAL)
+    external: bool = Field(default=False, description=EXTERNAL_FIELD)
     email: str | None = Field(default=None, validate_default=True, description="Required unless external")
     display_name: str | None = Field(default=None, min_length=1, max_length=1024)
     given_name: str | None = Field(default=None, min_length=1, max_length=1024)

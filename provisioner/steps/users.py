@@ -80,6 +80,7 @@ class UsersStep(Step):
     def plan(self, config: Config, plan: Plan) -> None:
         live = self.live = self.read()
         plan.extend(self.diff(config.users, live, plan))
+        # Groups are read before users: every principal's ExternalIds are known here.
         warn_of_clashes_with_idp(plan, self.ids)
 
     def drift(self, spec: UserSpec, user: dict[str, Any]) -> list[FieldChange]:
@@ -100,7 +101,7 @@ class UsersStep(Step):
 
     def diff(self, specs: list[UserSpec], live: dict[str, dict[str, Any]], plan: Plan) -> list[Change]:
         changes = []
-        holders = {str(e.get("Value")).casefold(): name for name, u in live.items() for e in u.get("Emails") or []}
+        holders = {str(e.get("Value")).lower(): name for name, u in live.items() for e in u.get("Emails") or []}
         for spec in specs:
             user = live.get(spec.user_name)
             if spec.external:
@@ -129,7 +130,7 @@ class UsersStep(Step):
                 changes.append(Change(self.resource, Action.UPDATE, spec.user_name, tuple(drift), spec))
         for change in changes:  # an email another user holds: this change will fail
             spec = change.data
-            holder = holders.get((spec.email or "").casefold())
+            holder = holders.get((spec.email or "").lower())
             if holder not in (None, spec.user_name) and any(f.name == "email" for f in change.fields):
                 plan.warnings.append(
                     f"user {spec.user_name!r}: email {spec.email!r} is already used by user {holder!r}; emails "
