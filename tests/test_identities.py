@@ -323,3 +323,12 @@ def test_concurrent_modification_waits_as_long_as_asked_then_succeeds(clients: A
     assert result.ok and exists("user", "lee")
     assert clients.log.counts["identitystore:CreateUser"] == 3
     assert len([s for s in clock.slept if s >= 7]) == 2, clock.slept
+
+
+def test_a_conflict_nothing_explains_fails_that_change_after_a_few_tries(clients: Any, clock: Any) -> None:
+    realism.configure(conflict_without_reason=True, concurrent_modification={"CreateGroup": 99})
+    doc = {"groups": [{"name": "Ops"}], "users": [{"user_name": "lee", "email": "lee@example.com"}]}
+    plan, result, _ = plan_and_apply(clients, parse(doc))
+    [failed] = result.failed
+    assert failed.change.key == "Ops" and "nothing in the identity store explains it" in failed.detail
+    assert clients.log.counts["identitystore:CreateGroup"] == 4 and exists("user", "lee")
