@@ -6,6 +6,7 @@ transient, counts calls by operation, and turns botocore errors into our error t
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import Counter
@@ -126,6 +127,7 @@ class Api(Generic[ClientT]):
         events.register("before-call", self._before_call)
         # Any HTTP reply, parseable or not, proves the endpoint is there.
         events.register("before-parse", self._endpoint_answered)
+        events.register("before-parse", keep_retry_after)
 
     def _operation_starts(self, model: Any, **_: Any) -> None:
         self._current.operation = model.name
@@ -184,6 +186,24 @@ class Api(Generic[ClientT]):
 def config_file() -> str:
     """The AWS config file botocore reads (AWS_CONFIG_FILE, else ~/.aws/config)."""
     return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
+
+
+def keep_retry_after(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """Keep an error's RetryAfterSeconds even where its shape does not declare it.
+
+    botocore keeps only declared members: identitystore declares RetryAfterSeconds on
+    ThrottlingException and InternalServerException, not on ConflictException, so the wait
+    a CONCURRENT_MODIFICATION asks for would be lost, and the retry come too soon.
+    """
+    if int(response_dict.get("status_code") or 0) < 400:
+        return
+    try:
+        body = json.loads(response_dict.get("body") or b"{}")
+    except ValueError:  # not JSON (query/XML services): nothing to keep
+        return
+    value = body.get("RetryAfterSeconds") if isinstance(body, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        customized_response_dict["RetryAfterSeconds"] = value
 
 
 def credentials_file() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from . import quotas
 from .errors import ConfigError
@@ -51,14 +51,20 @@ def duration_seconds(value: str | int) -> int:
     return hours * 3600 + minutes * 60 + seconds
 
 
+EXTERNAL_FIELD = "Synced from an external identity provider (SCIM): must exist; never created, changed or deleted here"
+
+
 class GroupSpec(_Model):
     name: str = Field(min_length=1, max_length=1024, description="Group DisplayName, unique")
     description: str | None = Field(default=None, min_length=1, max_length=1024)
+    external: bool = Field(default=False, description=EXTERNAL_FIELD)
 
 
 class UserSpec(_Model):
     user_name: str = Field(description="UserName, unique; no spaces")
-    email: str
+    # Before email: the email check reads it.
+    external: bool = Field(default=False, description=EXTERNAL_FIELD)
+    email: str | None = Field(default=None, validate_default=True, description="Required unless external")
     display_name: str | None = Field(default=None, min_length=1, max_length=1024)
     given_name: str | None = Field(default=None, min_length=1, max_length=1024)
     family_name: str | None = Field(default=None, min_length=1, max_length=1024)
@@ -75,7 +81,11 @@ class UserSpec(_Model):
 
     @field_validator("email")
     @classmethod
-    def _email(cls, value: str) -> str:
+    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("external"):
+                return None
+            raise ValueError("is required (only a user marked `external: true` may leave it out)")
         if not EMAIL.match(value) or len(value) > 1024:
             raise ValueError(f"{value!r} is not an email address")
         return value
@@ -433,6 +443,8 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
             key = getattr(item, attr)
+            if key is None:  # optional here (an external user's email)
+                continue
             key = key.lower() if fold else key
             if key in seen:
                 problems.append(

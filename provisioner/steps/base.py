@@ -37,8 +37,11 @@ class Ids:
     groups: dict[str, str] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)
     permission_sets: dict[str, str] = field(default_factory=dict)
-    # Users and groups from an external identity provider (they have ExternalIds): never pruned.
+    # Users and groups of an external identity provider (they have ExternalIds, or the config
+    # marks them `external: true`): never changed or deleted, nor their memberships.
     external: set[str] = field(default_factory=set)
+    # Those read with ExternalIds: the identity store is synced from an identity provider.
+    synced: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set(self, kind: str, name: str, value: str) -> None:

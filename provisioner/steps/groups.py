@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..config import Config, GroupSpec
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
-from .base import ADOPTED, Step
+from .base import ADOPTED, Ids, Step
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, UniqueAttributeTypeDef
@@ -16,9 +16,81 @@ if TYPE_CHECKING:
     from ..aws import Clients
 
 
-def is_duplicate(exc: AwsError) -> bool:
-    """identitystore's permanent conflict: the natural key is taken (adopt, never retry)."""
-    return exc.code == "ConflictException" and exc.reason != "CONCURRENT_MODIFICATION"
+def left_to_idp(kind: str, name: str, what: str) -> str:
+    """The plan note for a user or group of an external identity provider that is left alone."""
+    return f"{kind} {name!r} comes from an external identity provider, which manages it: {what}"
+
+
+def missing_from_idp(kind: str, name: str) -> str:
+    """The plan error for a principal marked `external: true` that the identity store lacks."""
+    return (
+        f"{kind} {name!r} is marked external but does not exist: not synced from your identity "
+        "provider yet; sync it there first, or drop `external: true` to create it here"
+    )
+
+
+def drift_left_alone(fields: list[str]) -> str:
+    verb = "differs" if len(fields) == 1 else "differ"
+    return f"its {', '.join(fields)} {verb} from the config; left alone"
+
+
+# How often a write refused with a ConflictException that nothing explains is made at most.
+CONFLICT_ATTEMPTS = 4
+
+
+def settle_conflicts(
+    clients: Clients, write: Callable[[], str | None], explain: Callable[[AwsError], str | None]
+) -> str | None:
+    """Run an identity store write; read a ConflictException by looking things up.
+
+    A conflict means a unique value is taken or the object was being modified concurrently,
+    and its Reason may be missing (the model documents it for KMS errors only), so it is never
+    taken as "already exists". `explain(exc)` looks the natural key up: it returns the detail
+    to report when the object is already there (adopted), raises a clear error when another
+    object holds a unique value, or returns None when nothing explains the conflict; the write
+    is then made again after a pause. (A conflict whose Reason says CONCURRENT_MODIFICATION was
+    already retried as transient, waiting as long as it asked.)
+    """
+    attempt = 1
+    while True:
+        try:
+            return write()
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            detail = explain(exc)
+            if detail is not None:
+                return detail
+            if attempt >= CONFLICT_ATTEMPTS:
+                message = f"{exc.aws_message} (refused {attempt} times; nothing in the identity store explains it)"
+                raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
+            clients.clock.sleep(2.0 ** (attempt - 1))
+            attempt += 1
+
+
+def plan_deletions(
+    plan: Plan,
+    ids: Ids,
+    resource: str,
+    live: dict[str, dict[str, Any]],
+    id_key: str,
+    declared: list[tuple[str, bool, Any]],
+) -> None:
+    """A deletion for each declared (name, external, spec) user or group that exists, except
+    those of an identity provider: each of those is noted instead."""
+    for name, external, spec in declared:
+        found = live.get(name)
+        if found is None:
+            continue
+        if external or found[id_key] in ids.external:
+            plan.notes.append(left_to_idp(resource, name, "not deleted, nor its memberships"))
+            continue
+        plan.changes.append(Change(resource, Action.DELETE, name, (), spec))
+
+
+def unexplained(exc: AwsError) -> None:
+    """For writes where no unique value can be at stake: a conflict is a concurrent change."""
+    return None
 
 
 class GroupsStep(Step):
@@ -33,6 +105,7 @@ class GroupsStep(Step):
         for name, group in live.items():
             self.ids.set("groups", name, group["GroupId"])
             if group.get("ExternalIds"):
+                self.ids.synced.add(group["GroupId"])
                 self.ids.external.add(group["GroupId"])
         return live
 
@@ -44,12 +117,21 @@ class GroupsStep(Step):
         changes = []
         for spec in specs:
             group = live.get(spec.name)
+            if spec.external:
+                if group is None:
+                    plan.errors.append(missing_from_idp("group", spec.name))
+                    continue
+                self.ids.external.add(group["GroupId"])
             if group is None:
                 fields = [FieldChange("display_name", None, spec.name)]
                 if spec.description is not None:
                     fields.append(FieldChange("description", None, spec.description))
                 changes.append(Change(self.resource, Action.CREATE, spec.name, tuple(fields), spec))
             elif spec.description is not None and group.get("Description") != spec.description:
+                if group["GroupId"] in self.ids.external:
+                    plan.notes.append(left_to_idp("group", spec.name, drift_left_alone(["description"])))
+                    plan.unchanged[self.resource] += 1
+                    continue
                 changes.append(
                     Change(
                         self.resource,
@@ -67,15 +149,13 @@ class GroupsStep(Step):
         """Groups listed under `absent:` that exist."""
         for name in config.absent.groups:
             if self.ids.groups.get(name) in self.ids.external:
-                plan.notes.append(f"group {name!r} comes from an external identity provider: not deleted")
+                plan.notes.append(left_to_idp("group", name, "not deleted, nor its memberships"))
             elif name in self.ids.groups:
                 plan.changes.append(Change(self.resource, Action.DELETE, name, (), GroupSpec(name=name)))
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
-        live = self.read()
-        for spec in config.groups:
-            if spec.name in live:
-                plan.changes.append(Change(self.resource, Action.DELETE, spec.name, (), spec))
+        declared = [(spec.name, spec.external, spec) for spec in config.groups]
+        plan_deletions(plan, self.ids, self.resource, self.read(), "GroupId", declared)
 
     def apply(self, change: Change) -> str | None:
         spec: GroupSpec = change.data
@@ -86,28 +166,32 @@ class GroupsStep(Step):
             return deleted(lambda: ids.call(lambda c: c.delete_group(IdentityStoreId=store, GroupId=group_id)))
         if change.action is Action.CREATE:
             description = {"Description": spec.description} if spec.description is not None else {}
-            try:
+
+            def create() -> None:
                 group_id = ids.call(
                     lambda c: c.create_group(IdentityStoreId=store, DisplayName=spec.name, **description)
                 )["GroupId"]
-            except AwsError as exc:
-                if not is_duplicate(exc):
-                    raise
+                self.ids.set("groups", spec.name, group_id)
+
+            def explain(exc: AwsError) -> str | None:
                 # Created by someone else (or by our own call whose reply was lost): adopt it.
-                self.ids.set("groups", spec.name, lookup_id(self.clients, store, "displayName", spec.name))
+                group_id = find_id(self.clients, store, "displayName", spec.name)
+                if group_id is None:
+                    return None
+                self.ids.set("groups", spec.name, group_id)
                 return ADOPTED
-            self.ids.set("groups", spec.name, group_id)
-            return None
+
+            return settle_conflicts(self.clients, create, explain)
         operation: AttributeOperationTypeDef = {
             "AttributePath": "description",
             "AttributeValue": cast(Any, spec.description),
         }
-        ids.call(
-            lambda c: c.update_group(
-                IdentityStoreId=store, GroupId=self.ids.need("groups", spec.name), Operations=[operation]
-            )
-        )
-        return None
+        group_id = self.ids.need("groups", spec.name)
+
+        def update() -> None:
+            ids.call(lambda c: c.update_group(IdentityStoreId=store, GroupId=group_id, Operations=[operation]))
+
+        return settle_conflicts(self.clients, update, unexplained)
 
 
 def deleted(delete: Callable[[], object]) -> str | None:
@@ -121,13 +205,20 @@ def deleted(delete: Callable[[], object]) -> str | None:
     return None
 
 
-def lookup_id(clients: Clients, store: str, attribute_path: str, value: str) -> str:
-    """GroupId (displayName) or UserId (userName) of an existing identity by its natural key."""
+def find_id(clients: Clients, store: str, attribute_path: str, value: str) -> str | None:
+    """UserId (userName, emails.value) or GroupId (displayName) by a unique attribute, read
+    now; None when nothing has it."""
     key: UniqueAttributeTypeDef = {"AttributePath": attribute_path, "AttributeValue": cast(Any, value)}
-    if attribute_path == "userName":
-        return clients.identitystore.call(
-            lambda c: c.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
-        )["UserId"]
-    return clients.identitystore.call(
-        lambda c: c.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
-    )["GroupId"]
+    api = clients.identitystore
+    try:
+        if attribute_path == "displayName":
+            return api.call(
+                lambda c: c.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
+            )["GroupId"]
+        return api.call(lambda c: c.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key}))[
+            "UserId"
+        ]
+    except AwsError as exc:
+        if exc.code == "ResourceNotFoundException":
+            return None
+        raise

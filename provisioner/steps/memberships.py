@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import Step
-from .groups import deleted, is_duplicate
+from .groups import deleted, settle_conflicts
+
+if TYPE_CHECKING:
+    from mypy_boto3_identitystore.type_defs import MemberIdTypeDef
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,15 @@ class MembershipsStep(Step):
             members[group] = {m["MemberId"].get("UserId", ""): m["MembershipId"] for m in listing}
         return members
 
+    def from_idp(self, config: Config, user: str, group: str) -> str | None:
+        """Which side of a membership comes from an external identity provider, if either:
+        such memberships are managed there, never here."""
+        if self.ids.groups.get(group) in self.ids.external or group in {g.name for g in config.groups if g.external}:
+            return f"group {group!r}"
+        if self.ids.users.get(user) in self.ids.external or user in {u.user_name for u in config.users if u.external}:
+            return f"user {user!r}"
+        return None
+
     def plan(self, config: Config, plan: Plan) -> None:
         live = self.live = self.read(config)
         for user in config.users:
@@ -46,6 +59,12 @@ class MembershipsStep(Step):
             for group in user.groups:
                 if user_id is not None and user_id in live.get(group, {}):
                     plan.unchanged[self.resource] += 1
+                    continue
+                if idp := self.from_idp(config, user.user_name, group):
+                    plan.notes.append(
+                        f"membership {user.user_name} in {group}: {idp} comes from an external identity "
+                        "provider, which manages its memberships: not created"
+                    )
                     continue
                 plan.changes.append(
                     Change(
@@ -113,7 +132,8 @@ class MembershipsStep(Step):
             user_id = self.ids.users.get(user.user_name)
             for group in user.groups:
                 membership_id = live.get(group, {}).get(user_id or "")
-                if membership_id:
+                # An identity provider's user or group was noted (not deleted, nor its memberships).
+                if membership_id and not self.from_idp(config, user.user_name, group):
                     self._delete(plan, Membership(user.user_name, group, membership_id))
 
     def apply(self, change: Change) -> str | None:
@@ -125,16 +145,20 @@ class MembershipsStep(Step):
                     lambda c: c.delete_group_membership(IdentityStoreId=store, MembershipId=membership_id)
                 )
             )
-        try:
-            self.clients.identitystore.call(
-                lambda c: c.create_group_membership(
-                    IdentityStoreId=self.ctx.identity_store_id,
-                    GroupId=self.ids.need("groups", membership.group),
-                    MemberId={"UserId": self.ids.need("users", membership.user)},
-                )
-            )
-        except AwsError as exc:
-            if not is_duplicate(exc):
-                raise
+        api, store = self.clients.identitystore, self.ctx.identity_store_id
+        group_id = self.ids.need("groups", membership.group)
+        member: MemberIdTypeDef = {"UserId": self.ids.need("users", membership.user)}
+
+        def create() -> None:
+            api.call(lambda c: c.create_group_membership(IdentityStoreId=store, GroupId=group_id, MemberId=member))
+
+        def explain(exc: AwsError) -> str | None:
+            try:
+                api.call(lambda c: c.get_group_membership_id(IdentityStoreId=store, GroupId=group_id, MemberId=member))
+            except AwsError as missing:
+                if missing.code != "ResourceNotFoundException":
+                    raise
+                return None
             return "already a member"
-        return None
+
+        return settle_conflicts(self.clients, create, explain)

@@ -8,7 +8,8 @@ both dispatch through the same response classes. What the layer does is set per 
 - fidelity (always on): the operations moto lacks (provisioning and assignment status,
   tags, permissions boundary, UpdateUser/UpdateGroup, DescribeInstance), AWS's refusals
   (duplicate permission set names, duplicate memberships), moto's bugs (UpdatePermissionSet
-  resetting SessionDuration, path-qualified managed policies, provisioning on assignment);
+  resetting SessionDuration, path-qualified managed policies, provisioning on assignment),
+  and ExternalIds on the users and groups `mark_external` hands to an identity provider;
 - asynchronous statuses: assignments and provisionings answer IN_PROGRESS, then SUCCEEDED
   or a scripted FAILED after `async_polls` polls and `async_seconds` of the layer's clock;
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
@@ -20,6 +21,9 @@ both dispatch through the same response classes. What the layer does is set per 
 - access: AccessDeniedException for the calls a predicate over the operation and the
   request denies, as IAM answers a caller whose policy does not allow them on that
   resource (tag-scoped delegation, delegated administrators).
+- identity store uniqueness: user names, emails (case-insensitively) and group names are
+  refused when taken; conflicts may come without a Reason, and the first N calls of an
+  operation may answer CONCURRENT_MODIFICATION with a RetryAfterSeconds.
 """
 
 from __future__ import annotations
@@ -57,6 +61,15 @@ class Settings:
     refuse: dict[str, tuple[str, str]] = field(default_factory=dict)  # Operation -> (code, message)
     # (Operation, request parameters) -> True to answer AccessDeniedException; see `unless_tagged`.
     deny: Callable[[str, dict[str, Any]], bool] | None = None
+    # identitystore's ConflictException.Reason "is not included" for non-KMS errors (botocore
+    # identitystore model, ConflictException.Reason): when set, no conflict carries a Reason.
+    conflict_without_reason: bool = False
+    # Operation -> how many of its first calls answer ConflictException CONCURRENT_MODIFICATION
+    # ("the requested resource was being concurrently modified by another request").
+    concurrent_modification: dict[str, int] = field(default_factory=dict)
+    # Sent with those answers. The model declares RetryAfterSeconds on ThrottlingException and
+    # InternalServerException only (so botocore drops it here); modelled harshly as sent.
+    retry_after_seconds: int | None = None
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -82,6 +95,7 @@ class State:
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     buckets: dict[str, list[float]] = field(default_factory=dict)
+    modified: Counter[str] = field(default_factory=Counter)  # CONCURRENT_MODIFICATION answers given
     rng: random.Random = field(default_factory=random.Random)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -100,6 +114,7 @@ def configure(**kwargs: Any) -> Settings:
         STATE.settings = settings
         STATE.rng = random.Random(settings.seed)
         STATE.buckets.clear()
+        STATE.modified.clear()
     return settings
 
 
@@ -116,14 +131,19 @@ def reset() -> None:
 
 # -- helpers --------------------------------------------------------------------------------
 class _Error(Exception):
-    def __init__(self, code: str, message: str, status: int = 400, reason: str | None = None):
+    def __init__(
+        self, code: str, message: str, status: int = 400, reason: str | None = None, retry_after: int | None = None
+    ):
         self.code, self.message, self.status, self.reason = code, message, status, reason
+        self.retry_after = retry_after
 
 
 def _error_response(err: _Error) -> tuple[int, dict[str, Any], str]:
     body: dict[str, Any] = {"__type": err.code, "Message": err.message, "message": err.message}
-    if err.reason:
+    if err.reason and not (err.code == "ConflictException" and STATE.settings.conflict_without_reason):
         body["Reason"] = err.reason
+    if err.retry_after is not None:
+        body["RetryAfterSeconds"] = err.retry_after
     return err.status, {"status": err.status, "x-amzn-ErrorType": err.code}, json.dumps(body)
 
 
@@ -449,6 +469,38 @@ def _store(resp: Any) -> Any:
     return backend._IdentityStoreBackend__get_identity_store(_params(resp)["IdentityStoreId"])
 
 
+UNIQUE = "UNIQUENESS_CONSTRAINT_VIOLATION"
+
+
+def _refuse_taken_emails(store: Any, emails: list[dict[str, Any]] | None, user_id: str | None) -> None:
+    """Emails are unique in an identity store: "the username, email address, or external ID
+    attributes aren't a unique value" (https://repost.aws/knowledge-center/iam-identity-center-provision;
+    also hashicorp/terraform-provider-aws, website/docs/r/identitystore_user.html.markdown:
+    "This value must be unique across the identity store"). Whether case counts, the docs do
+    not say: modelled harshly, Kim@Example.com is taken when kim@example.com is."""
+    wanted = {str(e.get("Value", "")).casefold() for e in emails or [] if e.get("Value")}
+    for other in store.users.values():
+        if other.UserId != user_id and wanted & {str(e.get("Value", "")).casefold() for e in other.Emails or []}:
+            raise _Error("ConflictException", "Duplicate email", reason=UNIQUE)
+
+
+def _create_user(resp: Any, original: Callable[[], str]) -> str:
+    p = _params(resp)
+    store = _store(resp)
+    if any(u.UserName == p.get("UserName") for u in store.users.values()):
+        raise _Error("ConflictException", "Duplicate UserName", reason=UNIQUE)
+    _refuse_taken_emails(store, p.get("Emails"), None)
+    return original()
+
+
+def _create_group(resp: Any, original: Callable[[], str]) -> str:
+    # moto refuses a duplicate too, but always with a Reason: answer here so the switch applies.
+    p = _params(resp)
+    if any(g.DisplayName == p.get("DisplayName") for g in _store(resp).groups.values()):
+        raise _Error("ConflictException", "Duplicate GroupDisplayName", reason=UNIQUE)
+    return original()
+
+
 def _update_user(resp: Any) -> str:
     from moto.identitystore.models import Name
 
@@ -464,6 +516,7 @@ def _update_user(resp: Any) -> str:
         if path == "displayName":
             changes["DisplayName"] = value
         elif path == "emails":
+            _refuse_taken_emails(store, value, user.UserId)
             changes["Emails"] = value
         elif path.startswith("name."):
             key = path.split(".", 1)[1]
@@ -497,9 +550,7 @@ def _create_group_membership(resp: Any, original: Callable[[], str]) -> str:
     store = _store(resp)
     for m in store.group_memberships.values():
         if m["GroupId"] == p["GroupId"] and m["MemberId"] == p["MemberId"]:
-            raise _Error(
-                "ConflictException", "Member already exists in group", reason="UNIQUENESS_CONSTRAINT_VIOLATION"
-            )
+            raise _Error("ConflictException", "Member already exists in group", reason=UNIQUE)
     return original()
 
 
@@ -579,6 +630,16 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         if roll < s.drop_before_rate:
             _drop()
         roll -= s.drop_before_rate
+        if service == "identitystore" and STATE.modified[operation] < s.concurrent_modification.get(operation, 0):
+            STATE.modified[operation] += 1
+            return _error_response(
+                _Error(
+                    "ConflictException",
+                    "The requested resource was being concurrently modified by another request",
+                    reason="CONCURRENT_MODIFICATION",
+                    retry_after=s.retry_after_seconds,
+                )
+            )
         try:
             if service == "sso-admin":
                 _tick(resp)
@@ -642,21 +703,49 @@ SSO_STALE_WRITES = (
 IDS_OPERATIONS: dict[str, Callable[..., str]] = {"update_user": _update_user, "update_group": _update_group}
 
 
-def _list_users(resp: Any, original: Callable[[], str]) -> str:
-    """moto has no ExternalIds; users marked with `mark_external` carry them, as SCIM-synced users do."""
-    body = json.loads(original())
-    for user in body.get("Users", []):
-        if user["UserId"] in STATE.external:
-            user["ExternalIds"] = STATE.external[user["UserId"]]
-    return json.dumps(body)
+def _external_ids(principal: dict[str, Any], id_key: str) -> dict[str, Any]:
+    """Give a user or group the ExternalIds `mark_external` recorded, as SCIM-synced ones have.
+
+    moto has none (it answers [] or null); AWS omits the member when there are none: the
+    ExternalIds shape has min 1 (botocore/data/identitystore, shapes ExternalIds, User, Group).
+    """
+    principal.pop("ExternalIds", None)
+    if principal.get(id_key) in STATE.external:
+        principal["ExternalIds"] = STATE.external[principal[id_key]]
+    return principal
 
 
-def mark_external(user_id: str, issuer: str = "https://scim.example.com") -> None:
-    """Make a user look provisioned by an external identity provider (it has ExternalIds)."""
-    STATE.external[user_id] = [{"Issuer": issuer, "Id": user_id}]
+def _listing_with_external_ids(key: str, id_key: str) -> Callable[[Any, Callable[[], str]], str]:
+    def listing(resp: Any, original: Callable[[], str]) -> str:
+        body = json.loads(original())
+        body[key] = [_external_ids(item, id_key) for item in body.get(key, [])]
+        return json.dumps(body)
+
+    return listing
 
 
-IDS_WRAPPED = {"create_group_membership": _create_group_membership, "list_users": _list_users}
+def _described_with_external_ids(id_key: str) -> Callable[[Any, Callable[[], str]], str]:
+    def described(resp: Any, original: Callable[[], str]) -> str:
+        return json.dumps(_external_ids(json.loads(original()), id_key))
+
+    return described
+
+
+def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -> None:
+    """Make a user or a group look provisioned by an external identity provider: ListUsers,
+    ListGroups, DescribeUser and DescribeGroup then show its ExternalIds."""
+    STATE.external[principal_id] = [{"Issuer": issuer, "Id": f"idp-{principal_id}"}]
+
+
+IDS_WRAPPED = {
+    "create_user": _create_user,
+    "create_group": _create_group,
+    "create_group_membership": _create_group_membership,
+    "list_users": _listing_with_external_ids("Users", "UserId"),
+    "list_groups": _listing_with_external_ids("Groups", "GroupId"),
+    "describe_user": _described_with_external_ids("UserId"),
+    "describe_group": _described_with_external_ids("GroupId"),
+}
 
 
 def _pascal(name: str) -> str:
