@@ -244,7 +244,6 @@ def run_async(
     limit: int,
     clock: Clock,
     settings: PollSettings,
-    describe: Callable[[T], str] = str,
     progress: Callable[[int, int], None] | None = None,
     parallel: Mapper = sequential,
 ) -> list[AsyncOutcome]:
@@ -324,8 +323,8 @@ def run_async(
                     index,
                     AsyncOutcome(
                         "TIMEOUT",
-                        f"{describe(items[index])}: still IN_PROGRESS after {settings.timeout:g}s "
-                        f"(request {request_id}); it may still finish: run plan later, or raise --poll-timeout",
+                        f"still IN_PROGRESS after {settings.timeout:g}s; it may still finish: "
+                        "run plan later, or raise --poll-timeout",
                         request_id,
                     ),
                 )

@@ -261,7 +261,6 @@ class Runner:
             limit=self.settings.max_concurrent_provisionings,
             clock=self.clients.clock,
             settings=self.settings.poll,
-            describe=lambda change: f"provisioning of {change.key}",
             progress=self._progress("provisioning"),
         )
         return self._record(changes, outcomes)
@@ -280,7 +279,6 @@ class Runner:
             limit=self.settings.max_outstanding_assignments,
             clock=self.clients.clock,
             settings=self.settings.poll,
-            describe=lambda change: f"assignment {change.key}",
             progress=self._progress("assignments"),
         )
         return self._record(changes, outcomes)
