@@ -46,6 +46,7 @@ class Options:
     debug: bool
     max_rps: float = 20.0
     workers: int = 4
+    retry_budget: float = 300.0
 
     @property
     def json(self) -> bool:
@@ -176,6 +177,14 @@ class CommandLine(ProvisionerGroup):
     show_default=True,
     help="Threads that make independent calls at once (within --max-rps).",
 )
+@click.option(
+    "--retry-budget",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one call is retried on throttling, 5xx and dropped connections (0: never).",
+)
 @click.version_option(package_name="provisioner")
 @click.pass_context
 def cli(
@@ -188,6 +197,7 @@ def cli(
     debug: bool,
     max_rps: float,
     workers: int,
+    retry_budget: float,
 ) -> None:
     """Bootstrap AWS IAM Identity Center and keep it in the shape a config file declares.
 
@@ -207,12 +217,13 @@ def cli(
                 2 changes pending (plan --detailed-exitcode),
                 64 usage error (unknown command or option, missing or bad value).
     """
-    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers)
+    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers, retry_budget)
 
 
 # -- shared plumbing ---------------------------------------------------------------------
 def _clients(opts: Options, config_region: str | None = None) -> Clients:
     from .aws import Clients, ClientSettings
+    from .retry import RetrySettings
 
     def on_retry(what: str, exc: BaseException, delay: float) -> None:
         if opts.verbose:
@@ -225,6 +236,7 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
         endpoint_url=opts.endpoint_url,
         sso_admin_tps=opts.max_rps,
         identity_store_tps=opts.max_rps,
+        retry=RetrySettings(deadline=opts.retry_budget),
     )
     return Clients.from_settings(settings, on_retry=on_retry)
 

@@ -138,11 +138,13 @@ def retry_after(exc: BaseException) -> float | None:
 
 @dataclass(frozen=True)
 class RetrySettings:
-    """Bounds on retrying one call: attempts, backoff, and the time it may take overall."""
+    """Backoff, and how long one call may be retried: bounded by time, never by a count."""
 
-    max_attempts: int = 10
     base_delay: float = 0.25
     max_delay: float = 20.0
+    # The retry budget (--retry-budget): throttling, 5xx and dropped connections. Under
+    # sustained throttling a call can need dozens of attempts; an attempt count ran out
+    # and lost whole runs.
     deadline: float = 300.0
     # Transient ConflictException (a write in flight on the same permission set).
     conflict_deadline: float = 120.0
@@ -188,12 +190,7 @@ class Retrier:
             return is_transient(exc) or (retry_conflicts and is_conflict(exc))
 
         def stop(state: RetryCallState) -> bool:
-            if self.clock.now() - start >= deadline:
-                return True
-            # An operation in flight on the same object ends in its own time: conflicts are
-            # bounded by time alone. Throttling and 5xx also by a number of attempts.
-            exc = state.outcome.exception() if state.outcome else None
-            return not (exc is not None and is_conflict(exc)) and state.attempt_number >= self.settings.max_attempts
+            return self.clock.now() - start >= deadline
 
         def before_sleep(state: RetryCallState) -> None:
             if self.on_retry and state.outcome and state.next_action:
@@ -251,8 +248,9 @@ def run_async(
 
     `fire(item)` starts one request and returns its status object (Status, RequestId,
     FailureReason). `check(request_ids)` looks at all outstanding requests at once and
-    returns the status objects of those that ended. `parallel` maps over a batch of new
-    requests (a thread pool's map overlaps their round trips). A request still IN_PROGRESS
+    returns the status objects of those that ended; if the look fails, the next round looks
+    again. `parallel` maps over a batch of new requests (a thread pool's map overlaps their
+    round trips). A request still IN_PROGRESS
     `settings.timeout` seconds after it was fired is reported as TIMEOUT; no new request is
     fired after that, and the rest are SKIPPED. A failed request does not stop the others.
     """
@@ -307,7 +305,12 @@ def run_async(
         # The interval runs from the last look, so time spent firing counts towards it.
         clock.sleep(max(interval - (clock.now() - last_check), 0.0))
         last_check = clock.now()
-        finished = check(list(inflight))
+        try:
+            finished = check(list(inflight))
+        except AccessError:
+            raise
+        except ProvisionerError:
+            finished = {}  # a look changes nothing: the next round looks again
         for request_id, status in finished.items():
             entry = inflight.pop(request_id, None)
             if entry is not None:

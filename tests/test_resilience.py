@@ -31,10 +31,21 @@ MEDIUM = organization(groups=10, users=50, permission_sets=5, accounts=10, assig
 SMALL = organization(groups=4, users=12, permission_sets=3, accounts=10, assignments=40)
 
 
-def test_medium_org_converges_under_throttling_errors_and_dropped_connections(clients: Clients, clock: Any) -> None:
+STATUS_READS = (
+    "DescribeAccountAssignmentCreationStatus",
+    "ListAccountAssignmentCreationStatus",
+    "DescribePermissionSetProvisioningStatus",
+)
+
+
+@pytest.mark.parametrize("status_throttle", [0.30, 0.80], ids=["status reads as the rest", "status reads harder"])
+def test_medium_org_converges_under_throttling_errors_and_dropped_connections(
+    clients: Clients, clock: Any, status_throttle: float
+) -> None:
     realism.configure(
         throttle_rate=0.30,
-        error_rate=0.03,
+        throttle_operations=dict.fromkeys(STATUS_READS, status_throttle),
+        error_rate=0.05,
         drop_before_rate=0.01,
         drop_after_rate=0.01,
         async_polls=2,
