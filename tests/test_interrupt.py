@@ -18,6 +18,7 @@ from provisioner.aws import Clients
 from provisioner.cli import cli
 from provisioner.errors import Interrupted
 from provisioner.plan import NOT_STARTED, UNKNOWN
+from provisioner.report import render_result
 from provisioner.retry import NOT_STARTED as ASYNC_NOT_STARTED
 from provisioner.retry import UNKNOWN as ASYNC_UNKNOWN
 from provisioner.retry import Cancellation, FakeClock, PollSettings, Retrier, RetrySettings, run_async
@@ -134,6 +135,20 @@ def test_cancelled_apply_starts_no_write_and_the_next_run_converges(clients: Cli
     plan2, result2, _ = plan_and_apply(again, parse(MANY))
     assert len(plan2.changes) == 31 and result2.ok
     assert Runner(make_clients(clock), parse(MANY), run_settings()).plan().empty
+
+
+def test_requests_still_in_progress_after_the_grace_are_named_unknown(clients: Clients, clock: Any) -> None:
+    realism.configure(async_polls=10**9, clock=clock.now)  # they never end
+    realism.pause_at("sso-admin:CreateAccountAssignment", 2, action=clients.cancel.cancel)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    unknown = [o for o in result.outcomes if o.status == UNKNOWN]
+    assert len(unknown) == 2 and result.counts()[NOT_STARTED] == 34
+    lines = [line for line in render_result(result, plan).splitlines() if line.lstrip().startswith("unknown")]
+    assert lines == [
+        f"  unknown create assignment {o.change.key}: interrupted while IN_PROGRESS [request id {o.request_id}]"
+        for o in unknown
+    ]
+    assert "Interrupted: 9 done, 0 failed, 34 not started, 2 unknown." in render_result(result, plan)
 
 
 def test_a_change_cut_between_its_calls_is_unknown_not_undone(clients: Clients, clock: Any) -> None:
