@@ -22,12 +22,13 @@ from .errors import (
     AwsError,
     CredentialsError,
     EndpointUnreachable,
+    Interrupted,
     SettingsError,
     error_code,
     error_reason,
     request_id,
 )
-from .retry import Clock, RateLimiter, Retrier, RetrySettings, is_connect_failure, is_connection_error
+from .retry import Cancellation, Clock, RateLimiter, Retrier, RetrySettings, is_connect_failure, is_connection_error
 
 if TYPE_CHECKING:
     import boto3
@@ -54,11 +55,18 @@ class CallLog:
         self.counts: Counter[str] = Counter()
         self.sequence: list[str] = []
         self._lock = threading.Lock()
+        self._here = threading.local()
 
     def record(self, service: str, operation: str) -> None:
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
             self.sequence.append(operation)
+        if is_write(operation):
+            self._here.writes = self.writes_here() + 1
+
+    def writes_here(self) -> int:
+        """Write attempts sent by the calling thread so far (did this change write yet?)."""
+        return int(getattr(self._here, "writes", 0))
 
     def writes(self) -> dict[str, int]:
         return {k: v for k, v in self.counts.items() if is_write(k.split(":", 1)[1])}
@@ -134,6 +142,9 @@ class Api(Generic[ClientT]):
 
     def _before_call(self, model: Any, **_: Any) -> None:
         self.limiter.acquire()
+        # Once the run is cancelled no write starts; reads go on (polling what is in flight).
+        if self.retrier.cancel.cancelled and is_write(model.name):
+            raise Interrupted(model.name)
         self.log.record(self.service, model.name)
 
     def _endpoint_answered(self, **_: Any) -> None:
@@ -374,12 +385,16 @@ class Clients:
         settings: ClientSettings | None = None,
         clock: Clock | None = None,
         on_retry: Callable[[str, BaseException, float], None] | None = None,
+        cancel: Cancellation | None = None,
     ) -> None:
         self.session = session
         self.settings = settings or ClientSettings()
-        self.clock = clock or Clock()
+        # Set to stop the run: no write starts after it, no call is retried.
+        self.cancel = cancel or Cancellation()
+        # The real clock's sleeps end at the cancellation, so nothing waits out a backoff.
+        self.clock = clock or Clock(sleep=self.cancel.sleep)
         self.log = CallLog()
-        self.retrier = Retrier(self.settings.retry, self.clock, on_retry=on_retry)
+        self.retrier = Retrier(self.settings.retry, self.clock, on_retry=on_retry, cancel=self.cancel)
         self.answered = AnsweredEndpoints()
         self._apis: dict[str, Api[Any]] = {}
         self._lock = threading.Lock()
@@ -390,6 +405,7 @@ class Clients:
         settings: ClientSettings,
         clock: Clock | None = None,
         on_retry: Callable[[str, BaseException, float], None] | None = None,
+        cancel: Cancellation | None = None,
     ) -> Clients:
         import boto3
 
@@ -408,7 +424,7 @@ class Clients:
             if translated is exc:
                 raise
             raise translated from None
-        return cls(session, settings, clock, on_retry)
+        return cls(session, settings, clock, on_retry, cancel)
 
     @property
     def region(self) -> str | None:

@@ -6,8 +6,13 @@ This is the only module that imports click. boto3 is imported lazily so `--help`
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,12 +27,15 @@ if TYPE_CHECKING:
     from .aws import Clients
     from .config import Config
     from .plan import ApplyResult, Plan
+    from .retry import Cancellation
     from .runner import Runner
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 # A mistyped flag must not read as "changes pending" (2, click's own usage code) in CI:
 # usage errors exit EX_USAGE from sysexits.h, the one standard code for them.
 EXIT_USAGE = 64
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+NOTHING_CHANGED = "interrupted: nothing was changed"
 
 SEED_POLICIES = (
     "AWSSSOMasterAccountAdministrator",
@@ -46,6 +54,7 @@ class Options:
     debug: bool
     max_rps: float = 20.0
     workers: int = 4
+    retry_budget: float = 300.0
 
     @property
     def json(self) -> bool:
@@ -64,6 +73,14 @@ class ProvisionerGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C before anything changed: once a command changes AWS, its own handler
+            # (_ctrl_c_stops) takes Ctrl-C instead.
+            opts = ctx.find_object(Options)
+            _err(NOTHING_CHANGED)
+            if opts and opts.json:
+                click.echo(_interrupted_document(NOTHING_CHANGED))
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # the one place errors become messages
             opts = ctx.find_object(Options)
             debug = bool(opts and opts.debug)
@@ -176,6 +193,14 @@ class CommandLine(ProvisionerGroup):
     show_default=True,
     help="Threads that make independent calls at once (within --max-rps).",
 )
+@click.option(
+    "--retry-budget",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one call is retried on throttling, 5xx and dropped connections (0: never).",
+)
 @click.version_option(package_name="provisioner")
 @click.pass_context
 def cli(
@@ -188,6 +213,7 @@ def cli(
     debug: bool,
     max_rps: float,
     workers: int,
+    retry_budget: float,
 ) -> None:
     """Bootstrap AWS IAM Identity Center and keep it in the shape a config file declares.
 
@@ -205,14 +231,16 @@ def cli(
     \b
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),
                 2 changes pending (plan --detailed-exitcode),
-                64 usage error (unknown command or option, missing or bad value).
+                64 usage error (unknown command or option, missing or bad value),
+                130 interrupted (Ctrl-C).
     """
-    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers)
+    ctx.obj = Options(profile, region, endpoint_url, output, verbose, debug, max_rps, workers, retry_budget)
 
 
 # -- shared plumbing ---------------------------------------------------------------------
-def _clients(opts: Options, config_region: str | None = None) -> Clients:
+def _clients(opts: Options, config_region: str | None = None, cancel: Cancellation | None = None) -> Clients:
     from .aws import Clients, ClientSettings
+    from .retry import RetrySettings
 
     def on_retry(what: str, exc: BaseException, delay: float) -> None:
         if opts.verbose:
@@ -225,14 +253,15 @@ def _clients(opts: Options, config_region: str | None = None) -> Clients:
         endpoint_url=opts.endpoint_url,
         sso_admin_tps=opts.max_rps,
         identity_store_tps=opts.max_rps,
+        retry=RetrySettings(deadline=opts.retry_budget),
     )
-    return Clients.from_settings(settings, on_retry=on_retry)
+    return Clients.from_settings(settings, on_retry=on_retry, cancel=cancel)
 
 
 def _runner(
     opts: Options, config: Config, poll_timeout: float | None = None, poll_interval: float | None = None
 ) -> Runner:
-    from .retry import PollSettings
+    from .retry import Cancellation, PollSettings
     from .runner import Runner, RunSettings
 
     poll = PollSettings()
@@ -249,7 +278,7 @@ def _runner(
         elif opts.verbose:
             _err(f"{phase}: {done}/{total} finished")
 
-    return Runner(_clients(opts, config.region), config, settings, progress=progress)
+    return Runner(_clients(opts, config.region, Cancellation()), config, settings, progress=progress)
 
 
 def _load(path: str, prune: bool = False) -> Config:
@@ -317,37 +346,100 @@ def _apply(
         warning = f", including {deletions} deletion(s)" if deletions else ""
         if opts.json:  # stdout is for the document: show the plan being confirmed here
             _err(report.render_plan(plan, runner.ctx))
-        if not click.confirm(f"Apply these {len(plan.changes)} changes{warning}?", err=True):
+        try:
+            confirmed = click.confirm(f"Apply these {len(plan.changes)} changes{warning}?", err=True)
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None  # Ctrl-C at the question: nothing was changed
+        if not confirmed:
             _err("Nothing changed.")
             if opts.json:
                 click.echo(report.document(command, runner.ctx, plan, None, applied=False, api_calls=_calls(runner)))
             ctx.exit(EXIT_ERROR)
-    result = runner.apply(plan) if not plan.empty else None
-    extra = after_apply() if after_apply else {}
-    handoff = {"text": ""} if destroy else _handoff(runner, result, portal, sso_user)
-    if opts.json:
-        if result is not None and not result.ok:
-            _err(f"{len(result.failed)} change(s) failed, {len(result.errors)} error(s): see result in the document")
-        click.echo(
-            report.document(
-                command,
-                runner.ctx,
-                plan,
-                result,
-                applied=result is not None,
-                api_calls=_calls(runner),
-                handoff=handoff,
-                **extra,
+    with _ctrl_c_stops(opts, runner):
+        result = runner.apply(plan) if not plan.empty else None
+        interrupted = result is not None and result.interrupted
+        extra = after_apply() if after_apply else {}
+        # An interrupted run hands nothing off: what it made is in the outcomes, and the
+        # next run finishes the job.
+        handoff = {"text": ""} if destroy or interrupted else _handoff(runner, result, portal, sso_user)
+        if opts.json:
+            if result is not None and not result.ok and not interrupted:
+                _err(
+                    f"{len(result.failed)} change(s) failed, {len(result.errors)} error(s): see result in the document"
+                )
+            click.echo(
+                report.document(
+                    command,
+                    runner.ctx,
+                    plan,
+                    result,
+                    applied=result is not None,
+                    interrupted=interrupted,
+                    api_calls=_calls(runner),
+                    handoff=handoff,
+                    **extra,
+                )
             )
+        else:
+            if result is not None:
+                click.echo("")
+                click.echo(report.render_result(result, plan, _color(opts)))
+            if handoff["text"]:
+                click.echo("")
+                click.echo(handoff["text"])
+        ctx.exit(EXIT_INTERRUPTED if interrupted else EXIT_OK if result is None or result.ok else EXIT_ERROR)
+
+
+def _interrupted_document(message: str) -> str:
+    return json.dumps({"error": {"type": "Interrupted", "message": message}, "interrupted": True}, indent=2)
+
+
+def _write_now(stream: Any, text: str) -> None:
+    """Write from a signal handler: straight to the file descriptor, never re-entering the
+    buffered stream that the interrupted code may be writing (a test's stream has none)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        stream.write(text)
+        stream.flush()
+        return
+    os.write(fd, text.encode())
+
+
+@contextmanager
+def _ctrl_c_stops(opts: Options, runner: Runner) -> Iterator[None]:
+    """While a command changes AWS, the first Ctrl-C cancels the run: nothing new starts, the
+    requests in flight are polled a few seconds more, and the summary follows. A second
+    Ctrl-C exits at once."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    cancel = runner.clients.cancel
+    grace = runner.settings.poll.interrupt_grace
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if not cancel.cancelled:
+            cancel.cancel()
+            _write_now(
+                sys.stderr,
+                f"\ninterrupted: starting nothing new; waiting up to {grace:g}s for the requests in flight "
+                "(Ctrl-C again to quit at once)\n",
+            )
+            return
+        message = (
+            "interrupted again: quitting now. Requests in flight may still finish: "
+            "run `provisioner plan` to see where things stand."
         )
-    else:
-        if result is not None:
-            click.echo("")
-            click.echo(report.render_result(result, plan, _color(opts)))
-        if handoff["text"]:
-            click.echo("")
-            click.echo(handoff["text"])
-    ctx.exit(EXIT_OK if result is None or result.ok else EXIT_ERROR)
+        _write_now(sys.stderr, message + "\n")
+        if opts.json:
+            _write_now(sys.stdout, _interrupted_document(message) + "\n")
+        os._exit(EXIT_INTERRUPTED)  # at once: not even the worker threads are waited for
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _handoff(runner: Runner, result: ApplyResult | None, portal: str | None, sso_user: str | None) -> dict[str, Any]:

@@ -177,3 +177,17 @@ def http_status(exc: BaseException) -> int | None:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status else None
     return None
+
+
+class Interrupted(ProvisionerError):
+    """A call not made, or no longer retried, because the run was asked to stop (Ctrl-C).
+
+    `may_have_taken_effect` is true when an earlier attempt of the call may have reached AWS
+    (a dropped connection or a 5xx): then whether it happened is unknown.
+    """
+
+    exit_code = 130
+
+    def __init__(self, what: str, may_have_taken_effect: bool = False):
+        self.may_have_taken_effect = may_have_taken_effect
+        super().__init__(f"{what}: not made, the run was interrupted")

@@ -99,6 +99,10 @@ class Plan:
         }
 
 
+# What became of a change that an interrupted run did not finish.
+NOT_STARTED, UNKNOWN = "not started", "unknown"
+
+
 @dataclass
 class Outcome:
     """What happened to one change during apply."""
@@ -107,10 +111,17 @@ class Outcome:
     ok: bool
     detail: str = ""
     request_id: str | None = None
+    # NOT_STARTED or UNKNOWN (it may or may not have happened) when the run was interrupted.
+    interrupted: str = ""
+
+    @property
+    def status(self) -> str:
+        """done, failed, not started or unknown."""
+        return "done" if self.ok else self.interrupted or "failed"
 
     def to_json(self) -> dict[str, Any]:
         out = self.change.to_json()
-        out["status"] = "done" if self.ok else "failed"
+        out["status"] = self.status
         if self.detail:
             out["detail"] = self.detail
         if self.request_id:
@@ -124,18 +135,31 @@ class ApplyResult:
 
     outcomes: list[Outcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The run was asked to stop (Ctrl-C) before it finished.
+    interrupted: bool = False
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.ok]
+        return [o for o in self.outcomes if o.status == "failed"]
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.errors
+        return all(o.ok for o in self.outcomes) and not self.errors and not self.interrupted
+
+    def counts(self) -> dict[str, int]:
+        """Outcomes by status: done, failed, not started, unknown."""
+        counts = dict.fromkeys(("done", "failed", NOT_STARTED, UNKNOWN), 0)
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        return counts
 
     def to_json(self) -> dict[str, Any]:
+        counts = self.counts()
         return {
             "outcomes": [o.to_json() for o in self.outcomes],
-            "failed": len(self.failed),
+            "failed": counts["failed"],
+            "not_started": counts[NOT_STARTED],
+            "unknown": counts[UNKNOWN],
+            "interrupted": self.interrupted,
             "errors": list(self.errors),
         }

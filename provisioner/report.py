@@ -6,7 +6,7 @@ import difflib
 import json
 from typing import Any
 
-from .plan import Action, ApplyResult, Change, Plan
+from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, Plan
 from .steps.base import Context
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.PROVISION: ">"}
@@ -125,10 +125,15 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty
 
 
 def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
+    """One line per change done, failed or unknown (not each one not started), then the counts."""
     lines = []
+    marks = {"done": ("ok", "32"), "failed": ("FAILED", "31"), UNKNOWN: ("unknown", "33")}
     for outcome in result.outcomes:
+        if outcome.status == NOT_STARTED:
+            continue
         change = outcome.change
-        mark = _paint("ok", "32", color) if outcome.ok else _paint("FAILED", "31", color)
+        label, paint = marks[outcome.status]
+        mark = _paint(label, paint, color)
         what = f"{change.action.value} {change.resource.replace('_', ' ')} {change.key}"
         line = f"  {mark:<6} {what}"
         if outcome.detail:
@@ -137,14 +142,21 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
             line += f" [request id {outcome.request_id}]"
         lines.append(line)
     lines.extend(f"error: {e}" for e in result.errors)
-    done = sum(1 for o in result.outcomes if o.ok)
-    failed = len(result.failed)
+    counts, unchanged = result.counts(), plan.counts()["unchanged"]
     lines.append("")
-    lines.append(
-        f"Apply: {done} done, {failed} failed, {plan.counts()['unchanged']} unchanged."
-        if failed
-        else f"Apply complete: {done} done, {plan.counts()['unchanged']} unchanged."
-    )
+    if result.interrupted:
+        lines.append(
+            f"Interrupted: {counts['done']} done, {counts['failed']} failed, {counts[NOT_STARTED]} not started, "
+            f"{counts[UNKNOWN]} unknown."
+        )
+        lines.append(
+            "Requests in flight may still finish: run `provisioner plan` to see where things stand; "
+            "the same command again finishes the job."
+        )
+    elif counts["failed"]:
+        lines.append(f"Apply: {counts['done']} done, {counts['failed']} failed, {unchanged} unchanged.")
+    else:
+        lines.append(f"Apply complete: {counts['done']} done, {unchanged} unchanged.")
     return "\n".join(lines)
 
 

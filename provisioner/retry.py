@@ -1,6 +1,8 @@
 """Retry of transient AWS errors, a shared rate limit, and polling of asynchronous requests.
 
-Time comes from a `Clock` that tests replace, so no test ever sleeps for real.
+Time comes from a `Clock` that tests replace, so no test ever sleeps for real. A
+`Cancellation` asks a run to stop: retries end, nothing new is fired, and what is in
+flight is polled for a short grace.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 from .errors import (
     SERVER_CODES,
     THROTTLING_CODES,
+    Interrupted,
     error_code,
     error_reason,
     http_status,
@@ -55,6 +58,36 @@ class FakeClock(Clock):
         with self._lock:
             self.slept.append(seconds)
             self.t += max(seconds, 0.0)
+
+
+class Cancellation:
+    """A request to stop the run, made once (the CLI makes it on Ctrl-C) and consulted by
+    the library, which never sees signals.
+
+    `sleep` is a real sleep that the cancellation cuts short, so a run waiting out a backoff
+    or a poll interval notices at once; sleeps begun after it are whole.
+    """
+
+    def __init__(self) -> None:
+        # Reentrant: `cancel` may run in a signal handler on the thread that holds it.
+        self._cond = threading.Condition(threading.RLock())
+        self._cancelled = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+
+    def sleep(self, seconds: float) -> None:
+        if self._cancelled:
+            time.sleep(max(seconds, 0.0))
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._cancelled, timeout=max(seconds, 0.0))
 
 
 class RateLimiter:
@@ -120,6 +153,15 @@ def is_transient(exc: BaseException) -> bool:
     return code == "ConflictException" and error_reason(exc) == "CONCURRENT_MODIFICATION"
 
 
+def may_have_taken_effect(exc: BaseException) -> bool:
+    """A dropped reply or a 5xx may hide a call that took effect; throttling, conflicts and a
+    connection never made do not."""
+    if is_connection_error(exc):
+        return not is_connect_failure(exc)
+    status = http_status(exc)
+    return error_code(exc) in SERVER_CODES or (status is not None and status >= 500)
+
+
 def is_conflict(exc: BaseException) -> bool:
     return error_code(exc) == "ConflictException"
 
@@ -138,11 +180,13 @@ def retry_after(exc: BaseException) -> float | None:
 
 @dataclass(frozen=True)
 class RetrySettings:
-    """Bounds on retrying one call: attempts, backoff, and the time it may take overall."""
+    """Backoff, and how long one call may be retried: bounded by time, never by a count."""
 
-    max_attempts: int = 10
     base_delay: float = 0.25
     max_delay: float = 20.0
+    # The retry budget (--retry-budget): throttling, 5xx and dropped connections. Under
+    # sustained throttling a call can need dozens of attempts; an attempt count ran out
+    # and lost whole runs.
     deadline: float = 300.0
     # Transient ConflictException (a write in flight on the same permission set).
     conflict_deadline: float = 120.0
@@ -150,12 +194,14 @@ class RetrySettings:
 
 @dataclass
 class Retrier:
-    """Runs a call, retrying transient errors with exponential backoff and full jitter."""
+    """Runs a call, retrying transient errors with exponential backoff and full jitter,
+    until the time bound or a cancellation."""
 
     settings: RetrySettings
     clock: Clock
     rng: random.Random = field(default_factory=random.Random)
     on_retry: Callable[[str, BaseException, float], None] | None = None
+    cancel: Cancellation = field(default_factory=Cancellation)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -172,7 +218,8 @@ class Retrier:
         reachable: Callable[[], bool] | None = None,
         translate: Callable[[BaseException], BaseException] | None = None,
     ) -> T:
-        """`fn()`, retried while its error is transient, within the attempt and time bounds.
+        """`fn()`, retried while its error is transient, within the time bound; raises its
+        last error, or Interrupted once the run is cancelled.
 
         `reachable()` says whether the endpoint has answered before in this run: until it has,
         a failure to connect is not retried (a wrong endpoint, Region or network fails in
@@ -188,12 +235,10 @@ class Retrier:
             return is_transient(exc) or (retry_conflicts and is_conflict(exc))
 
         def stop(state: RetryCallState) -> bool:
-            if self.clock.now() - start >= deadline:
-                return True
-            # An operation in flight on the same object ends in its own time: conflicts are
-            # bounded by time alone. Throttling and 5xx also by a number of attempts.
-            exc = state.outcome.exception() if state.outcome else None
-            return not (exc is not None and is_conflict(exc)) and state.attempt_number >= self.settings.max_attempts
+            if self.cancel.cancelled:
+                exc = state.outcome.exception() if state.outcome else None
+                raise Interrupted(what, may_have_taken_effect=exc is not None and may_have_taken_effect(exc)) from exc
+            return self.clock.now() - start >= deadline
 
         def before_sleep(state: RetryCallState) -> None:
             if self.on_retry and state.outcome and state.next_action:
@@ -222,13 +267,21 @@ class PollSettings:
     # round of overshoot keeps up to 15 assignment slots idle.
     max_interval: float = 5.0
     backoff: float = 1.25
+    # Once the run is cancelled, how long the requests already fired are still polled.
+    interrupt_grace: float = 10.0
+
+
+# The outcomes of a cancelled run: never fired, or fired and not seen to end.
+NOT_STARTED, UNKNOWN = "NOT_STARTED", "UNKNOWN"
 
 
 @dataclass
 class AsyncOutcome:
     """The final word on one asynchronous request."""
 
-    status: str  # SUCCEEDED, FAILED, TIMEOUT, ERROR (the call itself failed), SKIPPED
+    # SUCCEEDED, FAILED, TIMEOUT, ERROR (the call itself failed), SKIPPED (after a timeout),
+    # NOT_STARTED or UNKNOWN (the run was cancelled)
+    status: str
     reason: str | None = None
     request_id: str | None = None
 
@@ -244,21 +297,25 @@ def run_async(
     limit: int,
     clock: Clock,
     settings: PollSettings,
-    describe: Callable[[T], str] = str,
     progress: Callable[[int, int], None] | None = None,
     parallel: Mapper = sequential,
+    cancel: Cancellation | None = None,
 ) -> list[AsyncOutcome]:
     """Fire requests with at most `limit` outstanding, poll them together, return outcomes.
 
     `fire(item)` starts one request and returns its status object (Status, RequestId,
     FailureReason). `check(request_ids)` looks at all outstanding requests at once and
-    returns the status objects of those that ended. `parallel` maps over a batch of new
-    requests (a thread pool's map overlaps their round trips). A request still IN_PROGRESS
-    `settings.timeout` seconds after it was fired is reported as TIMEOUT; no new request is
-    fired after that, and the rest are SKIPPED. A failed request does not stop the others.
+    returns the status objects of those that ended; if the look fails, the next round looks
+    again. `parallel` maps over a batch of new requests (a thread pool's map overlaps their
+    round trips). A request still IN_PROGRESS `settings.timeout` seconds after it was fired
+    is reported as TIMEOUT; no new request is fired after that, and the rest are SKIPPED.
+    Once `cancel` is set, nothing more is fired (NOT_STARTED) and the requests in flight are
+    polled for `settings.interrupt_grace` seconds more (UNKNOWN if still IN_PROGRESS then).
+    A failed request does not stop the others.
     """
     from .errors import AccessError, ProvisionerError, is_denied
 
+    cancel = cancel or Cancellation()
     outcomes: list[AsyncOutcome | None] = [None] * len(items)
     queue = list(range(len(items)))
     queue.reverse()
@@ -266,7 +323,8 @@ def run_async(
     interval = settings.first_delay
     last_check = clock.now()
     done = 0
-    stopped = False
+    timed_out = False
+    grace_ends: float | None = None
 
     def finish(index: int, outcome: AsyncOutcome) -> None:
         nonlocal done
@@ -276,6 +334,8 @@ def run_async(
             progress(done, len(items))
 
     def try_fire(index: int) -> Mapping[str, Any] | ProvisionerError:
+        if cancel.cancelled:  # cancelled while this batch was being fired
+            return Interrupted("request")
         try:
             return fire(items[index])
         except ProvisionerError as exc:
@@ -288,44 +348,74 @@ def run_async(
     def settle(index: int, status: Mapping[str, Any]) -> None:
         finish(index, AsyncOutcome(str(status.get("Status")), status.get("FailureReason"), status.get("RequestId")))
 
+    def notice_cancel() -> None:
+        nonlocal grace_ends
+        if cancel.cancelled and grace_ends is None:
+            grace_ends = clock.now() + settings.interrupt_grace
+
     while queue or inflight:
         batch: list[int] = []
-        while queue and not stopped and len(inflight) + len(batch) < limit:
+        while queue and not timed_out and not cancel.cancelled and len(inflight) + len(batch) < limit:
             batch.append(queue.pop())
         for index, fired in zip(batch, parallel(try_fire, batch), strict=True):
-            if isinstance(fired, ProvisionerError):
+            if isinstance(fired, Interrupted):
+                if fired.may_have_taken_effect:
+                    finish(index, AsyncOutcome(UNKNOWN, "interrupted: the request may have been made"))
+                else:
+                    finish(index, AsyncOutcome(NOT_STARTED))
+            elif isinstance(fired, ProvisionerError):
                 finish(index, AsyncOutcome("ERROR", str(fired)))
             elif fired.get("Status") == "IN_PROGRESS":
                 inflight[str(fired["RequestId"])] = (index, clock.now())
             else:
                 settle(index, fired)
-        if stopped:
+        notice_cancel()
+        if timed_out or grace_ends is not None:
             for index in reversed(queue):
-                finish(index, AsyncOutcome("SKIPPED", "not started: earlier requests timed out"))
+                finish(
+                    index,
+                    AsyncOutcome(NOT_STARTED)
+                    if grace_ends is not None
+                    else AsyncOutcome("SKIPPED", "not started: earlier requests timed out"),
+                )
             queue.clear()
         if not inflight:
             continue
         # The interval runs from the last look, so time spent firing counts towards it.
-        clock.sleep(max(interval - (clock.now() - last_check), 0.0))
+        wait = max(interval - (clock.now() - last_check), 0.0)
+        if grace_ends is not None:
+            wait = min(wait, max(grace_ends - clock.now(), 0.0))
+        clock.sleep(wait)
         last_check = clock.now()
-        finished = check(list(inflight))
+        try:
+            finished = check(list(inflight))
+        except AccessError:
+            raise
+        except ProvisionerError:
+            finished = {}  # a look changes nothing: the next round looks again
         for request_id, status in finished.items():
             entry = inflight.pop(request_id, None)
             if entry is not None:
                 settle(entry[0], status)
         interval = settings.first_delay if finished else min(settings.max_interval, interval * settings.backoff)
+        notice_cancel()
         now = clock.now()
-        expired = [rid for rid, (_, fired) in inflight.items() if now - fired >= settings.timeout]
-        if expired:
-            stopped = True
+        if grace_ends is not None:
+            if now >= grace_ends:
+                for request_id in list(inflight):
+                    index, _ = inflight.pop(request_id)
+                    finish(index, AsyncOutcome(UNKNOWN, "interrupted while IN_PROGRESS", request_id))
+            continue
+        if any(now - fired >= settings.timeout for _, fired in inflight.values()):
+            timed_out = True
             for request_id in list(inflight):
                 index, _ = inflight.pop(request_id)
                 finish(
                     index,
                     AsyncOutcome(
                         "TIMEOUT",
-                        f"{describe(items[index])}: still IN_PROGRESS after {settings.timeout:g}s "
-                        f"(request {request_id}); it may still finish: run plan later, or raise --poll-timeout",
+                        f"still IN_PROGRESS after {settings.timeout:g}s; it may still finish: "
+                        "run plan later, or raise --poll-timeout",
                         request_id,
                     ),
                 )

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import quotas, targets
+from . import quotas, retry, targets
 from .aws import Clients
 from .config import Config
-from .errors import AccessError, AwsAccessError, AwsError, ProvisionerError, is_denied
-from .plan import Action, ApplyResult, Change, Outcome, Plan
+from .errors import AccessError, AwsAccessError, AwsError, Interrupted, ProvisionerError, is_denied
+from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, Outcome, Plan
 from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
 from .steps import instance
 from .steps.assignments import AssignmentsStep
@@ -28,6 +28,7 @@ from .steps.users import UsersStep
 
 Progress = Callable[[str, int, int], None]
 DELETE_ORDER = ("assignment", "permission_set", "membership", "user", "group")
+INTERRUPTED = {retry.NOT_STARTED: NOT_STARTED, retry.UNKNOWN: UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,12 @@ class Runner:
 
     # -- apply ------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
-        """Execute `plan` in dependency order; failures are recorded and the rest goes on."""
+        """Execute `plan` in dependency order; failures are recorded and the rest goes on.
+
+        Once `clients.cancel` is set, no change starts and no write call is made; requests
+        already fired are polled for a short grace. Each change is then done, failed, not
+        started or unknown (it may or may not have happened), and the result is interrupted.
+        """
         if self.ctx is None:
             raise RuntimeError("apply() needs the plan() of the same Runner")
         with self._naming_the_caller():
@@ -190,7 +196,9 @@ class Runner:
 
         # Two lanes, one per service, so neither waits on the other's rate limit.
         identity_outcomes, access_outcomes = self._lanes(identities, access)
-        return ApplyResult(outcomes=deletions + identity_outcomes + access_outcomes)
+        return ApplyResult(
+            outcomes=deletions + identity_outcomes + access_outcomes, interrupted=self.clients.cancel.cancelled
+        )
 
     def _apply_deletions(self, changes: list[Change]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -213,12 +221,20 @@ class Runner:
     def _apply_sync(self, changes: list[Change]) -> list[Outcome]:
         if not changes:
             return []
+        cancel, log = self.clients.cancel, self.clients.log
 
         apply = self._denials_named(lambda change: self._steps[change.resource].apply(change))
 
         def one(change: Change) -> Outcome:
+            if cancel.cancelled:
+                return Outcome(change, False, interrupted=NOT_STARTED)
+            writes = log.writes_here()
             try:
                 detail = apply(change)
+            except Interrupted as exc:
+                if exc.may_have_taken_effect or log.writes_here() > writes:
+                    return Outcome(change, False, "interrupted before it finished", interrupted=UNKNOWN)
+                return Outcome(change, False, interrupted=NOT_STARTED)
             except ProvisionerError as exc:
                 # Credentials no later call would fare better with stop the run; AccessDenied
                 # on one resource (tag-scoped policies, a delegated administrator) fails this
@@ -261,8 +277,8 @@ class Runner:
             limit=self.settings.max_concurrent_provisionings,
             clock=self.clients.clock,
             settings=self.settings.poll,
-            describe=lambda change: f"provisioning of {change.key}",
             progress=self._progress("provisioning"),
+            cancel=self.clients.cancel,
         )
         return self._record(changes, outcomes)
 
@@ -280,15 +296,17 @@ class Runner:
             limit=self.settings.max_outstanding_assignments,
             clock=self.clients.clock,
             settings=self.settings.poll,
-            describe=lambda change: f"assignment {change.key}",
             progress=self._progress("assignments"),
+            cancel=self.clients.cancel,
         )
         return self._record(changes, outcomes)
 
     @staticmethod
     def _record(changes: list[Change], outcomes: list[AsyncOutcome]) -> list[Outcome]:
         return [
-            Outcome(change, o.ok, "" if o.ok else f"{o.status}: {o.reason or 'no reason given'}", o.request_id)
+            Outcome(change, False, o.reason or "", o.request_id, interrupted=INTERRUPTED[o.status])
+            if o.status in INTERRUPTED
+            else Outcome(change, o.ok, "" if o.ok else f"{o.status}: {o.reason or 'no reason given'}", o.request_id)
             for change, o in zip(changes, outcomes, strict=True)
         ]
 

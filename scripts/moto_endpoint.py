@@ -58,6 +58,10 @@ class Endpoint:
     def calls(self) -> dict[str, int]:
         return dict(self.realism.STATE.calls)
 
+    def pause_at(self, operation: str, nth: int = 1, after: bool = False) -> Any:
+        """Hold the `nth` next call of `operation` until `.release()` (tests/realism.pause_at)."""
+        return self.realism.pause_at(operation, nth, after)
+
     def __enter__(self) -> Endpoint:
         self.start()
         return self

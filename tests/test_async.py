@@ -6,14 +6,23 @@ The realism layer makes moto behave so; the clock is fake, so nothing sleeps for
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
+from click.testing import CliRunner
 
 from provisioner.aws import Clients
+from provisioner.cli import cli
+from provisioner.errors import AwsAccessError, AwsError
+from provisioner.report import render_result
+from provisioner.retry import FakeClock, PollSettings, Retrier, RetrySettings, run_async
 from provisioner.runner import Runner
 from tests import realism
-from tests.conftest import REGION, load_example, make_clients, parse, plan_and_apply, run_settings
+from tests.conftest import EXAMPLES, REGION, load_example, make_clients, parse, plan_and_apply, run_settings
 from tests.test_steps import FULL
 
 MANY: dict[str, Any] = {
@@ -72,13 +81,17 @@ def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(c
     assert assignment_count() == 18
 
 
-def test_polling_stops_at_the_timeout_and_names_what_is_pending(clients: Clients, clock: Any) -> None:
+def test_polling_stops_at_the_timeout_and_names_what_is_pending_once(clients: Clients, clock: Any) -> None:
     realism.configure(async_polls=10**9, clock=clock.now)
     plan, result, _ = plan_and_apply(clients, load_example(), timeout=60)
     failed = result.failed
     assert len(failed) == 1 and failed[0].change.resource == "assignment"
-    assert "still IN_PROGRESS after 60s" in failed[0].detail and "IdentityCenterAdmins" in failed[0].detail
     assert 60 <= clock.t < 120
+    # Each fact once: the outcome line names the change and the request id itself.
+    (line,) = [line for line in render_result(result, plan).splitlines() if "FAILED" in line]
+    assert "TIMEOUT: still IN_PROGRESS after 60s" in line
+    assert line.count("IdentityCenterAdmins") == 1
+    assert line.count(str(failed[0].request_id)) == 1
 
 
 def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> None:
@@ -148,3 +161,76 @@ def test_a_second_runner_sees_what_the_first_did(clients: Clients, clock: Any) -
     plan_and_apply(clients, parse(MANY))
     plan = Runner(make_clients(clock), parse(MANY), run_settings()).plan()
     assert plan.empty
+
+
+# -- throttling never loses a run ---------------------------------------------------------
+def throttled(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation)
+
+
+def test_status_reads_throttled_hard_never_lose_the_run(clients: Clients, clock: Any) -> None:
+    status_reads = ("DescribeAccountAssignmentCreationStatus", "ListAccountAssignmentCreationStatus")
+    realism.configure(async_polls=2, clock=clock.now, throttle_operations=dict.fromkeys(status_reads, 0.9), seed=7)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    assert result.ok, [o.detail for o in result.failed][:3]
+    assert assignment_count() == 36
+
+
+def test_a_failed_status_read_is_looked_at_again_next_round() -> None:
+    clock = FakeClock()
+    looks: list[float] = []
+
+    def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        looks.append(clock.now())
+        if len(looks) <= 3:  # the retry budget of each look spent on throttling
+            raise AwsError("ThrottlingException", "Rate exceeded", "ListAccountAssignmentCreationStatus")
+        return {rid: {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids}
+
+    fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
+    outcomes = run_async(list(range(5)), fire, check, 15, clock, PollSettings())
+    assert [o.status for o in outcomes] == ["SUCCEEDED"] * 5 and len(looks) == 4
+
+
+def test_denied_status_read_still_stops_the_run() -> None:
+    def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        raise AwsAccessError("AccessDeniedException", "no", "ListAccountAssignmentCreationStatus")
+
+    fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
+    with pytest.raises(AwsAccessError):
+        run_async([1], fire, check, 15, FakeClock(), PollSettings())
+
+
+def test_throttling_is_retried_for_a_time_budget_not_a_count() -> None:
+    clock = FakeClock()
+    retrier = Retrier(RetrySettings(deadline=300), clock, rng=random.Random(1))
+    attempts = []
+
+    def call() -> str:
+        attempts.append(clock.now())
+        if len(attempts) <= 25:
+            raise throttled("DescribeAccountAssignmentCreationStatus")
+        return "SUCCEEDED"
+
+    assert retrier.run("sso-admin", call) == "SUCCEEDED"
+
+
+def test_retrying_stops_when_the_budget_is_spent() -> None:
+    clock = FakeClock()
+    settings = RetrySettings(deadline=60)
+    retrier = Retrier(settings, clock, rng=random.Random(1))
+
+    def call() -> None:
+        raise throttled("CreateUser")
+
+    with pytest.raises(ClientError):
+        retrier.run("identitystore", call)
+    assert 60 <= clock.t < 60 + settings.max_delay
+
+
+def test_retry_budget_bounds_how_long_a_call_is_retried(aws: realism.State) -> None:
+    realism.configure(throttle_operations={"ListInstances": 1.0})
+    example = str(EXAMPLES / "identity-center-admin.yaml")
+    result = CliRunner().invoke(cli, ["--region", REGION, "--retry-budget", "0", "plan", "-f", example])
+    assert result.exit_code == 1
+    assert "error: ListInstances: ThrottlingException" in result.stderr
+    assert realism.STATE.calls["sso-admin:ListInstances"] == 1

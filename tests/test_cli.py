@@ -425,7 +425,7 @@ def test_endpoint_url_without_a_scheme_is_named(
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The clock the CLI's clients use: every backoff is recorded, none is slept."""
     clock = FakeClock()
-    monkeypatch.setattr("provisioner.aws.Clock", lambda: clock)
+    monkeypatch.setattr("provisioner.aws.Clock", lambda **_: clock)
     return clock
 
 

@@ -158,7 +158,12 @@ def test_apply_never_adds_members_to_or_for_idp_principals(clients: Any, clock: 
 
 def test_prune_leaves_an_absent_idp_group_and_its_members(clients: Any, clock: Any) -> None:
     synced_from_idp(clients)
-    doc = {"name": "platform", "groups": [{"name": "Local"}], "users": [IDP["users"][1]], "absent": {"groups": ["Okta-Admins"]}}
+    doc = {
+        "name": "platform",
+        "groups": [{"name": "Local"}],
+        "users": [IDP["users"][1]],
+        "absent": {"groups": ["Okta-Admins"]},
+    }
     plan, runner = plan_of(doc, clock, prune=True)
     assert not [c for c in plan.changes if "Okta-Admins" in c.key or c.key == "sam"]
     assert len(notes_about(plan, "Okta-Admins")) == 1

@@ -16,6 +16,7 @@ both dispatch through the same response classes. What the layer does is set per 
   provisionings, ConflictException for a write to a set that is being provisioned;
 - faults: a fraction of calls throttled, answered 500, or dropped (before or after the
   write took effect), from a seeded random generator so a failing run can be replayed;
+  some operations can be throttled harder than the rest (`throttle_operations`);
 - unknown and unimplemented operations (of every moto service) answered as AWS answers an
   operation it does not serve: a 400 error in the request's protocol, never moto's HTML 500.
 - access: AccessDeniedException for the calls a predicate over the operation and the
@@ -24,6 +25,9 @@ both dispatch through the same response classes. What the layer does is set per 
 - identity store uniqueness: user names, emails (case-insensitively) and group names are
   refused when taken; conflicts may come without a Reason, and the first N calls of an
   operation may answer CONCURRENT_MODIFICATION with a RetryAfterSeconds.
+- pauses: `pause_at(operation, n)` holds the n-th next call of an operation until the test
+  releases it, a reproducible point to interrupt or kill a run at (no sleep loops racing
+  the server's threads).
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ class Settings:
     max_concurrent_provisionings: int | None = None
     conflict_while_provisioning: bool = False
     throttle_rate: float = 0.0
+    # Operation -> its own throttle rate, instead of throttle_rate. The quota is collective
+    # (20 TPS for the account access API; reads can be raised by a support case, writes not:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/aam-quotas.html) and AWS does not say
+    # how it shares it out; runs that poll many requests see the status reads throttled far
+    # more than the rest (hashicorp/terraform-provider-aws#25552, #35646).
+    throttle_operations: dict[str, float] = field(default_factory=dict)
     error_rate: float = 0.0
     drop_before_rate: float = 0.0
     drop_after_rate: float = 0.0
@@ -87,10 +97,41 @@ class Request:
 
 
 @dataclass
+class Pause:
+    """Holds the `nth` call of `operation` (`service:Operation`) from its setting until released.
+
+    `reached` is set when that call arrives. Then `action`, if given, runs instead of waiting
+    (for in-process runs on one thread, which would wait for themselves); otherwise the call
+    waits for `release()`, at most `limit` seconds so a failed test never hangs. With `after`,
+    the call takes effect first and only its reply is held.
+    """
+
+    operation: str
+    nth: int
+    after: bool = False
+    action: Callable[[], None] | None = None
+    limit: float = 120.0
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    seen: int = 0  # calls of `operation` since the pause was set
+
+    def release(self) -> None:
+        self.released.set()
+
+    def hold(self) -> None:
+        self.reached.set()
+        if self.action is not None:
+            self.action()
+        else:
+            self.released.wait(self.limit)
+
+
+@dataclass
 class State:
     settings: Settings = field(default_factory=Settings)
     requests: dict[str, Request] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    pauses: list[Pause] = field(default_factory=list)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
@@ -119,14 +160,50 @@ def configure(**kwargs: Any) -> Settings:
 
 
 def reset() -> None:
-    """Forget every request, tag, boundary and counted call; settings back to defaults."""
+    """Forget every request, tag, boundary, pause and counted call; settings back to defaults."""
     with STATE.lock:
+        for pause in STATE.pauses:
+            pause.release()
+        STATE.pauses.clear()
         STATE.requests.clear()
         STATE.calls.clear()
         STATE.tags.clear()
         STATE.boundaries.clear()
         STATE.external.clear()
     configure()
+
+
+def pause_at(
+    operation: str, nth: int = 1, after: bool = False, action: Callable[[], None] | None = None
+) -> Pause:
+    """Hold the `nth` call of `operation` ("sso-admin:CreateAccountAssignment") from now on.
+
+    In the endpoint (scripts/moto_endpoint.py) the other calls go on meanwhile, on the
+    server's other threads. Typical use: `p = pause_at(op, 3)`, start the run,
+    `p.reached.wait(60)`, interrupt or kill it, then `p.release()`.
+    """
+    pause = Pause(operation, nth, after, action)
+    with STATE.lock:
+        STATE.pauses.append(pause)
+    return pause
+
+
+def _paused(key: str, call: Callable[[], Any]) -> Any:
+    """Run one call, held before or after it as a pause on `key` says."""
+    pause = None
+    with STATE.lock:
+        for candidate in STATE.pauses:
+            if candidate.operation == key:
+                candidate.seen += 1
+                if candidate.seen == candidate.nth:
+                    pause = candidate
+    # Held outside the lock: the other calls go on meanwhile.
+    if pause is not None and not pause.after:
+        pause.hold()
+    result = call()
+    if pause is not None and pause.after:
+        pause.hold()
+    return result
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -621,9 +698,10 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
                 return _error_response(_Error("ThrottlingException", "Rate exceeded"))
             bucket[0] -= 1
         roll = STATE.rng.random()
-        if roll < s.throttle_rate:
+        throttle_rate = s.throttle_operations.get(operation, s.throttle_rate)
+        if roll < throttle_rate:
             return _error_response(_Error("ThrottlingException", "Rate exceeded"))
-        roll -= s.throttle_rate
+        roll -= throttle_rate
         if roll < s.error_rate:
             return _error_response(_Error("InternalServerException", "Internal failure", status=500))
         roll -= s.error_rate
@@ -761,7 +839,8 @@ def _install_on(
 ) -> None:
     def make(op_name: str, fn: Callable[..., str]) -> Callable[[Any], str]:
         def method(self: Any) -> Any:
-            return _fault(service, _pascal(op_name), self, lambda: fn(self))
+            operation = _pascal(op_name)
+            return _paused(f"{service}:{operation}", lambda: _fault(service, operation, self, lambda: fn(self)))
 
         method.__name__ = op_name
         return method
@@ -775,7 +854,8 @@ def _install_on(
                     _mark_stale(self)
                 return fn(self, lambda: original(self)) if fn else original(self)
 
-            return _fault(service, _pascal(op_name), self, run)
+            operation = _pascal(op_name)
+            return _paused(f"{service}:{operation}", lambda: _fault(service, operation, self, run))
 
         method.__name__ = op_name
         return method
