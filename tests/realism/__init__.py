@@ -80,6 +80,11 @@ class Settings:
     # Sent with those answers. The model declares RetryAfterSeconds on ThrottlingException and
     # InternalServerException only (so botocore drops it here); modelled harshly as sent.
     retry_after_seconds: int | None = None
+    # ListAccountAssignmentsForPrincipal for a USER also answers the rows of the user's
+    # groups, each naming its group. The API reference says each row carries its own
+    # PrincipalId and PrincipalType (AccountAssignmentForPrincipal) and is silent on whether
+    # group rows come back: this is the harsher reading, for the code to be right either way.
+    user_query_returns_group_rows: bool = False
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -401,8 +406,13 @@ def _list_requests(resp: Any, kind: str, key: str) -> str:
         _settle(resp, req)
         if wanted is None or req.status == wanted:
             items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
+    return _page(p, key, items)
+
+
+def _page(p: dict[str, Any], key: str, items: list[Any], max_size: int = 100) -> str:
+    """One page of `items` for a list call: NextToken is the offset, MaxResults at most `max_size`."""
     start = int(p.get("NextToken") or 0)
-    size = int(p.get("MaxResults") or 100)
+    size = min(int(p.get("MaxResults") or max_size), max_size)
     out: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
         out["NextToken"] = str(start + size)
@@ -530,6 +540,36 @@ def _boundary_op(resp: Any, action: str) -> str:
     else:
         STATE.boundaries.pop(arn, None)
     return "{}"
+
+
+def _list_account_assignments_for_principal(resp: Any) -> str:
+    """The principal's own rows and, with `user_query_returns_group_rows`, those of its groups."""
+    p = _params(resp)
+    principals = {(p["PrincipalType"], p["PrincipalId"])}
+    if p["PrincipalType"] == "USER" and STATE.settings.user_query_returns_group_rows:
+        from moto.identitystore.models import identitystore_backends
+
+        stores = identitystore_backends[resp.current_account][resp.region].identity_stores.values()
+        principals |= {
+            ("GROUP", m["GroupId"])
+            for store in stores
+            for m in store.group_memberships.values()
+            if m["MemberId"].get("UserId") == p["PrincipalId"]
+        }
+    account = (p.get("Filter") or {}).get("AccountId")
+    rows = [
+        {
+            "AccountId": a.target_id,
+            "PermissionSetArn": a.permission_set_arn,
+            "PrincipalId": a.principal_id,
+            "PrincipalType": a.principal_type,
+        }
+        for a in _sso_backend(resp).account_assignments
+        if a.instance_arn == p["InstanceArn"]
+        and (a.principal_type, a.principal_id) in principals
+        and account in (None, a.target_id)
+    ]
+    return _page(p, "AccountAssignments", rows)
 
 
 def _describe_instance(resp: Any) -> str:
@@ -767,6 +807,7 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "put_permissions_boundary_to_permission_set": lambda r: _boundary_op(r, "put"),
     "delete_permissions_boundary_from_permission_set": lambda r: _boundary_op(r, "delete"),
     "describe_instance": _describe_instance,
+    "list_account_assignments_for_principal": _list_account_assignments_for_principal,
 }
 SSO_WRAPPED = {"create_permission_set": _create_permission_set}
 # Writes to a permission set that make it stale where it is provisioned.
