@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,11 +20,15 @@ if TYPE_CHECKING:
 # With this many requests outstanding, one status listing beats a describe per request.
 LIST_STATUS_THRESHOLD = 3
 
+PrincipalType = Literal["GROUP", "USER"]
+# One assignment as AWS lists it: (principal type, principal id, permission set ARN, account).
+Row = tuple[str, str, str, str]
+
 
 @dataclass(frozen=True, order=True)
 class Assignment:
     permission_set: str
-    principal_type: Literal["GROUP", "USER"]
+    principal_type: PrincipalType
     principal: str  # group DisplayName or UserName
     account: str
 
@@ -62,46 +66,53 @@ def assignments_of_set(clients: Clients, ctx: Context, arn: str) -> Iterator[tup
             yield a["PrincipalType"], a["PrincipalId"], account
 
 
+def read_by_principal(clients: Clients, ctx: Context, principals: Iterable[tuple[PrincipalType, str]]) -> set[Row]:
+    """Every assignment of these (type, id) principals: one ListAccountAssignmentsForPrincipal
+    each, however many assignments they have.
+
+    Each row names its own principal. AWS does not say whether a USER query also answers the
+    rows of the user's groups, so rows of any other principal are left out."""
+    rows: set[Row] = set()
+    for principal_type, principal_id in sorted(set(principals)):
+        for item in clients.sso_admin.pages(
+            lambda c, more: c.list_account_assignments_for_principal(
+                InstanceArn=ctx.instance_arn,
+                PrincipalId=principal_id,
+                PrincipalType=principal_type,
+                MaxResults=quotas.LIST_PAGE_SIZE,
+                **more,
+            ),
+            "AccountAssignments",
+        ):
+            if (item.get("PrincipalType"), item.get("PrincipalId")) == (principal_type, principal_id):
+                rows.add((principal_type, principal_id, item["PermissionSetArn"], item["AccountId"]))
+    return rows
+
+
 class AssignmentsStep(Step):
     resource = "assignment"
     # Organization targets resolved by the runner for this run.
     resolved: Mapping[int, Resolution] = {}
 
-    def _principal_id(self, principal_type: Literal["GROUP", "USER"], name: str) -> str | None:
+    def _principal_id(self, principal_type: PrincipalType, name: str) -> str | None:
         return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
 
-    def read(self, wanted: list[Assignment]) -> set[tuple[str, str, str]]:
-        """(principal id, permission set ARN, account) for every declared principal that
-        exists: one listing per principal, however many assignments it has."""
-        live: set[tuple[str, str, str]] = set()
-        principals = sorted({(a.principal_type, a.principal) for a in wanted})
-        for principal_type, name in principals:
-            principal_id = self._principal_id(principal_type, name)
-            if principal_id is None:
-                continue
-            for item in self.clients.sso_admin.pages(
-                lambda c, more: c.list_account_assignments_for_principal(
-                    InstanceArn=self.ctx.instance_arn,
-                    PrincipalId=principal_id,
-                    PrincipalType=principal_type,
-                    MaxResults=quotas.LIST_PAGE_SIZE,
-                    **more,
-                ),
-                "AccountAssignments",
-            ):
-                live.add((principal_id, item["PermissionSetArn"], item["AccountId"]))
-        return live
+    def _row(self, assignment: Assignment) -> Row | None:
+        """The row AWS would list for a declared assignment; None while its principal or set is missing."""
+        principal_id = self._principal_id(assignment.principal_type, assignment.principal)
+        arn = self.ids.permission_sets.get(assignment.permission_set)
+        if principal_id is None or arn is None:
+            return None
+        return (assignment.principal_type, principal_id, arn, assignment.account)
 
     def declared(self, config: Config) -> list[tuple[Assignment, bool]]:
         """Each declared assignment, and whether it exists (one listing per principal)."""
         wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
-        live = self.read(wanted)
-        out = []
-        for assignment in wanted:
-            principal_id = self._principal_id(assignment.principal_type, assignment.principal)
-            arn = self.ids.permission_sets.get(assignment.permission_set)
-            out.append((assignment, bool(principal_id and arn and (principal_id, arn, assignment.account) in live)))
-        return out
+        principals = [
+            (a.principal_type, pid) for a in wanted if (pid := self._principal_id(a.principal_type, a.principal))
+        ]
+        live = read_by_principal(self.clients, self.ctx, principals)
+        return [(assignment, self._row(assignment) in live) for assignment in wanted]
 
     def plan(self, config: Config, plan: Plan) -> None:
         for assignment, exists in self.declared(config):
@@ -131,7 +142,6 @@ class AssignmentsStep(Step):
         """Assignments on the sets we manage that the config does not declare, every
         assignment of a doomed set, and every assignment of an absent user or group. Reads
         every account a managed set is provisioned to (prune only)."""
-        sso, instance = self.clients.sso_admin, self.ctx.instance_arn
         wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
         names = {
             "GROUP": {pid: name for name, pid in self.ids.groups.items()},
@@ -152,24 +162,18 @@ class AssignmentsStep(Step):
                     name = member_id
                     self.ids.set("groups" if kind == "GROUP" else "users", name, member_id)
                 found.add(Assignment(set_name, kind, name, account))
-        absent: list[tuple[Literal["GROUP", "USER"], str]] = [("GROUP", g) for g in config.absent.groups]
+        absent: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in config.absent.groups]
         absent += [("USER", u) for u in config.absent.users]
         for principal_type, principal in absent:
             principal_id = self._principal_id(principal_type, principal)
             if principal_id is None or principal_id in self.ids.external:
                 continue
-            for a in sso.pages(
-                lambda c, more: c.list_account_assignments_for_principal(
-                    InstanceArn=instance, PrincipalId=principal_id, PrincipalType=principal_type, **more
-                ),
-                "AccountAssignments",
-            ):
-                ps_arn = a["PermissionSetArn"]
+            for _, _, ps_arn, account in read_by_principal(self.clients, self.ctx, [(principal_type, principal_id)]):
                 if ps_arn not in sets_by_arn:  # a set we do not manage: address it by ARN
                     sets_by_arn[ps_arn] = ps_arn
                     self.ids.set("permission_sets", ps_arn, ps_arn)
                 set_name = sets_by_arn[ps_arn]
-                found.add(Assignment(set_name, principal_type, principal, a["AccountId"]))
+                found.add(Assignment(set_name, principal_type, principal, account))
         absent_names = set(config.absent.groups) | set(config.absent.users)
         for assignment in sorted(found):
             if (
