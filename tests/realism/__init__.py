@@ -85,6 +85,9 @@ class Settings:
     # PrincipalId and PrincipalType (AccountAssignmentForPrincipal) and is silent on whether
     # group rows come back: this is the harsher reading, for the code to be right either way.
     user_query_returns_group_rows: bool = False
+    # Seconds AWS takes to remove a set from an account once its last assignment there is
+    # deleted (None: as long as any asynchronous request).
+    removal_seconds: float | None = None
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -247,7 +250,8 @@ def _params(resp: Any) -> dict[str, Any]:
 
 def _done(req: Request) -> bool:
     s = STATE.settings
-    return req.polls >= s.async_polls and s.clock() - req.created >= s.async_seconds
+    seconds = s.removal_seconds if req.kind == "deprovision" and s.removal_seconds is not None else s.async_seconds
+    return req.polls >= s.async_polls and s.clock() - req.created >= seconds
 
 
 def _async() -> bool:
@@ -271,6 +275,8 @@ def _settle(resp: Any, req: Request) -> None:
         _create_assignment(resp, req.payload)
     elif req.kind == "assignment-delete":
         _delete_assignment(resp, req.payload)
+    elif req.kind == "deprovision":
+        _deprovisioned(resp, req.payload)
     elif req.kind == "provisioning":
         reason = s.fail_provisioning(req.payload["PermissionSetArn"]) if s.fail_provisioning else None
         if reason:
@@ -308,6 +314,52 @@ def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
     for a in list(backend.account_assignments):
         if (a.instance_arn, a.target_id, a.permission_set_arn, a.principal_type, a.principal_id) == _assignment_key(p):
             backend.account_assignments.remove(a)
+    # With its last assignment there gone, the set is removed from the account (its role is
+    # deleted), in its own time: hashicorp/terraform-provider-aws#33337 and #35158 see the set
+    # "not found in AWS account" once its assignments are deleted.
+    arn, account = p["PermissionSetArn"], p["TargetId"]
+    if not any(a.permission_set_arn == arn and a.target_id == account for a in backend.account_assignments):
+        removal = {"PermissionSetArn": arn, "AccountId": account}
+        req = Request("deprovision", str(uuid.uuid4()), removal, STATE.settings.clock())
+        STATE.requests[req.request_id] = req
+        _settle(resp, req)
+
+
+def _deprovisioned(resp: Any, p: dict[str, Any]) -> None:
+    """The set is no longer on the account: ListAccountsForProvisionedPermissionSet drops it."""
+    try:
+        ps = _find_set(resp, p["PermissionSetArn"])
+    except _Error:
+        return
+    getattr(ps, "_accounts", set()).discard(p["AccountId"])
+
+
+def _poll_removals(resp: Any, arn: str) -> None:
+    """A look at a set (listing its accounts, trying to delete it) counts as a poll of its removals."""
+    for req in _in_progress("deprovision"):
+        if req.payload["PermissionSetArn"] == arn:
+            req.polls += 1
+            _settle(resp, req)
+
+
+def _delete_permission_set(resp: Any, original: Callable[[], str]) -> str:
+    """DeletePermissionSet is refused while the set has assignments (declared anywhere or
+    not), while requests on them are running, and while it is still being removed from
+    accounts: hashicorp/terraform-provider-aws#26757 (ConflictException), and
+    aws-samples/aws-iam-identity-center-extensions#89 ("while waiting for accounts to be
+    deprovisioned (which can take minutes ...) trying to delete the permission set won't
+    work"); the user guide (howtodeletepermissionset) says to remove it from every account first.
+    moto deletes it and leaves its assignments behind."""
+    arn = _params(resp)["PermissionSetArn"]
+    _find_set(resp, arn)
+    _poll_removals(resp, arn)
+    pending = [r for r in _in_progress("") if r.payload.get("PermissionSetArn") == arn and r.kind != "provisioning"]
+    if pending or any(a.permission_set_arn == arn for a in _sso_backend(resp).account_assignments):
+        raise _Error("ConflictException", "Could not delete because the permission set is assigned in accounts")
+    body = original()
+    STATE.tags.pop(arn, None)
+    STATE.boundaries.pop(arn, None)
+    return body
 
 
 def _status_json(req: Request, extra: dict[str, Any]) -> dict[str, Any]:
@@ -448,6 +500,7 @@ def _provision_permission_set(resp: Any) -> str:
 def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
     p = _params(resp)
     ps = _find_set(resp, p["PermissionSetArn"])
+    _poll_removals(resp, p["PermissionSetArn"])
     accounts = sorted(getattr(ps, "_accounts", set()))
     status = p.get("ProvisioningStatus")
     if status == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
@@ -809,7 +862,7 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "describe_instance": _describe_instance,
     "list_account_assignments_for_principal": _list_account_assignments_for_principal,
 }
-SSO_WRAPPED = {"create_permission_set": _create_permission_set}
+SSO_WRAPPED = {"create_permission_set": _create_permission_set, "delete_permission_set": _delete_permission_set}
 # Writes to a permission set that make it stale where it is provisioned.
 SSO_STALE_WRITES = (
     "attach_managed_policy_to_permission_set",
