@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -207,6 +208,16 @@ class Runner:
             if resource == "assignment":
                 # Polled to SUCCEEDED: a permission set cannot go while its assignments are going.
                 outcomes += self._apply_assignments(batch, deleting=True)
+            elif resource == "permission_set":
+                # AWS refuses to delete a set that keeps an assignment: name why, do not try.
+                failed = [o.change.data for o in outcomes if o.change.resource == "assignment" and not o.ok]
+                stuck = Counter(assignment.permission_set for assignment in failed)
+                outcomes += [
+                    Outcome(c, False, f"not deleted: {stuck[c.data]} of its assignment(s) could not be deleted")
+                    for c in batch
+                    if stuck[c.data]
+                ]
+                outcomes += self._apply_sync([c for c in batch if not stuck[c.data]])
             else:
                 outcomes += self._apply_sync(batch)
         return outcomes

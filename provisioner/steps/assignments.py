@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 LIST_STATUS_THRESHOLD = 3
 
 PrincipalType = Literal["GROUP", "USER"]
+# Why an assignment the config does not declare is deleted (the plan shows it).
+NOT_DECLARED = "not in the config"
 # One assignment as AWS lists it: (principal type, principal id, permission set ARN, account).
 Row = tuple[str, str, str, str]
 
@@ -64,6 +66,16 @@ def assignments_of_set(clients: Clients, ctx: Context, arn: str) -> Iterator[tup
             "AccountAssignments",
         ):
             yield a["PrincipalType"], a["PrincipalId"], account
+
+
+def read_by_set(clients: Clients, ctx: Context, set_arns: Iterable[str]) -> set[Row]:
+    """Every assignment of these permission sets, whoever the principal: one listing per set,
+    and one per account it is provisioned to."""
+    return {
+        (kind, principal_id, arn, account)
+        for arn in sorted(set(set_arns))
+        for kind, principal_id, account in assignments_of_set(clients, ctx, arn)
+    }
 
 
 def read_by_principal(clients: Clients, ctx: Context, principals: Iterable[tuple[PrincipalType, str]]) -> set[Row]:
@@ -134,55 +146,65 @@ class AssignmentsStep(Step):
             )
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
-        for assignment, exists in self.declared(config):
-            if exists:
-                plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
+        """Every assignment of the declared permission sets, which destroy deletes: AWS refuses
+        to delete a set while it has any. Those the config does not declare are marked."""
+        wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
+        sets = self._declared_sets(config)
+        for assignment in self._named(read_by_set(self.clients, self.ctx, sets.values()), sets):
+            self._delete(plan, assignment, "" if assignment in wanted else NOT_DECLARED)
 
     def plan_prune(self, config: Config, plan: Plan, doomed: dict[str, str] | None = None) -> None:
-        """Assignments on the sets we manage that the config does not declare, every
+        """Assignments on the declared sets that the config does not declare, every
         assignment of a doomed set, and every assignment of an absent user or group. Reads
-        every account a managed set is provisioned to (prune only)."""
+        every account a declared or doomed set is provisioned to."""
         wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
+        doomed = doomed or {}
+        sets = {**self._declared_sets(config), **doomed}
+        absent: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in config.absent.groups]
+        absent += [("USER", u) for u in config.absent.users]
+        principals = [
+            (kind, pid)
+            for kind, name in absent
+            if (pid := self._principal_id(kind, name)) is not None and pid not in self.ids.external
+        ]
+        found = dict.fromkeys(self._named(read_by_principal(self.clients, self.ctx, principals), sets), "absent")
+        for assignment in self._named(read_by_set(self.clients, self.ctx, sets.values()), sets):
+            if assignment not in wanted or assignment.permission_set in doomed:
+                found.setdefault(assignment, NOT_DECLARED)
+        for assignment, why in sorted(found.items()):
+            self._delete(plan, assignment, why)
+
+    def _declared_sets(self, config: Config) -> dict[str, str]:
+        """Name -> ARN of the declared permission sets that exist."""
+        return {
+            spec.name: arn for spec in config.permission_sets if (arn := self.ids.permission_sets.get(spec.name))
+        }
+
+    def _named(self, rows: Iterable[Row], sets: Mapping[str, str]) -> list[Assignment]:
+        """Rows as assignments by name. A principal or set we do not know by name (deleted
+        meanwhile, or a set we do not manage) is addressed by its id."""
         names = {
             "GROUP": {pid: name for name, pid in self.ids.groups.items()},
             "USER": {pid: name for name, pid in self.ids.users.items()},
         }
-        managed = {spec.name: self.ids.permission_sets.get(spec.name) for spec in config.permission_sets}
-        doomed = doomed or {}
-        managed.update(doomed)
-        sets_by_arn = {arn: name for name, arn in managed.items() if arn}
-        found: set[Assignment] = set()
+        set_names = {arn: name for name, arn in sets.items()}
+        out = []
+        for kind, principal_id, arn, account in rows:
+            principal_type: PrincipalType = "GROUP" if kind == "GROUP" else "USER"
+            name = names[principal_type].get(principal_id)
+            if name is None:
+                name = principal_id
+                self.ids.set("groups" if principal_type == "GROUP" else "users", name, principal_id)
+            set_name = set_names.get(arn)
+            if set_name is None:
+                set_name = arn
+                self.ids.set("permission_sets", arn, arn)
+            out.append(Assignment(set_name, principal_type, name, account))
+        return sorted(out)
 
-        for set_name, arn in sorted(managed.items()):
-            if not arn:
-                continue
-            for kind, member_id, account in assignments_of_set(self.clients, self.ctx, arn):
-                name = names[kind].get(member_id)
-                if name is None:  # a principal deleted meanwhile: address it by id
-                    name = member_id
-                    self.ids.set("groups" if kind == "GROUP" else "users", name, member_id)
-                found.add(Assignment(set_name, kind, name, account))
-        absent: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in config.absent.groups]
-        absent += [("USER", u) for u in config.absent.users]
-        for principal_type, principal in absent:
-            principal_id = self._principal_id(principal_type, principal)
-            if principal_id is None or principal_id in self.ids.external:
-                continue
-            for _, _, ps_arn, account in read_by_principal(self.clients, self.ctx, [(principal_type, principal_id)]):
-                if ps_arn not in sets_by_arn:  # a set we do not manage: address it by ARN
-                    sets_by_arn[ps_arn] = ps_arn
-                    self.ids.set("permission_sets", ps_arn, ps_arn)
-                set_name = sets_by_arn[ps_arn]
-                found.add(Assignment(set_name, principal_type, principal, account))
-        absent_names = set(config.absent.groups) | set(config.absent.users)
-        for assignment in sorted(found):
-            if (
-                assignment in wanted
-                and assignment.permission_set not in doomed
-                and assignment.principal not in absent_names
-            ):
-                continue
-            plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
+    def _delete(self, plan: Plan, assignment: Assignment, why: str = "") -> None:
+        reason = (FieldChange("reason", None, why),) if why else ()
+        plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), reason, assignment))
 
     def start(self, change: Change) -> Mapping[str, Any]:
         """CreateAccountAssignment (or Delete...); returns its status object (often IN_PROGRESS)."""

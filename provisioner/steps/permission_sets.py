@@ -17,7 +17,7 @@ from ..config import (
     duration_seconds,
     managed_policy_arn,
 )
-from ..errors import AwsError
+from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import ADOPTED, Context, Step
 from .groups import deleted
@@ -490,13 +490,7 @@ class PermissionSetsStep(Step):
     # -- apply ------------------------------------------------------------------------
     def apply(self, change: Change) -> str | None:
         if change.action is Action.DELETE:
-            arn, instance = self.ids.need("permission_sets", change.data), self.ctx.instance_arn
-            # Conflict while its assignments are still being deleted: retried until they are.
-            return deleted(
-                lambda: self.clients.sso_admin.call(
-                    lambda c: c.delete_permission_set(InstanceArn=instance, PermissionSetArn=arn), retry_conflicts=True
-                )
-            )
+            return self._delete(change.data)
         edit: Edit = change.data
         detail = None
         if edit.live is None:
@@ -511,6 +505,25 @@ class PermissionSetsStep(Step):
             arn = edit.live.arn
         self._edit(arn, edit)
         return detail
+
+    def _delete(self, name: str) -> str | None:
+        """DeletePermissionSet, once its assignments are deleted. AWS refuses it
+        (ConflictException) while the set is still being removed from accounts, which can
+        take minutes: retried until the conflict time bound, then the accounts are named."""
+        arn, instance = self.ids.need("permission_sets", name), self.ctx.instance_arn
+        try:
+            return deleted(
+                lambda: self.clients.sso_admin.call(
+                    lambda c: c.delete_permission_set(InstanceArn=instance, PermissionSetArn=arn), retry_conflicts=True
+                )
+            )
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            accounts = ", ".join(self.provisioned_accounts(arn)) or "none listed"
+            raise ProvisionerError(
+                f"{exc}; the set is still on account(s) {accounts} while AWS removes it: run the command again later"
+            ) from exc
 
     def _create(self, desired: Desired) -> tuple[str, bool]:
         """Create the set; if the name is taken, adopt the existing one. (arn, adopted)."""
