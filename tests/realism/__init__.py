@@ -269,6 +269,7 @@ def _settle(resp: Any, req: Request) -> None:
     s = STATE.settings
     if req.kind == "assignment-create":
         reason = s.fail_assignment(req.payload) if s.fail_assignment else None
+        reason = reason or _unreachable(resp, [req.payload["TargetId"]])
         if reason:
             req.status, req.failure = "FAILED", reason
             return
@@ -282,7 +283,54 @@ def _settle(resp: Any, req: Request) -> None:
         if reason:
             req.status, req.failure = "FAILED", reason
             return
+        reason = _provisioned_to(resp, req.payload)
+        if reason:
+            req.status, req.failure = "FAILED", reason
+            return
     req.status = "SUCCEEDED"
+
+
+def _unreachable(resp: Any, accounts: list[str]) -> str | None:
+    """The failure of provisioning to accounts that are not ACTIVE (SUSPENDED, PENDING_CLOSURE):
+    Identity Center keeps listing them and cannot reach them. Reason as reported in
+    aws-samples/aws-identitycenter-codepipeline-auto-assignment#31."""
+    from .organizations import account_state
+
+    for account in accounts:
+        if account_state(resp.current_account, account, resp.partition) != "ACTIVE":
+            return (
+                "AWS SSO is unable to complete your request at this time. Obtaining permissions to manage "
+                f"your AWS account '{account}' takes longer than usual. Please try again in a few minutes. "
+                "If this problem continues, contact AWS Support."
+            )
+    return None
+
+
+def _provisioned_to(resp: Any, p: dict[str, Any]) -> str | None:
+    """A provisioning updates the set in each ACTIVE target account; the others stay stale and
+    fail the request."""
+    try:
+        ps = _find_set(resp, p["PermissionSetArn"])
+    except _Error:
+        return None
+    targets = p["Targets"]
+    reachable = [a for a in targets if not _unreachable(resp, [a])]
+    _stale(ps).difference_update(reachable)
+    return _unreachable(resp, targets)
+
+
+def _provisioned(ps: Any) -> set[str]:
+    """Accounts a set is provisioned to (moto does not track them)."""
+    if not hasattr(ps, "_accounts"):
+        ps._accounts = set()
+    return ps._accounts
+
+
+def _stale(ps: Any) -> set[str]:
+    """Accounts where the set is provisioned in an older version than its latest edit."""
+    if not hasattr(ps, "_stale_accounts"):
+        ps._stale_accounts = set()
+    return ps._stale_accounts
 
 
 def _assignment_key(p: dict[str, Any]) -> tuple[str, ...]:
@@ -303,10 +351,7 @@ def _create_assignment(resp: Any, p: dict[str, Any]) -> None:
         principal_id=p["PrincipalId"],
     )
     # A first assignment provisions the set to that account (moto forgets this).
-    ps = _find_set(resp, p["PermissionSetArn"])
-    provisioned = getattr(ps, "_accounts", set())
-    provisioned.add(p["TargetId"])
-    ps._accounts = provisioned
+    _provisioned(_find_set(resp, p["PermissionSetArn"])).add(p["TargetId"])
 
 
 def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
@@ -331,7 +376,8 @@ def _deprovisioned(resp: Any, p: dict[str, Any]) -> None:
         ps = _find_set(resp, p["PermissionSetArn"])
     except _Error:
         return
-    getattr(ps, "_accounts", set()).discard(p["AccountId"])
+    _provisioned(ps).discard(p["AccountId"])
+    _stale(ps).discard(p["AccountId"])
 
 
 def _poll_removals(resp: Any, arn: str) -> None:
@@ -480,12 +526,12 @@ def _provision_permission_set(resp: Any) -> str:
     if limit is not None and len(_in_progress("provisioning")) >= limit:
         raise _Error("ThrottlingException", "Too many concurrent permission set provisioning requests")
     if p.get("TargetType") == "AWS_ACCOUNT" and p.get("TargetId"):
-        accounts = getattr(ps, "_accounts", set())
-        accounts.add(p["TargetId"])
-        ps._accounts = accounts
-    req = Request("provisioning", str(uuid.uuid4()), p, s.clock())
+        _provisioned(ps).add(p["TargetId"])
+        targets = [p["TargetId"]]
+    else:
+        targets = sorted(_provisioned(ps))
+    req = Request("provisioning", str(uuid.uuid4()), {**p, "Targets": targets}, s.clock())
     STATE.requests[req.request_id] = req
-    ps._stale = False
     if not _async():
         _settle(resp, req)
     return json.dumps(
@@ -501,12 +547,13 @@ def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
     p = _params(resp)
     ps = _find_set(resp, p["PermissionSetArn"])
     _poll_removals(resp, p["PermissionSetArn"])
-    accounts = sorted(getattr(ps, "_accounts", set()))
+    # Accounts that are not ACTIVE stay listed (aws-samples/aws-identitycenter-codepipeline-auto-assignment#31).
+    accounts = sorted(_provisioned(ps))
     status = p.get("ProvisioningStatus")
     if status == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
-        accounts = accounts if getattr(ps, "_stale", False) else []
+        accounts = [a for a in accounts if a in _stale(ps)]
     elif status == "LATEST_PERMISSION_SET_PROVISIONED":
-        accounts = [] if getattr(ps, "_stale", False) else accounts
+        accounts = [a for a in accounts if a not in _stale(ps)]
     return json.dumps({"AccountIds": accounts})
 
 
@@ -519,8 +566,7 @@ def _mark_stale(resp: Any) -> None:
         except _Error:
             return
         _guard_provisioning(resp, arn)
-        if getattr(ps, "_accounts", None):
-            ps._stale = True
+        _stale(ps).update(_provisioned(ps))
 
 
 def _describe_permission_set(resp: Any) -> str:
@@ -1040,8 +1086,11 @@ def install() -> None:
     from moto.identitystore.responses import IdentityStoreResponse
     from moto.ssoadmin.responses import SSOAdminResponse
 
+    from . import organizations
+
     _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
+    organizations.install()
     _fix_managed_policy_lookup()
     _answer_unknown_operations()
     _installed = True
