@@ -69,12 +69,15 @@ class Runner:
 
     def _build_steps(self, ctx: Context) -> None:
         args = (self.clients, ctx, self.ids)
+        sets, assignments = PermissionSetsStep(*args), AssignmentsStep(*args)
+        # Organizations account states, read once per run by whichever step needs them first.
+        sets.account_states = assignments.account_states = targets.AccountStates(self.clients)
         self._steps = {
             "group": GroupsStep(*args),
             "user": UsersStep(*args),
             "membership": MembershipsStep(*args),
-            "permission_set": PermissionSetsStep(*args),
-            "assignment": AssignmentsStep(*args),
+            "permission_set": sets,
+            "assignment": assignments,
         }
 
     def plan(self, allow_root: bool = True, prune: bool = False) -> Plan:
@@ -99,14 +102,18 @@ class Runner:
                     f"{len(extra)} group membership(s) exist that the config does not declare ({shown}); "
                     "apply --prune removes them"
                 )
+            assignments = self._steps["assignment"]
+            assert isinstance(assignments, AssignmentsStep)
+            if assignments.account_states.note:
+                plan.notes.append(assignments.account_states.note)
         return plan
 
     def _resolve_targets(self, plan: Plan) -> None:
         """OU and whole-organization targets -> accounts, named in the plan."""
         assert self.ctx is not None
-        resolved = targets.resolve_all(self.clients, self.config, self.ctx.account_id)
         step = self._steps["assignment"]
         assert isinstance(step, AssignmentsStep)
+        resolved = targets.resolve_all(self.clients, self.config, self.ctx.account_id, step.account_states)
         step.resolved = resolved
         for index, resolution in sorted(resolved.items()):
             plan.notes.append(f"assignments[{index}] {resolution.describe(self.config.assignments[index])}")
@@ -281,17 +288,43 @@ class Runner:
             statuses = (step.provisioning_status(rid) for rid in request_ids)
             return {str(s["RequestId"]): s for s in statuses if s.get("Status") != "IN_PROGRESS"}
 
-        outcomes = run_async(
-            changes,
-            fire=self._denials_named(lambda change: step.start_provisioning(change.data)),
-            check=finished,
-            limit=self.settings.max_concurrent_provisionings,
-            clock=self.clients.clock,
-            settings=self.settings.poll,
-            progress=self._progress("provisioning"),
-            cancel=self.clients.cancel,
-        )
-        return self._record(changes, outcomes)
+        # Provisionings of one set to several accounts go in rounds: AWS refuses work on a set
+        # while it is being provisioned.
+        rounds: list[list[Change]] = []
+        seen: Counter[str] = Counter()
+        for change in changes:
+            index = seen[change.data.permission_set]
+            seen[change.data.permission_set] += 1
+            if index == len(rounds):
+                rounds.append([])
+            rounds[index].append(change)
+        outcomes: list[Outcome] = []
+        report = self._progress("provisioning")
+
+        def progress(offset: int) -> Callable[[int, int], None] | None:
+            """Progress over every round, not one."""
+            if report is None:
+                return None
+            return lambda done, _total: report(offset + done, len(changes))
+
+        timed_out = False
+        for batch in rounds:
+            if timed_out:  # as within a round: nothing new is fired after a timeout
+                results = [AsyncOutcome("SKIPPED", "not started: earlier requests timed out")] * len(batch)
+            else:
+                results = run_async(
+                    batch,
+                    fire=self._denials_named(lambda change: step.start_provisioning(change.data)),
+                    check=finished,
+                    limit=self.settings.max_concurrent_provisionings,
+                    clock=self.clients.clock,
+                    settings=self.settings.poll,
+                    progress=progress(len(outcomes)),
+                    cancel=self.clients.cancel,
+                )
+            timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
+            outcomes += self._record(batch, results)
+        return outcomes
 
     def _apply_assignments(self, changes: list[Change], deleting: bool = False) -> list[Outcome]:
         if not changes:

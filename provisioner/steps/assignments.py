@@ -15,7 +15,7 @@ from .permission_sets import provisioned_accounts
 
 if TYPE_CHECKING:
     from ..aws import Clients
-    from ..targets import Resolution
+    from ..targets import AccountStates, Resolution
 
 # With this many requests outstanding, one status listing beats a describe per request.
 LIST_STATUS_THRESHOLD = 3
@@ -105,6 +105,8 @@ class AssignmentsStep(Step):
     resource = "assignment"
     # Organization targets resolved by the runner for this run.
     resolved: Mapping[int, Resolution] = {}
+    # Account states of this run, shared with the permission sets step (set by the runner).
+    account_states: AccountStates
 
     def _principal_id(self, principal_type: PrincipalType, name: str) -> str | None:
         return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
@@ -127,10 +129,12 @@ class AssignmentsStep(Step):
         return [(assignment, self._row(assignment) in live) for assignment in wanted]
 
     def plan(self, config: Config, plan: Plan) -> None:
+        creates = []
         for assignment, exists in self.declared(config):
             if exists:
                 plan.unchanged[self.resource] += 1
                 continue
+            creates.append(assignment)
             plan.changes.append(
                 Change(
                     self.resource,
@@ -143,6 +147,25 @@ class AssignmentsStep(Step):
                     ),
                     assignment,
                 )
+            )
+        self._refuse_inactive(config, creates, plan)
+
+    def _refuse_inactive(self, config: Config, creates: list[Assignment], plan: Plan) -> None:
+        """A new assignment on an account that is not ACTIVE (SUSPENDED, PENDING_CLOSURE) is a
+        plan error: AWS cannot provision the set there. Account states are read only here,
+        when something is to be created."""
+        if not creates:
+            return
+        for account, state in sorted(self.account_states.inactive({a.account for a in creates}).items()):
+            count = sum(1 for a in creates if a.account == account)
+            where = [
+                f"assignments[{i}].accounts"
+                for i, spec in enumerate(config.assignments)
+                if account in {self.ctx.account(a) for a in spec.accounts}
+            ]
+            plan.errors.append(
+                f"account {account} is {state}: {count} new assignment(s) target it, and AWS cannot provision "
+                f"a permission set there; remove it from {' and '.join(where) or 'the config'}"
             )
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
