@@ -42,6 +42,11 @@ class RunSettings:
     workers: int = 4
 
 
+def _few(items: list[str], shown: int = 3) -> str:
+    """The first few items, then '...' if there are more."""
+    return ", ".join(items[:shown]) + (", ..." if len(items) > shown else "")
+
+
 class Runner:
     """One run against one instance: `plan()` first, then optionally `apply(plan)`."""
 
@@ -97,16 +102,33 @@ class Runner:
             if prune:
                 self._plan_prune(plan)
             elif extra := memberships.undeclared(self.config):
-                shown = ", ".join(f"{m.user} in {m.group}" for m in extra[:3]) + (", ..." if len(extra) > 3 else "")
+                shown = _few([f"{m.user} in {m.group}" for m in extra])
                 plan.notes.append(
                     f"{len(extra)} group membership(s) exist that the config does not declare ({shown}); "
                     "apply --prune removes them"
                 )
             assignments = self._steps["assignment"]
             assert isinstance(assignments, AssignmentsStep)
+            if not prune:
+                self._note_undeclared_assignments(assignments, plan)
             if assignments.account_states.note:
                 plan.notes.append(assignments.account_states.note)
         return plan
+
+    def _note_undeclared_assignments(self, step: AssignmentsStep, plan: Plan) -> None:
+        """What a plain plan saw on the declared sets that the config does not declare, and
+        what it could not see."""
+        if extra := step.undeclared(self.config):
+            plan.notes.append(
+                f"{len(extra)} assignment(s) exist on declared permission sets that the config does not declare "
+                f"({_few([a.describe() for a in extra])}); apply --prune removes them"
+            )
+        sets_exist = any(spec.name in self.ids.permission_sets for spec in self.config.permission_sets)
+        if sets_exist and not step.read_every_principal:
+            plan.notes.append(
+                "assignments were read by principal (fewer calls for this config): those of principals the "
+                "config does not assign were not seen; plan --prune reads every assignment of the managed sets"
+            )
 
     def _resolve_targets(self, plan: Plan) -> None:
         """OU and whole-organization targets -> accounts, named in the plan."""

@@ -107,6 +107,9 @@ class AssignmentsStep(Step):
     resolved: Mapping[int, Resolution] = {}
     # Account states of this run, shared with the permission sets step (set by the runner).
     account_states: AccountStates
+    # What plan read: the rows, and whether they hold every principal's (read by set).
+    live: set[Row] = set()
+    read_every_principal = False
 
     def _principal_id(self, principal_type: PrincipalType, name: str) -> str | None:
         return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
@@ -120,13 +123,32 @@ class AssignmentsStep(Step):
         return (assignment.principal_type, principal_id, arn, assignment.account)
 
     def declared(self, config: Config) -> list[tuple[Assignment, bool]]:
-        """Each declared assignment, and whether it exists (one listing per principal)."""
+        """Each declared assignment, and whether it exists.
+
+        Assignments are read by permission set (which sees every principal) when the config
+        declares no more (set, account) pairs than principals, else by principal; either
+        way the reads grow with what the config declares, never with the assignments."""
         wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
-        principals = [
-            (a.principal_type, pid) for a in wanted if (pid := self._principal_id(a.principal_type, a.principal))
-        ]
-        live = read_by_principal(self.clients, self.ctx, principals)
-        return [(assignment, self._row(assignment) in live) for assignment in wanted]
+        # The choice depends on the config alone, not on what exists yet. By set also costs
+        # a listing per set: the price of seeing every principal.
+        pairs = {(a.permission_set, a.account) for a in wanted}
+        self.read_every_principal = len(pairs) <= len({(a.principal_type, a.principal) for a in wanted})
+        if self.read_every_principal:
+            self.live = read_by_set(self.clients, self.ctx, self._declared_sets(config).values())
+        else:
+            principals = [
+                (a.principal_type, pid) for a in wanted if (pid := self._principal_id(a.principal_type, a.principal))
+            ]
+            self.live = read_by_principal(self.clients, self.ctx, principals)
+        return [(assignment, self._row(assignment) in self.live) for assignment in wanted]
+
+    def undeclared(self, config: Config) -> list[Assignment]:
+        """Assignments on the declared sets that the config does not declare, among those plan
+        read: all of them when it read by permission set, else those of the principals it read."""
+        sets = self._declared_sets(config)
+        wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
+        on_declared_sets = [row for row in self.live if row[2] in sets.values()]
+        return [a for a in self._named(on_declared_sets, sets) if a not in wanted]
 
     def plan(self, config: Config, plan: Plan) -> None:
         creates = []
@@ -191,7 +213,12 @@ class AssignmentsStep(Step):
             if (pid := self._principal_id(kind, name)) is not None and pid not in self.ids.external
         ]
         found = dict.fromkeys(self._named(read_by_principal(self.clients, self.ctx, principals), sets), "absent")
-        for assignment in self._named(read_by_set(self.clients, self.ctx, sets.values()), sets):
+        # Every assignment of these sets; plan may have read the declared ones already.
+        unread = doomed if self.read_every_principal else sets
+        rows = read_by_set(self.clients, self.ctx, unread.values())
+        if self.read_every_principal:
+            rows |= {row for row in self.live if row[2] in sets.values()}
+        for assignment in self._named(rows, sets):
             if assignment not in wanted or assignment.permission_set in doomed:
                 found.setdefault(assignment, NOT_DECLARED)
         for assignment, why in sorted(found.items()):
