@@ -57,7 +57,7 @@ def desired_assignments(
 
 def assignments_of_set(clients: Clients, ctx: Context, arn: str) -> Iterator[tuple[Any, str, str]]:
     """(principal type, principal id, account) of every assignment of one permission set:
-    one listing per account it is provisioned to (prune and export only)."""
+    one listing of the accounts it is provisioned to, and one listing on each."""
     for account in sorted(provisioned_accounts(clients, ctx, arn)):
         for a in clients.sso_admin.pages(
             lambda c, more: c.list_account_assignments(
