@@ -50,13 +50,19 @@ def stale_accounts() -> list[str]:
     )
 
 
+def edited_after(org: dict[str, str], state: str, clients: Any, clock: Any) -> tuple[Any, Any]:
+    """The set on accounts a and b; b goes into `state`; then an edit of the set is applied."""
+    plan_and_apply(clients, parse(team([org["a"], org["b"]])))
+    set_account_state(org["b"], state)
+    plan, result, _ = plan_and_apply(make_clients(clock), parse(team([org["a"], org["b"]], "PT2H")))
+    return plan, result
+
+
 @pytest.mark.parametrize("state", ["SUSPENDED", "PENDING_CLOSURE"])
 def test_changed_set_is_provisioned_to_its_active_accounts_only(
     org: dict[str, str], clients: Any, clock: Any, state: str
 ) -> None:
-    plan_and_apply(clients, parse(team([org["a"], org["b"]])))
-    set_account_state(org["b"], state)
-    plan, result, _ = plan_and_apply(make_clients(clock), parse(team([org["a"], org["b"]], "PT2H")))
+    plan, result = edited_after(org, state, clients, clock)
     provisionings = [(c.key, c.fields[0].new) for c in plan.changes if c.resource == "provisioning"]
     assert provisionings == [(f"Ops in {org['a']}", f"AWS_ACCOUNT {org['a']} (changed)")]
     assert result.ok, result.to_json()
@@ -67,9 +73,7 @@ def test_changed_set_is_provisioned_to_its_active_accounts_only(
 def test_set_stale_only_where_accounts_are_not_active_plans_clean(
     org: dict[str, str], clients: Any, clock: Any, state: str
 ) -> None:
-    plan_and_apply(clients, parse(team([org["a"], org["b"]])))
-    set_account_state(org["b"], state)
-    plan_and_apply(make_clients(clock), parse(team([org["a"], org["b"]], "PT2H")))
+    edited_after(org, state, clients, clock)
     again = planned(team([org["a"], org["b"]], "PT2H"), clock)
     assert again.empty and not again.errors
     assert any(org["b"] in note and state in note for note in again.notes), again.notes
