@@ -37,10 +37,12 @@ class AccountStates:
         self._listed = False
         self.note: str | None = None
 
-    def remember(self, accounts: Iterable[Mapping[str, Any]]) -> None:
-        """Keep the states of accounts another Organizations listing returned."""
+    def remember(self, accounts: Iterable[Mapping[str, Any]], every_account: bool = False) -> None:
+        """Keep the states of accounts an Organizations call returned (`every_account`: all
+        of the organization's, so an account not among them is not in it)."""
         for account in accounts:
             self._states[str(account["Id"])] = account_state(account)
+        self._listed = self._listed or every_account
 
     def of(self, accounts: Iterable[str]) -> dict[str, str]:
         """Account id -> state; an account the organization does not know counts as ACTIVE."""
@@ -66,8 +68,7 @@ class AccountStates:
     def _read(self, missing: list[str]) -> None:
         org = self.clients.organizations
         if len(missing) > DESCRIBE_AT_MOST:
-            self.remember(org.pages(lambda c, more: c.list_accounts(**more), "Accounts"))
-            self._listed = True
+            self.remember(org.pages(lambda c, more: c.list_accounts(**more), "Accounts"), every_account=True)
             return
         for account in missing:
             try:
@@ -118,7 +119,7 @@ class OrganizationTargets:
                 a["Id"]: a for a in self._org().pages(lambda c, more: c.list_accounts(**more), "Accounts")
             }
             if self.states is not None:
-                self.states.remember(self._accounts.values())
+                self.states.remember(self._accounts.values(), every_account=True)
         return self._accounts
 
     def _list(self, kind: str, parent: str) -> list[dict[str, Any]]:

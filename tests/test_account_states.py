@@ -142,3 +142,14 @@ def test_per_account_provisionings_of_one_set_never_overlap(org: dict[str, str],
     assert result.ok, result.to_json()
     assert second.log.counts["sso-admin:ProvisionPermissionSet"] == 4  # none refused, none repeated
     assert stale_accounts() == [org["b"]]
+
+
+def test_states_listed_for_organization_targets_are_not_read_again(org: dict[str, str], clock: Any) -> None:
+    set_account_state(org["b"], "SUSPENDED")
+    doc = team([org["b"], "111122223333"])  # b listed by hand; the other is not in the organization
+    doc["assignments"][0]["all_accounts"] = True
+    reader = make_clients(clock)
+    plan = Runner(reader, parse(doc), run_settings()).plan()
+    assert len(plan.errors) == 1 and org["b"] in plan.errors[0]
+    counts = reader.log.counts
+    assert (counts["organizations:ListAccounts"], counts["organizations:DescribeAccount"]) == (1, 0)
