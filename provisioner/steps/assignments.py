@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import quotas
 from ..config import Config
+from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from ..retry import Mapper, sequential
 from .base import Context, Step
@@ -134,8 +135,15 @@ class AssignmentsStep(Step):
         pairs = {(a.permission_set, a.account) for a in wanted}
         self.read_every_principal = len(pairs) <= len({(a.principal_type, a.principal) for a in wanted})
         if self.read_every_principal:
-            self.live = read_by_set(self.clients, self.ctx, self._declared_sets(config).values())
-        else:
+            try:
+                self.live = read_by_set(self.clients, self.ctx, self._declared_sets(config).values())
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                # A set the caller may not read (a policy scoped by tags): read by principal,
+                # which needs no access to the sets themselves.
+                self.read_every_principal = False
+        if not self.read_every_principal:
             principals = [
                 (a.principal_type, pid) for a in wanted if (pid := self._principal_id(a.principal_type, a.principal))
             ]
