@@ -17,6 +17,7 @@ CURRENT = "123456789012"
 # Three accounts for one group: more (set, account) pairs than principals, so the plain plan
 # reads assignments by principal.
 GROUP_ACCESS: dict[str, Any] = {
+    "name": "ops",
     "groups": [{"name": "Ops"}],
     "users": [{"user_name": "ana", "email": "ana@example.com", "groups": ["Ops"]}],
     "permission_sets": [{"name": "Admin", "managed_policies": ["AdministratorAccess"]}],
@@ -62,6 +63,7 @@ def test_prune_of_an_absent_user_removes_its_rows_and_never_its_groups(clients: 
 
 # -- a plain plan notes the assignments the config no longer declares ----------------------
 SEED_LIKE: dict[str, Any] = {
+    "name": "admins",
     "groups": [{"name": "Admins"}],
     "users": [{"user_name": "admin", "email": "admin@example.com", "groups": ["Admins"]}],
     "permission_sets": [{"name": "Admin", "managed_policies": ["AdministratorAccess"]}],
