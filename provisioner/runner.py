@@ -239,8 +239,9 @@ class Runner:
                 outcomes += self._apply_assignments(batch, deleting=True)
             elif resource == "permission_set":
                 # AWS refuses to delete a set that keeps an assignment: name why, do not try.
-                failed = [o.change.data for o in outcomes if o.change.resource == "assignment" and not o.ok]
-                stuck = Counter(assignment.permission_set for assignment in failed)
+                # (An interrupted run leaves the set NOT_STARTED instead.)
+                failed = [o for o in outcomes if o.change.resource == "assignment" and not o.ok and not o.interrupted]
+                stuck = Counter(o.change.data.permission_set for o in failed)
                 outcomes += [
                     Outcome(c, False, f"not deleted: {stuck[c.data]} of its assignment(s) could not be deleted")
                     for c in batch

@@ -157,3 +157,16 @@ def test_set_whose_assignment_could_not_be_deleted_is_not_tried(clients: Any, cl
     assert not outcome.ok and "1 of its assignment(s) could not be deleted" in outcome.detail
     assert remover.log.counts["sso-admin:DeletePermissionSet"] == 0
     assert clock.t < 10
+
+
+def test_destroy_interrupted_among_assignment_deletions_leaves_the_set_not_started(clients: Any, clock: Any) -> None:
+    from provisioner.plan import NOT_STARTED
+
+    plan_and_apply(clients, parse(TEAM))
+    assign_by_hand("OpsAdmin", "ana", "111122223333")
+    remover = make_clients(clock)
+    realism.pause_at("sso-admin:DeleteAccountAssignment", 1, action=remover.cancel.cancel)  # Ctrl-C
+    runner = Runner(remover, parse(TEAM), run_settings())
+    result = runner.apply(runner.plan_destroy())
+    outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
+    assert result.interrupted and outcome.status == NOT_STARTED, outcome.to_json()
