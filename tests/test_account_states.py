@@ -153,3 +153,19 @@ def test_states_listed_for_organization_targets_are_not_read_again(org: dict[str
     assert len(plan.errors) == 1 and org["b"] in plan.errors[0]
     counts = reader.log.counts
     assert (counts["organizations:ListAccounts"], counts["organizations:DescribeAccount"]) == (1, 0)
+
+
+def test_after_a_timed_out_provisioning_no_further_round_is_fired(
+    org: dict[str, str], clients: Any, clock: Any
+) -> None:
+    doc = team([org["a"], org["b"], member("c")])
+    plan_and_apply(clients, parse(doc))
+    set_account_state(org["b"], "SUSPENDED")
+    realism.configure(async_seconds=10_000, clock=clock.now)  # provisionings never end in time
+    edited = copy.deepcopy(doc)
+    edited["permission_sets"][0]["session_duration"] = "PT2H"
+    second = make_clients(clock)
+    _, result, _ = plan_and_apply(second, parse(edited), timeout=60)
+    statuses = [o.detail.split(":")[0] for o in result.outcomes if o.change.resource == "provisioning"]
+    assert statuses == ["TIMEOUT", "SKIPPED"]
+    assert second.log.counts["sso-admin:ProvisionPermissionSet"] == 1
