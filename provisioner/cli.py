@@ -610,9 +610,11 @@ def destroy(
     """Delete what the config declares, in reverse order.
 
     Account assignments first (polled until their deletion SUCCEEDED), then permission
-    sets, memberships, users and groups. Users from an external identity provider are
-    never deleted. Only what the config names is touched; safe to run again, also after
-    an interrupted run.
+    sets, memberships, users and groups. Every assignment of a declared permission set
+    goes, also one the config does not declare (AWS refuses to delete a set that keeps
+    one; the plan marks it "not in the config"). Users from an external identity
+    provider are never deleted. Otherwise only what the config names is touched; safe
+    to run again, also after an interrupted run.
 
     \b
     Example:

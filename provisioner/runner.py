@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -41,6 +42,11 @@ class RunSettings:
     workers: int = 4
 
 
+def _few(items: list[str], shown: int = 3) -> str:
+    """The first few items, then '...' if there are more."""
+    return ", ".join(items[:shown]) + (", ..." if len(items) > shown else "")
+
+
 class Runner:
     """One run against one instance: `plan()` first, then optionally `apply(plan)`."""
 
@@ -68,12 +74,15 @@ class Runner:
 
     def _build_steps(self, ctx: Context) -> None:
         args = (self.clients, ctx, self.ids)
+        sets, assignments = PermissionSetsStep(*args), AssignmentsStep(*args)
+        # Organizations account states, read once per run by whichever step needs them first.
+        sets.account_states = assignments.account_states = targets.AccountStates(self.clients)
         self._steps = {
             "group": GroupsStep(*args),
             "user": UsersStep(*args),
             "membership": MembershipsStep(*args),
-            "permission_set": PermissionSetsStep(*args),
-            "assignment": AssignmentsStep(*args),
+            "permission_set": sets,
+            "assignment": assignments,
         }
 
     def plan(self, allow_root: bool = True, prune: bool = False) -> Plan:
@@ -93,19 +102,40 @@ class Runner:
             if prune:
                 self._plan_prune(plan)
             elif extra := memberships.undeclared(self.config):
-                shown = ", ".join(f"{m.user} in {m.group}" for m in extra[:3]) + (", ..." if len(extra) > 3 else "")
+                shown = _few([f"{m.user} in {m.group}" for m in extra])
                 plan.notes.append(
                     f"{len(extra)} group membership(s) exist that the config does not declare ({shown}); "
                     "apply --prune removes them"
                 )
+            assignments = self._steps["assignment"]
+            assert isinstance(assignments, AssignmentsStep)
+            if not prune:
+                self._note_undeclared_assignments(assignments, plan)
+            if assignments.account_states.note:
+                plan.notes.append(assignments.account_states.note)
         return plan
+
+    def _note_undeclared_assignments(self, step: AssignmentsStep, plan: Plan) -> None:
+        """What a plain plan saw on the declared sets that the config does not declare, and
+        what it could not see."""
+        if extra := step.undeclared(self.config):
+            plan.notes.append(
+                f"{len(extra)} assignment(s) exist on declared permission sets that the config does not declare "
+                f"({_few([a.describe() for a in extra])}); apply --prune removes them"
+            )
+        sets_exist = any(spec.name in self.ids.permission_sets for spec in self.config.permission_sets)
+        if sets_exist and not step.read_every_principal:
+            plan.notes.append(
+                "assignments were read by principal (fewer calls for this config): those of principals the "
+                "config does not assign were not seen; plan --prune reads every assignment of the managed sets"
+            )
 
     def _resolve_targets(self, plan: Plan) -> None:
         """OU and whole-organization targets -> accounts, named in the plan."""
         assert self.ctx is not None
-        resolved = targets.resolve_all(self.clients, self.config, self.ctx.account_id)
         step = self._steps["assignment"]
         assert isinstance(step, AssignmentsStep)
+        resolved = targets.resolve_all(self.clients, self.config, self.ctx.account_id, step.account_states)
         step.resolved = resolved
         for index, resolution in sorted(resolved.items()):
             plan.notes.append(f"assignments[{index}] {resolution.describe(self.config.assignments[index])}")
@@ -207,6 +237,17 @@ class Runner:
             if resource == "assignment":
                 # Polled to SUCCEEDED: a permission set cannot go while its assignments are going.
                 outcomes += self._apply_assignments(batch, deleting=True)
+            elif resource == "permission_set":
+                # AWS refuses to delete a set that keeps an assignment: name why, do not try.
+                # (An interrupted run leaves the set NOT_STARTED instead.)
+                failed = [o for o in outcomes if o.change.resource == "assignment" and not o.ok and not o.interrupted]
+                stuck = Counter(o.change.data.permission_set for o in failed)
+                outcomes += [
+                    Outcome(c, False, f"not deleted: {stuck[c.data]} of its assignment(s) could not be deleted")
+                    for c in batch
+                    if stuck[c.data]
+                ]
+                outcomes += self._apply_sync([c for c in batch if not stuck[c.data]])
             else:
                 outcomes += self._apply_sync(batch)
         return outcomes
@@ -270,17 +311,43 @@ class Runner:
             statuses = (step.provisioning_status(rid) for rid in request_ids)
             return {str(s["RequestId"]): s for s in statuses if s.get("Status") != "IN_PROGRESS"}
 
-        outcomes = run_async(
-            changes,
-            fire=self._denials_named(lambda change: step.start_provisioning(change.data)),
-            check=finished,
-            limit=self.settings.max_concurrent_provisionings,
-            clock=self.clients.clock,
-            settings=self.settings.poll,
-            progress=self._progress("provisioning"),
-            cancel=self.clients.cancel,
-        )
-        return self._record(changes, outcomes)
+        # Provisionings of one set to several accounts go in rounds: AWS refuses work on a set
+        # while it is being provisioned.
+        rounds: list[list[Change]] = []
+        seen: Counter[str] = Counter()
+        for change in changes:
+            index = seen[change.data.permission_set]
+            seen[change.data.permission_set] += 1
+            if index == len(rounds):
+                rounds.append([])
+            rounds[index].append(change)
+        outcomes: list[Outcome] = []
+        report = self._progress("provisioning")
+
+        def progress(offset: int) -> Callable[[int, int], None] | None:
+            """Progress over every round, not one."""
+            if report is None:
+                return None
+            return lambda done, _total: report(offset + done, len(changes))
+
+        timed_out = False
+        for batch in rounds:
+            if timed_out:  # as within a round: nothing new is fired after a timeout
+                results = [AsyncOutcome("SKIPPED", "not started: earlier requests timed out")] * len(batch)
+            else:
+                results = run_async(
+                    batch,
+                    fire=self._denials_named(lambda change: step.start_provisioning(change.data)),
+                    check=finished,
+                    limit=self.settings.max_concurrent_provisionings,
+                    clock=self.clients.clock,
+                    settings=self.settings.poll,
+                    progress=progress(len(outcomes)),
+                    cancel=self.clients.cancel,
+                )
+            timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
+            outcomes += self._record(batch, results)
+        return outcomes
 
     def _apply_assignments(self, changes: list[Change], deleting: bool = False) -> list[Outcome]:
         if not changes:

@@ -1,14 +1,82 @@
 """Assignment targets given as organizational units or the whole organization, resolved
 through AWS Organizations at every run: ACTIVE accounts only, the management account only
-when listed explicitly."""
+when listed explicitly. And the state of any account, read only when a run needs it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .aws import Clients
 from .config import AssignmentSpec, Config
+from .errors import ACCESS_CODES, AwsError
+
+ACTIVE = "ACTIVE"
+# ListAccounts answers at most 20 accounts a page: for a few accounts, a DescribeAccount each
+# is fewer calls in any organization of more than 20 x DESCRIBE_AT_MOST accounts.
+DESCRIBE_AT_MOST = 3
+NOT_IN_USE = "AWSOrganizationsNotInUseException"
+
+
+def account_state(account: Mapping[str, Any]) -> str:
+    """ACTIVE, SUSPENDED, PENDING_CLOSURE...: `State`, or `Status` from before it was retired."""
+    return str(account.get("State") or account.get("Status") or ACTIVE)
+
+
+class AccountStates:
+    """The Organizations state of accounts, read when first asked and once per run.
+
+    Identity Center keeps listing accounts that are SUSPENDED or PENDING_CLOSURE, and
+    provisioning to them fails. Without an organization, or without permission to read it,
+    every account counts as ACTIVE and `note` says why."""
+
+    def __init__(self, clients: Clients) -> None:
+        self.clients = clients
+        self._states: dict[str, str] = {}
+        self._listed = False
+        self.note: str | None = None
+
+    def remember(self, accounts: Iterable[Mapping[str, Any]], every_account: bool = False) -> None:
+        """Keep the states of accounts an Organizations call returned (`every_account`: all
+        of the organization's, so an account not among them is not in it)."""
+        for account in accounts:
+            self._states[str(account["Id"])] = account_state(account)
+        self._listed = self._listed or every_account
+
+    def of(self, accounts: Iterable[str]) -> dict[str, str]:
+        """Account id -> state; an account the organization does not know counts as ACTIVE."""
+        wanted = sorted(set(accounts))
+        missing = [a for a in wanted if a not in self._states]
+        if missing and not self._listed and self.note is None:
+            try:
+                self._read(missing)
+            except AwsError as exc:
+                if exc.code not in ACCESS_CODES | {NOT_IN_USE}:
+                    raise
+                fix = "" if exc.code == NOT_IN_USE else "; allow organizations:DescribeAccount and ListAccounts"
+                self.note = (
+                    f"account states could not be read from AWS Organizations ({exc.code} on {exc.operation}): "
+                    f"every account is treated as ACTIVE{fix}"
+                )
+        return {a: self._states.get(a, ACTIVE) for a in wanted}
+
+    def inactive(self, accounts: Iterable[str]) -> dict[str, str]:
+        """The accounts among these that are not ACTIVE, with their state."""
+        return {a: state for a, state in self.of(accounts).items() if state != ACTIVE}
+
+    def _read(self, missing: list[str]) -> None:
+        org = self.clients.organizations
+        if len(missing) > DESCRIBE_AT_MOST:
+            self.remember(org.pages(lambda c, more: c.list_accounts(**more), "Accounts"), every_account=True)
+            return
+        for account in missing:
+            try:
+                self.remember([org.call(lambda c: c.describe_account(AccountId=account))["Account"]])
+            except AwsError as exc:
+                if exc.code != "AccountNotFoundException":
+                    raise
+                self._states[account] = ACTIVE  # not in the organization: nothing to say
 
 
 @dataclass
@@ -28,8 +96,9 @@ class Resolution:
 class OrganizationTargets:
     """Reads Organizations once per run (each listing cached) and resolves target specs."""
 
-    def __init__(self, clients: Clients) -> None:
+    def __init__(self, clients: Clients, states: AccountStates | None = None) -> None:
         self.clients = clients
+        self.states = states
         self._accounts: dict[str, dict[str, Any]] | None = None
         self._children: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._management: str | None = None
@@ -49,15 +118,19 @@ class OrganizationTargets:
             self._accounts = {
                 a["Id"]: a for a in self._org().pages(lambda c, more: c.list_accounts(**more), "Accounts")
             }
+            if self.states is not None:
+                self.states.remember(self._accounts.values(), every_account=True)
         return self._accounts
 
     def _list(self, kind: str, parent: str) -> list[dict[str, Any]]:
         key = (kind, parent)
         if key not in self._children:
             if kind == "accounts":
-                items = self._org().pages(
-                    lambda c, more: c.list_accounts_for_parent(ParentId=parent, **more), "Accounts"
+                items = list(
+                    self._org().pages(lambda c, more: c.list_accounts_for_parent(ParentId=parent, **more), "Accounts")
                 )
+                if self.states is not None:
+                    self.states.remember(items)
             else:
                 items = self._org().pages(
                     lambda c, more: c.list_organizational_units_for_parent(ParentId=parent, **more),
@@ -84,12 +157,12 @@ class OrganizationTargets:
         accounts, skipped = list(explicit), []
         for account in candidates:
             account_id = account["Id"]
-            status = account.get("State") or account.get("Status") or "ACTIVE"
+            status = account_state(account)
             if account_id in accounts:
                 continue
             if account_id in spec.exclude_accounts:
                 skipped.append((account_id, "excluded"))
-            elif status != "ACTIVE":
+            elif status != ACTIVE:
                 skipped.append((account_id, status))
             elif account_id == management:
                 skipped.append((account_id, "management account: list it under accounts to include it"))
@@ -98,9 +171,12 @@ class OrganizationTargets:
         return Resolution(accounts, sorted(set(skipped)))
 
 
-def resolve_all(clients: Clients, config: Config, current: str) -> dict[int, Resolution]:
-    """Resolutions of the assignments that target OUs or the organization, by index."""
+def resolve_all(
+    clients: Clients, config: Config, current: str, states: AccountStates | None = None
+) -> dict[int, Resolution]:
+    """Resolutions of the assignments that target OUs or the organization, by index (the
+    account states read on the way are kept in `states`)."""
     if not any(spec.targets_organization for spec in config.assignments):
         return {}
-    targets = OrganizationTargets(clients)
+    targets = OrganizationTargets(clients, states)
     return {i: targets.resolve(spec, current) for i, spec in enumerate(config.assignments) if spec.targets_organization}

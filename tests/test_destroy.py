@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
@@ -88,3 +89,84 @@ def test_destroy_after_a_killed_destroy_converges(endpoint: Endpoint, tmp_path: 
     assert code == 0, out
     realism.configure()
     assert inventory(endpoint.url) == EMPTY
+
+
+# -- permission sets with assignments the config does not declare ------------------------
+TEAM: dict[str, Any] = {
+    "groups": [{"name": "Ops"}],
+    "users": [{"user_name": "ana", "email": "ana@example.com", "groups": ["Ops"]}],
+    "permission_sets": [{"name": "OpsAdmin", "managed_policies": ["AdministratorAccess"]}],
+    "assignments": [{"permission_set": "OpsAdmin", "groups": ["Ops"], "accounts": ["current"]}],
+}
+
+
+def assign_by_hand(permission_set: str, user: str, account: str) -> None:
+    """An assignment made in the console, which the config never declared."""
+    from tests.test_steps import clients_ids, instance, permission_set_arn, sso
+
+    sso().create_account_assignment(
+        InstanceArn=instance()[0],
+        TargetId=account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=permission_set_arn(permission_set),
+        PrincipalType="USER",
+        PrincipalId=clients_ids(None, "users", user),  # type: ignore[arg-type]
+    )
+
+
+def test_destroy_deletes_every_assignment_of_its_sets_marking_the_undeclared(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(TEAM))
+    assign_by_hand("OpsAdmin", "ana", "111122223333")
+    realism.configure(async_polls=1, clock=clock.now)  # deletions and removals take a poll
+    runner = Runner(make_clients(clock), parse(TEAM), run_settings())
+    plan = runner.plan_destroy()
+    reasons = {c.key: {f.name: f.new for f in c.fields} for c in plan.changes if c.resource == "assignment"}
+    assert reasons == {
+        "group Ops -> OpsAdmin on 123456789012": {},
+        "user ana -> OpsAdmin on 111122223333": {"reason": "not in the config"},
+    }
+    assert runner.apply(plan).ok
+    assert inventory() == EMPTY
+
+
+@pytest.mark.parametrize(("removal_seconds", "deleted"), [(30, True), (1000, False)])
+def test_set_deletion_waits_a_bounded_time_for_aws_to_remove_it_from_accounts(
+    clients: Any, clock: Any, removal_seconds: float, deleted: bool
+) -> None:
+    plan_and_apply(clients, parse(TEAM))
+    # Deletions succeed within seconds; removing the set from the account takes longer.
+    realism.configure(removal_seconds=removal_seconds, clock=clock.now)
+    runner = Runner(make_clients(clock), parse(TEAM), run_settings())
+    result = runner.apply(runner.plan_destroy())
+    outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
+    assert outcome.ok is deleted, outcome.detail
+    assert (inventory()["permission_sets"] == 0) is deleted
+    if not deleted:
+        assert "still on account(s) 123456789012" in outcome.detail and "again later" in outcome.detail
+        assert clock.t < 300  # bounded, not a wait for the whole removal
+        assert result.outcomes[-1].ok  # the group went all the same
+
+
+def test_set_whose_assignment_could_not_be_deleted_is_not_tried(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(TEAM))
+    realism.configure(refuse={"DeleteAccountAssignment": ("ValidationException", "refused for the test")})
+    remover = make_clients(clock)
+    runner = Runner(remover, parse(TEAM), run_settings())
+    result = runner.apply(runner.plan_destroy())
+    outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
+    assert not outcome.ok and "1 of its assignment(s) could not be deleted" in outcome.detail
+    assert remover.log.counts["sso-admin:DeletePermissionSet"] == 0
+    assert clock.t < 10
+
+
+def test_destroy_interrupted_among_assignment_deletions_leaves_the_set_not_started(clients: Any, clock: Any) -> None:
+    from provisioner.plan import NOT_STARTED
+
+    plan_and_apply(clients, parse(TEAM))
+    assign_by_hand("OpsAdmin", "ana", "111122223333")
+    remover = make_clients(clock)
+    realism.pause_at("sso-admin:DeleteAccountAssignment", 1, action=remover.cancel.cancel)  # Ctrl-C
+    runner = Runner(remover, parse(TEAM), run_settings())
+    result = runner.apply(runner.plan_destroy())
+    outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
+    assert result.interrupted and outcome.status == NOT_STARTED, outcome.to_json()

@@ -119,3 +119,17 @@ def test_externally_provisioned_user_is_never_deleted(clients: Any, clock: Any) 
     assert not [c for c in plan.changes if c.resource in ("user", "membership")]
     assert any("external identity provider" in n for n in plan.notes)
     assert inventory()["users"] == 2
+
+
+def test_pruned_set_takes_its_hand_made_assignments_along(clients: Any, clock: Any) -> None:
+    from tests.test_destroy import assign_by_hand
+
+    plan_and_apply(clients, parse(BASE))
+    assign_by_hand("DevPower", "ana", "111122223333")
+    doc = copy.deepcopy(BASE)
+    doc["permission_sets"] = doc["permission_sets"][:1]
+    doc["assignments"] = doc["assignments"][:1]
+    plan, result, _ = prune(doc, clock)
+    reasons = {c.key: {f.name: f.new for f in c.fields} for c in plan.changes if c.resource == "assignment"}
+    assert reasons["user ana -> DevPower on 111122223333"] == {"reason": "not in the config"}
+    assert result.ok and inventory()["permission_sets"] == 1

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import quotas
 from ..config import Config
+from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, Plan
 from ..retry import Mapper, sequential
 from .base import Context, Step
@@ -15,16 +16,22 @@ from .permission_sets import provisioned_accounts
 
 if TYPE_CHECKING:
     from ..aws import Clients
-    from ..targets import Resolution
+    from ..targets import AccountStates, Resolution
 
 # With this many requests outstanding, one status listing beats a describe per request.
 LIST_STATUS_THRESHOLD = 3
+
+PrincipalType = Literal["GROUP", "USER"]
+# Why an assignment the config does not declare is deleted (the plan shows it).
+NOT_DECLARED = "not in the config"
+# One assignment as AWS lists it: (principal type, principal id, permission set ARN, account).
+Row = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True, order=True)
 class Assignment:
     permission_set: str
-    principal_type: Literal["GROUP", "USER"]
+    principal_type: PrincipalType
     principal: str  # group DisplayName or UserName
     account: str
 
@@ -51,7 +58,7 @@ def desired_assignments(
 
 def assignments_of_set(clients: Clients, ctx: Context, arn: str) -> Iterator[tuple[Any, str, str]]:
     """(principal type, principal id, account) of every assignment of one permission set:
-    one listing per account it is provisioned to (prune and export only)."""
+    one listing of the accounts it is provisioned to, and one listing on each."""
     for account in sorted(provisioned_accounts(clients, ctx, arn)):
         for a in clients.sso_admin.pages(
             lambda c, more: c.list_account_assignments(
@@ -62,52 +69,102 @@ def assignments_of_set(clients: Clients, ctx: Context, arn: str) -> Iterator[tup
             yield a["PrincipalType"], a["PrincipalId"], account
 
 
+def read_by_set(clients: Clients, ctx: Context, set_arns: Iterable[str]) -> set[Row]:
+    """Every assignment of these permission sets, whoever the principal: one listing per set,
+    and one per account it is provisioned to."""
+    return {
+        (kind, principal_id, arn, account)
+        for arn in sorted(set(set_arns))
+        for kind, principal_id, account in assignments_of_set(clients, ctx, arn)
+    }
+
+
+def read_by_principal(clients: Clients, ctx: Context, principals: Iterable[tuple[PrincipalType, str]]) -> set[Row]:
+    """Every assignment of these (type, id) principals: one ListAccountAssignmentsForPrincipal
+    each, however many assignments they have.
+
+    Each row names its own principal. AWS does not say whether a USER query also answers the
+    rows of the user's groups, so rows of any other principal are left out."""
+    rows: set[Row] = set()
+    for principal_type, principal_id in sorted(set(principals)):
+        for item in clients.sso_admin.pages(
+            lambda c, more: c.list_account_assignments_for_principal(
+                InstanceArn=ctx.instance_arn,
+                PrincipalId=principal_id,
+                PrincipalType=principal_type,
+                MaxResults=quotas.LIST_PAGE_SIZE,
+                **more,
+            ),
+            "AccountAssignments",
+        ):
+            if (item.get("PrincipalType"), item.get("PrincipalId")) == (principal_type, principal_id):
+                rows.add((principal_type, principal_id, item["PermissionSetArn"], item["AccountId"]))
+    return rows
+
+
 class AssignmentsStep(Step):
     resource = "assignment"
     # Organization targets resolved by the runner for this run.
     resolved: Mapping[int, Resolution] = {}
+    # Account states of this run, shared with the permission sets step (set by the runner).
+    account_states: AccountStates
+    # What plan read: the rows, and whether they hold every principal's (read by set).
+    live: set[Row] = set()
+    read_every_principal = False
 
-    def _principal_id(self, principal_type: Literal["GROUP", "USER"], name: str) -> str | None:
+    def _principal_id(self, principal_type: PrincipalType, name: str) -> str | None:
         return (self.ids.groups if principal_type == "GROUP" else self.ids.users).get(name)
 
-    def read(self, wanted: list[Assignment]) -> set[tuple[str, str, str]]:
-        """(principal id, permission set ARN, account) for every declared principal that
-        exists: one listing per principal, however many assignments it has."""
-        live: set[tuple[str, str, str]] = set()
-        principals = sorted({(a.principal_type, a.principal) for a in wanted})
-        for principal_type, name in principals:
-            principal_id = self._principal_id(principal_type, name)
-            if principal_id is None:
-                continue
-            for item in self.clients.sso_admin.pages(
-                lambda c, more: c.list_account_assignments_for_principal(
-                    InstanceArn=self.ctx.instance_arn,
-                    PrincipalId=principal_id,
-                    PrincipalType=principal_type,
-                    MaxResults=quotas.LIST_PAGE_SIZE,
-                    **more,
-                ),
-                "AccountAssignments",
-            ):
-                live.add((principal_id, item["PermissionSetArn"], item["AccountId"]))
-        return live
+    def _row(self, assignment: Assignment) -> Row | None:
+        """The row AWS would list for a declared assignment; None while its principal or set is missing."""
+        principal_id = self._principal_id(assignment.principal_type, assignment.principal)
+        arn = self.ids.permission_sets.get(assignment.permission_set)
+        if principal_id is None or arn is None:
+            return None
+        return (assignment.principal_type, principal_id, arn, assignment.account)
 
     def declared(self, config: Config) -> list[tuple[Assignment, bool]]:
-        """Each declared assignment, and whether it exists (one listing per principal)."""
+        """Each declared assignment, and whether it exists.
+
+        Assignments are read by permission set (which sees every principal) when the config
+        declares no more (set, account) pairs than principals, else by principal; either
+        way the reads grow with what the config declares, never with the assignments."""
         wanted = desired_assignments(config, self.ctx.account_id, self.resolved)
-        live = self.read(wanted)
-        out = []
-        for assignment in wanted:
-            principal_id = self._principal_id(assignment.principal_type, assignment.principal)
-            arn = self.ids.permission_sets.get(assignment.permission_set)
-            out.append((assignment, bool(principal_id and arn and (principal_id, arn, assignment.account) in live)))
-        return out
+        # The choice depends on the config alone, not on what exists yet. By set also costs
+        # a listing per set: the price of seeing every principal.
+        pairs = {(a.permission_set, a.account) for a in wanted}
+        self.read_every_principal = len(pairs) <= len({(a.principal_type, a.principal) for a in wanted})
+        if self.read_every_principal:
+            try:
+                self.live = read_by_set(self.clients, self.ctx, self._declared_sets(config).values())
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                # A set the caller may not read (a policy scoped by tags): read by principal,
+                # which needs no access to the sets themselves.
+                self.read_every_principal = False
+        if not self.read_every_principal:
+            principals = [
+                (a.principal_type, pid) for a in wanted if (pid := self._principal_id(a.principal_type, a.principal))
+            ]
+            self.live = read_by_principal(self.clients, self.ctx, principals)
+        return [(assignment, self._row(assignment) in self.live) for assignment in wanted]
+
+    def undeclared(self, config: Config) -> list[Assignment]:
+        """Assignments on the declared sets that the config does not declare, among those plan
+        read: all of them when it read by permission set, else those of the principals it read."""
+        sets = self._declared_sets(config)
+        wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
+        on_declared_sets = [row for row in self.live if row[2] in sets.values()]
+        return [a for a in self._named(on_declared_sets, sets) if a not in wanted]
 
     def plan(self, config: Config, plan: Plan) -> None:
+        creates = []
         for assignment, exists in self.declared(config):
             if exists:
                 plan.unchanged[self.resource] += 1
                 continue
+            creates.append(assignment)
             plan.changes.append(
                 Change(
                     self.resource,
@@ -121,64 +178,91 @@ class AssignmentsStep(Step):
                     assignment,
                 )
             )
+        self._refuse_inactive(config, creates, plan)
+
+    def _refuse_inactive(self, config: Config, creates: list[Assignment], plan: Plan) -> None:
+        """A new assignment on an account that is not ACTIVE (SUSPENDED, PENDING_CLOSURE) is a
+        plan error: AWS cannot provision the set there. Account states are read only here,
+        when something is to be created."""
+        if not creates:
+            return
+        for account, state in sorted(self.account_states.inactive({a.account for a in creates}).items()):
+            count = sum(1 for a in creates if a.account == account)
+            where = [
+                f"assignments[{i}].accounts"
+                for i, spec in enumerate(config.assignments)
+                if account in {self.ctx.account(a) for a in spec.accounts}
+            ]
+            plan.errors.append(
+                f"account {account} is {state}: {count} new assignment(s) target it, and AWS cannot provision "
+                f"a permission set there; remove it from {' and '.join(where) or 'the config'}"
+            )
 
     def plan_destroy(self, config: Config, plan: Plan) -> None:
-        for assignment, exists in self.declared(config):
-            if exists:
-                plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
+        """Every assignment of the declared permission sets, which destroy deletes: AWS refuses
+        to delete a set while it has any. Those the config does not declare are marked."""
+        wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
+        sets = self._declared_sets(config)
+        for assignment in self._named(read_by_set(self.clients, self.ctx, sets.values()), sets):
+            self._delete(plan, assignment, "" if assignment in wanted else NOT_DECLARED)
 
     def plan_prune(self, config: Config, plan: Plan, doomed: dict[str, str] | None = None) -> None:
-        """Assignments on the sets we manage that the config does not declare, every
+        """Assignments on the declared sets that the config does not declare, every
         assignment of a doomed set, and every assignment of an absent user or group. Reads
-        every account a managed set is provisioned to (prune only)."""
-        sso, instance = self.clients.sso_admin, self.ctx.instance_arn
+        every account a declared or doomed set is provisioned to."""
         wanted = set(desired_assignments(config, self.ctx.account_id, self.resolved))
+        doomed = doomed or {}
+        sets = {**self._declared_sets(config), **doomed}
+        absent: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in config.absent.groups]
+        absent += [("USER", u) for u in config.absent.users]
+        principals = [
+            (kind, pid)
+            for kind, name in absent
+            if (pid := self._principal_id(kind, name)) is not None and pid not in self.ids.external
+        ]
+        found = dict.fromkeys(self._named(read_by_principal(self.clients, self.ctx, principals), sets), "absent")
+        # Every assignment of these sets; plan may have read the declared ones already.
+        unread = doomed if self.read_every_principal else sets
+        rows = read_by_set(self.clients, self.ctx, unread.values())
+        if self.read_every_principal:
+            rows |= {row for row in self.live if row[2] in sets.values()}
+        for assignment in self._named(rows, sets):
+            if assignment not in wanted or assignment.permission_set in doomed:
+                found.setdefault(assignment, NOT_DECLARED)
+        for assignment, why in sorted(found.items()):
+            self._delete(plan, assignment, why)
+
+    def _declared_sets(self, config: Config) -> dict[str, str]:
+        """Name -> ARN of the declared permission sets that exist."""
+        return {
+            spec.name: arn for spec in config.permission_sets if (arn := self.ids.permission_sets.get(spec.name))
+        }
+
+    def _named(self, rows: Iterable[Row], sets: Mapping[str, str]) -> list[Assignment]:
+        """Rows as assignments by name. A principal or set we do not know by name (deleted
+        meanwhile, or a set we do not manage) is addressed by its id."""
         names = {
             "GROUP": {pid: name for name, pid in self.ids.groups.items()},
             "USER": {pid: name for name, pid in self.ids.users.items()},
         }
-        managed = {spec.name: self.ids.permission_sets.get(spec.name) for spec in config.permission_sets}
-        doomed = doomed or {}
-        managed.update(doomed)
-        sets_by_arn = {arn: name for name, arn in managed.items() if arn}
-        found: set[Assignment] = set()
+        set_names = {arn: name for name, arn in sets.items()}
+        out = []
+        for kind, principal_id, arn, account in rows:
+            principal_type: PrincipalType = "GROUP" if kind == "GROUP" else "USER"
+            name = names[principal_type].get(principal_id)
+            if name is None:
+                name = principal_id
+                self.ids.set("groups" if principal_type == "GROUP" else "users", name, principal_id)
+            set_name = set_names.get(arn)
+            if set_name is None:
+                set_name = arn
+                self.ids.set("permission_sets", arn, arn)
+            out.append(Assignment(set_name, principal_type, name, account))
+        return sorted(out)
 
-        for set_name, arn in sorted(managed.items()):
-            if not arn:
-                continue
-            for kind, member_id, account in assignments_of_set(self.clients, self.ctx, arn):
-                name = names[kind].get(member_id)
-                if name is None:  # a principal deleted meanwhile: address it by id
-                    name = member_id
-                    self.ids.set("groups" if kind == "GROUP" else "users", name, member_id)
-                found.add(Assignment(set_name, kind, name, account))
-        absent: list[tuple[Literal["GROUP", "USER"], str]] = [("GROUP", g) for g in config.absent.groups]
-        absent += [("USER", u) for u in config.absent.users]
-        for principal_type, principal in absent:
-            principal_id = self._principal_id(principal_type, principal)
-            if principal_id is None or principal_id in self.ids.external:
-                continue
-            for a in sso.pages(
-                lambda c, more: c.list_account_assignments_for_principal(
-                    InstanceArn=instance, PrincipalId=principal_id, PrincipalType=principal_type, **more
-                ),
-                "AccountAssignments",
-            ):
-                ps_arn = a["PermissionSetArn"]
-                if ps_arn not in sets_by_arn:  # a set we do not manage: address it by ARN
-                    sets_by_arn[ps_arn] = ps_arn
-                    self.ids.set("permission_sets", ps_arn, ps_arn)
-                set_name = sets_by_arn[ps_arn]
-                found.add(Assignment(set_name, principal_type, principal, a["AccountId"]))
-        absent_names = set(config.absent.groups) | set(config.absent.users)
-        for assignment in sorted(found):
-            if (
-                assignment in wanted
-                and assignment.permission_set not in doomed
-                and assignment.principal not in absent_names
-            ):
-                continue
-            plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), (), assignment))
+    def _delete(self, plan: Plan, assignment: Assignment, why: str = "") -> None:
+        reason = (FieldChange("reason", None, why),) if why else ()
+        plan.changes.append(Change(self.resource, Action.DELETE, assignment.describe(), reason, assignment))
 
     def start(self, change: Change) -> Mapping[str, Any]:
         """CreateAccountAssignment (or Delete...); returns its status object (often IN_PROGRESS)."""

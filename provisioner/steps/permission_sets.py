@@ -17,7 +17,7 @@ from ..config import (
     duration_seconds,
     managed_policy_arn,
 )
-from ..errors import AwsError
+from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, Plan
 from .base import ADOPTED, Context, Step
 from .groups import deleted
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sso_admin.type_defs import PermissionsBoundaryTypeDef, TagTypeDef
 
     from ..aws import Clients
+    from ..targets import AccountStates
 
 CustomerRef = tuple[str, str]  # (name, path)
 
@@ -191,6 +192,14 @@ class Edit:
         )
 
 
+@dataclass(frozen=True)
+class ProvisioningTarget:
+    """One ProvisionPermissionSet: to every account the set is on, or to one account."""
+
+    permission_set: str
+    account: str | None = None  # None: ALL_PROVISIONED_ACCOUNTS
+
+
 def _seconds(value: str | int | None) -> int:
     if value is None:
         return 3600  # AWS's default when a set was created without one
@@ -268,6 +277,8 @@ class PermissionSetsStep(Step):
     existing: dict[str, Mapping[str, Any]]
     unreadable: dict[str, AwsError]  # ARN -> AccessDenied on DescribePermissionSet
     doomed: dict[str, str]
+    # Account states of this run, shared with the assignments step (set by the runner).
+    account_states: AccountStates
 
     # -- read -------------------------------------------------------------------------
     def list_names(self) -> dict[str, Mapping[str, Any]]:
@@ -402,7 +413,7 @@ class PermissionSetsStep(Step):
             plan.changes.append(Change(self.resource, Action.CREATE, name, tuple(edit.fields()), edit))
             return
         stale = self.provisioned_accounts(live.arn, stale_only=True)
-        provision = bool(stale) or (edit.changes_roles and bool(self.provisioned_accounts(live.arn)))
+        provisioning = self.provisionings(name, live.arn, stale, edit.changes_roles, plan)
         owner = desired.owner(live)
         if owner not in (None, config.ownership[1]) and not desired.claim(live):
             plan.warnings.append(
@@ -413,17 +424,40 @@ class PermissionSetsStep(Step):
             plan.unchanged[self.resource] += 1
         else:
             plan.changes.append(Change(self.resource, Action.UPDATE, name, tuple(edit.fields()), edit))
-        if provision:
-            why = "stale in " + ", ".join(stale) if stale else "changed"
-            provisions.append(
-                Change(
-                    "provisioning",
-                    Action.PROVISION,
-                    name,
-                    (FieldChange("target", None, f"ALL_PROVISIONED_ACCOUNTS ({why})"),),
-                    name,
-                )
+        provisions += provisioning
+
+    def provisionings(self, name: str, arn: str, stale: list[str], changed: bool, plan: Plan) -> list[Change]:
+        """The provisioning a changed or stale set needs, to ACTIVE accounts only: one to
+        ALL_PROVISIONED_ACCOUNTS when every account it is on is ACTIVE, else one per account
+        to update. AWS keeps listing SUSPENDED and PENDING_CLOSURE accounts, and provisioning
+        to them fails: they are noted, and a set stale only there needs nothing."""
+        if not stale and not changed:
+            return []  # no more reads for a set that is up to date
+        provisioned = sorted(set(self.provisioned_accounts(arn)) | set(stale))
+        if not provisioned:
+            return []  # not on any account yet: its first assignment provisions it
+        inactive = self.account_states.inactive(provisioned)
+        if inactive:
+            shown = ", ".join(f"{account} ({state})" for account, state in sorted(inactive.items()))
+            plan.notes.append(
+                f"permission set {name} is on account(s) that are not ACTIVE: {shown}; "
+                "it is not provisioned there (AWS cannot), and is not counted as stale there"
             )
+        targets = [a for a in (provisioned if changed else stale) if a not in inactive]
+        if not targets:
+            return []
+        why = "changed" if changed else "stale in " + ", ".join(targets)
+        if not inactive:
+            return [self._provisioning(ProvisioningTarget(name), why)]
+        return [self._provisioning(ProvisioningTarget(name, account), why) for account in targets]
+
+    @staticmethod
+    def _provisioning(target: ProvisioningTarget, why: str) -> Change:
+        name, account = target.permission_set, target.account
+        key, shown = (name, "ALL_PROVISIONED_ACCOUNTS")
+        if account:
+            key, shown = f"{name} in {account}", f"AWS_ACCOUNT {account}"
+        return Change("provisioning", Action.PROVISION, key, (FieldChange("target", None, f"{shown} ({why})"),), target)
 
     def plan_prune(self, config: Config, plan: Plan) -> None:
         """Permission sets that carry our ownership tag and that the config no longer declares."""
@@ -490,13 +524,7 @@ class PermissionSetsStep(Step):
     # -- apply ------------------------------------------------------------------------
     def apply(self, change: Change) -> str | None:
         if change.action is Action.DELETE:
-            arn, instance = self.ids.need("permission_sets", change.data), self.ctx.instance_arn
-            # Conflict while its assignments are still being deleted: retried until they are.
-            return deleted(
-                lambda: self.clients.sso_admin.call(
-                    lambda c: c.delete_permission_set(InstanceArn=instance, PermissionSetArn=arn), retry_conflicts=True
-                )
-            )
+            return self._delete(change.data)
         edit: Edit = change.data
         detail = None
         if edit.live is None:
@@ -511,6 +539,25 @@ class PermissionSetsStep(Step):
             arn = edit.live.arn
         self._edit(arn, edit)
         return detail
+
+    def _delete(self, name: str) -> str | None:
+        """DeletePermissionSet, once its assignments are deleted. AWS refuses it
+        (ConflictException) while the set is still being removed from accounts, which can
+        take minutes: retried until the conflict time bound, then the accounts are named."""
+        arn, instance = self.ids.need("permission_sets", name), self.ctx.instance_arn
+        try:
+            return deleted(
+                lambda: self.clients.sso_admin.call(
+                    lambda c: c.delete_permission_set(InstanceArn=instance, PermissionSetArn=arn), retry_conflicts=True
+                )
+            )
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            accounts = ", ".join(self.provisioned_accounts(arn)) or "none listed"
+            raise ProvisionerError(
+                f"{exc}; the set is still on account(s) {accounts} while AWS removes it: run the command again later"
+            ) from exc
 
     def _create(self, desired: Desired) -> tuple[str, bool]:
         """Create the set; if the name is taken, adopt the existing one. (arn, adopted)."""
@@ -690,14 +737,16 @@ class PermissionSetsStep(Step):
             write(lambda c: c.untag_resource(InstanceArn=instance, ResourceArn=arn, TagKeys=keys))
 
     # -- provisioning -----------------------------------------------------------------
-    def start_provisioning(self, name: str) -> Mapping[str, Any]:
-        """ProvisionPermissionSet to every account it is on; returns the status object."""
+    def start_provisioning(self, target: ProvisioningTarget) -> Mapping[str, Any]:
+        """ProvisionPermissionSet to every account the set is on, or to one; returns the status object."""
+        arn = self.ids.need("permission_sets", target.permission_set)
+        where: dict[str, Any] = (
+            {"TargetType": "AWS_ACCOUNT", "TargetId": target.account}
+            if target.account
+            else {"TargetType": "ALL_PROVISIONED_ACCOUNTS"}
+        )
         return self.clients.sso_admin.call(
-            lambda c: c.provision_permission_set(
-                InstanceArn=self.ctx.instance_arn,
-                PermissionSetArn=self.ids.need("permission_sets", name),
-                TargetType="ALL_PROVISIONED_ACCOUNTS",
-            ),
+            lambda c: c.provision_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn, **where),
             retry_conflicts=True,
         )["PermissionSetProvisioningStatus"]
 

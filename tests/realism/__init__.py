@@ -80,6 +80,14 @@ class Settings:
     # Sent with those answers. The model declares RetryAfterSeconds on ThrottlingException and
     # InternalServerException only (so botocore drops it here); modelled harshly as sent.
     retry_after_seconds: int | None = None
+    # ListAccountAssignmentsForPrincipal for a USER also answers the rows of the user's
+    # groups, each naming its group. The API reference says each row carries its own
+    # PrincipalId and PrincipalType (AccountAssignmentForPrincipal) and is silent on whether
+    # group rows come back: this is the harsher reading, for the code to be right either way.
+    user_query_returns_group_rows: bool = False
+    # Seconds AWS takes to remove a set from an account once its last assignment there is
+    # deleted (None: as long as any asynchronous request).
+    removal_seconds: float | None = None
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -242,7 +250,8 @@ def _params(resp: Any) -> dict[str, Any]:
 
 def _done(req: Request) -> bool:
     s = STATE.settings
-    return req.polls >= s.async_polls and s.clock() - req.created >= s.async_seconds
+    seconds = s.removal_seconds if req.kind == "deprovision" and s.removal_seconds is not None else s.async_seconds
+    return req.polls >= s.async_polls and s.clock() - req.created >= seconds
 
 
 def _async() -> bool:
@@ -260,18 +269,68 @@ def _settle(resp: Any, req: Request) -> None:
     s = STATE.settings
     if req.kind == "assignment-create":
         reason = s.fail_assignment(req.payload) if s.fail_assignment else None
+        reason = reason or _unreachable(resp, [req.payload["TargetId"]])
         if reason:
             req.status, req.failure = "FAILED", reason
             return
         _create_assignment(resp, req.payload)
     elif req.kind == "assignment-delete":
         _delete_assignment(resp, req.payload)
+    elif req.kind == "deprovision":
+        _deprovisioned(resp, req.payload)
     elif req.kind == "provisioning":
         reason = s.fail_provisioning(req.payload["PermissionSetArn"]) if s.fail_provisioning else None
         if reason:
             req.status, req.failure = "FAILED", reason
             return
+        reason = _provisioned_to(resp, req.payload)
+        if reason:
+            req.status, req.failure = "FAILED", reason
+            return
     req.status = "SUCCEEDED"
+
+
+def _unreachable(resp: Any, accounts: list[str]) -> str | None:
+    """The failure of provisioning to accounts that are not ACTIVE (SUSPENDED, PENDING_CLOSURE):
+    Identity Center keeps listing them and cannot reach them. Reason as reported in
+    aws-samples/aws-identitycenter-codepipeline-auto-assignment#31."""
+    from .organizations import account_state
+
+    for account in accounts:
+        if account_state(resp.current_account, account, resp.partition) != "ACTIVE":
+            return (
+                "AWS SSO is unable to complete your request at this time. Obtaining permissions to manage "
+                f"your AWS account '{account}' takes longer than usual. Please try again in a few minutes. "
+                "If this problem continues, contact AWS Support."
+            )
+    return None
+
+
+def _provisioned_to(resp: Any, p: dict[str, Any]) -> str | None:
+    """A provisioning updates the set in each ACTIVE target account; the others stay stale and
+    fail the request."""
+    try:
+        ps = _find_set(resp, p["PermissionSetArn"])
+    except _Error:
+        return None
+    targets = p["Targets"]
+    reachable = [a for a in targets if not _unreachable(resp, [a])]
+    _stale(ps).difference_update(reachable)
+    return _unreachable(resp, targets)
+
+
+def _provisioned(ps: Any) -> set[str]:
+    """Accounts a set is provisioned to (moto does not track them)."""
+    if not hasattr(ps, "_accounts"):
+        ps._accounts = set()
+    return ps._accounts
+
+
+def _stale(ps: Any) -> set[str]:
+    """Accounts where the set is provisioned in an older version than its latest edit."""
+    if not hasattr(ps, "_stale_accounts"):
+        ps._stale_accounts = set()
+    return ps._stale_accounts
 
 
 def _assignment_key(p: dict[str, Any]) -> tuple[str, ...]:
@@ -292,10 +351,7 @@ def _create_assignment(resp: Any, p: dict[str, Any]) -> None:
         principal_id=p["PrincipalId"],
     )
     # A first assignment provisions the set to that account (moto forgets this).
-    ps = _find_set(resp, p["PermissionSetArn"])
-    provisioned = getattr(ps, "_accounts", set())
-    provisioned.add(p["TargetId"])
-    ps._accounts = provisioned
+    _provisioned(_find_set(resp, p["PermissionSetArn"])).add(p["TargetId"])
 
 
 def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
@@ -303,6 +359,53 @@ def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
     for a in list(backend.account_assignments):
         if (a.instance_arn, a.target_id, a.permission_set_arn, a.principal_type, a.principal_id) == _assignment_key(p):
             backend.account_assignments.remove(a)
+    # With its last assignment there gone, the set is removed from the account (its role is
+    # deleted), in its own time: hashicorp/terraform-provider-aws#33337 and #35158 see the set
+    # "not found in AWS account" once its assignments are deleted.
+    arn, account = p["PermissionSetArn"], p["TargetId"]
+    if not any(a.permission_set_arn == arn and a.target_id == account for a in backend.account_assignments):
+        removal = {"PermissionSetArn": arn, "AccountId": account}
+        req = Request("deprovision", str(uuid.uuid4()), removal, STATE.settings.clock())
+        STATE.requests[req.request_id] = req
+        _settle(resp, req)
+
+
+def _deprovisioned(resp: Any, p: dict[str, Any]) -> None:
+    """The set is no longer on the account: ListAccountsForProvisionedPermissionSet drops it."""
+    try:
+        ps = _find_set(resp, p["PermissionSetArn"])
+    except _Error:
+        return
+    _provisioned(ps).discard(p["AccountId"])
+    _stale(ps).discard(p["AccountId"])
+
+
+def _poll_removals(resp: Any, arn: str) -> None:
+    """A look at a set (listing its accounts, trying to delete it) counts as a poll of its removals."""
+    for req in _in_progress("deprovision"):
+        if req.payload["PermissionSetArn"] == arn:
+            req.polls += 1
+            _settle(resp, req)
+
+
+def _delete_permission_set(resp: Any, original: Callable[[], str]) -> str:
+    """DeletePermissionSet is refused while the set has assignments (declared anywhere or
+    not), while requests on them are running, and while it is still being removed from
+    accounts: hashicorp/terraform-provider-aws#26757 (ConflictException), and
+    aws-samples/aws-iam-identity-center-extensions#89 ("while waiting for accounts to be
+    deprovisioned (which can take minutes ...) trying to delete the permission set won't
+    work"); the user guide (howtodeletepermissionset) says to remove it from every account first.
+    moto deletes it and leaves its assignments behind."""
+    arn = _params(resp)["PermissionSetArn"]
+    _find_set(resp, arn)
+    _poll_removals(resp, arn)
+    pending = [r for r in _in_progress("") if r.payload.get("PermissionSetArn") == arn and r.kind != "provisioning"]
+    if pending or any(a.permission_set_arn == arn for a in _sso_backend(resp).account_assignments):
+        raise _Error("ConflictException", "Could not delete because the permission set is assigned in accounts")
+    body = original()
+    STATE.tags.pop(arn, None)
+    STATE.boundaries.pop(arn, None)
+    return body
 
 
 def _status_json(req: Request, extra: dict[str, Any]) -> dict[str, Any]:
@@ -401,8 +504,13 @@ def _list_requests(resp: Any, kind: str, key: str) -> str:
         _settle(resp, req)
         if wanted is None or req.status == wanted:
             items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
+    return _page(p, key, items)
+
+
+def _page(p: dict[str, Any], key: str, items: list[Any], max_size: int = 100) -> str:
+    """One page of `items` for a list call: NextToken is the offset, MaxResults at most `max_size`."""
     start = int(p.get("NextToken") or 0)
-    size = int(p.get("MaxResults") or 100)
+    size = min(int(p.get("MaxResults") or max_size), max_size)
     out: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
         out["NextToken"] = str(start + size)
@@ -418,12 +526,12 @@ def _provision_permission_set(resp: Any) -> str:
     if limit is not None and len(_in_progress("provisioning")) >= limit:
         raise _Error("ThrottlingException", "Too many concurrent permission set provisioning requests")
     if p.get("TargetType") == "AWS_ACCOUNT" and p.get("TargetId"):
-        accounts = getattr(ps, "_accounts", set())
-        accounts.add(p["TargetId"])
-        ps._accounts = accounts
-    req = Request("provisioning", str(uuid.uuid4()), p, s.clock())
+        _provisioned(ps).add(p["TargetId"])
+        targets = [p["TargetId"]]
+    else:
+        targets = sorted(_provisioned(ps))
+    req = Request("provisioning", str(uuid.uuid4()), {**p, "Targets": targets}, s.clock())
     STATE.requests[req.request_id] = req
-    ps._stale = False
     if not _async():
         _settle(resp, req)
     return json.dumps(
@@ -438,12 +546,14 @@ def _provision_permission_set(resp: Any) -> str:
 def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
     p = _params(resp)
     ps = _find_set(resp, p["PermissionSetArn"])
-    accounts = sorted(getattr(ps, "_accounts", set()))
+    _poll_removals(resp, p["PermissionSetArn"])
+    # Accounts that are not ACTIVE stay listed (aws-samples/aws-identitycenter-codepipeline-auto-assignment#31).
+    accounts = sorted(_provisioned(ps))
     status = p.get("ProvisioningStatus")
     if status == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
-        accounts = accounts if getattr(ps, "_stale", False) else []
+        accounts = [a for a in accounts if a in _stale(ps)]
     elif status == "LATEST_PERMISSION_SET_PROVISIONED":
-        accounts = [] if getattr(ps, "_stale", False) else accounts
+        accounts = [a for a in accounts if a not in _stale(ps)]
     return json.dumps({"AccountIds": accounts})
 
 
@@ -456,8 +566,7 @@ def _mark_stale(resp: Any) -> None:
         except _Error:
             return
         _guard_provisioning(resp, arn)
-        if getattr(ps, "_accounts", None):
-            ps._stale = True
+        _stale(ps).update(_provisioned(ps))
 
 
 def _describe_permission_set(resp: Any) -> str:
@@ -530,6 +639,36 @@ def _boundary_op(resp: Any, action: str) -> str:
     else:
         STATE.boundaries.pop(arn, None)
     return "{}"
+
+
+def _list_account_assignments_for_principal(resp: Any) -> str:
+    """The principal's own rows and, with `user_query_returns_group_rows`, those of its groups."""
+    p = _params(resp)
+    principals = {(p["PrincipalType"], p["PrincipalId"])}
+    if p["PrincipalType"] == "USER" and STATE.settings.user_query_returns_group_rows:
+        from moto.identitystore.models import identitystore_backends
+
+        stores = identitystore_backends[resp.current_account][resp.region].identity_stores.values()
+        principals |= {
+            ("GROUP", m["GroupId"])
+            for store in stores
+            for m in store.group_memberships.values()
+            if m["MemberId"].get("UserId") == p["PrincipalId"]
+        }
+    account = (p.get("Filter") or {}).get("AccountId")
+    rows = [
+        {
+            "AccountId": a.target_id,
+            "PermissionSetArn": a.permission_set_arn,
+            "PrincipalId": a.principal_id,
+            "PrincipalType": a.principal_type,
+        }
+        for a in _sso_backend(resp).account_assignments
+        if a.instance_arn == p["InstanceArn"]
+        and (a.principal_type, a.principal_id) in principals
+        and account in (None, a.target_id)
+    ]
+    return _page(p, "AccountAssignments", rows)
 
 
 def _describe_instance(resp: Any) -> str:
@@ -767,8 +906,9 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "put_permissions_boundary_to_permission_set": lambda r: _boundary_op(r, "put"),
     "delete_permissions_boundary_from_permission_set": lambda r: _boundary_op(r, "delete"),
     "describe_instance": _describe_instance,
+    "list_account_assignments_for_principal": _list_account_assignments_for_principal,
 }
-SSO_WRAPPED = {"create_permission_set": _create_permission_set}
+SSO_WRAPPED = {"create_permission_set": _create_permission_set, "delete_permission_set": _delete_permission_set}
 # Writes to a permission set that make it stale where it is provisioned.
 SSO_STALE_WRITES = (
     "attach_managed_policy_to_permission_set",
@@ -946,8 +1086,11 @@ def install() -> None:
     from moto.identitystore.responses import IdentityStoreResponse
     from moto.ssoadmin.responses import SSOAdminResponse
 
+    from . import organizations
+
     _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
+    organizations.install()
     _fix_managed_policy_lookup()
     _answer_unknown_operations()
     _installed = True

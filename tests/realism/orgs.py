@@ -83,7 +83,10 @@ def inventory(endpoint_url: str | None = None, region: str = "ap-northeast-2") -
             for page in sso.get_paginator("list_account_assignments_for_principal").paginate(
                 InstanceArn=arn, PrincipalId=principal, PrincipalType=principal_type
             ):
+                # Each row names its principal; a USER query may also return its groups' rows.
                 for a in page["AccountAssignments"]:
+                    if (a["PrincipalType"], a["PrincipalId"]) != (principal_type, principal):
+                        continue
                     count += 1
                     assignments.add((principal, a["PermissionSetArn"], a["AccountId"]))
     return {

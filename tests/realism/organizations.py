@@ -1,0 +1,104 @@
+"""AWS Organizations as IAM Identity Center meets it: account states, and what moto lacks.
+
+- Without an organization, ListAccounts and DescribeAccount answer
+  AWSOrganizationsNotInUseException (moto lists nothing, or says the account is not found).
+- Accounts carry `State` (ACTIVE, SUSPENDED, PENDING_CLOSURE, ...) and no longer `Status`:
+  botocore's organizations model says `Status` "will be retired on September 9, 2026".
+  moto closes an account straight to SUSPENDED; `set_account_state` gives any state.
+- ListAccounts answers at most 20 accounts a page (MaxResults is 1..20 in the model).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+NOT_IN_USE = ("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
+PAGE_SIZE = 20
+
+
+def _backend(account_id: str, partition: str = "aws") -> Any:
+    from moto.organizations.models import organizations_backends
+
+    return organizations_backends[account_id][partition]
+
+
+def account_state(management_account: str, account_id: str, partition: str = "aws") -> str:
+    """The state of an account of the organization `management_account` manages; ACTIVE when
+    there is no organization or the account is not in it."""
+    backend = _backend(management_account, partition)
+    for account in backend.accounts if backend.org else []:
+        if account.id == account_id:
+            return str(account.state)
+    return "ACTIVE"
+
+
+def set_account_state(account_id: str, state: str, management_account: str = "123456789012") -> None:
+    """Put a member account in any state (PENDING_CLOSURE, SUSPENDED, ...)."""
+    for account in _backend(management_account).accounts:
+        if account.id == account_id:
+            account.state = state
+            account.status = state if state in ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE") else account.status
+            return
+    raise KeyError(account_id)
+
+
+def _described(account: Any) -> dict[str, Any]:
+    out = dict(account.describe())
+    out.pop("Status", None)  # retired
+    return out
+
+
+def _organization(resp: Any) -> Any:
+    from tests.realism import _Error
+
+    backend = resp.organizations_backend
+    if backend.org is None:
+        raise _Error(*NOT_IN_USE)
+    return backend
+
+
+def _list_accounts(resp: Any) -> str:
+    from tests.realism import _page
+
+    accounts = sorted(_organization(resp).accounts, key=lambda a: a.create_time)
+    return _page(resp.request_params, "Accounts", [_described(a) for a in accounts], max_size=PAGE_SIZE)
+
+
+def _describe_account(resp: Any) -> str:
+    from tests.realism import _Error
+
+    account_id = resp.request_params.get("AccountId")
+    for account in _organization(resp).accounts:
+        if account.id == account_id:
+            return json.dumps({"Account": _described(account)})
+    raise _Error("AccountNotFoundException", "You specified an account that doesn't exist.")
+
+
+def _list_accounts_for_parent(resp: Any, original: Any) -> str:
+    _organization(resp)
+    body = json.loads(original(resp))
+    for account in body.get("Accounts", []):
+        account.pop("Status", None)
+    return json.dumps(body)
+
+
+def install() -> None:
+    """Patch moto's organizations responses (through the layer's faults and call counts)."""
+    from moto.organizations.responses import OrganizationsResponse
+
+    from tests.realism import _fault
+
+    original = OrganizationsResponse.list_accounts_for_parent
+    operations = {
+        "ListAccounts": ("list_accounts", _list_accounts),
+        "DescribeAccount": ("describe_account", _describe_account),
+        "ListAccountsForParent": ("list_accounts_for_parent", lambda resp: _list_accounts_for_parent(resp, original)),
+    }
+    for operation, (name, fn) in operations.items():
+
+        def method(self: Any, operation: str = operation, fn: Any = fn) -> Any:
+            return _fault("organizations", operation, self, lambda: fn(self))
+
+        method.__name__ = name
+        setattr(OrganizationsResponse, name, method)
