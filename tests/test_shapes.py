@@ -6,9 +6,13 @@ import re
 import sys
 import unicodedata
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from provisioner import shapes
+from tests import realism
+from tests.conftest import REGION
 
 
 @pytest.mark.parametrize(
@@ -62,6 +66,15 @@ def test_every_pattern_of_the_models_translates(service: str) -> None:
 def test_constructs_without_a_faithful_translation_are_refused(pattern: str) -> None:
     with pytest.raises(ValueError):
         shapes.java_to_python(pattern)
+
+
+def test_the_realism_layer_refuses_what_aws_refuses(aws: realism.State) -> None:
+    sso = boto3.client("sso-admin", region_name=REGION)
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    with pytest.raises(ClientError) as info:
+        sso.create_permission_set(InstanceArn=instance, Name="관리자")
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert "[\\w+=,.@-]+" in info.value.response["Error"]["Message"]
 
 
 @pytest.mark.parametrize("category", ["L", "Z", "Mn", "P"])
