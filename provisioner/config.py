@@ -2,6 +2,10 @@
 
 Everything AWS would refuse is refused here first, with the file and the field named, so a
 run never stops half-way on input we could have checked.
+
+YAML is read with the YAML 1.2 core schema: only true/false are booleans, and dates,
+yes/no, 012, 1_000 or 1:30 are not converted, so `Version: 2012-10-17` is the string it
+looks like. Where a string is expected, a number stands for its text as written.
 """
 
 from __future__ import annotations
@@ -9,12 +13,21 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import quotas
 from .errors import ConfigError
@@ -36,6 +49,33 @@ RESERVED_USER_NAMES = frozenset({"administrator", "awsadministrators"})
 CURRENT_ACCOUNT = "current"
 
 
+# -- YAML: the 1.2 core schema, merge keys, no duplicate keys ----------------------------------
+class ScalarInt(int):
+    """A YAML integer that remembers how it was written (012, 0o12, +5)."""
+
+    text: str
+
+
+class ScalarFloat(float):
+    """A YAML float that remembers how it was written (1e3, .5, .inf)."""
+
+    text: str
+
+
+def scalar_text(value: Any) -> Any:
+    """What a scalar means where a string is expected: its text as written (012, 1e3, true)."""
+    if isinstance(value, (ScalarInt, ScalarFloat)):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(scalar_text)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -55,20 +95,20 @@ EXTERNAL_FIELD = "Synced from an external identity provider (SCIM): must exist; 
 
 
 class GroupSpec(_Model):
-    name: str = Field(min_length=1, max_length=1024, description="Group DisplayName, unique")
-    description: str | None = Field(default=None, min_length=1, max_length=1024)
+    name: Text = Field(min_length=1, max_length=1024, description="Group DisplayName, unique")
+    description: Text | None = Field(default=None, min_length=1, max_length=1024)
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
 
 
 class UserSpec(_Model):
-    user_name: str = Field(description="UserName, unique; no spaces")
+    user_name: Text = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
-    email: str | None = Field(default=None, validate_default=True, description="Required unless external")
-    display_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    given_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    family_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    groups: list[str] = Field(default_factory=list)
+    email: Text | None = Field(default=None, validate_default=True, description="Required unless external")
+    display_name: Text | None = Field(default=None, min_length=1, max_length=1024)
+    given_name: Text | None = Field(default=None, min_length=1, max_length=1024)
+    family_name: Text | None = Field(default=None, min_length=1, max_length=1024)
+    groups: list[Text] = Field(default_factory=list)
 
     @field_validator("user_name")
     @classmethod
@@ -110,8 +150,8 @@ class UserSpec(_Model):
 
 
 class CustomerPolicyRef(_Model):
-    name: str
-    path: str = "/"
+    name: Text
+    path: Text = "/"
 
     @field_validator("name")
     @classmethod
@@ -153,7 +193,7 @@ def managed_policy_arn(name: str, partition: str) -> str:
 
 
 class BoundarySpec(_Model):
-    managed_policy: str | None = None
+    managed_policy: Text | None = None
     customer_managed_policy: CustomerPolicyRef | None = None
 
     @field_validator("managed_policy")
@@ -169,16 +209,16 @@ class BoundarySpec(_Model):
 
 
 class PermissionSetSpec(_Model):
-    name: str
-    description: str | None = None
-    session_duration: str = "PT1H"
-    relay_state: str | None = None
-    managed_policies: list[str] = Field(default_factory=list)
+    name: Text
+    description: Text | None = None
+    session_duration: Text = "PT1H"
+    relay_state: Text | None = None
+    managed_policies: list[Text] = Field(default_factory=list)
     customer_managed_policies: list[CustomerPolicyRef] = Field(default_factory=list)
-    inline_policy: dict[str, Any] | str | None = None
-    inline_policy_file: str | None = None
+    inline_policy: dict[Text, Any] | Text | None = None
+    inline_policy_file: Text | None = None
     permissions_boundary: BoundarySpec | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[Text, Text] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -258,15 +298,15 @@ class PermissionSetSpec(_Model):
 
 
 class AssignmentSpec(_Model):
-    permission_set: str
-    groups: list[str] = Field(default_factory=list)
-    users: list[str] = Field(default_factory=list)
-    accounts: list[str] = Field(default_factory=list)
+    permission_set: Text
+    groups: list[Text] = Field(default_factory=list)
+    users: list[Text] = Field(default_factory=list)
+    accounts: list[Text] = Field(default_factory=list)
     # Resolved through Organizations at every run; ACTIVE accounts only.
-    organizational_units: list[str] = Field(default_factory=list)
+    organizational_units: list[Text] = Field(default_factory=list)
     recursive: bool = True
     all_accounts: bool = False
-    exclude_accounts: list[str] = Field(default_factory=list)
+    exclude_accounts: list[Text] = Field(default_factory=list)
 
     @field_validator("organizational_units")
     @classmethod
@@ -281,7 +321,7 @@ class AssignmentSpec(_Model):
     @classmethod
     def _excluded(cls, value: Any) -> Any:
         if isinstance(value, list):
-            value = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+            value = [scalar_text(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
             for item in value:
                 if not isinstance(item, str) or not ACCOUNT_ID.match(item):
                     raise ValueError(f"{item!r} is not a 12-digit account id")
@@ -300,7 +340,9 @@ class AssignmentSpec(_Model):
         for item in value:
             if isinstance(item, bool):
                 raise ValueError(f"{item!r} is not an account id")
-            if isinstance(item, int):
+            if isinstance(item, ScalarInt):
+                item = item.text  # as written: an unquoted 012345678901 keeps its zero
+            elif isinstance(item, int):
                 item = str(item)
                 if not ACCOUNT_ID.match(item):
                     raise ValueError(
@@ -342,8 +384,8 @@ class OwnershipTag(_Model):
     """The tag provisioner puts on the permission sets it creates; prune deletes only those.
     Without `value`, it is provisioner:<name> for a named config."""
 
-    key: str = Field(default="managed-by", min_length=1, max_length=128)
-    value: str = Field(default=UNNAMED_OWNER, max_length=MAX_TAG_VALUE)
+    key: Text = Field(default="managed-by", min_length=1, max_length=128)
+    value: Text = Field(default=UNNAMED_OWNER, max_length=MAX_TAG_VALUE)
 
     @field_validator("key", "value")
     @classmethod
@@ -354,26 +396,36 @@ class OwnershipTag(_Model):
 class AbsentSpec(_Model):
     """Users and groups to delete with `apply --prune` (they cannot carry an ownership tag)."""
 
-    users: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    users: list[Text] = Field(default_factory=list)
+    groups: list[Text] = Field(default_factory=list)
 
 
 class Config(_Model):
-    name: str | None = Field(
+    # Top-level keys starting with x- are ignored: a place for YAML anchors to merge elsewhere.
+    model_config = ConfigDict(json_schema_extra={"patternProperties": {"^x-": {}}})
+
+    name: Text | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_TAG_VALUE - len(UNNAMED_OWNER) - 1,
         description="Names this config: its permission sets are tagged managed-by: provisioner:<name>, "
         "and apply --prune deletes only those",
     )
-    region: str | None = None
-    portal_url: str | None = None
+    region: Text | None = None
+    portal_url: Text | None = None
     ownership_tag: OwnershipTag = Field(default_factory=OwnershipTag)
     groups: list[GroupSpec] = Field(default_factory=list)
     users: list[UserSpec] = Field(default_factory=list)
     permission_sets: list[PermissionSetSpec] = Field(default_factory=list)
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     absent: AbsentSpec = Field(default_factory=AbsentSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_extensions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+        return data
 
     @field_validator("region")
     @classmethod
@@ -497,7 +549,7 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union")) or part in {"str", "dict[str,any]", "int"}:
+        elif part.startswith(("function-", "tagged-union", "dict[", "list[")) or part in {"str", "int"}:
             continue  # pydantic's internal names for union members / validators
         else:
             out += f".{part}" if out else part
@@ -516,21 +568,142 @@ def _format_pydantic(error: Any) -> tuple[str, str]:
     return loc, message
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice instead of keeping the last."""
+# -- YAML ----------------------------------------------------------------------------------------
+MERGE_TAG = "tag:yaml.org,2002:merge"
+# The YAML 1.2 core schema's implicit types (yaml.org/spec/1.2.2, 10.3.2), without the YAML 1.1
+# extras PyYAML adds: yes/no/on/off, dates and timestamps, sexagesimal 1:30, 1_000, octal 012.
+CORE_RESOLVERS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+)
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+def _parse_int(text: str) -> int:
+    base = {"0o": 8, "0x": 16}.get(text[:2])
+    return int(text[2:], base) if base else int(text, 10)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _parse_float(text: str) -> float:
+    return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+
+
+def _number_constructor(
+    kind: type[ScalarInt] | type[ScalarFloat], read: Callable[[str], float], what: str
+) -> Callable[[yaml.SafeLoader, yaml.ScalarNode], ScalarInt | ScalarFloat]:
+    """A constructor of numbers that keep their text (012, 1e3), for fields that want text."""
+
+    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> ScalarInt | ScalarFloat:
+        text = str(loader.construct_scalar(node))
+        try:
+            number = kind(read(text))
+        except ValueError:
+            raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not {what}", node.start_mark) from None
+        number.text = text
+        return number
+
+    return construct
+
+
+def _construct_unsupported(loader: yaml.SafeLoader, node: yaml.Node) -> None:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {tag} is not supported: write the value as a plain or quoted string", node.start_mark
+    )
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with the YAML 1.2 core schema and merge keys, refusing duplicate keys.
+
+    Tags outside the core schema (!!timestamp, !!binary, !!set, ...) are refused: their
+    values (dates, bytes, sets) mean nothing in a config and JSON cannot hold them.
+    """
+
+    # Own tables, filled below, instead of copies of SafeLoader's YAML 1.1 ones.
+    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_constructors: ClassVar[dict[str | None, Any]] = {}
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._flattened: set[int] = set()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Resolve `<<` merge keys (yaml.org/type/merge.html): explicit keys win over merged
+        ones, and earlier mappings of `<<: [*a, *b]` over later ones. A key written twice in
+        one mapping is refused. (PyYAML's own version lets later merged mappings win.)"""
+        if id(node) in self._flattened:
+            return
+        self._flattened.add(id(node))
+        seen: set[Any] = set()  # as Python compares keys (1 and 1.0 are one dict key), and as text
+        sources: list[yaml.MappingNode] = []
+        explicit = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                key: Any = "<<"
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in merged:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise yaml.constructor.ConstructorError(
+                            None, None, "<< merges a mapping or a list of mappings (*anchor)", source.start_mark
+                        )
+                    self.flatten_mapping(source)
+                    sources.append(source)
+            else:
+                explicit.append((key_node, value_node))
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # construct_mapping refuses an unhashable key itself
+                key = self.construct_object(key_node)
+            if key in seen or ("text", scalar_text(key)) in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.update((key, ("text", scalar_text(key))))
+        # construct_mapping keeps the last value of a key: least important first.
+        node.value = [pair for source in reversed(sources) for pair in source.value] + explicit
+
+
+# Built at once rather than by PyYAML's two-step generators, so that a node that contains
+# itself (&a [*a]) is refused as unconstructable instead of becoming an endless structure.
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> list[Any]:
+    return loader.construct_sequence(node)
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    return loader.construct_mapping(node)
+
+
+for _tag, _pattern, _first in (*CORE_RESOLVERS, (MERGE_TAG, r"^(?:<<)$", "<")):
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+for _constructed_tag, _constructor in (
+    ("tag:yaml.org,2002:null", yaml.constructor.SafeConstructor.construct_yaml_null),
+    ("tag:yaml.org,2002:bool", yaml.constructor.SafeConstructor.construct_yaml_bool),
+    ("tag:yaml.org,2002:int", _number_constructor(ScalarInt, _parse_int, "an integer")),
+    ("tag:yaml.org,2002:float", _number_constructor(ScalarFloat, _parse_float, "a number")),
+    ("tag:yaml.org,2002:str", yaml.constructor.SafeConstructor.construct_yaml_str),
+    ("tag:yaml.org,2002:seq", _construct_sequence),
+    ("tag:yaml.org,2002:map", _construct_mapping),
+    (None, _construct_unsupported),
+):
+    _Loader.add_constructor(_constructed_tag, _constructor)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that also quotes the strings a YAML 1.2 reader would take for something else
+    (012345678901, 1e3, 0o12), so that load() reads back what was written."""
+
+
+for _tag, _pattern, _first in CORE_RESOLVERS:
+    _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def dump(document: Any, **options: Any) -> str:
+    """A document as YAML that load() reads back the same (options as for yaml.dump)."""
+    return str(yaml.dump(document, Dumper=_Dumper, **options))
 
 
 def _read_text(path: Path, file: str) -> str:
@@ -592,24 +765,48 @@ def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, li
                 sets.append(ps)
                 continue
         if document is not None:
+            document = _json_values(document)
             if not isinstance(document, dict) or "Statement" not in document:
                 problems.append((field, "must be a JSON policy document with a Statement"))
-            elif len(canonical_policy(document).encode()) > quotas.MAX_INLINE_POLICY_BYTES:
-                problems.append(
-                    (
-                        field,
-                        f"is {len(canonical_policy(document).encode())} bytes; AWS allows "
-                        f"{quotas.MAX_INLINE_POLICY_BYTES}",
-                    )
-                )
+            elif problem := _policy_size_problem(document):
+                problems.append((field, problem))
             ps = ps.model_copy(update={"inline_policy": document, "inline_policy_file": None})
         sets.append(ps)
     return config.model_copy(update={"permission_sets": sets}), problems
 
 
+def _json_values(value: Any) -> Any:
+    """A policy read from YAML as plain JSON values. Keys become their text; a number stays a
+    number only if it reads back as written, so 012345678901 or 1e3 keep their text."""
+    if isinstance(value, dict):
+        return {_key_text(k): _json_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_values(v) for v in value]
+    if isinstance(value, ScalarInt):
+        return int(value) if str(int(value)) == value.text else value.text
+    if isinstance(value, ScalarFloat):
+        return float(value) if repr(float(value)) == value.text else value.text
+    return value
+
+
+def _key_text(key: Any) -> str:
+    return key if isinstance(key, str) else "null" if key is None else str(scalar_text(key))
+
+
+def _policy_size_problem(document: dict[str, Any]) -> str | None:
+    """What AWS refuses in the size of a policy document, or in what it holds."""
+    try:
+        text = canonical_policy(document)
+    except ValueError:
+        return "holds NaN or infinity, which JSON cannot carry"
+    if len(text.encode()) > quotas.MAX_INLINE_POLICY_BYTES:
+        return f"is {len(text.encode())} bytes; AWS allows {quotas.MAX_INLINE_POLICY_BYTES}"
+    return None
+
+
 def canonical_policy(document: Any) -> str:
     """A policy document as compact JSON with sorted keys: the form we send and compare."""
-    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+    return json.dumps(document, separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
 def load(path: str | Path) -> Config:
@@ -618,7 +815,7 @@ def load(path: str | Path) -> Config:
     path = Path(path)
     text = _read_text(path, file)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""
