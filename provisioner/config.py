@@ -100,6 +100,24 @@ class GroupSpec(_Model):
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
 
 
+# Scripts whose names read family name first, with no space: 김민수, 山田太郎, 王小明.
+_CJK_NAME_PREFIXES = (
+    "HANGUL",
+    "HALFWIDTH HANGUL",
+    "CJK UNIFIED IDEOGRAPH",
+    "CJK COMPATIBILITY IDEOGRAPH",
+    "IDEOGRAPHIC ITERATION MARK",  # 々 as in 佐々木
+    "HIRAGANA",
+    "KATAKANA",  # includes the middle dot and the prolonged sound mark
+    "HALFWIDTH KATAKANA",
+)
+
+
+def is_cjk_name(text: str) -> bool:
+    """True when every character is Hangul, Han or Kana."""
+    return bool(text) and all(unicodedata.name(c, "").startswith(_CJK_NAME_PREFIXES) for c in text)
+
+
 class UserSpec(_Model):
     user_name: Text = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
@@ -146,7 +164,13 @@ class UserSpec(_Model):
 
     @property
     def resolved_display_name(self) -> str:
-        return self.display_name or f"{self.resolved_given_name} {self.resolved_family_name}"
+        """display_name, else "given family"; family then given, unspaced, for East Asian names."""
+        if self.display_name:
+            return self.display_name
+        given, family = self.resolved_given_name, self.resolved_family_name
+        if is_cjk_name(given) and is_cjk_name(family):
+            return f"{family}{given}"
+        return f"{given} {family}"
 
 
 class CustomerPolicyRef(_Model):

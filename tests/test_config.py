@@ -9,14 +9,16 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from click.testing import CliRunner
 
 from provisioner import config as config_module
+from provisioner.aws import Clients
 from provisioner.cli import cli
 from provisioner.errors import ConfigError
 from tests import realism
-from tests.conftest import EXAMPLES, REGION
+from tests.conftest import EXAMPLES, REGION, plan_and_apply
 
 VALID: dict[str, Any] = {
     "groups": [{"name": "Admins", "description": "Admins"}],
@@ -374,3 +376,38 @@ def test_merge_keys_that_cannot_mean_anything_are_refused(tmp_path: Path, conten
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match=words):
         config_module.load(path)
+
+
+# -- East Asian display names (issue 9.16) ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "family", "display"),
+    [
+        ("민수", "김", "김민수"),
+        ("太郎", "山田", "山田太郎"),
+        ("小明", "王", "王小明"),
+        ("たろう", "やまだ", "やまだたろう"),
+        ("一郎", "佐々木", "佐々木一郎"),
+        ("Minsu", "김", "Minsu 김"),
+        ("Ada", "Lovelace", "Ada Lovelace"),
+        ("민수", None, "민수 kim"),
+    ],
+)
+def test_default_display_name(given: str, family: str | None, display: str) -> None:
+    user = {"user_name": "kim", "email": "kim@example.com", "given_name": given, "groups": ["Admins"]}
+    if family is not None:
+        user["family_name"] = family
+    config = config_module.parse(with_change("users.0", user), "cfg.yaml")
+    assert config.users[0].resolved_display_name == display
+
+
+def test_hangul_user_is_created_as_aws_accepts_it_then_left_alone(clients: Clients, clock: Any) -> None:
+    user = {"user_name": "kim", "email": "kim@example.com", "given_name": "민수", "family_name": "김"}
+    config = config_module.parse(with_change("users.0", user | {"groups": ["Admins"]}), "cfg.yaml")
+    _, result, _ = plan_and_apply(clients, config)
+    assert result.ok, result.outcomes
+    identitystore = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    assert identitystore.list_users(IdentityStoreId=store)["Users"][0]["DisplayName"] == "김민수"
+    before = realism.STATE.writes()
+    plan, _, _ = plan_and_apply(clients, config)
+    assert plan.empty and realism.STATE.writes() == before
