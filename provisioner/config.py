@@ -1,7 +1,8 @@
 """The config file -> a typed, validated spec. No AWS call is made here.
 
 Everything AWS would refuse is refused here first, with the file and the field named, so a
-run never stops half-way on input we could have checked.
+run never stops half-way on input we could have checked. Lengths and patterns come from
+botocore's service models (see shapes.py).
 
 YAML is read with the YAML 1.2 core schema: only true/false are booleans, and dates,
 yes/no, 012, 1_000 or 1:30 are not converted, so `Version: 2012-10-17` is the string it
@@ -19,6 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,23 +31,17 @@ from pydantic import (
     model_validator,
 )
 
-from . import quotas
+from . import quotas, shapes
 from .errors import ConfigError
 
-PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
-POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
-POLICY_PATH = re.compile(r"^/([\x21-\x7E]{0,510}/)?$")
-MANAGED_POLICY_SHORT = re.compile(r"^([\w+=,.@-]+/)*[\w+=,.@-]+$")
-MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$")
-USER_NAME = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
+MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$", re.ASCII)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
-DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-# botocore's pattern for permission set descriptions: printable Latin-1.
-DESCRIPTION = re.compile(r"^[\t\n\r\x20-\x7e\xa1-\xff]*$")
-RESERVED_USER_NAMES = frozenset({"administrator", "awsadministrators"})
+OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
+DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII)
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
+# "Administrator and AWSAdministrators are reserved names and can't be used for users or
+# groups" (identitystore API reference, CreateUser and CreateGroup); refused in any case.
+RESERVED_PRINCIPAL_NAMES = frozenset({"administrator", "awsadministrators"})
 CURRENT_ACCOUNT = "current"
 
 
@@ -76,6 +72,59 @@ def scalar_text(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(scalar_text)]
 
 
+def _aws(service: str, shape: str, allowed: str, mismatch: str | None = None) -> AfterValidator:
+    """Check a string against a shape of the service model; the message says what is `allowed`."""
+
+    def check(value: str) -> str:
+        problem = aws_shape_problem(value, service, shape, allowed, mismatch)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def aws_shape_problem(value: str, service: str, shape: str, allowed: str, mismatch: str | None = None) -> str | None:
+    """Why AWS would refuse `value` for this shape (length, then pattern), or None."""
+    spec = shapes.string_shape(service, shape)
+    bounds = f"{spec.min}-{spec.max}" if spec.max is not None else f"at least {spec.min}"
+    if not spec.fits(value):
+        return f"must be {bounds} characters of {allowed} (it has {spec.length(value)})"
+    if spec.matches(value):
+        return None
+    refused = spec.refused_characters(value)
+    if refused:
+        shown = ", ".join(repr(c) for c in refused[:5]) + (", ..." if len(refused) > 5 else "")
+        return f"must be {bounds} characters of {allowed}; AWS refuses {shown}"
+    return mismatch or f"{value!r} is not {allowed} (AWS pattern {spec.pattern})"
+
+
+# The string shapes the config feeds, as the services define them.
+NAME_CHARS = "ASCII letters, digits and +=,.@_-"
+IDENTITY_TEXT = "letters, marks, digits, punctuation, symbols and spaces"
+TAG_CHARS = "letters, digits, spaces and _.:/=+-@"
+PermissionSetName = Annotated[Text, _aws("sso-admin", "PermissionSetName", f"{NAME_CHARS} (no spaces)")]
+PermissionSetDescription = Annotated[Text, _aws("sso-admin", "PermissionSetDescription", "printable Latin-1")]
+RelayState = Annotated[
+    Text, _aws("sso-admin", "RelayState", "ASCII letters, digits, spaces and &$@#\\/%?=~-_'\"|!:,.;*+[](){}")
+]
+ManagedPolicyName = Annotated[Text, _aws("sso-admin", "ManagedPolicyName", NAME_CHARS)]
+ManagedPolicyPath = Annotated[
+    Text,
+    _aws(
+        "sso-admin",
+        "ManagedPolicyPath",
+        f"/-separated {NAME_CHARS}",
+        mismatch="must start and end with '/', e.g. / or /team/, with segments of " + NAME_CHARS,
+    ),
+]
+UserName = Annotated[
+    Text, _aws("identitystore", "UserName", "letters, marks, digits, punctuation and symbols (no spaces)")
+]
+GroupName = Annotated[Text, _aws("identitystore", "GroupDisplayName", IDENTITY_TEXT)]
+IdentityText = Annotated[Text, _aws("identitystore", "SensitiveStringType", IDENTITY_TEXT)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -84,7 +133,7 @@ def duration_seconds(value: str | int) -> int:
     """Seconds in an ISO-8601 duration such as PT4H or PT90M (an int is taken as seconds)."""
     if isinstance(value, int):
         return value
-    match = DURATION.match(value)
+    match = DURATION.fullmatch(value)
     if not match or not any(match.groups()):
         raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT1H or PT90M")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
@@ -94,9 +143,15 @@ def duration_seconds(value: str | int) -> int:
 EXTERNAL_FIELD = "Synced from an external identity provider (SCIM): must exist; never created, changed or deleted here"
 
 
+def _not_reserved(value: str) -> str:
+    if value.lower() in RESERVED_PRINCIPAL_NAMES:
+        raise ValueError(f"{value!r} is reserved by IAM Identity Center; choose another name")
+    return value
+
+
 class GroupSpec(_Model):
-    name: Text = Field(min_length=1, max_length=1024, description="Group DisplayName, unique")
-    description: Text | None = Field(default=None, min_length=1, max_length=1024)
+    name: Annotated[GroupName, AfterValidator(_not_reserved)] = Field(description="Group DisplayName, unique")
+    description: IdentityText | None = None
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
 
 
@@ -119,23 +174,14 @@ def is_cjk_name(text: str) -> bool:
 
 
 class UserSpec(_Model):
-    user_name: Text = Field(description="UserName, unique; no spaces")
+    user_name: Annotated[UserName, AfterValidator(_not_reserved)] = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
-    email: Text | None = Field(default=None, validate_default=True, description="Required unless external")
-    display_name: Text | None = Field(default=None, min_length=1, max_length=1024)
-    given_name: Text | None = Field(default=None, min_length=1, max_length=1024)
-    family_name: Text | None = Field(default=None, min_length=1, max_length=1024)
+    email: IdentityText | None = Field(default=None, validate_default=True, description="Required unless external")
+    display_name: IdentityText | None = None
+    given_name: IdentityText | None = None
+    family_name: IdentityText | None = None
     groups: list[Text] = Field(default_factory=list)
-
-    @field_validator("user_name")
-    @classmethod
-    def _user_name(cls, value: str) -> str:
-        if not USER_NAME.match(value):
-            raise ValueError("must be 1-128 characters with no spaces or control characters")
-        if value.lower() in RESERVED_USER_NAMES:
-            raise ValueError(f"{value!r} is reserved by IAM Identity Center; choose another name")
-        return value
 
     @field_validator("email")
     @classmethod
@@ -144,7 +190,7 @@ class UserSpec(_Model):
             if info.data.get("external"):
                 return None
             raise ValueError("is required (only a user marked `external: true` may leave it out)")
-        if not EMAIL.match(value) or len(value) > 1024:
+        if not EMAIL.match(value):
             raise ValueError(f"{value!r} is not an email address")
         return value
 
@@ -174,22 +220,8 @@ class UserSpec(_Model):
 
 
 class CustomerPolicyRef(_Model):
-    name: Text
-    path: Text = "/"
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not POLICY_NAME.match(value):
-            raise ValueError("must be 1-128 characters of letters, digits and +=,.@_-")
-        return value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not POLICY_PATH.match(value):
-            raise ValueError("must start and end with '/', e.g. / or /team/")
-        return value
+    name: ManagedPolicyName
+    path: ManagedPolicyPath = "/"
 
     @property
     def key(self) -> str:
@@ -204,12 +236,14 @@ def normalize_managed_policy(value: str) -> str:
             raise ValueError(
                 f"{value!r} is a customer managed policy; list it under customer_managed_policies as {{name, path}}"
             )
-        return match.group(3)
-    if value.startswith("arn:"):
+        arn, name = value, match.group(3)
+    elif value.startswith("arn:"):
         raise ValueError(f"{value!r} is not an AWS managed policy ARN (arn:aws:iam::aws:policy/NAME)")
-    if not MANAGED_POLICY_SHORT.match(value):
+    else:
+        arn, name = managed_policy_arn(value, "aws"), value
+    if aws_shape_problem(arn, "sso-admin", "ManagedPolicyArn", "an AWS managed policy ARN"):
         raise ValueError(f"{value!r} is not an AWS managed policy name such as IAMFullAccess")
-    return value
+    return name
 
 
 def managed_policy_arn(name: str, partition: str) -> str:
@@ -232,11 +266,34 @@ class BoundarySpec(_Model):
         return self
 
 
+def _tag_key_problem(key: str) -> str | None:
+    if problem := aws_shape_problem(key, "sso-admin", "TagKey", TAG_CHARS):
+        return problem
+    if key.lower().startswith("aws:"):
+        return f"{key!r} must not start with aws: (reserved for AWS)"
+    return None
+
+
+def _tag_value_problem(value: str) -> str | None:
+    return aws_shape_problem(value, "sso-admin", "TagValue", TAG_CHARS)
+
+
+def _tag_problems(tags: dict[str, str]) -> list[str]:
+    """What AWS would refuse in these tags: keys and values by the model, and aws: keys."""
+    problems = []
+    for key, value in tags.items():
+        if problem := _tag_key_problem(key):
+            problems.append(f"tag key {key!r}: {problem}")
+        if problem := _tag_value_problem(value):
+            problems.append(f"tag {key!r}: value {problem}")
+    return problems
+
+
 class PermissionSetSpec(_Model):
-    name: Text
-    description: Text | None = None
+    name: PermissionSetName
+    description: PermissionSetDescription | None = None
     session_duration: Text = "PT1H"
-    relay_state: Text | None = None
+    relay_state: RelayState | None = None
     managed_policies: list[Text] = Field(default_factory=list)
     customer_managed_policies: list[CustomerPolicyRef] = Field(default_factory=list)
     inline_policy: dict[Text, Any] | Text | None = None
@@ -244,39 +301,21 @@ class PermissionSetSpec(_Model):
     permissions_boundary: BoundarySpec | None = None
     tags: dict[Text, Text] = Field(default_factory=dict)
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not PERMISSION_SET_NAME.match(value):
-            raise ValueError("must be 1-32 characters of letters, digits and +=,.@_- (no spaces)")
-        return value
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not 1 <= len(value) <= 700:
-            raise ValueError("must be 1-700 characters")
-        if not DESCRIPTION.match(value):
-            raise ValueError("may hold only printable Latin-1 characters (AWS refuses others)")
-        return value
-
     @field_validator("session_duration", mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO-8601 duration string such as PT4H")
+    def _duration_is_text(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)):
+            raise ValueError(f"must be an ISO-8601 duration string such as PT4H, not the number {scalar_text(value)}")
+        return value
+
+    @field_validator("session_duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if aws_shape_problem(value, "sso-admin", "Duration", "an ISO-8601 duration"):
+            raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT1H or PT90M")
         seconds = duration_seconds(value)
         if not quotas.MIN_SESSION_SECONDS <= seconds <= quotas.MAX_SESSION_SECONDS:
             raise ValueError(f"{value} is outside PT1H..PT12H")
-        return value
-
-    @field_validator("relay_state")
-    @classmethod
-    def _relay(cls, value: str | None) -> str | None:
-        if value is not None and not 1 <= len(value) <= 240:
-            raise ValueError("must be 1-240 characters")
         return value
 
     @field_validator("managed_policies")
@@ -297,11 +336,8 @@ class PermissionSetSpec(_Model):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > quotas.MAX_TAGS_PER_PERMISSION_SET:
             raise ValueError(f"at most {quotas.MAX_TAGS_PER_PERMISSION_SET} tags")
-        for key, val in value.items():
-            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-                raise ValueError(f"tag key {key!r} must be 1-128 characters and not start with aws:")
-            if len(val) > 256:
-                raise ValueError(f"tag {key!r}: value must be at most 256 characters")
+        if problems := _tag_problems(value):
+            raise ValueError("; ".join(problems))
         return value
 
     @model_validator(mode="after")
@@ -321,6 +357,30 @@ class PermissionSetSpec(_Model):
         return duration_seconds(self.session_duration)
 
 
+def _account_ids(value: Any, allow_current: bool) -> Any:
+    """Account ids as strings; a YAML number stands for its text, so 012345678901 keeps its 0."""
+    if not isinstance(value, list):
+        return value
+    account_id = shapes.string_shape("sso-admin", "AccountId")
+    out = []
+    for item in value:
+        if isinstance(item, bool):
+            raise ValueError(f"{item!r} is not an account id")
+        if isinstance(item, ScalarInt):
+            item = item.text
+        elif isinstance(item, int) and not account_id.matches(str(item)):
+            raise ValueError(
+                f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept"
+            )
+        elif isinstance(item, int):
+            item = str(item)
+        if isinstance(item, str) and not account_id.matches(item) and not (allow_current and item == CURRENT_ACCOUNT):
+            raise ValueError(f"{item!r} is not a 12-digit account id" + (" or 'current'" if allow_current else ""))
+        out.append(item)
+    _reject_duplicates([str(i) for i in out], "account")
+    return out
+
+
 class AssignmentSpec(_Model):
     permission_set: Text
     groups: list[Text] = Field(default_factory=list)
@@ -336,7 +396,7 @@ class AssignmentSpec(_Model):
     @classmethod
     def _ous(cls, value: list[str]) -> list[str]:
         for ou in value:
-            if not OU_ID.match(ou):
+            if not OU_ID.fullmatch(ou):
                 raise ValueError(f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)")
         _reject_duplicates(value, "organizational unit")
         return value
@@ -344,12 +404,7 @@ class AssignmentSpec(_Model):
     @field_validator("exclude_accounts", mode="before")
     @classmethod
     def _excluded(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            value = [scalar_text(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-            for item in value:
-                if not isinstance(item, str) or not ACCOUNT_ID.match(item):
-                    raise ValueError(f"{item!r} is not a 12-digit account id")
-        return value
+        return _account_ids(value, allow_current=False)
 
     @property
     def targets_organization(self) -> bool:
@@ -358,25 +413,7 @@ class AssignmentSpec(_Model):
     @field_validator("accounts", mode="before")
     @classmethod
     def _accounts(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        out = []
-        for item in value:
-            if isinstance(item, bool):
-                raise ValueError(f"{item!r} is not an account id")
-            if isinstance(item, ScalarInt):
-                item = item.text  # as written: an unquoted 012345678901 keeps its zero
-            elif isinstance(item, int):
-                item = str(item)
-                if not ACCOUNT_ID.match(item):
-                    raise ValueError(
-                        f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept"
-                    )
-            if isinstance(item, str) and item != CURRENT_ACCOUNT and not ACCOUNT_ID.match(item):
-                raise ValueError(f"{item!r} is not a 12-digit account id or 'current'")
-            out.append(item)
-        _reject_duplicates([str(i) for i in out], "account")
-        return out
+        return _account_ids(value, allow_current=True)
 
     @model_validator(mode="after")
     def _principals(self) -> AssignmentSpec:
@@ -395,33 +432,26 @@ UNNAMED_OWNER = "provisioner"
 MAX_TAG_VALUE = 256
 
 
-def check_tag_text(value: str) -> str:
-    """AWS's tag pattern for permission sets, [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*: letters,
-    separators (spaces), numbers and _.:/=+-@ (botocore's sso-admin TagValue shape)."""
-    for char in value:
-        if char not in "_.:/=+-@" and unicodedata.category(char)[0] not in "LZN":
-            raise ValueError(f"{char!r} is not allowed in a tag: use letters, digits, spaces and _.:/=+-@")
-    return value
-
-
 class OwnershipTag(_Model):
     """The tag provisioner puts on the permission sets it creates; prune deletes only those.
     Without `value`, it is provisioner:<name> for a named config."""
 
-    key: Text = Field(default="managed-by", min_length=1, max_length=128)
-    value: Text = Field(default=UNNAMED_OWNER, max_length=MAX_TAG_VALUE)
+    key: Text = "managed-by"
+    value: Text = UNNAMED_OWNER
 
     @field_validator("key", "value")
     @classmethod
-    def _text(cls, value: str) -> str:
-        return check_tag_text(value)
+    def _tag(cls, value: str, info: ValidationInfo) -> str:
+        if problem := (_tag_key_problem if info.field_name == "key" else _tag_value_problem)(value):
+            raise ValueError(problem)
+        return value
 
 
 class AbsentSpec(_Model):
     """Users and groups to delete with `apply --prune` (they cannot carry an ownership tag)."""
 
-    users: list[Text] = Field(default_factory=list)
-    groups: list[Text] = Field(default_factory=list)
+    users: list[UserName] = Field(default_factory=list)
+    groups: list[GroupName] = Field(default_factory=list)
 
 
 class Config(_Model):
@@ -454,7 +484,7 @@ class Config(_Model):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not REGION.match(value):
+        if value is not None and not REGION.fullmatch(value):
             raise ValueError(f"{value!r} is not an AWS Region such as ap-northeast-2")
         return value
 
@@ -468,7 +498,10 @@ class Config(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        return None if value is None else check_tag_text(value)
+        # It becomes part of a tag value, provisioner:<name>.
+        if value is not None and (problem := _tag_value_problem(value)):
+            raise ValueError(problem)
+        return value
 
     @property
     def ownership(self) -> tuple[str, str]:
@@ -546,9 +579,26 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
             problems.append((f"absent.groups[{i}]", f"group {name!r} is declared under groups too; keep one"))
     set_names = {p.name for p in config.permission_sets}
     for ui, user in enumerate(config.users):
+        if user.display_name is None and (
+            problem := aws_shape_problem(
+                user.resolved_display_name, "identitystore", "SensitiveStringType", IDENTITY_TEXT
+            )
+        ):
+            problems.append((f"users[{ui}].display_name", f"the default display name {problem}; set display_name"))
         for gi, group in enumerate(user.groups):
             if group not in group_names:
                 problems.append((f"users[{ui}].groups[{gi}]", f"unknown group {group!r}; declare it under groups"))
+    for pi, ps in enumerate(config.permission_sets):
+        owner_key, owner_value = config.ownership
+        tags = {**ps.tags, owner_key: owner_value}
+        if len(tags) > quotas.MAX_TAGS_PER_PERMISSION_SET:
+            problems.append(
+                (
+                    f"permission_sets[{pi}].tags",
+                    f"{len(ps.tags)} tags and the ownership tag {owner_key!r}; AWS allows "
+                    f"{quotas.MAX_TAGS_PER_PERMISSION_SET} per permission set",
+                )
+            )
     for ai, assignment in enumerate(config.assignments):
         if assignment.permission_set not in set_names:
             problems.append(
@@ -766,7 +816,7 @@ def parse(data: Any, file: str, base_dir: Path | None = None) -> Config:
 
 
 def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, list[tuple[str, str]]]:
-    """Load inline_policy_file, parse string policies, and check the size AWS allows."""
+    """Load inline_policy_file, parse string policies, and check the sizes AWS allows."""
     problems: list[tuple[str, str]] = []
     sets = []
     for index, ps in enumerate(config.permission_sets):

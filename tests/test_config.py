@@ -124,9 +124,9 @@ def test_examples_are_valid(example: str) -> None:
         ("assignments.0.groups", [], "assignments[0]", "at least one principal"),
         ("region", "Seoul", "region", "not an AWS Region"),
         ("groups", [{"name": "Admins"}, {"name": "Admins"}], "groups[1].name", "duplicate"),
-        ("name", "team#a", "name", "not allowed in a tag"),
+        ("name", "team#a", "name", "AWS refuses '#'"),
         ("name", "x" * 245, "name", "at most 244"),  # provisioner:<name> is a tag value, at most 256
-        ("ownership_tag", {"value": "a,b"}, "ownership_tag.value", "not allowed in a tag"),
+        ("ownership_tag", {"value": "a,b"}, "ownership_tag.value", "AWS refuses ','"),
     ],
 )
 def test_invalid_field_is_named(path: str, value: Any, field: str, words: str) -> None:
@@ -411,3 +411,38 @@ def test_hangul_user_is_created_as_aws_accepts_it_then_left_alone(clients: Clien
     before = realism.STATE.writes()
     plan, _, _ = plan_and_apply(clients, config)
     assert plan.empty and realism.STATE.writes() == before
+
+
+# -- What AWS refuses later (issue 10.9) -----------------------------------------------------------
+def test_east_asian_names_pass_where_the_identity_store_takes_letters() -> None:
+    doc = with_change("groups.0.name", "관리자")
+    doc["users"][0] |= {"groups": ["관리자"], "display_name": "김민수", "given_name": "민수", "family_name": "김"}
+    doc["assignments"][0]["groups"] = ["관리자"]
+    config = config_module.parse(doc, "cfg.yaml")
+    assert config.groups[0].name == "관리자" and config.users[0].display_name == "김민수"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "words"),
+    [
+        ("permission_sets.0.session_duration", "PT\u0664H", "permission_sets[0].session_duration", "ISO-8601"),
+        ("permission_sets.0.description", "관리자 권한", "permission_sets[0].description", "AWS refuses '관'"),
+        ("permission_sets.0.inline_policy", '{"Statement": NaN}', "permission_sets[0].inline_policy", "NaN"),
+        ("permission_sets.0.tags", {f"k{i}": "v" for i in range(75)}, "permission_sets[0].tags", "ownership tag"),
+        ("permission_sets.0.tags", {"a<b": "x"}, "permission_sets[0].tags", "tag key 'a<b'"),
+        ("permission_sets.0.tags", {"AWS:team": "x"}, "permission_sets[0].tags", "aws:"),
+        (
+            "users.0",
+            {"user_name": "kim", "email": "kim@example.com", "given_name": "x" * 600, "family_name": "y" * 600},
+            "users[0].display_name",
+            "default display name",
+        ),
+        ("users.0.user_name", "aWsAdministrators", "users[0].user_name", "reserved"),
+        ("groups.0.name", "AWSAdministrators", "groups[0].name", "reserved"),
+        ("absent", {"users": ["two words"]}, "absent.users[0]", "no spaces"),
+        ("assignments.0.exclude_accounts", [12345], "assignments[0].exclude_accounts", "leading zeros"),
+    ],
+)
+def test_what_aws_refuses_later_is_refused_now(path: str, value: Any, field: str, words: str) -> None:
+    found = problems(with_change(path, value))
+    assert any(where == field and words in reason for where, reason in found), found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import unicodedata
 
@@ -66,6 +67,12 @@ def test_every_pattern_of_the_models_translates(service: str) -> None:
 def test_constructs_without_a_faithful_translation_are_refused(pattern: str) -> None:
     with pytest.raises(ValueError):
         shapes.java_to_python(pattern)
+
+
+def test_loading_a_config_module_does_not_import_botocore() -> None:
+    code = "import sys, provisioner.config; print('botocore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_the_realism_layer_refuses_what_aws_refuses(aws: realism.State) -> None:
