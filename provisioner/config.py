@@ -342,7 +342,7 @@ class PermissionSetSpec(_Model):
 
     @model_validator(mode="after")
     def _policy_count(self) -> PermissionSetSpec:
-        total = len(self.managed_policies) + len(self.customer_managed_policies)
+        total = self.managed_policy_count
         if total > quotas.MAX_MANAGED_POLICIES_PER_PERMISSION_SET:
             raise ValueError(
                 f"{total} managed policies (AWS and customer managed together); AWS allows at "
@@ -351,6 +351,11 @@ class PermissionSetSpec(_Model):
         if self.inline_policy is not None and self.inline_policy_file is not None:
             raise ValueError("set inline_policy or inline_policy_file, not both")
         return self
+
+    @property
+    def managed_policy_count(self) -> int:
+        """AWS and customer managed policies together: what IAM counts on the role."""
+        return len(self.managed_policies) + len(self.customer_managed_policies)
 
     @property
     def session_seconds(self) -> int:
@@ -511,6 +516,20 @@ class Config(_Model):
         if "value" in tag.model_fields_set:
             return tag.key, tag.value
         return tag.key, f"{UNNAMED_OWNER}:{self.name}" if self.name else UNNAMED_OWNER
+
+    @property
+    def warnings(self) -> list[str]:
+        """Likely trouble AWS does not refuse at once; the runner shows them in the plan."""
+        out = []
+        for index, ps in enumerate(self.permission_sets):
+            if ps.managed_policy_count > quotas.IAM_MANAGED_POLICIES_PER_ROLE:
+                out.append(
+                    f"permission_sets[{index}] {ps.name}: {ps.managed_policy_count} managed policies (AWS and "
+                    f"customer managed); IAM allows {quotas.IAM_MANAGED_POLICIES_PER_ROLE} per role unless the "
+                    "quota 'Managed policies per role' is raised, so provisioning fails in every account "
+                    "that has not raised it"
+                )
+        return out
 
 
 def prune_problem(config: Config) -> tuple[str, str] | None:
@@ -868,13 +887,25 @@ def _key_text(key: Any) -> str:
 
 
 def _policy_size_problem(document: dict[str, Any]) -> str | None:
-    """What AWS refuses in the size of a policy document, or in what it holds."""
+    """What AWS refuses in a policy document: sso-admin's shape, then IAM's role limit."""
     try:
         text = canonical_policy(document)
     except ValueError:
         return "holds NaN or infinity, which JSON cannot carry"
-    if len(text.encode()) > quotas.MAX_INLINE_POLICY_BYTES:
-        return f"is {len(text.encode())} bytes; AWS allows {quotas.MAX_INLINE_POLICY_BYTES}"
+    shape = shapes.string_shape("sso-admin", "PermissionSetPolicyDocument")
+    if not shape.fits(text):
+        return f"is {shape.length(text)} characters as compact JSON; AWS allows {shape.max}"
+    # The set becomes a role in each account, and IAM allows a role 10,240 characters of inline
+    # policy, whitespace not counted ("Maximum size of non-whitespace characters in the inline
+    # policy per permission set is 10,240 bytes": IAM Identity Center user guide, "Quotas";
+    # IAM user guide, "IAM and AWS STS quotas"). We count the compact JSON we send, spaces
+    # inside strings included: right whether AWS counts them or not.
+    if len(text) > quotas.IAM_ROLE_INLINE_POLICY_CHARS:
+        return (
+            f"is {len(text)} characters as compact JSON; IAM allows {quotas.IAM_ROLE_INLINE_POLICY_CHARS} "
+            f"in the inline policy of the role each account gets (besides sso-admin's own {shape.max}), "
+            "so provisioning would fail"
+        )
     return None
 
 

@@ -17,8 +17,9 @@ from provisioner import config as config_module
 from provisioner.aws import Clients
 from provisioner.cli import cli
 from provisioner.errors import ConfigError
+from provisioner.runner import Runner
 from tests import realism
-from tests.conftest import EXAMPLES, REGION, plan_and_apply
+from tests.conftest import EXAMPLES, REGION, plan_and_apply, run_settings
 
 VALID: dict[str, Any] = {
     "groups": [{"name": "Admins", "description": "Admins"}],
@@ -422,6 +423,13 @@ def test_east_asian_names_pass_where_the_identity_store_takes_letters() -> None:
     assert config.groups[0].name == "관리자" and config.users[0].display_name == "김민수"
 
 
+def policy_of(characters: int) -> dict[str, Any]:
+    """A policy document whose compact JSON is exactly `characters` long."""
+    doc = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": ""}]}
+    doc["Statement"][0]["Resource"] = "x" * (characters - len(config_module.canonical_policy(doc)))
+    return doc
+
+
 @pytest.mark.parametrize(
     ("path", "value", "field", "words"),
     [
@@ -446,3 +454,26 @@ def test_east_asian_names_pass_where_the_identity_store_takes_letters() -> None:
 def test_what_aws_refuses_later_is_refused_now(path: str, value: Any, field: str, words: str) -> None:
     found = problems(with_change(path, value))
     assert any(where == field and words in reason for where, reason in found), found
+
+
+def test_an_inline_policy_over_the_role_limit_names_the_field_and_both_limits() -> None:
+    [(where, reason)] = problems(with_change("permission_sets.0.inline_policy", policy_of(10241)))
+    assert where == "permission_sets[0].inline_policy"
+    assert "10241 characters" in reason and "IAM allows 10240" in reason and "32768" in reason
+
+
+def test_an_inline_policy_at_the_role_limit_passes() -> None:
+    config = config_module.parse(with_change("permission_sets.0.inline_policy", policy_of(10240)), "cfg.yaml")
+    assert len(config_module.canonical_policy(config.permission_sets[0].inline_policy)) == 10240
+
+
+@pytest.mark.parametrize(("count", "warned"), [(10, False), (11, True)])
+def test_more_managed_policies_than_iam_allows_a_role_is_a_plan_warning(
+    clients: Clients, count: int, warned: bool
+) -> None:
+    doc = with_change("permission_sets.0.managed_policies", [f"Policy{i}" for i in range(count - 1)])
+    doc["permission_sets"][0]["customer_managed_policies"] = [{"name": "Mine"}]
+    config = config_module.parse(doc, "cfg.yaml")
+    plan = Runner(clients, config, run_settings()).plan()
+    assert any(f"{count} managed policies" in w and "permission_sets[0]" in w for w in plan.warnings) is warned
+    assert not plan.errors
