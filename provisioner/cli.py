@@ -776,11 +776,10 @@ def bootstrap(
 def _config_writer(path: Path, document: dict[str, Any], force: bool) -> Callable[[], dict[str, Any]]:
     """Refuse now (before any AWS call) to replace a different file without --force; return
     what writes the config once the run has done its work."""
-    import yaml
-
+    from . import config as config_module
     from . import files
 
-    text = yaml.safe_dump(document, sort_keys=False)
+    text = config_module.dump(document, sort_keys=False)
     existing = files.read_existing(path)
     if existing is not None and existing != text and not force:
         raise ProvisionerError(
@@ -937,8 +936,6 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
       provisioner export -o identity-center.yaml
       provisioner plan -f identity-center.yaml --detailed-exitcode    # exits 0
     """
-    import yaml
-
     from . import config as config_module
     from . import export as exporter
     from .steps import instance
@@ -954,7 +951,7 @@ def export(opts: Options, output_file: str | None, permission_sets: tuple[str, .
     if as_json:
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
-        text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + yaml.safe_dump(
+        text = f"# Exported by `provisioner export` from {ctx.instance_arn}\n" + config_module.dump(
             document, sort_keys=False, width=120, allow_unicode=True
         )
     if not output_file:

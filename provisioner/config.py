@@ -1,7 +1,12 @@
 """The config file -> a typed, validated spec. No AWS call is made here.
 
 Everything AWS would refuse is refused here first, with the file and the field named, so a
-run never stops half-way on input we could have checked.
+run never stops half-way on input we could have checked. Lengths and patterns come from
+botocore's service models (see shapes.py).
+
+YAML is read with the YAML 1.2 core schema: only true/false are booleans, and dates,
+yes/no, 012, 1_000 or 1:30 are not converted, so `Version: 2012-10-17` is the string it
+looks like. Where a string is expected, a number stands for its text as written.
 """
 
 from __future__ import annotations
@@ -9,31 +14,115 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from . import quotas
+from . import quotas, shapes
 from .errors import ConfigError
 
-PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
-POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
-POLICY_PATH = re.compile(r"^/([\x21-\x7E]{0,510}/)?$")
-MANAGED_POLICY_SHORT = re.compile(r"^([\w+=,.@-]+/)*[\w+=,.@-]+$")
-MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$")
-USER_NAME = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
+MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$", re.ASCII)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-OU_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
-DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-# botocore's pattern for permission set descriptions: printable Latin-1.
-DESCRIPTION = re.compile(r"^[\t\n\r\x20-\x7e\xa1-\xff]*$")
-RESERVED_USER_NAMES = frozenset({"administrator", "awsadministrators"})
+OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
+DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII)
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
+# "Administrator and AWSAdministrators are reserved names and can't be used for users or
+# groups" (identitystore API reference, CreateUser and CreateGroup); refused in any case.
+RESERVED_PRINCIPAL_NAMES = frozenset({"administrator", "awsadministrators"})
 CURRENT_ACCOUNT = "current"
+
+
+# -- YAML: the 1.2 core schema, merge keys, no duplicate keys ----------------------------------
+class ScalarInt(int):
+    """A YAML integer that remembers how it was written (012, 0o12, +5)."""
+
+    text: str
+
+
+class ScalarFloat(float):
+    """A YAML float that remembers how it was written (1e3, .5, .inf)."""
+
+    text: str
+
+
+def scalar_text(value: Any) -> Any:
+    """What a scalar means where a string is expected: its text as written (012, 1e3, true)."""
+    if isinstance(value, (ScalarInt, ScalarFloat)):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(scalar_text)]
+
+
+def _aws(service: str, shape: str, allowed: str, mismatch: str | None = None) -> AfterValidator:
+    """Check a string against a shape of the service model; the message says what is `allowed`."""
+
+    def check(value: str) -> str:
+        problem = aws_shape_problem(value, service, shape, allowed, mismatch)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def aws_shape_problem(value: str, service: str, shape: str, allowed: str, mismatch: str | None = None) -> str | None:
+    """Why AWS would refuse `value` for this shape (length, then pattern), or None."""
+    spec = shapes.string_shape(service, shape)
+    bounds = f"{spec.min}-{spec.max}" if spec.max is not None else f"at least {spec.min}"
+    if not spec.fits(value):
+        return f"must be {bounds} characters of {allowed} (it has {spec.length(value)})"
+    if spec.matches(value):
+        return None
+    refused = spec.refused_characters(value)
+    if refused:
+        shown = ", ".join(repr(c) for c in refused[:5]) + (", ..." if len(refused) > 5 else "")
+        return f"must be {bounds} characters of {allowed}; AWS refuses {shown}"
+    return mismatch or f"{value!r} is not {allowed} (AWS pattern {spec.pattern})"
+
+
+# The string shapes the config feeds, as the services define them.
+NAME_CHARS = "ASCII letters, digits and +=,.@_-"
+IDENTITY_TEXT = "letters, marks, digits, punctuation, symbols and spaces"
+TAG_CHARS = "letters, digits, spaces and _.:/=+-@"
+PermissionSetName = Annotated[Text, _aws("sso-admin", "PermissionSetName", f"{NAME_CHARS} (no spaces)")]
+PermissionSetDescription = Annotated[Text, _aws("sso-admin", "PermissionSetDescription", "printable Latin-1")]
+RelayState = Annotated[
+    Text, _aws("sso-admin", "RelayState", "ASCII letters, digits, spaces and &$@#\\/%?=~-_'\"|!:,.;*+[](){}")
+]
+ManagedPolicyName = Annotated[Text, _aws("sso-admin", "ManagedPolicyName", NAME_CHARS)]
+ManagedPolicyPath = Annotated[
+    Text,
+    _aws(
+        "sso-admin",
+        "ManagedPolicyPath",
+        f"/-separated {NAME_CHARS}",
+        mismatch="must start and end with '/', e.g. / or /team/, with segments of " + NAME_CHARS,
+    ),
+]
+UserName = Annotated[
+    Text, _aws("identitystore", "UserName", "letters, marks, digits, punctuation and symbols (no spaces)")
+]
+GroupName = Annotated[Text, _aws("identitystore", "GroupDisplayName", IDENTITY_TEXT)]
+IdentityText = Annotated[Text, _aws("identitystore", "SensitiveStringType", IDENTITY_TEXT)]
 
 
 class _Model(BaseModel):
@@ -44,7 +133,7 @@ def duration_seconds(value: str | int) -> int:
     """Seconds in an ISO-8601 duration such as PT4H or PT90M (an int is taken as seconds)."""
     if isinstance(value, int):
         return value
-    match = DURATION.match(value)
+    match = DURATION.fullmatch(value)
     if not match or not any(match.groups()):
         raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT1H or PT90M")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
@@ -54,30 +143,45 @@ def duration_seconds(value: str | int) -> int:
 EXTERNAL_FIELD = "Synced from an external identity provider (SCIM): must exist; never created, changed or deleted here"
 
 
+def _not_reserved(value: str) -> str:
+    if value.lower() in RESERVED_PRINCIPAL_NAMES:
+        raise ValueError(f"{value!r} is reserved by IAM Identity Center; choose another name")
+    return value
+
+
 class GroupSpec(_Model):
-    name: str = Field(min_length=1, max_length=1024, description="Group DisplayName, unique")
-    description: str | None = Field(default=None, min_length=1, max_length=1024)
+    name: Annotated[GroupName, AfterValidator(_not_reserved)] = Field(description="Group DisplayName, unique")
+    description: IdentityText | None = None
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
+
+
+# Scripts whose names read family name first, with no space: 김민수, 山田太郎, 王小明.
+_CJK_NAME_PREFIXES = (
+    "HANGUL",
+    "HALFWIDTH HANGUL",
+    "CJK UNIFIED IDEOGRAPH",
+    "CJK COMPATIBILITY IDEOGRAPH",
+    "IDEOGRAPHIC ITERATION MARK",  # 々 as in 佐々木
+    "HIRAGANA",
+    "KATAKANA",  # includes the middle dot and the prolonged sound mark
+    "HALFWIDTH KATAKANA",
+)
+
+
+def is_cjk_name(text: str) -> bool:
+    """True when every character is Hangul, Han or Kana."""
+    return bool(text) and all(unicodedata.name(c, "").startswith(_CJK_NAME_PREFIXES) for c in text)
 
 
 class UserSpec(_Model):
-    user_name: str = Field(description="UserName, unique; no spaces")
+    user_name: Annotated[UserName, AfterValidator(_not_reserved)] = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
     external: bool = Field(default=False, description=EXTERNAL_FIELD)
-    email: str | None = Field(default=None, validate_default=True, description="Required unless external")
-    display_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    given_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    family_name: str | None = Field(default=None, min_length=1, max_length=1024)
-    groups: list[str] = Field(default_factory=list)
-
-    @field_validator("user_name")
-    @classmethod
-    def _user_name(cls, value: str) -> str:
-        if not USER_NAME.match(value):
-            raise ValueError("must be 1-128 characters with no spaces or control characters")
-        if value.lower() in RESERVED_USER_NAMES:
-            raise ValueError(f"{value!r} is reserved by IAM Identity Center; choose another name")
-        return value
+    email: IdentityText | None = Field(default=None, validate_default=True, description="Required unless external")
+    display_name: IdentityText | None = None
+    given_name: IdentityText | None = None
+    family_name: IdentityText | None = None
+    groups: list[Text] = Field(default_factory=list)
 
     @field_validator("email")
     @classmethod
@@ -86,7 +190,7 @@ class UserSpec(_Model):
             if info.data.get("external"):
                 return None
             raise ValueError("is required (only a user marked `external: true` may leave it out)")
-        if not EMAIL.match(value) or len(value) > 1024:
+        if not EMAIL.match(value):
             raise ValueError(f"{value!r} is not an email address")
         return value
 
@@ -106,26 +210,18 @@ class UserSpec(_Model):
 
     @property
     def resolved_display_name(self) -> str:
-        return self.display_name or f"{self.resolved_given_name} {self.resolved_family_name}"
+        """display_name, else "given family"; family then given, unspaced, for East Asian names."""
+        if self.display_name:
+            return self.display_name
+        given, family = self.resolved_given_name, self.resolved_family_name
+        if is_cjk_name(given) and is_cjk_name(family):
+            return f"{family}{given}"
+        return f"{given} {family}"
 
 
 class CustomerPolicyRef(_Model):
-    name: str
-    path: str = "/"
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not POLICY_NAME.match(value):
-            raise ValueError("must be 1-128 characters of letters, digits and +=,.@_-")
-        return value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not POLICY_PATH.match(value):
-            raise ValueError("must start and end with '/', e.g. / or /team/")
-        return value
+    name: ManagedPolicyName
+    path: ManagedPolicyPath = "/"
 
     @property
     def key(self) -> str:
@@ -140,12 +236,14 @@ def normalize_managed_policy(value: str) -> str:
             raise ValueError(
                 f"{value!r} is a customer managed policy; list it under customer_managed_policies as {{name, path}}"
             )
-        return match.group(3)
-    if value.startswith("arn:"):
+        arn, name = value, match.group(3)
+    elif value.startswith("arn:"):
         raise ValueError(f"{value!r} is not an AWS managed policy ARN (arn:aws:iam::aws:policy/NAME)")
-    if not MANAGED_POLICY_SHORT.match(value):
+    else:
+        arn, name = managed_policy_arn(value, "aws"), value
+    if aws_shape_problem(arn, "sso-admin", "ManagedPolicyArn", "an AWS managed policy ARN"):
         raise ValueError(f"{value!r} is not an AWS managed policy name such as IAMFullAccess")
-    return value
+    return name
 
 
 def managed_policy_arn(name: str, partition: str) -> str:
@@ -153,7 +251,7 @@ def managed_policy_arn(name: str, partition: str) -> str:
 
 
 class BoundarySpec(_Model):
-    managed_policy: str | None = None
+    managed_policy: Text | None = None
     customer_managed_policy: CustomerPolicyRef | None = None
 
     @field_validator("managed_policy")
@@ -168,51 +266,56 @@ class BoundarySpec(_Model):
         return self
 
 
+def _tag_key_problem(key: str) -> str | None:
+    if problem := aws_shape_problem(key, "sso-admin", "TagKey", TAG_CHARS):
+        return problem
+    if key.lower().startswith("aws:"):
+        return f"{key!r} must not start with aws: (reserved for AWS)"
+    return None
+
+
+def _tag_value_problem(value: str) -> str | None:
+    return aws_shape_problem(value, "sso-admin", "TagValue", TAG_CHARS)
+
+
+def _tag_problems(tags: dict[str, str]) -> list[str]:
+    """What AWS would refuse in these tags: keys and values by the model, and aws: keys."""
+    problems = []
+    for key, value in tags.items():
+        if problem := _tag_key_problem(key):
+            problems.append(f"tag key {key!r}: {problem}")
+        if problem := _tag_value_problem(value):
+            problems.append(f"tag {key!r}: value {problem}")
+    return problems
+
+
 class PermissionSetSpec(_Model):
-    name: str
-    description: str | None = None
-    session_duration: str = "PT1H"
-    relay_state: str | None = None
-    managed_policies: list[str] = Field(default_factory=list)
+    name: PermissionSetName
+    description: PermissionSetDescription | None = None
+    session_duration: Text = "PT1H"
+    relay_state: RelayState | None = None
+    managed_policies: list[Text] = Field(default_factory=list)
     customer_managed_policies: list[CustomerPolicyRef] = Field(default_factory=list)
-    inline_policy: dict[str, Any] | str | None = None
-    inline_policy_file: str | None = None
+    inline_policy: dict[Text, Any] | Text | None = None
+    inline_policy_file: Text | None = None
     permissions_boundary: BoundarySpec | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not PERMISSION_SET_NAME.match(value):
-            raise ValueError("must be 1-32 characters of letters, digits and +=,.@_- (no spaces)")
-        return value
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not 1 <= len(value) <= 700:
-            raise ValueError("must be 1-700 characters")
-        if not DESCRIPTION.match(value):
-            raise ValueError("may hold only printable Latin-1 characters (AWS refuses others)")
-        return value
+    tags: dict[Text, Text] = Field(default_factory=dict)
 
     @field_validator("session_duration", mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO-8601 duration string such as PT4H")
+    def _duration_is_text(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)):
+            raise ValueError(f"must be an ISO-8601 duration string such as PT4H, not the number {scalar_text(value)}")
+        return value
+
+    @field_validator("session_duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if aws_shape_problem(value, "sso-admin", "Duration", "an ISO-8601 duration"):
+            raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT1H or PT90M")
         seconds = duration_seconds(value)
         if not quotas.MIN_SESSION_SECONDS <= seconds <= quotas.MAX_SESSION_SECONDS:
             raise ValueError(f"{value} is outside PT1H..PT12H")
-        return value
-
-    @field_validator("relay_state")
-    @classmethod
-    def _relay(cls, value: str | None) -> str | None:
-        if value is not None and not 1 <= len(value) <= 240:
-            raise ValueError("must be 1-240 characters")
         return value
 
     @field_validator("managed_policies")
@@ -233,16 +336,13 @@ class PermissionSetSpec(_Model):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > quotas.MAX_TAGS_PER_PERMISSION_SET:
             raise ValueError(f"at most {quotas.MAX_TAGS_PER_PERMISSION_SET} tags")
-        for key, val in value.items():
-            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-                raise ValueError(f"tag key {key!r} must be 1-128 characters and not start with aws:")
-            if len(val) > 256:
-                raise ValueError(f"tag {key!r}: value must be at most 256 characters")
+        if problems := _tag_problems(value):
+            raise ValueError("; ".join(problems))
         return value
 
     @model_validator(mode="after")
     def _policy_count(self) -> PermissionSetSpec:
-        total = len(self.managed_policies) + len(self.customer_managed_policies)
+        total = self.managed_policy_count
         if total > quotas.MAX_MANAGED_POLICIES_PER_PERMISSION_SET:
             raise ValueError(
                 f"{total} managed policies (AWS and customer managed together); AWS allows at "
@@ -253,26 +353,55 @@ class PermissionSetSpec(_Model):
         return self
 
     @property
+    def managed_policy_count(self) -> int:
+        """AWS and customer managed policies together: what IAM counts on the role."""
+        return len(self.managed_policies) + len(self.customer_managed_policies)
+
+    @property
     def session_seconds(self) -> int:
         return duration_seconds(self.session_duration)
 
 
+def _account_ids(value: Any, allow_current: bool) -> Any:
+    """Account ids as strings; a YAML number stands for its text, so 012345678901 keeps its 0."""
+    if not isinstance(value, list):
+        return value
+    account_id = shapes.string_shape("sso-admin", "AccountId")
+    out = []
+    for item in value:
+        if isinstance(item, bool):
+            raise ValueError(f"{item!r} is not an account id")
+        if isinstance(item, ScalarInt):
+            item = item.text
+        elif isinstance(item, int) and not account_id.matches(str(item)):
+            raise ValueError(
+                f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept"
+            )
+        elif isinstance(item, int):
+            item = str(item)
+        if isinstance(item, str) and not account_id.matches(item) and not (allow_current and item == CURRENT_ACCOUNT):
+            raise ValueError(f"{item!r} is not a 12-digit account id" + (" or 'current'" if allow_current else ""))
+        out.append(item)
+    _reject_duplicates([str(i) for i in out], "account")
+    return out
+
+
 class AssignmentSpec(_Model):
-    permission_set: str
-    groups: list[str] = Field(default_factory=list)
-    users: list[str] = Field(default_factory=list)
-    accounts: list[str] = Field(default_factory=list)
+    permission_set: Text
+    groups: list[Text] = Field(default_factory=list)
+    users: list[Text] = Field(default_factory=list)
+    accounts: list[Text] = Field(default_factory=list)
     # Resolved through Organizations at every run; ACTIVE accounts only.
-    organizational_units: list[str] = Field(default_factory=list)
+    organizational_units: list[Text] = Field(default_factory=list)
     recursive: bool = True
     all_accounts: bool = False
-    exclude_accounts: list[str] = Field(default_factory=list)
+    exclude_accounts: list[Text] = Field(default_factory=list)
 
     @field_validator("organizational_units")
     @classmethod
     def _ous(cls, value: list[str]) -> list[str]:
         for ou in value:
-            if not OU_ID.match(ou):
+            if not OU_ID.fullmatch(ou):
                 raise ValueError(f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)")
         _reject_duplicates(value, "organizational unit")
         return value
@@ -280,12 +409,7 @@ class AssignmentSpec(_Model):
     @field_validator("exclude_accounts", mode="before")
     @classmethod
     def _excluded(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            value = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-            for item in value:
-                if not isinstance(item, str) or not ACCOUNT_ID.match(item):
-                    raise ValueError(f"{item!r} is not a 12-digit account id")
-        return value
+        return _account_ids(value, allow_current=False)
 
     @property
     def targets_organization(self) -> bool:
@@ -294,23 +418,7 @@ class AssignmentSpec(_Model):
     @field_validator("accounts", mode="before")
     @classmethod
     def _accounts(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        out = []
-        for item in value:
-            if isinstance(item, bool):
-                raise ValueError(f"{item!r} is not an account id")
-            if isinstance(item, int):
-                item = str(item)
-                if not ACCOUNT_ID.match(item):
-                    raise ValueError(
-                        f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept"
-                    )
-            if isinstance(item, str) and item != CURRENT_ACCOUNT and not ACCOUNT_ID.match(item):
-                raise ValueError(f"{item!r} is not a 12-digit account id or 'current'")
-            out.append(item)
-        _reject_duplicates([str(i) for i in out], "account")
-        return out
+        return _account_ids(value, allow_current=True)
 
     @model_validator(mode="after")
     def _principals(self) -> AssignmentSpec:
@@ -329,45 +437,41 @@ UNNAMED_OWNER = "provisioner"
 MAX_TAG_VALUE = 256
 
 
-def check_tag_text(value: str) -> str:
-    """AWS's tag pattern for permission sets, [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*: letters,
-    separators (spaces), numbers and _.:/=+-@ (botocore's sso-admin TagValue shape)."""
-    for char in value:
-        if char not in "_.:/=+-@" and unicodedata.category(char)[0] not in "LZN":
-            raise ValueError(f"{char!r} is not allowed in a tag: use letters, digits, spaces and _.:/=+-@")
-    return value
-
-
 class OwnershipTag(_Model):
     """The tag provisioner puts on the permission sets it creates; prune deletes only those.
     Without `value`, it is provisioner:<name> for a named config."""
 
-    key: str = Field(default="managed-by", min_length=1, max_length=128)
-    value: str = Field(default=UNNAMED_OWNER, max_length=MAX_TAG_VALUE)
+    key: Text = "managed-by"
+    value: Text = UNNAMED_OWNER
 
     @field_validator("key", "value")
     @classmethod
-    def _text(cls, value: str) -> str:
-        return check_tag_text(value)
+    def _tag(cls, value: str, info: ValidationInfo) -> str:
+        if problem := (_tag_key_problem if info.field_name == "key" else _tag_value_problem)(value):
+            raise ValueError(problem)
+        return value
 
 
 class AbsentSpec(_Model):
     """Users and groups to delete with `apply --prune` (they cannot carry an ownership tag)."""
 
-    users: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    users: list[UserName] = Field(default_factory=list)
+    groups: list[GroupName] = Field(default_factory=list)
 
 
 class Config(_Model):
-    name: str | None = Field(
+    # Top-level keys starting with x- are ignored: a place for YAML anchors to merge elsewhere.
+    model_config = ConfigDict(json_schema_extra={"patternProperties": {"^x-": {}}})
+
+    name: Text | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_TAG_VALUE - len(UNNAMED_OWNER) - 1,
         description="Names this config: its permission sets are tagged managed-by: provisioner:<name>, "
         "and apply --prune deletes only those",
     )
-    region: str | None = None
-    portal_url: str | None = None
+    region: Text | None = None
+    portal_url: Text | None = None
     ownership_tag: OwnershipTag = Field(default_factory=OwnershipTag)
     groups: list[GroupSpec] = Field(default_factory=list)
     users: list[UserSpec] = Field(default_factory=list)
@@ -375,10 +479,17 @@ class Config(_Model):
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     absent: AbsentSpec = Field(default_factory=AbsentSpec)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_extensions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+        return data
+
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not REGION.match(value):
+        if value is not None and not REGION.fullmatch(value):
             raise ValueError(f"{value!r} is not an AWS Region such as ap-northeast-2")
         return value
 
@@ -392,7 +503,10 @@ class Config(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        return None if value is None else check_tag_text(value)
+        # It becomes part of a tag value, provisioner:<name>.
+        if value is not None and (problem := _tag_value_problem(value)):
+            raise ValueError(problem)
+        return value
 
     @property
     def ownership(self) -> tuple[str, str]:
@@ -402,6 +516,20 @@ class Config(_Model):
         if "value" in tag.model_fields_set:
             return tag.key, tag.value
         return tag.key, f"{UNNAMED_OWNER}:{self.name}" if self.name else UNNAMED_OWNER
+
+    @property
+    def warnings(self) -> list[str]:
+        """Likely trouble AWS does not refuse at once; the runner shows them in the plan."""
+        out = []
+        for index, ps in enumerate(self.permission_sets):
+            if ps.managed_policy_count > quotas.IAM_MANAGED_POLICIES_PER_ROLE:
+                out.append(
+                    f"permission_sets[{index}] {ps.name}: {ps.managed_policy_count} managed policies (AWS and "
+                    f"customer managed); IAM allows {quotas.IAM_MANAGED_POLICIES_PER_ROLE} per role unless the "
+                    "quota 'Managed policies per role' is raised, so provisioning fails in every account "
+                    "that has not raised it"
+                )
+        return out
 
 
 def prune_problem(config: Config) -> tuple[str, str] | None:
@@ -470,9 +598,26 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
             problems.append((f"absent.groups[{i}]", f"group {name!r} is declared under groups too; keep one"))
     set_names = {p.name for p in config.permission_sets}
     for ui, user in enumerate(config.users):
+        if user.display_name is None and (
+            problem := aws_shape_problem(
+                user.resolved_display_name, "identitystore", "SensitiveStringType", IDENTITY_TEXT
+            )
+        ):
+            problems.append((f"users[{ui}].display_name", f"the default display name {problem}; set display_name"))
         for gi, group in enumerate(user.groups):
             if group not in group_names:
                 problems.append((f"users[{ui}].groups[{gi}]", f"unknown group {group!r}; declare it under groups"))
+    for pi, ps in enumerate(config.permission_sets):
+        owner_key, owner_value = config.ownership
+        tags = {**ps.tags, owner_key: owner_value}
+        if len(tags) > quotas.MAX_TAGS_PER_PERMISSION_SET:
+            problems.append(
+                (
+                    f"permission_sets[{pi}].tags",
+                    f"{len(ps.tags)} tags and the ownership tag {owner_key!r}; AWS allows "
+                    f"{quotas.MAX_TAGS_PER_PERMISSION_SET} per permission set",
+                )
+            )
     for ai, assignment in enumerate(config.assignments):
         if assignment.permission_set not in set_names:
             problems.append(
@@ -497,7 +642,7 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union")) or part in {"str", "dict[str,any]", "int"}:
+        elif part.startswith(("function-", "tagged-union", "dict[", "list[")) or part in {"str", "int"}:
             continue  # pydantic's internal names for union members / validators
         else:
             out += f".{part}" if out else part
@@ -516,21 +661,142 @@ def _format_pydantic(error: Any) -> tuple[str, str]:
     return loc, message
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice instead of keeping the last."""
+# -- YAML ----------------------------------------------------------------------------------------
+MERGE_TAG = "tag:yaml.org,2002:merge"
+# The YAML 1.2 core schema's implicit types (yaml.org/spec/1.2.2, 10.3.2), without the YAML 1.1
+# extras PyYAML adds: yes/no/on/off, dates and timestamps, sexagesimal 1:30, 1_000, octal 012.
+CORE_RESOLVERS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+)
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+def _parse_int(text: str) -> int:
+    base = {"0o": 8, "0x": 16}.get(text[:2])
+    return int(text[2:], base) if base else int(text, 10)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _parse_float(text: str) -> float:
+    return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+
+
+def _number_constructor(
+    kind: type[ScalarInt] | type[ScalarFloat], read: Callable[[str], float], what: str
+) -> Callable[[yaml.SafeLoader, yaml.ScalarNode], ScalarInt | ScalarFloat]:
+    """A constructor of numbers that keep their text (012, 1e3), for fields that want text."""
+
+    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> ScalarInt | ScalarFloat:
+        text = str(loader.construct_scalar(node))
+        try:
+            number = kind(read(text))
+        except ValueError:
+            raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not {what}", node.start_mark) from None
+        number.text = text
+        return number
+
+    return construct
+
+
+def _construct_unsupported(loader: yaml.SafeLoader, node: yaml.Node) -> None:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {tag} is not supported: write the value as a plain or quoted string", node.start_mark
+    )
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with the YAML 1.2 core schema and merge keys, refusing duplicate keys.
+
+    Tags outside the core schema (!!timestamp, !!binary, !!set, ...) are refused: their
+    values (dates, bytes, sets) mean nothing in a config and JSON cannot hold them.
+    """
+
+    # Own tables, filled below, instead of copies of SafeLoader's YAML 1.1 ones.
+    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_constructors: ClassVar[dict[str | None, Any]] = {}
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._flattened: set[int] = set()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Resolve `<<` merge keys (yaml.org/type/merge.html): explicit keys win over merged
+        ones, and earlier mappings of `<<: [*a, *b]` over later ones. A key written twice in
+        one mapping is refused. (PyYAML's own version lets later merged mappings win.)"""
+        if id(node) in self._flattened:
+            return
+        self._flattened.add(id(node))
+        seen: set[Any] = set()  # as Python compares keys (1 and 1.0 are one dict key), and as text
+        sources: list[yaml.MappingNode] = []
+        explicit = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                key: Any = "<<"
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in merged:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise yaml.constructor.ConstructorError(
+                            None, None, "<< merges a mapping or a list of mappings (*anchor)", source.start_mark
+                        )
+                    self.flatten_mapping(source)
+                    sources.append(source)
+            else:
+                explicit.append((key_node, value_node))
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # construct_mapping refuses an unhashable key itself
+                key = self.construct_object(key_node)
+            if key in seen or ("text", scalar_text(key)) in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.update((key, ("text", scalar_text(key))))
+        # construct_mapping keeps the last value of a key: least important first.
+        node.value = [pair for source in reversed(sources) for pair in source.value] + explicit
+
+
+# Built at once rather than by PyYAML's two-step generators, so that a node that contains
+# itself (&a [*a]) is refused as unconstructable instead of becoming an endless structure.
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> list[Any]:
+    return loader.construct_sequence(node)
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    return loader.construct_mapping(node)
+
+
+for _tag, _pattern, _first in (*CORE_RESOLVERS, (MERGE_TAG, r"^(?:<<)$", "<")):
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+for _constructed_tag, _constructor in (
+    ("tag:yaml.org,2002:null", yaml.constructor.SafeConstructor.construct_yaml_null),
+    ("tag:yaml.org,2002:bool", yaml.constructor.SafeConstructor.construct_yaml_bool),
+    ("tag:yaml.org,2002:int", _number_constructor(ScalarInt, _parse_int, "an integer")),
+    ("tag:yaml.org,2002:float", _number_constructor(ScalarFloat, _parse_float, "a number")),
+    ("tag:yaml.org,2002:str", yaml.constructor.SafeConstructor.construct_yaml_str),
+    ("tag:yaml.org,2002:seq", _construct_sequence),
+    ("tag:yaml.org,2002:map", _construct_mapping),
+    (None, _construct_unsupported),
+):
+    _Loader.add_constructor(_constructed_tag, _constructor)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that also quotes the strings a YAML 1.2 reader would take for something else
+    (012345678901, 1e3, 0o12), so that load() reads back what was written."""
+
+
+for _tag, _pattern, _first in CORE_RESOLVERS:
+    _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def dump(document: Any, **options: Any) -> str:
+    """A document as YAML that load() reads back the same (options as for yaml.dump)."""
+    return str(yaml.dump(document, Dumper=_Dumper, **options))
 
 
 def _read_text(path: Path, file: str) -> str:
@@ -569,7 +835,7 @@ def parse(data: Any, file: str, base_dir: Path | None = None) -> Config:
 
 
 def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, list[tuple[str, str]]]:
-    """Load inline_policy_file, parse string policies, and check the size AWS allows."""
+    """Load inline_policy_file, parse string policies, and check the sizes AWS allows."""
     problems: list[tuple[str, str]] = []
     sets = []
     for index, ps in enumerate(config.permission_sets):
@@ -592,24 +858,60 @@ def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, li
                 sets.append(ps)
                 continue
         if document is not None:
+            document = _json_values(document)
             if not isinstance(document, dict) or "Statement" not in document:
                 problems.append((field, "must be a JSON policy document with a Statement"))
-            elif len(canonical_policy(document).encode()) > quotas.MAX_INLINE_POLICY_BYTES:
-                problems.append(
-                    (
-                        field,
-                        f"is {len(canonical_policy(document).encode())} bytes; AWS allows "
-                        f"{quotas.MAX_INLINE_POLICY_BYTES}",
-                    )
-                )
+            elif problem := _policy_size_problem(document):
+                problems.append((field, problem))
             ps = ps.model_copy(update={"inline_policy": document, "inline_policy_file": None})
         sets.append(ps)
     return config.model_copy(update={"permission_sets": sets}), problems
 
 
+def _json_values(value: Any) -> Any:
+    """A policy read from YAML as plain JSON values. Keys become their text; a number stays a
+    number only if it reads back as written, so 012345678901 or 1e3 keep their text."""
+    if isinstance(value, dict):
+        return {_key_text(k): _json_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_values(v) for v in value]
+    if isinstance(value, ScalarInt):
+        return int(value) if str(int(value)) == value.text else value.text
+    if isinstance(value, ScalarFloat):
+        return float(value) if repr(float(value)) == value.text else value.text
+    return value
+
+
+def _key_text(key: Any) -> str:
+    return key if isinstance(key, str) else "null" if key is None else str(scalar_text(key))
+
+
+def _policy_size_problem(document: dict[str, Any]) -> str | None:
+    """What AWS refuses in a policy document: sso-admin's shape, then IAM's role limit."""
+    try:
+        text = canonical_policy(document)
+    except ValueError:
+        return "holds NaN or infinity, which JSON cannot carry"
+    shape = shapes.string_shape("sso-admin", "PermissionSetPolicyDocument")
+    if not shape.fits(text):
+        return f"is {shape.length(text)} characters as compact JSON; AWS allows {shape.max}"
+    # The set becomes a role in each account, and IAM allows a role 10,240 characters of inline
+    # policy, whitespace not counted ("Maximum size of non-whitespace characters in the inline
+    # policy per permission set is 10,240 bytes": IAM Identity Center user guide, "Quotas";
+    # IAM user guide, "IAM and AWS STS quotas"). We count the compact JSON we send, spaces
+    # inside strings included: right whether AWS counts them or not.
+    if len(text) > quotas.IAM_ROLE_INLINE_POLICY_CHARS:
+        return (
+            f"is {len(text)} characters as compact JSON; IAM allows {quotas.IAM_ROLE_INLINE_POLICY_CHARS} "
+            f"in the inline policy of the role each account gets (besides sso-admin's own {shape.max}), "
+            "so provisioning would fail"
+        )
+    return None
+
+
 def canonical_policy(document: Any) -> str:
     """A policy document as compact JSON with sorted keys: the form we send and compare."""
-    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+    return json.dumps(document, separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
 def load(path: str | Path) -> Config:
@@ -618,7 +920,7 @@ def load(path: str | Path) -> Config:
     path = Path(path)
     text = _read_text(path, file)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else ""

@@ -17,3 +17,10 @@ MAX_CONCURRENT_PROVISIONINGS = 3  # ProvisionPermissionSet
 
 # Page sizes the list APIs accept.
 LIST_PAGE_SIZE = 100
+
+# IAM, in every account a permission set is provisioned to (IAM Identity Center user guide,
+# "Quotas"; IAM user guide, "IAM and AWS STS quotas"): the role it becomes takes 10 managed
+# policies unless the account raised the quota, and 10,240 characters of inline policy,
+# whitespace not counted.
+IAM_MANAGED_POLICIES_PER_ROLE = 10
+IAM_ROLE_INLINE_POLICY_CHARS = 10240

@@ -93,6 +93,7 @@ class Runner:
         that the config does not list, and the users and groups under `absent:`.
         """
         plan = self._begin(allow_root)
+        plan.warnings.extend(self.config.warnings)
         with self._naming_the_caller():
             self._resolve_targets(plan)
             for step in self._steps.values():

@@ -5,14 +5,21 @@ from __future__ import annotations
 import copy
 import json
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from click.testing import CliRunner
 
 from provisioner import config as config_module
+from provisioner.aws import Clients
+from provisioner.cli import cli
 from provisioner.errors import ConfigError
-from tests.conftest import EXAMPLES
+from provisioner.runner import Runner
+from tests import realism
+from tests.conftest import EXAMPLES, REGION, plan_and_apply, run_settings
 
 VALID: dict[str, Any] = {
     "groups": [{"name": "Admins", "description": "Admins"}],
@@ -118,9 +125,9 @@ def test_examples_are_valid(example: str) -> None:
         ("assignments.0.groups", [], "assignments[0]", "at least one principal"),
         ("region", "Seoul", "region", "not an AWS Region"),
         ("groups", [{"name": "Admins"}, {"name": "Admins"}], "groups[1].name", "duplicate"),
-        ("name", "team#a", "name", "not allowed in a tag"),
+        ("name", "team#a", "name", "AWS refuses '#'"),
         ("name", "x" * 245, "name", "at most 244"),  # provisioner:<name> is a tag value, at most 256
-        ("ownership_tag", {"value": "a,b"}, "ownership_tag.value", "not allowed in a tag"),
+        ("ownership_tag", {"value": "a,b"}, "ownership_tag.value", "AWS refuses ','"),
     ],
 )
 def test_invalid_field_is_named(path: str, value: Any, field: str, words: str) -> None:
@@ -163,6 +170,10 @@ def test_inline_policy_file_is_read_relative_to_the_config(tmp_path: Path) -> No
         ("groups: [\n", "not valid YAML"),
         ("- just\n- a list\n", "must be a mapping"),
         ("groups: []\ngroups: []\n", "duplicate key"),
+        ("permission_sets: [{name: A, tags: {1: a, '1': b}}]\n", "duplicate key '1'"),
+        ("permission_sets: [{name: A, description: !!binary aGk=}]\n", "!!binary is not supported"),
+        ("groups: !!set {a, b}\n", "!!set is not supported"),
+        ("permission_sets: [{name: A, inline_policy: {Statement: &s [*s]}}]\n", "recursive"),
         (b"\xff\xfe", "UTF-8"),
     ],
 )
@@ -193,3 +204,276 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_json_schema_describes_the_sections() -> None:
     schema = config_module.json_schema()
     assert {"groups", "users", "permission_sets", "assignments"} <= set(schema["properties"])
+
+
+# -- YAML: what a scalar means (issue 9.5) ---------------------------------------------------------
+def load_text(tmp_path: Path, text: str) -> config_module.Config:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return config_module.load(path)
+
+
+POLICY_WITH_DATE = """\
+    groups: [{name: Admins}]
+    permission_sets:
+      - name: Admin
+        inline_policy:
+          Version: 2012-10-17
+          Statement:
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: "*"
+    assignments: [{permission_set: Admin, groups: [Admins], accounts: [current]}]
+"""
+
+
+def test_unquoted_policy_version_is_the_string_it_looks_like(tmp_path: Path) -> None:
+    config = load_text(tmp_path, POLICY_WITH_DATE)
+    assert config.permission_sets[0].inline_policy == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+    }
+
+
+def test_policy_with_an_unquoted_date_applies_then_plans_clean(aws: realism.State, tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(textwrap.dedent(POLICY_WITH_DATE), encoding="utf-8")
+    first = CliRunner().invoke(cli, ["--region", REGION, "apply", "-f", str(path), "--yes"])
+    assert first.exit_code == 0, first.output
+    before = aws.writes()
+    second = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(path), "--detailed-exitcode"])
+    assert second.exit_code == 0, second.output
+    assert aws.writes() == before
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2012-10-17", "2024-01-01 10:00:00", "yes", "no", "on", "off", "y", "012", "0o12", "1_000", "1:30", "1e3", "true"],
+)
+def test_a_scalar_in_a_string_field_is_its_text(tmp_path: Path, written: str) -> None:
+    config = load_text(
+        tmp_path,
+        f"""\
+        groups: [{{name: {written}, description: {written}}}]
+        permission_sets: [{{name: Admin, tags: {{{written}: {written}}}}}]
+        """,
+    )
+    assert config.groups[0].name == config.groups[0].description == written
+    assert config.permission_sets[0].tags == {written: written}
+
+
+@pytest.mark.parametrize(("written", "meant"), [("yes", True), ("no", False), ("on", True), ("false", False)])
+def test_yes_and_no_still_work_where_a_boolean_is_expected(tmp_path: Path, written: str, meant: bool) -> None:
+    config = load_text(
+        tmp_path,
+        f"""\
+        groups: [{{name: Admins}}]
+        permission_sets: [{{name: Admin}}]
+        assignments:
+          - {{permission_set: Admin, groups: [Admins], organizational_units: [r-ab12], recursive: {written}}}
+        """,
+    )
+    assert config.assignments[0].recursive is meant
+
+
+def test_numbers_in_a_policy_stay_numbers_unless_written_otherwise(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        """\
+        permission_sets:
+          - name: Admin
+            inline_policy:
+              Statement:
+                - Effect: Allow
+                  Action: s3:ListBucket
+                  Resource: "*"
+                  Condition:
+                    NumericLessThan: {s3:max-keys: 10}
+                    StringEquals: {aws:PrincipalAccount: 012345678901, s3:prefix: 1e3}
+                    Bool: {aws:SecureTransport: true}
+        """,
+    )
+    condition = config.permission_sets[0].inline_policy["Statement"][0]["Condition"]  # type: ignore[index]
+    assert condition == {
+        "NumericLessThan": {"s3:max-keys": 10},
+        "StringEquals": {"aws:PrincipalAccount": "012345678901", "s3:prefix": "1e3"},
+        "Bool": {"aws:SecureTransport": True},
+    }
+
+
+def test_an_unquoted_account_id_keeps_its_leading_zero(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        """\
+        groups: [{name: Admins}]
+        permission_sets: [{name: Admin}]
+        assignments: [{permission_set: Admin, groups: [Admins], accounts: [012345678901, 123456789012]}]
+        """,
+    )
+    assert config.assignments[0].accounts == ["012345678901", "123456789012"]
+
+
+def test_dump_quotes_what_a_yaml_1_2_reader_would_not_read_as_text(tmp_path: Path) -> None:
+    looks_like_numbers = ["012345678901", "1e3", "0o12", "-.5", "1e+20", "0x1F", "yes", "2012-10-17", "1_000"]
+    doc = with_change(
+        "permission_sets.0.inline_policy",
+        {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"x": looks_like_numbers}}]},
+    )
+    (tmp_path / "cfg.yaml").write_text(config_module.dump(doc, sort_keys=False), encoding="utf-8")
+    loaded = config_module.load(tmp_path / "cfg.yaml")
+    assert loaded.permission_sets[0].inline_policy == doc["permission_sets"][0]["inline_policy"]
+
+
+# -- YAML merge keys (issue 9.14) ------------------------------------------------------------------
+def test_merge_keys_repeat_a_permission_set(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        """\
+        x-read-only: &read-only
+          session_duration: PT8H
+          managed_policies: [ReadOnlyAccess]
+          tags: {team: platform}
+        permission_sets:
+          - <<: *read-only
+            name: ReadOnly
+          - <<: *read-only
+            name: Billing
+            managed_policies: [ReadOnlyAccess, job-function/Billing]
+        """,
+    )
+    first, second = config.permission_sets
+    assert (first.name, first.session_duration, first.managed_policies) == ("ReadOnly", "PT8H", ["ReadOnlyAccess"])
+    assert second.session_duration == "PT8H" and second.tags == {"team": "platform"}
+    assert second.managed_policies == ["ReadOnlyAccess", "job-function/Billing"]
+
+
+def test_earlier_merged_mappings_win_over_later_ones(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        """\
+        x-long: &long {session_duration: PT8H, description: long sessions}
+        x-short: &short {session_duration: PT1H, relay_state: "https://console.aws.amazon.com/"}
+        permission_sets:
+          - {<<: [*long, *short], name: Admin}
+        """,
+    )
+    ps = config.permission_sets[0]
+    assert (ps.session_duration, ps.description, ps.relay_state) == (
+        "PT8H",
+        "long sessions",
+        "https://console.aws.amazon.com/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("x-a: &a {name: A}\ngroups:\n  - <<: *a\n    <<: *a\n", "duplicate key '<<'"),
+        ("groups:\n  - <<: [1]\n", "merges a mapping"),
+    ],
+)
+def test_merge_keys_that_cannot_mean_anything_are_refused(tmp_path: Path, content: str, words: str) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words):
+        config_module.load(path)
+
+
+# -- East Asian display names (issue 9.16) ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "family", "display"),
+    [
+        ("민수", "김", "김민수"),
+        ("太郎", "山田", "山田太郎"),
+        ("小明", "王", "王小明"),
+        ("たろう", "やまだ", "やまだたろう"),
+        ("一郎", "佐々木", "佐々木一郎"),
+        ("Minsu", "김", "Minsu 김"),
+        ("Ada", "Lovelace", "Ada Lovelace"),
+        ("민수", None, "민수 kim"),
+    ],
+)
+def test_default_display_name(given: str, family: str | None, display: str) -> None:
+    user = {"user_name": "kim", "email": "kim@example.com", "given_name": given, "groups": ["Admins"]}
+    if family is not None:
+        user["family_name"] = family
+    config = config_module.parse(with_change("users.0", user), "cfg.yaml")
+    assert config.users[0].resolved_display_name == display
+
+
+def test_hangul_user_is_created_as_aws_accepts_it_then_left_alone(clients: Clients, clock: Any) -> None:
+    user = {"user_name": "kim", "email": "kim@example.com", "given_name": "민수", "family_name": "김"}
+    config = config_module.parse(with_change("users.0", user | {"groups": ["Admins"]}), "cfg.yaml")
+    _, result, _ = plan_and_apply(clients, config)
+    assert result.ok, result.outcomes
+    identitystore = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    assert identitystore.list_users(IdentityStoreId=store)["Users"][0]["DisplayName"] == "김민수"
+    before = realism.STATE.writes()
+    plan, _, _ = plan_and_apply(clients, config)
+    assert plan.empty and realism.STATE.writes() == before
+
+
+# -- What AWS refuses later (issue 10.9) -----------------------------------------------------------
+def test_east_asian_names_pass_where_the_identity_store_takes_letters() -> None:
+    doc = with_change("groups.0.name", "관리자")
+    doc["users"][0] |= {"groups": ["관리자"], "display_name": "김민수", "given_name": "민수", "family_name": "김"}
+    doc["assignments"][0]["groups"] = ["관리자"]
+    config = config_module.parse(doc, "cfg.yaml")
+    assert config.groups[0].name == "관리자" and config.users[0].display_name == "김민수"
+
+
+def policy_of(characters: int) -> dict[str, Any]:
+    """A policy document whose compact JSON is exactly `characters` long."""
+    doc = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": ""}]}
+    doc["Statement"][0]["Resource"] = "x" * (characters - len(config_module.canonical_policy(doc)))
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "words"),
+    [
+        ("permission_sets.0.session_duration", "PT\u0664H", "permission_sets[0].session_duration", "ISO-8601"),
+        ("permission_sets.0.description", "관리자 권한", "permission_sets[0].description", "AWS refuses '관'"),
+        ("permission_sets.0.inline_policy", '{"Statement": NaN}', "permission_sets[0].inline_policy", "NaN"),
+        ("permission_sets.0.tags", {f"k{i}": "v" for i in range(75)}, "permission_sets[0].tags", "ownership tag"),
+        ("permission_sets.0.tags", {"a<b": "x"}, "permission_sets[0].tags", "tag key 'a<b'"),
+        ("permission_sets.0.tags", {"AWS:team": "x"}, "permission_sets[0].tags", "aws:"),
+        (
+            "users.0",
+            {"user_name": "kim", "email": "kim@example.com", "given_name": "x" * 600, "family_name": "y" * 600},
+            "users[0].display_name",
+            "default display name",
+        ),
+        ("users.0.user_name", "aWsAdministrators", "users[0].user_name", "reserved"),
+        ("groups.0.name", "AWSAdministrators", "groups[0].name", "reserved"),
+        ("absent", {"users": ["two words"]}, "absent.users[0]", "no spaces"),
+        ("assignments.0.exclude_accounts", [12345], "assignments[0].exclude_accounts", "leading zeros"),
+    ],
+)
+def test_what_aws_refuses_later_is_refused_now(path: str, value: Any, field: str, words: str) -> None:
+    found = problems(with_change(path, value))
+    assert any(where == field and words in reason for where, reason in found), found
+
+
+def test_an_inline_policy_over_the_role_limit_names_the_field_and_both_limits() -> None:
+    [(where, reason)] = problems(with_change("permission_sets.0.inline_policy", policy_of(10241)))
+    assert where == "permission_sets[0].inline_policy"
+    assert "10241 characters" in reason and "IAM allows 10240" in reason and "32768" in reason
+
+
+def test_an_inline_policy_at_the_role_limit_passes() -> None:
+    config = config_module.parse(with_change("permission_sets.0.inline_policy", policy_of(10240)), "cfg.yaml")
+    assert len(config_module.canonical_policy(config.permission_sets[0].inline_policy)) == 10240
+
+
+@pytest.mark.parametrize(("count", "warned"), [(10, False), (11, True)])
+def test_more_managed_policies_than_iam_allows_a_role_is_a_plan_warning(
+    clients: Clients, count: int, warned: bool
+) -> None:
+    doc = with_change("permission_sets.0.managed_policies", [f"Policy{i}" for i in range(count - 1)])
+    doc["permission_sets"][0]["customer_managed_policies"] = [{"name": "Mine"}]
+    config = config_module.parse(doc, "cfg.yaml")
+    plan = Runner(clients, config, run_settings()).plan()
+    assert any(f"{count} managed policies" in w and "permission_sets[0]" in w for w in plan.warnings) is warned
+    assert not plan.errors

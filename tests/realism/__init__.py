@@ -7,7 +7,8 @@ both dispatch through the same response classes. What the layer does is set per 
 
 - fidelity (always on): the operations moto lacks (provisioning and assignment status,
   tags, permissions boundary, UpdateUser/UpdateGroup, DescribeInstance), AWS's refusals
-  (duplicate permission set names, duplicate memberships), moto's bugs (UpdatePermissionSet
+  (duplicate permission set names, duplicate memberships, names and values outside the
+  service model's length and pattern), moto's bugs (UpdatePermissionSet
   resetting SessionDuration, path-qualified managed policies, provisioning on assignment),
   and ExternalIds on the users and groups `mark_external` hands to an identity provider;
 - asynchronous statuses: assignments and provisionings answer IN_PROGRESS, then SUCCEEDED
@@ -858,6 +859,7 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
                 )
             )
         try:
+            _validate_input(service, operation, _params(resp))
             if service == "sso-admin":
                 _tick(resp)
             result = run()
@@ -866,6 +868,82 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         if roll < s.drop_after_rate:
             _drop()  # the write happened; the caller never hears of it
         return result
+
+
+# The string shapes that carry what a config declares. (Identifiers moto makes up, such as its
+# identity store ids, do not match AWS's patterns, so they are not checked.)
+VALIDATED_SHAPES = frozenset(
+    {
+        "PermissionSetName",
+        "PermissionSetDescription",
+        "RelayState",
+        "Duration",
+        "TagKey",
+        "TagValue",
+        "ManagedPolicyName",
+        "ManagedPolicyPath",
+        "ManagedPolicyArn",
+        "PermissionSetPolicyDocument",
+        "TargetId",
+        "AccountId",
+        "UserName",
+        "GroupDisplayName",
+        "SensitiveStringType",
+    }
+)
+
+
+def _validate_input(service: str, operation: str, params: dict[str, Any]) -> None:
+    """Refuse a string parameter outside its shape's length or pattern, as AWS does and moto does not.
+
+    AWS answers "1 validation error detected: Value '...' at 'name' failed to satisfy constraint:
+    Member must satisfy regular expression pattern: [\\w+=,.@-]+" (ValidationException); the
+    service models hold the constraints (botocore/data/sso-admin, identitystore). Patterns are
+    Java regexes matched against the whole value, translated by provisioner.shapes.
+    """
+    from provisioner.shapes import StringShape
+
+    model = _service_model(service)
+    if operation not in model.operation_names:
+        return
+    problems: list[str] = []
+
+    def walk(shape: Any, value: Any, where: str) -> None:
+        if shape.type_name == "structure" and isinstance(value, dict):
+            for name, member in shape.members.items():
+                if name in value:
+                    walk(member, value[name], f"{where}.{name[0].lower()}{name[1:]}".lstrip("."))
+        elif shape.type_name == "list" and isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(shape.member, item, f"{where}.{index + 1}.member")
+        elif shape.type_name == "string" and isinstance(value, str) and shape.name in VALIDATED_SHAPES:
+            meta = shape.metadata
+            check = StringShape(service, shape.name, int(meta.get("min", 0)), meta.get("max"), meta.get("pattern"))
+            if not check.fits(value):
+                problems.append(
+                    f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have length "
+                    f"between {check.min} and {check.max}"
+                )
+            elif not check.matches(value):
+                problems.append(
+                    f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy "
+                    f"regular expression pattern: {check.pattern}"
+                )
+
+    walk(model.operation_model(operation).input_shape, params, "")
+    if problems:
+        raise _Error("ValidationException", f"{len(problems)} validation error(s) detected: " + "; ".join(problems))
+
+
+def _service_model(service: str) -> Any:
+    import botocore.session
+
+    if service not in _MODELS:
+        _MODELS[service] = botocore.session.get_session().get_service_model(service)
+    return _MODELS[service]
+
+
+_MODELS: dict[str, Any] = {}
 
 
 def _drop() -> None:
