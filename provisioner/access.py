@@ -6,11 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import files
 from .config import Config
+from .context import Context
 from .errors import ProvisionerError
-from .steps.assignments import desired_assignments
+from .kinds.assignments import desired_assignments
+from .kinds.base import ADOPTED
+from .plan import Action, ApplyResult, KindName
 from .targets import Resolution
 
 CONSOLE_OTP_PATH = 'IAM Identity Center > Settings > Authentication > "Send email OTP for users created from API"'
@@ -40,6 +44,47 @@ def handoff_text(portal: str, new_users: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """What to tell the operator after a run: the portal, the users it created (they need a
+    first sign-in email), and, for bootstrap, the AWS CLI profiles of its user."""
+
+    portal_url: str
+    new_users: tuple[str, ...]
+    text: str
+    aws_config: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"portal_url": self.portal_url, "new_users": list(self.new_users), "text": self.text}
+        if self.aws_config is not None:
+            out["aws_config"] = self.aws_config
+        return out
+
+
+def handoff(
+    ctx: Context, config: Config, result: ApplyResult | None, portal: str | None, sso_user: str | None
+) -> Handoff:
+    url = portal_url(ctx.identity_store_id, portal or config.portal_url)
+    created = [
+        (o.change.payload.user_name, o.change.payload.email)
+        for o in (result.outcomes if result else [])
+        if o.ok and o.change.kind is KindName.USER and o.change.action is Action.CREATE and o.detail != ADOPTED
+    ]
+    text = handoff_text(url, created)
+    if sso_user is None:
+        return Handoff(url, tuple(name for name, _ in created), text)
+    profiles = profiles_for(config, ctx, sso_user)
+    sso = render_sso_config("identity-center", url, ctx.region, profiles, ctx.region, ctx.identity_store_id)
+    if profiles:
+        text += (
+            f"\n\nAWS CLI profiles for {sso_user} (add to ~/.aws/config, or run "
+            "`provisioner sso-config -f CONFIG --write ~/.aws/config`):\n\n"
+            + sso
+            + f"\nThen: aws sso login --profile {profiles[0].name}"
+        )
+    return Handoff(url, tuple(name for name, _ in created), text, sso)
+
+
 @dataclass(frozen=True, order=True)
 class Profile:
     name: str
@@ -53,7 +98,7 @@ def profile_name(permission_set: str, account_id: str) -> str:
 
 
 def profiles_for(
-    config: Config, account_id: str, user: str | None = None, resolved: Mapping[int, Resolution] | None = None
+    config: Config, ctx: Context, user: str | None = None, resolved: Mapping[int, Resolution] | None = None
 ) -> list[Profile]:
     """One profile per (permission set x account) that `user` (or any declared user) reaches
     through their groups or directly."""
@@ -62,7 +107,7 @@ def profiles_for(
         raise KeyError(user)
     wanted = [user] if user else list(groups_of)
     reachable: set[Profile] = set()
-    for a in desired_assignments(config, account_id, resolved):
+    for a in desired_assignments(config, ctx, resolved):
         for name in wanted:
             if (a.principal_type == "USER" and a.principal == name) or (
                 a.principal_type == "GROUP" and a.principal in groups_of[name]

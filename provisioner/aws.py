@@ -10,9 +10,9 @@ import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from . import quotas
 from .errors import (
@@ -165,8 +165,22 @@ class Api(Generic[ClientT]):
             profile=self.profile,
         )
 
-    def call(self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False) -> R:
-        """Run `fn(client)` with retries; raise a ProvisionerError on failure."""
+    @overload
+    def call(self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False) -> R: ...
+
+    @overload
+    def call(
+        self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False, ignore: tuple[str, ...]
+    ) -> R | None: ...
+
+    def call(
+        self, fn: Callable[[ClientT], R], *, retry_conflicts: bool = False, ignore: tuple[str, ...] = ()
+    ) -> R | None:
+        """Run `fn(client)` with retries; raise a ProvisionerError on failure.
+
+        An error whose code is in `ignore` (e.g. ResourceNotFoundException for a delete that a
+        killed run already made) returns None instead.
+        """
         self._current.operation = None
         try:
             return self.retrier.run(
@@ -177,21 +191,27 @@ class Api(Generic[ClientT]):
                 translate=self.translate,
             )
         except Exception as exc:  # translated below; anything unknown is re-raised as is
-            raise self.translate(exc) from exc
+            translated = self.translate(exc)
+            if ignore and isinstance(translated, AwsError) and translated.code in ignore:
+                return None
+            raise translated from exc
 
-    def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> Iterator[Any]:
+    def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> list[Any]:
         """Every item of a paginated list call; `fn(client, more)` must pass `**more` on.
 
         Each page is retried on its own, so a throttled page 7 does not restart at page 1.
+        The items are read at once (a loop that makes calls on them never holds a listing
+        half-read).
         """
+        items: list[Any] = []
         token: str | None = None
         while True:
             more = {"NextToken": token} if token else {}
-            page = self.call(lambda c: fn(c, more))
-            yield from page.get(result_key, [])
+            page = self.call(lambda c: fn(c, more))  # noqa: B023 - called before `more` changes
+            items.extend(page.get(result_key, []))
             token = page.get("NextToken")
             if not token:
-                return
+                return items
 
 
 def config_file() -> str:

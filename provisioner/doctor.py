@@ -4,15 +4,15 @@ and the permissions a config needs. Each check is PASS, WARN or FAIL with a one-
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import context
+from .context import Caller, caller, instance_problem, list_instances
 from .errors import AccessError, AwsError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
-    from .config import Config
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -28,30 +28,25 @@ class Check:
         return {"check": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
 
 
-def is_root(arn: str) -> bool:
-    return arn.endswith(":root")
-
-
-def caller_check(clients: Clients) -> tuple[Check, dict[str, Any]]:
-    identity = clients.sts.call(lambda c: c.get_caller_identity())
-    arn, account = identity["Arn"], identity["Account"]
-    if is_root(arn):
+def caller_check(clients: Clients) -> tuple[Check, Caller]:
+    who = caller(clients)
+    if who.is_root:
         return Check(
             "caller",
             FAIL,
-            f"the root user of account {account}",
+            f"the root user of account {who.account_id}",
             "sign in through IAM Identity Center (or a role) instead; keep root for root-only tasks",
-        ), dict(identity)
+        ), who
     credentials = clients.session.get_credentials()
     key = credentials.access_key if credentials else ""
     if key.startswith("AKIA"):
         return Check(
             "caller",
             WARN,
-            f"{arn} with long-term access keys ({key[:8]}...)",
+            f"{who.arn} with long-term access keys ({key[:8]}...)",
             "use temporary credentials: `aws sso login --profile NAME`, or assume a role",
-        ), dict(identity)
-    return Check("caller", PASS, f"{arn} (account {account}), temporary credentials"), dict(identity)
+        ), who
+    return Check("caller", PASS, f"{who.arn} (account {who.account_id}), temporary credentials"), who
 
 
 def root_checks(clients: Clients) -> list[Check]:
@@ -90,18 +85,16 @@ def root_checks(clients: Clients) -> list[Check]:
     ]
 
 
-def instance_check(
-    clients: Clients, account: str, org: dict[str, Any] | None, list_instances: Callable[[str], list[dict[str, Any]]]
-) -> Check:
+def instance_check(clients: Clients, account: str, org: dict[str, Any] | None) -> Check:
     region = clients.region or ""
-    instances = list_instances(region)
+    instances = list_instances(clients, region)
     if not instances:
         elsewhere = []
         for other in clients.session.get_available_regions("sso-admin"):
             if other == region:
                 continue
             try:
-                if list_instances(other):
+                if list_instances(clients, other):
                     elsewhere.append(other)
             except ProvisionerError:
                 continue
@@ -118,22 +111,9 @@ def instance_check(
             f"no instance in {region} or any other Region",
             "enable it in the console of the organization's management account",
         )
-    if len(instances) > 1:
-        return Check(
-            "IAM Identity Center",
-            FAIL,
-            f"{len(instances)} instances in {region}",
-            "keep one: delete the unused account instance",
-        )
+    if problem := instance_problem(instances, region):
+        return Check("IAM Identity Center", FAIL, *problem)
     instance = instances[0]
-    status = instance.get("Status", "ACTIVE")
-    if status != "ACTIVE":
-        return Check(
-            "IAM Identity Center",
-            FAIL,
-            f"instance {instance['InstanceArn']} is {status}",
-            "wait until it is ACTIVE, or enable it again",
-        )
     owner = instance.get("OwnerAccountId", account)
     if org is not None and owner == org.get("MasterAccountId"):
         kind = "organization instance (permission sets and account assignments available)"
@@ -182,65 +162,21 @@ def organization_check(clients: Clients, account: str) -> tuple[Check, dict[str,
     ), org
 
 
-def required_actions(config: Config | None) -> list[str]:
-    """The IAM actions an apply of `config` may call (best effort, by what it declares)."""
-    actions = {
-        "sts:GetCallerIdentity",
-        "sso:ListInstances",
-        "identitystore:ListUsers",
-        "identitystore:ListGroups",
-        "sso:ListPermissionSets",
-        "sso:DescribePermissionSet",
-    }
-    if config is None or config.groups:
-        actions |= {"identitystore:CreateGroup", "identitystore:UpdateGroup", "identitystore:GetGroupId"}
-    if config is None or config.users:
-        actions |= {
-            "identitystore:CreateUser",
-            "identitystore:UpdateUser",
-            "identitystore:GetUserId",
-            "identitystore:ListGroupMemberships",
-            "identitystore:CreateGroupMembership",
-        }
-    if config is None or config.permission_sets:
-        actions |= {
-            "sso:CreatePermissionSet",
-            "sso:UpdatePermissionSet",
-            "sso:ListManagedPoliciesInPermissionSet",
-            "sso:AttachManagedPolicyToPermissionSet",
-            "sso:DetachManagedPolicyFromPermissionSet",
-            "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
-            "sso:AttachCustomerManagedPolicyReferenceToPermissionSet",
-            "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
-            "sso:GetInlinePolicyForPermissionSet",
-            "sso:PutInlinePolicyToPermissionSet",
-            "sso:DeleteInlinePolicyFromPermissionSet",
-            "sso:GetPermissionsBoundaryForPermissionSet",
-            "sso:PutPermissionsBoundaryToPermissionSet",
-            "sso:DeletePermissionsBoundaryFromPermissionSet",
-            "sso:ListTagsForResource",
-            "sso:TagResource",
-            "sso:UntagResource",
-            "sso:ListAccountsForProvisionedPermissionSet",
-            "sso:ProvisionPermissionSet",
-            "sso:DescribePermissionSetProvisioningStatus",
-        }
-    if config is None or config.assignments:
-        actions |= {
-            "sso:ListAccountAssignmentsForPrincipal",
-            "sso:CreateAccountAssignment",
-            "sso:DescribeAccountAssignmentCreationStatus",
-            "sso:ListAccountAssignmentCreationStatus",
-            "iam:GetRole",
-            "iam:CreateRole",
-            "iam:AttachRolePolicy",
-            "iam:PutRolePolicy",
-        }
-    return sorted(actions)
+# What doctor itself calls, beside what a run calls.
+ACTIONS = frozenset(
+    {"iam:GetAccountSummary", "iam:GetRole", "iam:SimulatePrincipalPolicy", "organizations:DescribeOrganization"}
+)
 
 
-def permissions_check(clients: Clients, caller_arn: str, config: Config | None) -> Check:
-    actions = required_actions(config)
+def required_actions() -> list[str]:
+    """The IAM actions a run may call: where it works, and what every kind declares."""
+    from .kinds import declared_actions
+
+    return sorted(context.ACTIONS | declared_actions())
+
+
+def permissions_check(clients: Clients, caller_arn: str) -> Check:
+    actions = required_actions()
     source = _policy_source(caller_arn)
     if source is not None and ":role/" in source:
         # Identity Center roles live under a path (aws-reserved/sso.amazonaws.com/...) that the
@@ -259,11 +195,11 @@ def permissions_check(clients: Clients, caller_arn: str, config: Config | None) 
         results = clients.iam.call(lambda c: c.simulate_principal_policy(PolicySourceArn=source, ActionNames=actions))[
             "EvaluationResults"
         ]
-    except (AwsError, NotImplementedError) as exc:
+    except AwsError as exc:
         return Check(
             "permissions",
             WARN,
-            f"could not simulate ({getattr(exc, 'code', type(exc).__name__)}); {len(actions)} actions needed",
+            f"could not simulate ({exc.code}); {len(actions)} actions needed",
             "grant: " + ", ".join(actions),
         )
     denied = sorted(r["EvalActionName"] for r in results if r.get("EvalDecision") != "allowed")
@@ -291,20 +227,15 @@ def _policy_source(arn: str) -> str | None:
     return None
 
 
-def run(clients: Clients, config: Config | None = None) -> list[Check]:
+def run(clients: Clients) -> list[Check]:
     """Every check, in the order a person would fix them."""
-    caller, identity = caller_check(clients)
+    caller, who = caller_check(clients)
     checks = [caller]
     checks += root_checks(clients)
-    organization, org = organization_check(clients, identity["Account"])
-
-    def list_instances(region: str) -> list[dict[str, Any]]:
-        api = clients.for_region("sso-admin", region)
-        return [dict(i) for i in api.pages(lambda c, more: c.list_instances(**more), "Instances")]
-
-    checks.append(instance_check(clients, identity["Account"], org, list_instances))
+    organization, org = organization_check(clients, who.account_id)
+    checks.append(instance_check(clients, who.account_id, org))
     checks.append(organization)
-    checks.append(permissions_check(clients, identity["Arn"], config))
+    checks.append(permissions_check(clients, who.arn))
     return checks
 
 

@@ -5,7 +5,25 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+P = TypeVar("P")
+
+
+class KindName(str, enum.Enum):
+    """The kinds of object provisioner manages (each is one module under kinds/)."""
+
+    GROUP = "group"
+    USER = "user"
+    MEMBERSHIP = "membership"
+    PERMISSION_SET = "permission_set"
+    PROVISIONING = "provisioning"
+    ASSIGNMENT = "assignment"
+
+    @property
+    def label(self) -> str:
+        """How a person reads it: "permission set"."""
+        return self.value.replace("_", " ")
 
 
 class Action(str, enum.Enum):
@@ -24,20 +42,31 @@ class FieldChange:
     new: Any
 
 
-@dataclass
-class Change:
+@dataclass(frozen=True)
+class Change(Generic[P]):
     """One thing to do to one object, with the exact fields that differ.
 
-    `resource` is the kind (group, user, membership, permission_set, provisioning,
-    assignment); `key` names the object in words a person recognises. `data` is what the
-    step needs to apply it and is not rendered.
+    `key` names the object in words a person recognises; `payload` is what its kind needs
+    to apply it (typed per kind) and is not rendered. `requires` names the changes of this
+    plan that must succeed first, as (kind, key): when one of them does not, this one is
+    skipped.
     """
 
-    resource: str
+    kind: KindName
     action: Action
     key: str
+    payload: P
     fields: tuple[FieldChange, ...] = ()
-    data: Any = None
+    requires: frozenset[tuple[KindName, str]] = frozenset()
+
+    @property
+    def ref(self) -> tuple[KindName, str]:
+        return (self.kind, self.key)
+
+    @property
+    def resource(self) -> str:
+        """The kind's name, as the JSON output has it."""
+        return self.kind.value
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,16 +86,13 @@ class Plan:
     it; `notes` are information.
     """
 
-    changes: list[Change] = field(default_factory=list)
+    changes: list[Change[Any]] = field(default_factory=list)
     unchanged: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # Who plans, beside the instance: the config's name and the tag of the sets it owns.
     context: dict[str, Any] = field(default_factory=dict)
-
-    def extend(self, changes: list[Change]) -> None:
-        self.changes.extend(changes)
 
     @property
     def empty(self) -> bool:
@@ -107,7 +133,7 @@ NOT_STARTED, UNKNOWN = "not started", "unknown"
 class Outcome:
     """What happened to one change during apply."""
 
-    change: Change
+    change: Change[Any]
     ok: bool
     detail: str = ""
     request_id: str | None = None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .context import Context
 from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, Plan
-from .steps.base import Context
+
+if TYPE_CHECKING:
+    from .commands.change import ChangeResult
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.PROVISION: ">"}
 COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.DELETE: "31", Action.PROVISION: "36"}
@@ -28,8 +31,8 @@ def _value(value: Any) -> str:
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
 
 
-def render_change(change: Change, color: bool = False) -> list[str]:
-    head = f"{SYMBOLS[change.action]} {change.resource.replace('_', ' ')} {change.key}"
+def render_change(change: Change[Any], color: bool = False) -> list[str]:
+    head = f"{SYMBOLS[change.action]} {change.kind.label} {change.key}"
     # A deletion is red from end to end; other changes colour only their symbol.
     if change.action is Action.DELETE:
         head = _paint(head, COLORS[change.action], color)
@@ -134,7 +137,7 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
         change = outcome.change
         label, paint = marks[outcome.status]
         mark = _paint(label, paint, color)
-        what = f"{change.action.value} {change.resource.replace('_', ' ')} {change.key}"
+        what = f"{change.action.value} {change.kind.label} {change.key}"
         line = f"  {mark:<6} {what}"
         if outcome.detail:
             line += f": {outcome.detail}"
@@ -184,3 +187,14 @@ def document(
         doc["result"] = result.to_json()
     doc.update(extra)
     return json.dumps(doc, indent=2, sort_keys=False, default=str)
+
+
+def change_document(outcome: ChangeResult) -> str:
+    """The JSON document of apply, destroy and bootstrap."""
+    extra: dict[str, Any] = {"applied": outcome.result is not None}
+    if outcome.refused is None:
+        extra["interrupted"] = outcome.interrupted
+    extra["api_calls"] = outcome.api_calls
+    if outcome.refused is None:
+        extra["handoff"] = outcome.handoff.to_json() if outcome.handoff else {"text": ""}
+    return document(outcome.command, outcome.ctx, outcome.plan, outcome.result, **extra, **outcome.extra)

@@ -10,6 +10,7 @@ from typing import Any
 
 from .aws import Clients
 from .config import AssignmentSpec, Config
+from .context import Context
 from .errors import ACCESS_CODES, AwsError
 
 ACTIVE = "ACTIVE"
@@ -71,12 +72,16 @@ class AccountStates:
             self.remember(org.pages(lambda c, more: c.list_accounts(**more), "Accounts"), every_account=True)
             return
         for account in missing:
-            try:
-                self.remember([org.call(lambda c: c.describe_account(AccountId=account))["Account"]])
-            except AwsError as exc:
-                if exc.code != "AccountNotFoundException":
-                    raise
-                self._states[account] = ACTIVE  # not in the organization: nothing to say
+            self._describe(account)
+
+    def _describe(self, account: str) -> None:
+        found = self.clients.organizations.call(
+            lambda c: c.describe_account(AccountId=account), ignore=("AccountNotFoundException",)
+        )
+        if found is None:
+            self._states[account] = ACTIVE  # not in the organization: nothing to say
+        else:
+            self.remember([found["Account"]])
 
 
 @dataclass
@@ -146,8 +151,12 @@ class OrganizationTargets:
                 found += self.under(ou["Id"], recursive)
         return found
 
-    def resolve(self, spec: AssignmentSpec, current: str) -> Resolution:
-        explicit = [current if a == "current" else a for a in spec.accounts]
+    def resolve_all(self, config: Config, ctx: Context) -> dict[int, Resolution]:
+        """Resolutions of the assignments that target OUs or the organization, by index."""
+        return {i: self.resolve(spec, ctx) for i, spec in enumerate(config.assignments) if spec.targets_organization}
+
+    def resolve(self, spec: AssignmentSpec, ctx: Context) -> Resolution:
+        explicit = [ctx.account(a) for a in spec.accounts]
         candidates: list[dict[str, Any]] = []
         if spec.all_accounts:
             candidates = list(self.accounts().values())
@@ -169,14 +178,3 @@ class OrganizationTargets:
             else:
                 accounts.append(account_id)
         return Resolution(accounts, sorted(set(skipped)))
-
-
-def resolve_all(
-    clients: Clients, config: Config, current: str, states: AccountStates | None = None
-) -> dict[int, Resolution]:
-    """Resolutions of the assignments that target OUs or the organization, by index (the
-    account states read on the way are kept in `states`)."""
-    if not any(spec.targets_organization for spec in config.assignments):
-        return {}
-    targets = OrganizationTargets(clients, states)
-    return {i: targets.resolve(spec, current) for i, spec in enumerate(config.assignments) if spec.targets_organization}

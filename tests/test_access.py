@@ -350,11 +350,9 @@ class FakeClients:
 
 @pytest.mark.parametrize(("denied", "status"), [(set(), "PASS"), ({"sso:CreateAccountAssignment"}, "FAIL")])
 def test_permissions_are_simulated_for_the_callers_role(denied: set[str], status: str) -> None:
-    from provisioner.config import load
-
     iam = FakeIam(denied)
     caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin_abc/alice"
-    check = doctor.permissions_check(FakeClients(iam), caller, load(EXAMPLE))  # type: ignore[arg-type]
+    check = doctor.permissions_check(FakeClients(iam), caller)  # type: ignore[arg-type]
     role = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_abc"
     assert check.status == status and iam.sources == [role]
     if denied:

@@ -237,11 +237,11 @@ def test_expired_credentials_say_how_to_refresh(aws: realism.State) -> None:
 
 
 def test_deletions_are_red_end_to_end_on_a_terminal() -> None:
-    from provisioner.plan import Action, Change
+    from provisioner.plan import Action, Change, KindName
     from provisioner.report import render_change
 
-    deletion = render_change(Change("permission_set", Action.DELETE, "Old"), color=True)[0]
-    creation = render_change(Change("permission_set", Action.CREATE, "New"), color=True)[0]
+    deletion = render_change(Change(KindName.PERMISSION_SET, Action.DELETE, "Old", None), color=True)[0]
+    creation = render_change(Change(KindName.PERMISSION_SET, Action.CREATE, "New", None), color=True)[0]
     assert deletion.strip().startswith("\x1b[31m- permission set Old")
     assert creation.strip().startswith("\x1b[32m+\x1b[0m permission set New")
 

@@ -229,7 +229,7 @@ def test_ctrl_c_while_reading_says_nothing_was_changed(
     def ctrl_c(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("provisioner.steps.instance.resolve", ctrl_c)
+    monkeypatch.setattr("provisioner.context.resolve", ctrl_c)
     result = invoke("--output", output, *command)
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted: nothing was changed"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from provisioner.cli import cli
 from provisioner.config import canonical_policy
-from provisioner.plan import Action, Change, FieldChange
+from provisioner.plan import Action, Change, FieldChange, KindName
 from provisioner.report import render_change
 from tests import realism
 from tests.conftest import REGION
@@ -64,9 +64,10 @@ def test_one_changed_statement_in_a_large_inline_policy_shows_as_a_short_diff(
 
 def test_inline_policy_diff_is_red_and_green_on_a_terminal() -> None:
     change = Change(
-        "permission_set",
+        KindName.PERMISSION_SET,
         Action.UPDATE,
         "DataReader",
+        None,
         (FieldChange("inline_policy", large_policy(), large_policy(changed=3)),),
     )
     lines = render_change(change, color=True)

@@ -1,0 +1,74 @@
+"""What the commands share: the options every command takes, and building clients and runners
+from them. No click here: the CLI parses, these functions do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..aws import Clients
+    from ..config import Config
+    from ..retry import Cancellation
+    from ..runner import Progress, Runner
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options every command takes (the CLI's global options)."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    max_rps: float = 20.0
+    workers: int = 4
+    retry_budget: float = 300.0
+    # Told of each retry (verbose output), and of the progress of asynchronous work.
+    on_retry: Callable[[str, BaseException, float], None] | None = None
+    progress: Progress | None = None
+
+
+def load(path: str, prune: bool = False) -> Config:
+    """The config file, validated (and, for --prune, checked to have an owner of its own)."""
+    from .. import config
+
+    loaded = config.load(path)
+    if prune:
+        config.check_prunable(loaded, path)
+    return loaded
+
+
+def clients(options: Options, config_region: str | None = None, cancel: Cancellation | None = None) -> Clients:
+    from ..aws import Clients, ClientSettings
+    from ..retry import RetrySettings
+
+    settings = ClientSettings(
+        region=options.region or config_region,
+        profile=options.profile,
+        endpoint_url=options.endpoint_url,
+        sso_admin_tps=options.max_rps,
+        identity_store_tps=options.max_rps,
+        retry=RetrySettings(deadline=options.retry_budget),
+    )
+    return Clients.from_settings(settings, on_retry=options.on_retry, cancel=cancel)
+
+
+def runner(
+    options: Options, config: Config, poll_timeout: float | None = None, poll_interval: float | None = None
+) -> Runner:
+    from ..retry import Cancellation, PollSettings
+    from ..runner import Runner, RunSettings
+
+    poll = PollSettings()
+    if poll_timeout:
+        poll = replace(poll, timeout=poll_timeout)
+    if poll_interval:
+        poll = replace(poll, first_delay=poll_interval)
+    settings = RunSettings(poll=poll, workers=options.workers)
+    return Runner(clients(options, config.region, Cancellation()), config, settings, progress=options.progress)
+
+
+def api_calls(clients: Clients) -> dict[str, int]:
+    """API calls a run made, by service:Operation (retries included)."""
+    return dict(sorted(clients.log.counts.items()))

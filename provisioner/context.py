@@ -1,0 +1,134 @@
+"""Where a run works: the caller, and the one usable IAM Identity Center instance.
+
+An organization instance can only be enabled in the console of the management account, so
+finding it is a check with an actionable message, never a create. `doctor` reports the same
+diagnosis as a check; a run stops on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import PreflightError
+
+if TYPE_CHECKING:
+    from .aws import Clients
+
+CURRENT_ACCOUNT = "current"  # in the config: the caller's account
+# What reading where a run works calls (doctor checks them with the kinds' own).
+ACTIONS = frozenset({"sts:GetCallerIdentity", "sso:ListInstances"})
+
+ENABLE_HINT = (
+    "Enable it in the AWS console of the organization's management account "
+    "(IAM Identity Center > Enable), or, if it is enabled in another Region, pass that Region "
+    "with --region or region: in the config. `provisioner doctor` looks in every Region."
+)
+STATUS_ADVICE = {
+    "CREATE_IN_PROGRESS": "wait a few minutes until it is ACTIVE and run again",
+    "CREATE_FAILED": "fix the cause in the console and enable IAM Identity Center again",
+    "DELETE_IN_PROGRESS": "it is being deleted; enable it again once the deletion ends",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: sts GetCallerIdentity."""
+
+    account_id: str
+    arn: str
+
+    @property
+    def partition(self) -> str:
+        return self.arn.split(":")[1]
+
+    @property
+    def is_root(self) -> bool:
+        """The root user's ARN is arn:aws:iam::<account>:root."""
+        return self.arn.endswith(":root")
+
+
+def caller(clients: Clients) -> Caller:
+    identity = clients.sts.call(lambda c: c.get_caller_identity())
+    return Caller(str(identity["Account"]), str(identity["Arn"]))
+
+
+@dataclass(frozen=True)
+class Context:
+    """The instance and caller every kind works in; resolved once per run."""
+
+    instance_arn: str
+    identity_store_id: str
+    account_id: str
+    partition: str
+    region: str
+    caller_arn: str = ""
+
+    def account(self, name: str) -> str:
+        """'current' -> the caller's account id; a 12-digit id unchanged."""
+        return self.account_id if name == CURRENT_ACCOUNT else name
+
+
+def list_instances(clients: Clients, region: str | None = None) -> list[dict[str, Any]]:
+    """The instances in `region` (default: the run's)."""
+    api = clients.for_region("sso-admin", region) if region else clients.sso_admin
+    return [dict(i) for i in api.pages(lambda c, more: c.list_instances(**more), "Instances")]
+
+
+def instance_problem(instances: Sequence[Mapping[str, Any]], region: str) -> tuple[str, str] | None:
+    """Why these instances of a Region leave no single usable one, as (problem, fix); None
+    when there is exactly one and it is ACTIVE."""
+    if not instances:
+        return f"IAM Identity Center has no instance in {region}", ENABLE_HINT
+    if len(instances) > 1:
+        listed = "; ".join(
+            f"{i['InstanceArn']} (owner {i.get('OwnerAccountId', '?')}, {i.get('Status', '?')})" for i in instances
+        )
+        return (
+            f"{len(instances)} instances of IAM Identity Center in {region}: {listed}",
+            "provisioner manages exactly one; run it with credentials of the account that owns the "
+            "organization instance, or delete the unused account instance",
+        )
+    instance = instances[0]
+    status = instance.get("Status", "ACTIVE")
+    if status == "ACTIVE":
+        return None
+    reason = instance.get("StatusReason")
+    return (
+        f"the IAM Identity Center instance {instance['InstanceArn']} in {region} is {status}"
+        + (f" ({reason})" if reason else ""),
+        STATUS_ADVICE.get(status, "wait until it is ACTIVE"),
+    )
+
+
+def root_refusal(who: Caller) -> str:
+    return (
+        f"refusing to change account {who.account_id} as its root user: sign in through IAM Identity "
+        "Center or a role with administrator rights (or pass --allow-root for the very first bootstrap, "
+        "then stop using root)"
+    )
+
+
+def resolve(clients: Clients, allow_root: bool = True) -> Context:
+    """The Context of the single ACTIVE instance; PreflightError otherwise.
+
+    With `allow_root=False`, root credentials are refused before anything else is read.
+    """
+    who = caller(clients)
+    if not allow_root and who.is_root:
+        raise PreflightError(root_refusal(who))
+    region = clients.region or ""
+    instances = list_instances(clients)
+    if problem := instance_problem(instances, region):
+        text, fix = problem
+        raise PreflightError(f"{text}: {fix[0].lower()}{fix[1:]}{'' if fix.endswith('.') else '.'}")
+    instance = instances[0]
+    return Context(
+        instance_arn=instance["InstanceArn"],
+        identity_store_id=instance["IdentityStoreId"],
+        account_id=who.account_id,
+        partition=who.partition,
+        region=region,
+        caller_arn=who.arn,
+    )

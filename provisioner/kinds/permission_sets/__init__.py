@@ -1,0 +1,332 @@
+"""Permission sets: attributes, AWS and customer managed policies, inline policy, permissions
+boundary and tags; created, edited, claimed, pruned and deleted. (Their provisioning is a
+kind of its own, provisioning.py.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ...config import UNNAMED_OWNER, Config, check_prunable
+from ...errors import AwsError, ProvisionerError
+from ...plan import Action, Change, FieldChange, KindName
+from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
+from .desired import Desired, to_spec
+from .edit import Edit, Target, compute_edit
+from .live import PermissionSets, describe_all, provisioned_accounts, read_one, tags_of
+
+
+@dataclass(frozen=True)
+class SetDeletion:
+    name: str
+    arn: str
+
+
+Payload = Edit | SetDeletion
+
+
+def some(names: Sequence[str], shown: int = 5) -> str:
+    """A few names of a long list, and how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def unreadable(name: str, action: str, arn: str | None) -> str:
+    """The plan error for a declared set the caller may not read (a policy scoped by tags)."""
+    return (
+        f"permission set {name}: the caller may not call {action} on it ({arn}), so it cannot be compared "
+        f"with the config: grant {action} on it (a policy scoped by tags must match its tags), or remove it "
+        "from the config"
+    )
+
+
+def doomed(config: Config, part: PermissionSets) -> dict[str, str]:
+    """Name -> ARN of the sets prune deletes: ours (our ownership tag) and no longer declared."""
+    declared = {spec.name for spec in config.permission_sets}
+    key, value = config.ownership
+    return {
+        name: str(part.described[name]["PermissionSetArn"])
+        for name, tags in sorted(part.tags.items())
+        if name not in declared and tags.get(key) == value
+    }
+
+
+def desired_of(config: Config, partition: str) -> dict[str, Desired]:
+    return {spec.name: Desired.of(spec, partition, config.ownership) for spec in config.permission_sets}
+
+
+class PermissionSetKind(Kind[PermissionSets, Payload]):
+    name = KindName.PERMISSION_SET
+    natural_key = "Name"
+    service = "sso-admin"
+    actions = frozenset(
+        {
+            "sso:ListPermissionSets",
+            "sso:DescribePermissionSet",
+            "sso:CreatePermissionSet",
+            "sso:UpdatePermissionSet",
+            "sso:DeletePermissionSet",
+            "sso:ListManagedPoliciesInPermissionSet",
+            "sso:AttachManagedPolicyToPermissionSet",
+            "sso:DetachManagedPolicyFromPermissionSet",
+            "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+            "sso:AttachCustomerManagedPolicyReferenceToPermissionSet",
+            "sso:DetachCustomerManagedPolicyReferenceFromPermissionSet",
+            "sso:GetInlinePolicyForPermissionSet",
+            "sso:PutInlinePolicyToPermissionSet",
+            "sso:DeleteInlinePolicyFromPermissionSet",
+            "sso:GetPermissionsBoundaryForPermissionSet",
+            "sso:PutPermissionsBoundaryToPermissionSet",
+            "sso:DeletePermissionsBoundaryFromPermissionSet",
+            "sso:ListTagsForResource",
+            "sso:TagResource",
+            "sso:UntagResource",
+            "sso:ListAccountsForProvisionedPermissionSet",
+        }
+    )
+
+    # -- read -------------------------------------------------------------------------
+    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> PermissionSets:
+        """Every set's name (a describe each); the declared ones whole (one call per aspect);
+        with prune, the tags of the others; for export, every set in scope whole."""
+        clients, ctx = reader.clients, reader.ctx
+        described, unreadable = describe_all(clients, ctx)
+        whole: dict[str, Any] = {}
+        denied: dict[str, str] = {}
+        tags: dict[str, dict[str, str]] = {}
+        hidden: dict[str, str] = {}
+        if mode is Mode.EXPORT:
+            wanted = [name for name in described if reader.scope.wants_set(name)]
+        elif mode is Mode.DESTROY:
+            wanted = []
+        else:
+            wanted = [spec.name for spec in config.permission_sets if spec.name in described]
+        for name in wanted:
+            try:
+                whole[name] = read_one(clients, ctx, described[name])
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
+        if mode is Mode.PRUNE:
+            declared = {spec.name for spec in config.permission_sets}
+            for name, found in sorted(described.items()):
+                if name in declared:
+                    continue
+                try:
+                    tags[name] = tags_of(clients, ctx, found["PermissionSetArn"])
+                except AwsError as exc:
+                    if not exc.denied:
+                        raise
+                    hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
+        return PermissionSets(described, unreadable, whole, denied, tags, hidden)
+
+    def ids(self, part: PermissionSets) -> Iterable[tuple[str, str]]:
+        return ((name, str(d["PermissionSetArn"])) for name, d in part.described.items())
+
+    # -- diff -------------------------------------------------------------------------
+    def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Payload]:
+        part = live.get(self)
+        diff: Diff[Payload] = Diff()
+        missing = [spec.name for spec in config.permission_sets if spec.name not in part.described]
+        if mode is Mode.DESTROY:
+            self._warn_unreadable(diff, part, missing, "it is not deleted")
+            for spec in config.permission_sets:
+                if arn := part.arn(spec.name):
+                    diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, arn)))
+            return diff
+        self._warn_unreadable(diff, part, missing, "creating it will fail")
+        key, value = config.ownership
+        for name, desired in desired_of(config, live.ctx.partition).items():
+            if name in part.denied:
+                diff.errors.append(unreadable(name, part.denied[name], part.arn(name)))
+                continue
+            current = part.live.get(name)
+            edit = compute_edit(desired, current)
+            if current is None:
+                diff.changes.append(creation(self.name, name, edit, edit.fields()))
+                continue
+            owner = desired.owner(current)
+            if owner not in (None, value) and not desired.claim(current):
+                diff.warnings.append(
+                    f"permission set {name} carries {key}={owner}: another config (or tool) owns it, and this "
+                    "config changes it too; declare each permission set in one config only"
+                )
+            if edit.empty:
+                diff.unchanged += 1
+            else:
+                diff.changes.append(Change(self.name, Action.UPDATE, name, edit, edit.fields()))
+        if mode is Mode.PRUNE:
+            self._prune(config, part, diff)
+        return diff
+
+    def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload]) -> None:
+        """Sets that carry our ownership tag and that the config no longer declares."""
+        check_prunable(config, "config")  # the CLI checks first, naming the file
+        key, value = config.ownership
+        for name, arn in doomed(config, part).items():
+            owner = FieldChange("owner", value, None)
+            diff.changes.append(Change(self.name, Action.DELETE, name, SetDeletion(name, arn), (owner,)))
+        declared = {spec.name for spec in config.permission_sets}
+        unclaimed = [
+            name for name, tags in sorted(part.tags.items()) if name not in declared and tags.get(key) == UNNAMED_OWNER
+        ]
+        if unclaimed and value != UNNAMED_OWNER:
+            diff.notes.append(
+                f"{len(unclaimed)} permission set(s) carry {key}={UNNAMED_OWNER}, the tag of configs without "
+                f"a name, and this config does not declare them ({some(unclaimed)}): --prune leaves them, as "
+                "another config may own them. To delete one, declare it here (it is then claimed), then drop it"
+            )
+        if part.hidden:
+            diff.warnings.append(
+                f"{len(part.hidden)} permission set(s) not declared here were skipped by --prune: the caller may not "
+                f"call {next(iter(part.hidden.values()))} on {some(sorted(part.hidden))}, so whose they are is unknown"
+            )
+
+    @staticmethod
+    def _warn_unreadable(diff: Diff[Payload], part: PermissionSets, missing: list[str], consequence: str) -> None:
+        """One warning for the sets the caller may not describe, naming the declared sets
+        that were not found and may be among them."""
+        if not part.unreadable:
+            return
+        action = next(iter(part.unreadable.values()))
+        text = (
+            f"{len(part.unreadable)} permission set(s) were skipped: the caller may not call {action} on "
+            f"{some(sorted(part.unreadable))}"
+        )
+        if missing:
+            text += f"; if {some(missing)} (declared, not found) is one of them, {consequence}: grant {action} on it"
+        diff.warnings.append(text)
+
+    def requires(self, change: Change[Payload], planned: Sequence[Change[Any]]) -> frozenset[tuple[KindName, str]]:
+        """A set is deleted only once every deletion of its assignments succeeded: AWS refuses
+        to delete a set that keeps one."""
+        if change.action is not Action.DELETE:
+            return change.requires
+        from ..assignments import Assignment
+
+        return change.requires | {
+            c.ref
+            for c in planned
+            if c.kind is KindName.ASSIGNMENT
+            and c.action is Action.DELETE
+            and isinstance(c.payload, Assignment)
+            and c.payload.permission_set == change.key
+        }
+
+    # -- apply ------------------------------------------------------------------------
+    def apply(self, change: Change[Payload], env: Env) -> str | None:
+        payload = change.payload
+        if isinstance(payload, SetDeletion):
+            return self._delete(payload, env)
+        detail = None
+        edit = payload
+        if edit.live is None:
+            arn, adopted = self._create(edit, env)
+            if adopted:
+                described = env.clients.sso_admin.call(
+                    lambda c: c.describe_permission_set(InstanceArn=env.ctx.instance_arn, PermissionSetArn=arn)
+                )["PermissionSet"]
+                edit = compute_edit(edit.desired, read_one(env.clients, env.ctx, described))
+                detail = f"{ADOPTED} and converged"
+        else:
+            arn = edit.live.arn
+        target = Target(env.ctx.instance_arn, arn)
+        for operation in edit.operations:
+            operation.make(env.clients, target)
+        return detail
+
+    def _delete(self, deletion: SetDeletion, env: Env) -> str | None:
+        """DeletePermissionSet, once its assignments are deleted. AWS refuses it
+        (ConflictException) while the set is still being removed from accounts, which can
+        take minutes: retried until the conflict time bound, then the accounts are named."""
+        instance, arn = env.ctx.instance_arn, deletion.arn
+        try:
+            gone = env.clients.sso_admin.call(
+                lambda c: c.delete_permission_set(InstanceArn=instance, PermissionSetArn=arn),
+                retry_conflicts=True,
+                ignore=("ResourceNotFoundException",),
+            )
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            accounts = ", ".join(provisioned_accounts(env.clients, env.ctx, arn)) or "none listed"
+            raise ProvisionerError(
+                f"{exc}; the set is still on account(s) {accounts} while AWS removes it: run the command again later"
+            ) from exc
+        return "already gone" if gone is None else None
+
+    def _create(self, edit: Edit, env: Env) -> tuple[str, bool]:
+        """Create the set; if the name is taken, adopt the existing one. (arn, adopted)."""
+        desired, sso = edit.desired, env.clients.sso_admin
+        spec = desired.spec
+        args: dict[str, Any] = {
+            "InstanceArn": env.ctx.instance_arn,
+            "Name": spec.name,
+            "SessionDuration": spec.session_duration,
+        }
+        if spec.description is not None:
+            args["Description"] = spec.description
+        if spec.relay_state is not None:
+            args["RelayState"] = spec.relay_state
+        if desired.creation_tags:
+            args["Tags"] = [{"Key": k, "Value": v} for k, v in desired.creation_tags.items()]
+        try:
+            arn = str(sso.call(lambda c: c.create_permission_set(**args))["PermissionSet"]["PermissionSetArn"])
+        except AwsError as exc:
+            if exc.code != "ConflictException":
+                raise
+            # A conflict means either "the name exists" (adopt, never retry) or "something is
+            # in flight" (retry). Tell them apart by looking the name up, not by the message.
+            existing, unreadable = describe_all(env.clients, env.ctx)
+            found = existing.get(spec.name)
+            if found is not None:
+                arn = str(found["PermissionSetArn"])
+                env.ids.set(self.name, spec.name, arn)
+                return arn, True
+            if unreadable:
+                # The name may be one the caller may not describe: retrying would not help.
+                action = next(iter(unreadable.values()))
+                raise AwsError(
+                    exc.code,
+                    f"a permission set named {spec.name} may already exist among the {len(unreadable)} the "
+                    f"caller may not describe ({action} denied on {some(sorted(unreadable))}): grant {action} "
+                    "on them, or choose another name",
+                    exc.operation,
+                    exc.request_id,
+                    exc.reason,
+                    exc.service,
+                ) from exc
+            created = sso.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)
+            arn = str(created["PermissionSet"]["PermissionSetArn"])
+        env.ids.set(self.name, spec.name, arn)
+        return arn, False
+
+    # -- export -----------------------------------------------------------------------
+    def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
+        """Every set read whole (in scope; with --group, those assigned to the groups)."""
+        from ..assignments import KIND as ASSIGNMENTS
+
+        part = live.get(self)
+        warnings = []
+        if part.unreadable:
+            warnings.append(
+                f"{len(part.unreadable)} permission set(s) skipped: the caller may not call "
+                f"{next(iter(part.unreadable.values()))} on " + ", ".join(sorted(part.unreadable))
+            )
+        skipped = {**part.denied, **ASSIGNMENTS.unlisted(live)}
+        warnings += [
+            f"permission set {name} skipped: the caller may not call {action} on it ({part.arn(name)})"
+            for name, action in sorted(skipped.items())
+        ]
+        assigned = ASSIGNMENTS.exported_sets(live, scope)
+        document["permission_sets"] = [
+            to_spec(set_live)
+            for name, set_live in sorted(part.live.items())
+            if name not in skipped and (not scope.groups or name in assigned)
+        ]
+        return warnings
+
+
+KIND = PermissionSetKind()

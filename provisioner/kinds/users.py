@@ -1,0 +1,285 @@
+"""Users, looked up by UserName."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config, UserSpec
+from ..errors import AwsError, ProvisionerError
+from ..plan import Action, Change, FieldChange, KindName
+from . import groups
+from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation
+from .identities import (
+    NOT_DELETED,
+    NOT_FOUND,
+    Directory,
+    create_or_adopt,
+    delete,
+    drift_left_alone,
+    find_id,
+    left_to_idp,
+    missing_from_idp,
+    plan_deletions,
+    read_directory,
+    settle_conflicts,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, EmailTypeDef
+
+    from ..aws import Clients
+
+
+def primary_email(user: Mapping[str, Any]) -> str | None:
+    emails = user.get("Emails") or []
+    for email in emails:
+        if email.get("Primary"):
+            return str(email.get("Value"))
+    return str(emails[0].get("Value")) if emails else None
+
+
+def same_email(old: str | None, new: str | None) -> bool:
+    """Email addresses compare case-insensitively, as the identity store treats them."""
+    return (old or "").lower() == (new or "").lower()
+
+
+def work_email(spec: UserSpec) -> list[EmailTypeDef]:
+    """The Emails attribute of a user we create or update (external users, who may have no
+    email in the config, are never either)."""
+    if spec.email is None:
+        raise ProvisionerError(f"user {spec.user_name!r} has no email in the config")
+    return [{"Value": spec.email, "Type": "work", "Primary": True}]
+
+
+# The UpdateUser attribute path of each field the config manages.
+ATTRIBUTE_PATHS = {
+    "display_name": "displayName",
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+    "email": "emails",
+}
+
+
+def drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange]:
+    """Fields the config sets explicitly that differ; defaults only apply at creation."""
+    name = user.get("Name") or {}
+    declared = spec.model_fields_set
+    wanted = [
+        ("display_name", "display_name" in declared, user.get("DisplayName"), spec.display_name),
+        ("given_name", "given_name" in declared, name.get("GivenName"), spec.given_name),
+        ("family_name", "family_name" in declared, name.get("FamilyName"), spec.family_name),
+    ]
+    out = [FieldChange(field, old, new) for field, managed, old, new in wanted if managed and old != new]
+    if spec.email is not None and not same_email(primary_email(user), spec.email):
+        out.append(FieldChange("email", primary_email(user), spec.email))
+    return out
+
+
+class UserKind(Kind[Directory, UserSpec]):
+    name = KindName.USER
+    natural_key = "UserName"
+    service = "identitystore"
+    actions = frozenset(
+        {
+            "identitystore:ListUsers",
+            "identitystore:GetUserId",
+            "identitystore:DescribeUser",
+            "identitystore:CreateUser",
+            "identitystore:UpdateUser",
+            "identitystore:DeleteUser",
+        }
+    )
+
+    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
+        """Every user of the store."""
+        store = reader.ctx.identity_store_id
+        users = reader.clients.identitystore.pages(lambda c, more: c.list_users(IdentityStoreId=store, **more), "Users")
+        return read_directory(users, "UserId", "UserName")
+
+    def ids(self, part: Directory) -> Iterable[tuple[str, str]]:
+        return ((p.name, p.id) for p in part.by_name.values())
+
+    def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[UserSpec]:
+        users = live.get(self)
+        diff: Diff[UserSpec] = Diff()
+        if mode is Mode.DESTROY:
+            plan_deletions(diff, self.name, users, [(spec.user_name, spec.external, spec) for spec in config.users])
+            return diff
+        for spec in config.users:
+            user = users.get(spec.user_name)
+            if user is None:
+                if spec.external:
+                    diff.errors.append(missing_from_idp(self.name, spec.user_name))
+                    continue
+                fields = (
+                    FieldChange("user_name", None, spec.user_name),
+                    FieldChange("display_name", None, spec.resolved_display_name),
+                    FieldChange("given_name", None, spec.resolved_given_name),
+                    FieldChange("family_name", None, spec.resolved_family_name),
+                    FieldChange("email", None, spec.email),
+                )
+                diff.changes.append(creation(self.name, spec.user_name, spec, fields))
+                continue
+            changed = drift(spec, user.attributes)
+            if not changed:
+                diff.unchanged += 1
+            elif user.from_idp or spec.external:
+                diff.notes.append(left_to_idp(self.name, spec.user_name, drift_left_alone([f.name for f in changed])))
+                diff.unchanged += 1
+            else:
+                diff.changes.append(Change(self.name, Action.UPDATE, spec.user_name, spec, tuple(changed)))
+        diff.warnings += _emails_taken(diff.changes, users) + _clashes_with_idp(config, diff.changes, live)
+        if mode is Mode.PRUNE:
+            for name in config.absent.users:
+                user = users.get(name)
+                if user is not None and user.from_idp:
+                    diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
+                elif user is not None:
+                    spec = UserSpec(user_name=name, email=primary_email(user.attributes) or "x@example.com")
+                    diff.changes.append(Change(self.name, Action.DELETE, name, spec))
+        return diff
+
+    def apply(self, change: Change[UserSpec], env: Env) -> str | None:
+        spec, store, api = change.payload, env.ctx.identity_store_id, env.clients.identitystore
+        if change.action is Action.DELETE:
+            user_id = env.ids.need(self.name, spec.user_name)
+            return delete(
+                lambda: api.call(lambda c: c.delete_user(IdentityStoreId=store, UserId=user_id), ignore=NOT_FOUND)
+            )
+        if change.action is Action.CREATE:
+            emails = work_email(spec)
+            return create_or_adopt(
+                env.clients,
+                create=lambda: api.call(
+                    lambda c: c.create_user(
+                        IdentityStoreId=store,
+                        UserName=spec.user_name,
+                        DisplayName=spec.resolved_display_name,
+                        Name={"GivenName": spec.resolved_given_name, "FamilyName": spec.resolved_family_name},
+                        Emails=emails,
+                    )
+                )["UserId"],
+                # Adopt only a user with this name; an email another user holds fails this change.
+                lookup=lambda: find_id(env.clients, store, "userName", spec.user_name),
+                record=lambda user_id: env.ids.set(self.name, spec.user_name, user_id),
+                refuse=lambda exc: refuse_taken_email(env.clients, store, exc, spec, None),
+            )
+        values: dict[str, Any] = {
+            "display_name": spec.display_name,
+            "given_name": spec.given_name,
+            "family_name": spec.family_name,
+            "email": work_email(spec) if spec.email is not None else None,
+        }
+        # AttributeValue is a JSON document: a string or a list, whatever the stubs say.
+        operations: list[AttributeOperationTypeDef] = [
+            {"AttributePath": ATTRIBUTE_PATHS[f.name], "AttributeValue": values[f.name]} for f in change.fields
+        ]
+        user_id = env.ids.need(self.name, spec.user_name)
+
+        def update() -> None:
+            api.call(lambda c: c.update_user(IdentityStoreId=store, UserId=user_id, Operations=operations))
+
+        def email_taken(exc: AwsError) -> None:
+            if any(f.name == "email" for f in change.fields):
+                refuse_taken_email(env.clients, store, exc, spec, user_id)
+
+        return settle_conflicts(env.clients, update, email_taken)
+
+    def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
+        """Every user (with --group, the members of those groups); an identity provider's
+        marked external, with only their user name."""
+        members = groups_of_members(live)
+        document["users"] = []
+        for name, user in sorted(live.get(self).by_name.items()):
+            if scope.groups and name not in members:
+                continue
+            entry: dict[str, Any] = {"user_name": name}
+            if user.from_idp:
+                entry["external"] = True
+            else:
+                person = user.attributes.get("Name") or {}
+                entry["email"] = primary_email(user.attributes) or ""
+                for key, value in (
+                    ("display_name", user.attributes.get("DisplayName")),
+                    ("given_name", person.get("GivenName")),
+                    ("family_name", person.get("FamilyName")),
+                ):
+                    if value:
+                        entry[key] = value
+            if members.get(name):
+                entry["groups"] = sorted(members[name])
+            document["users"].append(entry)
+        return []
+
+
+def groups_of_members(live: LiveState) -> dict[str, list[str]]:
+    """User name -> the exported groups they are in (the memberships kind reads them)."""
+    from .memberships import KIND as MEMBERSHIPS
+
+    return MEMBERSHIPS.groups_of_members(live)
+
+
+def _emails_taken(changes: list[Change[UserSpec]], users: Directory) -> list[str]:
+    """An email another user holds: this change will fail (emails are unique in a store)."""
+    holders = {
+        str(e.get("Value")).lower(): name for name, u in users.by_name.items() for e in u.attributes.get("Emails") or []
+    }
+    warnings = []
+    for change in changes:
+        spec = change.payload
+        holder = holders.get((spec.email or "").lower())
+        if holder not in (None, spec.user_name) and any(f.name == "email" for f in change.fields):
+            warnings.append(
+                f"user {spec.user_name!r}: email {spec.email!r} is already used by user {holder!r}; emails "
+                f"are unique in an identity store (compared without case), so this {change.action.value} will fail"
+            )
+    return warnings
+
+
+def _clashes_with_idp(config: Config, changes: list[Change[UserSpec]], live: LiveState) -> list[str]:
+    """Warn before creating a user or group locally in a store an identity provider syncs to:
+    if the provider later pushes one with the same name, its sync fails on the duplicate.
+    (Groups are read before users, so every principal's ExternalIds are known here.)"""
+    directory = live.get(groups.KIND)
+    synced = directory.synced + live.get(KIND).synced
+    if not synced:
+        return []
+    group_creates = [spec.name for spec in config.groups if directory.get(spec.name) is None and not spec.external]
+    user_creates = [c.key for c in changes if c.action is Action.CREATE]
+    return [
+        f"{kind} {name!r} does not exist and would be created here, but this identity store holds {synced} "
+        "user(s) and group(s) synced from an external identity provider: if it comes from there, creating it "
+        "here will clash with the provider's next sync; mark it `external: true` in the config and let the "
+        "provider create it"
+        for kind, names in (("group", group_creates), ("user", user_creates))
+        for name in names
+    ]
+
+
+def refuse_taken_email(clients: Clients, store: str, exc: AwsError, spec: UserSpec, user_id: str | None) -> None:
+    """Fail this change, naming the holder, when another user holds the email it sets."""
+    holder = email_holder(clients, store, spec.email or "", user_id)
+    if holder is not None:
+        message = (
+            f"email {spec.email!r} is already used by user {holder!r}; emails are unique in an "
+            f"identity store (compared without case): give {spec.user_name!r} another email"
+        )
+        raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
+
+
+def email_holder(clients: Clients, store: str, email: str, user_id: str | None) -> str | None:
+    """The UserName of another user who holds `email`, read now. GetUserId finds an exact
+    match; AWS does not say how case counts, so a listing looks for the others."""
+    api = clients.identitystore
+    holder_id = find_id(clients, store, "emails.value", email)
+    if holder_id is not None and holder_id != user_id:
+        return str(api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=holder_id)).get("UserName"))
+    for user in api.pages(lambda c, more: c.list_users(IdentityStoreId=store, **more), "Users"):
+        held = [e.get("Value") for e in user.get("Emails") or []]
+        if user["UserId"] != user_id and any(same_email(value, email) for value in held):
+            return str(user.get("UserName"))
+    return None
+
+
+KIND = UserKind()
