@@ -1,0 +1,344 @@
+"""The commands: their options and help; each calls its function in provisioner/commands
+and renders the result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+import click
+
+from ..commands.bootstrap import BootstrapRequest, flag
+from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, cli, exit_with, say
+from .terminal import change_options, config_option, run_change
+
+
+# -- commands ----------------------------------------------------------------------------
+@cli.command()
+@config_option
+@click.option("--prune", is_flag=True, help="Also show what apply --prune would delete.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error "
+    "(64 on a usage error, so a mistyped flag never reads as changes).",
+)
+@click.pass_obj
+def plan(state: State, config_path: str, prune: bool, detailed_exitcode: bool) -> None:
+    """Show what apply would change. Read-only: makes no write call.
+
+    \b
+    Example:
+      provisioner plan -f examples/identity-center-admin.yaml --detailed-exitcode
+    """
+    from .. import report
+    from ..commands.plan import plan as plan_command
+
+    result = plan_command(state.options, config_path, prune)
+    if state.json:
+        click.echo(report.document("plan", result.ctx, result.plan, api_calls=result.api_calls))
+        if result.plan.errors:
+            say(f"the plan has {len(result.plan.errors)} error(s): " + "; ".join(result.plan.errors))
+    else:
+        click.echo(report.render_plan(result.plan, result.ctx, state.color))
+    if result.plan.errors:
+        exit_with(EXIT_ERROR)
+    if detailed_exitcode and not result.plan.empty:
+        exit_with(EXIT_CHANGES)
+
+
+@cli.command()
+@config_option
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed when stdin is not a terminal).")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete what this config owns (its name: tags its sets) and no longer declares (shown in the plan).",
+)
+@change_options
+@click.pass_obj
+def apply(
+    state: State,
+    config_path: str,
+    yes: bool,
+    prune: bool,
+    poll_timeout: float | None,
+    poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
+) -> None:
+    """Make IAM Identity Center match the config.
+
+    Shows the plan first and asks on a terminal. Deletions (--prune only) go first;
+    then groups and users beside permission sets, then memberships beside one
+    provisioning per changed set and the account assignments, polled to completion.
+    A failed request is reported with its reason and request id; the rest still runs
+    and the exit code is 1.
+
+    \b
+    Example:
+      provisioner apply -f examples/identity-center-admin.yaml --yes
+    """
+    from ..commands.change import ChangeRequest
+    from ..commands.common import load, runner
+
+    config = load(config_path, prune)
+    run = runner(state.options, config, poll_timeout, poll_interval)
+    run_change(state, run, ChangeRequest("apply", yes, allow_root, portal_url, prune=prune))
+
+
+@cli.command()
+@config_option
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking (needed when stdin is not a terminal).")
+@change_options
+@click.pass_obj
+def destroy(
+    state: State,
+    config_path: str,
+    yes: bool,
+    poll_timeout: float | None,
+    poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
+) -> None:
+    """Delete what the config declares, in reverse order.
+
+    Account assignments first (polled until their deletion SUCCEEDED), then permission
+    sets, memberships, users and groups. Every assignment of a declared permission set
+    goes, also one the config does not declare (AWS refuses to delete a set that keeps
+    one; the plan marks it "not in the config"). Users from an external identity
+    provider are never deleted. Otherwise only what the config names is touched; safe
+    to run again, also after an interrupted run.
+
+    \b
+    Example:
+      provisioner destroy -f identity-center.yaml
+    """
+    from .. import report
+    from ..commands.change import ChangeRequest
+    from ..commands.common import load, runner
+
+    run = runner(state.options, load(config_path), poll_timeout, poll_interval)
+    request = ChangeRequest("destroy", yes, allow_root, portal_url, destroy=True)
+    run_change(state, run, request, report.NOTHING_TO_DESTROY)
+
+
+def bootstrap_options(fn: Any) -> Any:
+    """bootstrap's options, made from the fields of BootstrapRequest (declared once there)."""
+    for parameter in reversed(fields(BootstrapRequest)):
+        meta = parameter.metadata
+        # Only a real default is passed: click (8.3 and later) takes default=None as a value
+        # given, and would not ask for a required option.
+        default: dict[str, Any] = {}
+        if parameter.default is not None and not meta["repeatable"]:
+            default["default"] = parameter.default
+        fn = click.option(
+            flag(parameter.name),
+            parameter.name,
+            required=meta["required"],
+            show_default=bool(default),
+            multiple=meta["repeatable"],
+            metavar=meta["metavar"] or None,
+            help=meta["help"],
+            **default,
+        )(fn)
+    return fn
+
+
+@cli.command()
+@bootstrap_options
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the equivalent config file, to keep in version control. Written once the "
+    "run has applied its plan (or found nothing to do); an existing, different file is refused "
+    "unless --force.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --write-config: replace an existing file that differs, keeping a timestamped backup.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@change_options
+@click.pass_obj
+def bootstrap(
+    state: State,
+    write_config: str | None,
+    force: bool,
+    yes: bool,
+    poll_timeout: float | None,
+    poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
+    **parameters: Any,
+) -> None:
+    """Do the whole console walkthrough in one command, no config file needed.
+
+    Checks IAM Identity Center is enabled, then creates (or adopts) an admin group, a
+    user in it, a permission set with the AWS managed policies that administer IAM
+    Identity Center, and assigns the set to the group on the account. Safe to run again.
+
+    \b
+    Example:
+      provisioner --region ap-northeast-2 bootstrap \\
+          --user-name admin --email admin@example.com --yes
+    """
+    from pathlib import Path
+
+    from ..commands.bootstrap import config_of, config_writer
+    from ..commands.change import ChangeRequest
+    from ..commands.common import runner
+
+    request = BootstrapRequest(**parameters)
+    config = config_of(request)
+    after_apply = config_writer(Path(write_config), request.document(), force) if write_config else None
+    run = runner(state.options, config, poll_timeout, poll_interval)
+    change = ChangeRequest(
+        "bootstrap", yes, allow_root, portal_url, sso_user=request.user_name, after_apply=after_apply
+    )
+    run_change(state, run, change)
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--file",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=True),
+    help="Check this config too (and use its region:).",
+)
+@click.pass_obj
+def doctor(state: State, config_path: str | None) -> None:
+    """Check the security posture and that everything is ready, with a fix for each problem.
+
+    \b
+    caller                who is calling; FAIL for root, WARN for long-term access keys
+    root MFA / keys       the root user has MFA and no access keys
+    IAM Identity Center   an ACTIVE organization instance here (else, where it is)
+    organization          management account, member, or standalone
+    permissions           the actions a run needs
+
+    Exit 1 if any check FAILs.
+    """
+    from .. import doctor as checks
+    from ..commands.common import clients, load
+
+    config = load(config_path) if config_path else None
+    results = checks.run(clients(state.options, config.region if config else None))
+    failed = [c.name for c in results if c.status == checks.FAIL]
+    if state.json:
+        click.echo(json.dumps({"command": "doctor", "checks": [c.to_json() for c in results]}, indent=2))
+        if failed:
+            say(f"doctor: {len(failed)} check(s) FAILED: {', '.join(failed)}")
+    else:
+        click.echo(checks.render(results))
+    exit_with(EXIT_ERROR if failed else EXIT_OK)
+
+
+@cli.command("sso-config")
+@config_option
+@click.option("--user", default=None, help="Only the profiles this user can reach (default: every declared user).")
+@click.option("--session-name", default="identity-center", show_default=True, help="Name of the sso-session section.")
+@click.option("--portal-url", default=None, metavar="URL", help="Access portal URL (default as for apply).")
+@click.option(
+    "--write",
+    "write_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup.",
+)
+@click.pass_obj
+def sso_config(
+    state: State, config_path: str, user: str | None, session_name: str, portal_url: str | None, write_path: str | None
+) -> None:
+    """Print the ~/.aws/config text for signing in with the AWS CLI: one sso-session and one
+    profile per (permission set x account) a user reaches through groups or directly.
+
+    \b
+    Example:
+      provisioner sso-config -f identity-center.yaml --user admin --write ~/.aws/config
+      aws sso login --profile IdentityCenterAdmin-111122223333
+    """
+    from ..commands.sso_config import sso_config as sso_config_command
+
+    result = sso_config_command(state.options, config_path, user, session_name, portal_url, write_path)
+    if written := result.written:
+        backup = f" (backup: {written['backup']})" if written["backup"] else ""
+        say(f"{'updated' if written['changed'] else 'already up to date:'} {written['path']}{backup}")
+    if state.json:
+        document = {
+            "command": "sso-config",
+            "portal_url": result.portal_url,
+            "text": result.text,
+            "profiles": result.profiles,
+            "written": result.written,
+        }
+        click.echo(json.dumps(document, indent=2))
+    elif not write_path:
+        click.echo(result.text, nl=False)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output-file",
+    "output_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the config here (default: stdout): JSON when FILE ends in .json, else YAML.",
+)
+@click.option(
+    "--permission-set",
+    "permission_sets",
+    multiple=True,
+    metavar="NAME",
+    help="Only this permission set (repeatable) and its assignments.",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="NAME",
+    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments.",
+)
+@click.pass_obj
+def export(state: State, output_file: str | None, permission_sets: tuple[str, ...], groups: tuple[str, ...]) -> None:
+    """Write the live instance as a config file that `plan` finds clean.
+
+    Policies by short name where they are AWS managed, inline policies as YAML mappings,
+    assignments grouped by permission set and principal. Read-only. With --output json the
+    config is printed as JSON, or, with -o, written and summarised in JSON (path, counts).
+
+    \b
+    Example:
+      provisioner export -o identity-center.yaml
+      provisioner plan -f identity-center.yaml --detailed-exitcode    # exits 0
+    """
+    from ..commands.export import export as export_command
+
+    result = export_command(state.options, output_file, permission_sets, groups, as_json=state.json)
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    if not output_file:
+        click.echo(result.text, nl=False)
+    elif state.json:
+        summary = {"command": "export", "path": output_file, "format": result.format, "counts": result.counts}
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        say(f"wrote {output_file}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result.counts.items()))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file (for editors and CI linters)."""
+    from .. import config
+
+    click.echo(json.dumps(config.json_schema(), indent=2))
+
+
+def main() -> None:
+    cli(prog_name="provisioner")
