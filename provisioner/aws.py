@@ -44,6 +44,15 @@ R = TypeVar("R")
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
 
 
+# The prefix IAM policies use for a service's actions, where it differs from its name.
+IAM_PREFIXES = {"sso-admin": "sso"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action of an API call: sso-admin CreatePermissionSet -> sso:CreatePermissionSet."""
+    return f"{IAM_PREFIXES.get(service, service)}:{operation}"
+
+
 def is_write(operation: str) -> bool:
     return operation.startswith(WRITE_PREFIXES)
 
@@ -125,7 +134,7 @@ class Api(Generic[ClientT]):
         self.profile = profile
         self.endpoint = origin(client.meta.endpoint_url)  # type: ignore[attr-defined]
         # The prefix IAM policies use for this service's actions (sso:CreatePermissionSet).
-        self.iam_prefix = {"sso-admin": "sso"}.get(service, service)
+        self.iam_prefix = IAM_PREFIXES.get(service, service)
         # The operation the calling thread is making, for errors that do not carry it
         # (parameter validation, connections, unparseable replies).
         self._current = threading.local()

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from . import quotas, shapes
+from .context import CURRENT_ACCOUNT
 from .errors import ConfigError
 
 MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$", re.ASCII)
@@ -42,7 +43,6 @@ REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
 # "Administrator and AWSAdministrators are reserved names and can't be used for users or
 # groups" (identitystore API reference, CreateUser and CreateGroup); refused in any case.
 RESERVED_PRINCIPAL_NAMES = frozenset({"administrator", "awsadministrators"})
-CURRENT_ACCOUNT = "current"
 
 
 # -- YAML: the 1.2 core schema, merge keys, no duplicate keys ----------------------------------
@@ -567,26 +567,23 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
     """References between sections and uniqueness across items."""
     problems: list[tuple[str, str]] = []
 
-    def unique(items: list[Any], section: str, attr: str, what: str, fold: bool = False) -> None:
+    def unique(values: list[str | None], field: str, what: str, fold: bool = False) -> None:
+        """Each value once in its section; `field` is "section[].name"."""
+        section, attr = field.split("[].")
         seen: dict[str, int] = {}
-        for index, item in enumerate(items):
-            key = getattr(item, attr)
-            if key is None:  # optional here (an external user's email)
+        for index, value in enumerate(values):
+            if value is None:  # optional here (an external user's email)
                 continue
-            key = key.lower() if fold else key
+            key = value.lower() if fold else value
             if key in seen:
-                problems.append(
-                    (
-                        f"{section}[{index}].{attr}",
-                        f"duplicate {what} {getattr(item, attr)!r} (first at {section}[{seen[key]}])",
-                    )
-                )
+                where = f"{section}[{index}].{attr}"
+                problems.append((where, f"duplicate {what} {value!r} (first at {section}[{seen[key]}])"))
             seen.setdefault(key, index)
 
-    unique(config.groups, "groups", "name", "group name")
-    unique(config.users, "users", "user_name", "user name")
-    unique(config.users, "users", "email", "email", fold=True)
-    unique(config.permission_sets, "permission_sets", "name", "permission set name")
+    unique([g.name for g in config.groups], "groups[].name", "group name")
+    unique([u.user_name for u in config.users], "users[].user_name", "user name")
+    unique([u.email for u in config.users], "users[].email", "email", fold=True)
+    unique([p.name for p in config.permission_sets], "permission_sets[].name", "permission set name")
 
     group_names = {g.name for g in config.groups}
     user_names = {u.user_name for u in config.users}

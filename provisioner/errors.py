@@ -124,16 +124,6 @@ class EndpointUnreachable(AccessError):
     """No connection could be made to an endpoint that has not answered in this run."""
 
 
-class ProvisioningFailed(ProvisionerError):
-    """An asynchronous request ended FAILED; carries the FailureReason and request id."""
-
-    def __init__(self, what: str, reason: str, request_id: str | None):
-        self.what = what
-        self.reason = reason
-        self.request_id = request_id
-        super().__init__(f"{what}: FAILED: {reason}" + (f" [request id {request_id}]" if request_id else ""))
-
-
 class AwsAccessError(AwsError, AccessError):
     """AccessDenied or invalid/expired credentials: stops the run at once, except where one
     resource is denied (`denied`) and the rest can go on: see is_denied."""

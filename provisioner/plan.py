@@ -160,7 +160,6 @@ class ApplyResult:
     """Outcomes in the order they happened; failures do not stop the other work."""
 
     outcomes: list[Outcome] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
     # The run was asked to stop (Ctrl-C) before it finished.
     interrupted: bool = False
 
@@ -170,7 +169,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes) and not self.errors and not self.interrupted
+        return all(o.ok for o in self.outcomes) and not self.interrupted
 
     def counts(self) -> dict[str, int]:
         """Outcomes by status: done, failed, not started, unknown."""
@@ -187,5 +186,4 @@ class ApplyResult:
             "not_started": counts[NOT_STARTED],
             "unknown": counts[UNKNOWN],
             "interrupted": self.interrupted,
-            "errors": list(self.errors),
         }

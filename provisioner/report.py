@@ -144,7 +144,6 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
         if outcome.request_id and not outcome.ok and outcome.request_id not in outcome.detail:
             line += f" [request id {outcome.request_id}]"
         lines.append(line)
-    lines.extend(f"error: {e}" for e in result.errors)
     counts, unchanged = result.counts(), plan.counts()["unchanged"]
     lines.append("")
     if result.interrupted:

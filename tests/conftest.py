@@ -109,3 +109,43 @@ def cli_env() -> dict[str, str]:
 
 def cli_command(endpoint_url: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "provisioner", "--endpoint-url", endpoint_url, "--region", REGION, *args]
+
+
+# -- every operation the suite makes is declared (doctor's list of needed actions) -----------
+SEEN_ACTIONS: set[str] = set()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_operation_is_recorded() -> Iterator[None]:
+    """Every call any Clients makes in the suite, as an IAM action (checked at the end)."""
+    from provisioner.aws import CallLog, iam_action
+
+    original = CallLog.record
+
+    def record(self: CallLog, service: str, operation: str) -> None:
+        SEEN_ACTIONS.add(iam_action(service, operation))
+        original(self, service, operation)
+
+    CallLog.record = record  # type: ignore[method-assign]
+    yield
+    CallLog.record = original  # type: ignore[method-assign]
+
+
+def known_actions() -> frozenset[str]:
+    """What the kinds, the context and doctor declare they call."""
+    from provisioner import context, doctor
+    from provisioner.kinds import declared_actions
+
+    return context.ACTIONS | declared_actions() | doctor.ACTIONS
+
+
+# Called by tests themselves through Clients, to see how an operation moto lacks is answered.
+CALLED_BY_TESTS = frozenset({"sso:ListApplications"})
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when the product called an operation no kind declares: doctor would not
+    ask for its permission, and a caller granted exactly that list would fail."""
+    if undeclared := SEEN_ACTIONS - known_actions() - CALLED_BY_TESTS:
+        print(f"\nundeclared AWS operations (declare them on their kind): {', '.join(sorted(undeclared))}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -112,7 +112,7 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
     if state.json:
         if result.result is not None and not result.result.ok and not result.interrupted:
             failed = result.result.failed
-            say(f"{len(failed)} change(s) failed, {len(result.result.errors)} error(s): see result in the document")
+            say(f"{len(failed)} change(s) failed: see result in the document")
         click.echo(report.change_document(result))
     else:
         if result.result is not None:

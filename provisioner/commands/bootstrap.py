@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..context import CURRENT_ACCOUNT
 from ..errors import ConfigError, ProvisionerError
 
 SEED_POLICIES = (
@@ -72,9 +73,8 @@ class BootstrapRequest:
     def document(self) -> dict[str, Any]:
         """The seed scenario as a config document."""
         user: dict[str, Any] = {"user_name": self.user_name, "email": self.email}
-        for key in ("display_name", "given_name", "family_name"):
-            if (value := getattr(self, key)) is not None:
-                user[key] = value
+        names = {"display_name": self.display_name, "given_name": self.given_name, "family_name": self.family_name}
+        user.update({key: value for key, value in names.items() if value is not None})
         user["groups"] = [self.group]
         return {
             "groups": [{"name": self.group, "description": "Administer IAM Identity Center"}],
@@ -91,7 +91,7 @@ class BootstrapRequest:
                 {
                     "permission_set": self.permission_set,
                     "groups": [self.group],
-                    "accounts": list(self.account or ("current",)),
+                    "accounts": list(self.account or (CURRENT_ACCOUNT,)),
                 }
             ],
         }
