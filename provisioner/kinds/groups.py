@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ..config import Config, GroupSpec
 from ..plan import Action, Change, FieldChange, KindName
-from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation
+from .base import Env, ExportScope, LiveState
 from .identities import (
-    NOT_DELETED,
     NOT_FOUND,
-    Directory,
+    Principal,
+    PrincipalKind,
     create_or_adopt,
     delete,
-    drift_left_alone,
     find_id,
-    left_to_idp,
-    missing_from_idp,
-    plan_deletions,
-    read_directory,
     settle_conflicts,
     unexplained,
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_identitystore import IdentityStoreClient
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef
 
 
-class GroupKind(Kind[Directory, GroupSpec]):
+class GroupKind(PrincipalKind[GroupSpec]):
     name = KindName.GROUP
     natural_key = "DisplayName"
-    service = "identitystore"
+    result_key, id_key = "Groups", "GroupId"
     actions = frozenset(
         {
             "identitystore:ListGroups",
@@ -42,49 +38,28 @@ class GroupKind(Kind[Directory, GroupSpec]):
         }
     )
 
-    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
-        """Every group of the store."""
-        store = reader.ctx.identity_store_id
-        groups = reader.clients.identitystore.pages(
-            lambda c, more: c.list_groups(IdentityStoreId=store, **more), "Groups"
-        )
-        return read_directory(groups, "GroupId", "DisplayName")
+    def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
+        return client.list_groups(IdentityStoreId=store, **more)
 
-    def ids(self, part: Directory) -> Iterable[tuple[str, str]]:
-        return ((p.name, p.id) for p in part.by_name.values())
+    def specs(self, config: Config) -> list[tuple[str, bool, GroupSpec]]:
+        return [(spec.name, spec.external, spec) for spec in config.groups]
 
-    def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[GroupSpec]:
-        groups = live.get(self)
-        diff: Diff[GroupSpec] = Diff()
-        if mode is Mode.DESTROY:
-            plan_deletions(diff, self.name, groups, [(spec.name, spec.external, spec) for spec in config.groups])
-            return diff
-        for spec in config.groups:
-            group = groups.get(spec.name)
-            if group is None:
-                if spec.external:
-                    diff.errors.append(missing_from_idp(self.name, spec.name))
-                    continue
-                fields = [FieldChange("display_name", None, spec.name)]
-                if spec.description is not None:
-                    fields.append(FieldChange("description", None, spec.description))
-                diff.changes.append(creation(self.name, spec.name, spec, fields))
-            elif spec.description is None or group.attributes.get("Description") == spec.description:
-                diff.unchanged += 1
-            elif group.from_idp or spec.external:
-                diff.notes.append(left_to_idp(self.name, spec.name, drift_left_alone(["description"])))
-                diff.unchanged += 1
-            else:
-                field = FieldChange("description", group.attributes.get("Description"), spec.description)
-                diff.changes.append(Change(self.name, Action.UPDATE, spec.name, spec, (field,)))
-        if mode is Mode.PRUNE:
-            for name in config.absent.groups:
-                group = groups.get(name)
-                if group is not None and group.from_idp:
-                    diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
-                elif group is not None:
-                    diff.changes.append(Change(self.name, Action.DELETE, name, GroupSpec(name=name)))
-        return diff
+    def absent(self, config: Config) -> list[str]:
+        return config.absent.groups
+
+    def creation_fields(self, spec: GroupSpec) -> list[FieldChange]:
+        fields = [FieldChange("display_name", None, spec.name)]
+        if spec.description is not None:
+            fields.append(FieldChange("description", None, spec.description))
+        return fields
+
+    def drift(self, spec: GroupSpec, found: Principal) -> list[FieldChange]:
+        """The description, when the config sets it."""
+        old = found.attributes.get("Description")
+        return [] if spec.description in (None, old) else [FieldChange("description", old, spec.description)]
+
+    def gone(self, name: str, found: Principal) -> GroupSpec:
+        return GroupSpec(name=name)
 
     def apply(self, change: Change[GroupSpec], env: Env) -> str | None:
         spec, store, api = change.payload, env.ctx.identity_store_id, env.clients.identitystore

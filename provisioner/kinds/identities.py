@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from ..config import Config
 from ..errors import AwsError
-from ..plan import KindName
-from .base import Diff, deletion
+from ..plan import Action, Change, FieldChange, KindName
+from .base import Diff, Kind, LiveState, Mode, Reader, creation, deletion
 
 if TYPE_CHECKING:
+    from mypy_boto3_identitystore import IdentityStoreClient
     from mypy_boto3_identitystore.type_defs import UniqueAttributeTypeDef
 
     from ..aws import Clients
@@ -186,3 +188,75 @@ def external_ids(groups: Directory, users: Directory, marked: Iterable[tuple[Dir
     `external: true` (`marked`: (directory, name) of each)."""
     ids = {p.id for d in (groups, users) for p in d.by_name.values() if p.from_idp}
     return ids | {found for directory, name in marked if (found := directory.id_of(name)) is not None}
+
+
+S = TypeVar("S")  # a user's or group's spec
+
+
+class PrincipalKind(Kind[Directory, S]):
+    """Users and groups: listed from the identity store, created when missing, their managed
+    attributes corrected, left alone when an identity provider owns them, deleted when
+    destroyed or under `absent:` with prune."""
+
+    service = "identitystore"
+    result_key: ClassVar[str]  # of the listing: "Users"
+    id_key: ClassVar[str]  # "UserId"; the name key is natural_key
+
+    def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
+        """One page of the listing."""
+        raise NotImplementedError
+
+    def specs(self, config: Config) -> list[tuple[str, bool, S]]:
+        """(natural key, marked external, spec) of each declared one."""
+        raise NotImplementedError
+
+    def absent(self, config: Config) -> list[str]:
+        raise NotImplementedError
+
+    def creation_fields(self, spec: S) -> list[FieldChange]:
+        raise NotImplementedError
+
+    def drift(self, spec: S, found: Principal) -> list[FieldChange]:
+        """The managed attributes that differ."""
+        raise NotImplementedError
+
+    def gone(self, name: str, found: Principal) -> S:
+        """The payload of the deletion of an absent one."""
+        raise NotImplementedError
+
+    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
+        """Every one in the identity store (one listing)."""
+        store = reader.ctx.identity_store_id
+        listed = reader.clients.identitystore.pages(lambda c, more: self.page(c, store, more), self.result_key)
+        return read_directory(listed, self.id_key, self.natural_key)
+
+    def ids(self, part: Directory) -> Iterable[tuple[str, str]]:
+        return ((p.name, p.id) for p in part.by_name.values())
+
+    def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[S]:
+        directory = live.get(self)
+        diff: Diff[S] = Diff()
+        if mode is Mode.DESTROY:
+            plan_deletions(diff, self.name, directory, self.specs(config))
+            return diff
+        for name, external, spec in self.specs(config):
+            found = directory.get(name)
+            if found is None and external:
+                diff.errors.append(missing_from_idp(self.name, name))
+            elif found is None:
+                diff.changes.append(creation(self.name, name, spec, self.creation_fields(spec)))
+            elif not (changed := self.drift(spec, found)):
+                diff.unchanged += 1
+            elif found.from_idp or external:
+                diff.notes.append(left_to_idp(self.name, name, drift_left_alone([f.name for f in changed])))
+                diff.unchanged += 1
+            else:
+                diff.changes.append(Change(self.name, Action.UPDATE, name, spec, tuple(changed)))
+        if mode is Mode.PRUNE:
+            for name in self.absent(config):
+                found = directory.get(name)
+                if found is not None and found.from_idp:
+                    diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
+                elif found is not None:
+                    diff.changes.append(Change(self.name, Action.DELETE, name, self.gone(name, found)))
+        return diff

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config, UserSpec
 from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups
-from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation
+from .base import Diff, Env, ExportScope, LiveState, Mode
 from .identities import (
-    NOT_DELETED,
     NOT_FOUND,
     Directory,
+    Principal,
+    PrincipalKind,
     create_or_adopt,
     delete,
-    drift_left_alone,
     find_id,
-    left_to_idp,
-    missing_from_idp,
-    plan_deletions,
-    read_directory,
     settle_conflicts,
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_identitystore import IdentityStoreClient
     from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, EmailTypeDef
 
     from ..aws import Clients
@@ -76,10 +73,10 @@ def drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange]:
     return out
 
 
-class UserKind(Kind[Directory, UserSpec]):
+class UserKind(PrincipalKind[UserSpec]):
     name = KindName.USER
     natural_key = "UserName"
-    service = "identitystore"
+    result_key, id_key = "Users", "UserId"
     actions = frozenset(
         {
             "identitystore:ListUsers",
@@ -91,53 +88,35 @@ class UserKind(Kind[Directory, UserSpec]):
         }
     )
 
-    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
-        """Every user of the store."""
-        store = reader.ctx.identity_store_id
-        users = reader.clients.identitystore.pages(lambda c, more: c.list_users(IdentityStoreId=store, **more), "Users")
-        return read_directory(users, "UserId", "UserName")
+    def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
+        return client.list_users(IdentityStoreId=store, **more)
 
-    def ids(self, part: Directory) -> Iterable[tuple[str, str]]:
-        return ((p.name, p.id) for p in part.by_name.values())
+    def specs(self, config: Config) -> list[tuple[str, bool, UserSpec]]:
+        return [(spec.user_name, spec.external, spec) for spec in config.users]
+
+    def absent(self, config: Config) -> list[str]:
+        return config.absent.users
+
+    def creation_fields(self, spec: UserSpec) -> list[FieldChange]:
+        return [
+            FieldChange("user_name", None, spec.user_name),
+            FieldChange("display_name", None, spec.resolved_display_name),
+            FieldChange("given_name", None, spec.resolved_given_name),
+            FieldChange("family_name", None, spec.resolved_family_name),
+            FieldChange("email", None, spec.email),
+        ]
+
+    def drift(self, spec: UserSpec, found: Principal) -> list[FieldChange]:
+        return drift(spec, found.attributes)
+
+    def gone(self, name: str, found: Principal) -> UserSpec:
+        return UserSpec(user_name=name, email=primary_email(found.attributes) or "x@example.com")
 
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[UserSpec]:
-        users = live.get(self)
-        diff: Diff[UserSpec] = Diff()
-        if mode is Mode.DESTROY:
-            plan_deletions(diff, self.name, users, [(spec.user_name, spec.external, spec) for spec in config.users])
-            return diff
-        for spec in config.users:
-            user = users.get(spec.user_name)
-            if user is None:
-                if spec.external:
-                    diff.errors.append(missing_from_idp(self.name, spec.user_name))
-                    continue
-                fields = (
-                    FieldChange("user_name", None, spec.user_name),
-                    FieldChange("display_name", None, spec.resolved_display_name),
-                    FieldChange("given_name", None, spec.resolved_given_name),
-                    FieldChange("family_name", None, spec.resolved_family_name),
-                    FieldChange("email", None, spec.email),
-                )
-                diff.changes.append(creation(self.name, spec.user_name, spec, fields))
-                continue
-            changed = drift(spec, user.attributes)
-            if not changed:
-                diff.unchanged += 1
-            elif user.from_idp or spec.external:
-                diff.notes.append(left_to_idp(self.name, spec.user_name, drift_left_alone([f.name for f in changed])))
-                diff.unchanged += 1
-            else:
-                diff.changes.append(Change(self.name, Action.UPDATE, spec.user_name, spec, tuple(changed)))
-        diff.warnings += _emails_taken(diff.changes, users) + _clashes_with_idp(config, diff.changes, live)
-        if mode is Mode.PRUNE:
-            for name in config.absent.users:
-                user = users.get(name)
-                if user is not None and user.from_idp:
-                    diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
-                elif user is not None:
-                    spec = UserSpec(user_name=name, email=primary_email(user.attributes) or "x@example.com")
-                    diff.changes.append(Change(self.name, Action.DELETE, name, spec))
+        diff = super().diff(config, live, mode)
+        if mode is not Mode.DESTROY:
+            updates = [c for c in diff.changes if c.action is not Action.DELETE]
+            diff.warnings += _emails_taken(updates, live.get(self)) + _clashes_with_idp(config, updates, live)
         return diff
 
     def apply(self, change: Change[UserSpec], env: Env) -> str | None:
