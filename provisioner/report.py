@@ -127,7 +127,7 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty
     return "\n".join(lines)
 
 
-def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
+def render_result(result: ApplyResult, plan: Plan, color: bool = False, verb: str = "Apply") -> str:
     """One line per change done, failed or unknown (not each one not started), then the counts."""
     lines = []
     marks = {"done": ("ok", "32"), "failed": ("FAILED", "31"), UNKNOWN: ("unknown", "33")}
@@ -156,9 +156,9 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False) -> str:
             "the same command again finishes the job."
         )
     elif counts["failed"]:
-        lines.append(f"Apply: {counts['done']} done, {counts['failed']} failed, {unchanged} unchanged.")
+        lines.append(f"{verb}: {counts['done']} done, {counts['failed']} failed, {unchanged} unchanged.")
     else:
-        lines.append(f"Apply complete: {counts['done']} done, {unchanged} unchanged.")
+        lines.append(f"{verb} complete: {counts['done']} done, {unchanged} unchanged.")
     return "\n".join(lines)
 
 

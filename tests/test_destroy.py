@@ -56,6 +56,7 @@ def test_destroy_leaves_what_the_config_does_not_name(aws: realism.State) -> Non
     assert CliRunner().invoke(cli, ["--region", REGION, "apply", "-f", EXAMPLE, "--yes"]).exit_code == 0
     result = CliRunner().invoke(cli, ["--region", REGION, "destroy", "-f", EXAMPLE, "--yes"])
     assert result.exit_code == 0, result.output
+    assert "Destroy complete: 5 done" in result.stdout
     assert inventory()["groups"] == 1 and inventory()["permission_sets"] == 0
     again = CliRunner().invoke(cli, ["--region", REGION, "destroy", "-f", EXAMPLE, "--yes"])
     assert again.exit_code == 0

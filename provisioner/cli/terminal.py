@@ -117,7 +117,8 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
     else:
         if result.result is not None:
             click.echo("")
-            click.echo(report.render_result(result.result, result.plan, state.color))
+            verb = "Destroy" if request.destroy else "Apply"
+            click.echo(report.render_result(result.result, result.plan, state.color, verb))
         if result.handoff is not None:
             click.echo("")
             click.echo(result.handoff.text)
