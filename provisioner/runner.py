@@ -315,9 +315,16 @@ def _outcomes(changes: list[Change[Any]], results: list[AsyncOutcome]) -> list[O
     return [
         Outcome(change, False, o.reason or "", o.request_id, interrupted=INTERRUPTED[o.status])
         if o.status in INTERRUPTED
-        else Outcome(change, o.ok, "" if o.ok else f"{o.status}: {o.reason or 'no reason given'}", o.request_id)
+        else Outcome(change, o.ok, "" if o.ok else _failure(o), o.request_id)
         for change, o in zip(changes, results, strict=True)
     ]
+
+
+def _failure(outcome: AsyncOutcome) -> str:
+    """Why a request did not succeed: AWS's FailureReason for FAILED (the line says FAILED
+    already), the error for a request that could not be made, else the status and why."""
+    reason = outcome.reason or "no reason given"
+    return reason if outcome.status in ("FAILED", "ERROR") else f"{outcome.status}: {reason}"
 
 
 def read(order: list[Kind[Any, Any]], reader: Reader, config: Config, mode: Mode) -> LiveState:

@@ -179,7 +179,13 @@ def test_failed_assignment_exits_1_with_reason(aws: realism.State) -> None:
     realism.configure(fail_assignment=lambda payload: "Role quota exceeded")
     result = invoke("apply", "-f", EXAMPLE, "--yes")
     assert result.exit_code == 1
-    assert "FAILED" in result.output and "Role quota exceeded" in result.output and "request id" in result.output
+    [line] = [line for line in result.output.splitlines() if "FAILED" in line]
+    # Each fact once: the status, the change, AWS's reason, the request id.
+    assert line.count("FAILED") == 1 and line.count("request id") == 1
+    assert (
+        line.lstrip().startswith("FAILED create assignment group IdentityCenterAdmins")
+        and "Role quota exceeded" in line
+    )
 
 
 def test_no_region_is_a_clear_error(aws: realism.State, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -496,6 +502,8 @@ def test_error_line_says_operation_code_message(aws: realism.State) -> None:
     result = invoke("plan", "-f", EXAMPLE)
     assert result.exit_code == 1
     assert result.output.startswith("error: ListInstances: ValidationException: Invalid instance [request id ")
+
+
 # -- bootstrap --write-config: never clobber a file, write it only after the run did its work --
 SEED = ["bootstrap", "--user-name", "admin", "--email", "admin@example.com"]
 
@@ -524,9 +532,7 @@ def no_aws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return built
 
 
-def test_bootstrap_refuses_to_overwrite_a_different_config_before_any_call(
-    tmp_path: Path, no_aws: list[str]
-) -> None:
+def test_bootstrap_refuses_to_overwrite_a_different_config_before_any_call(tmp_path: Path, no_aws: list[str]) -> None:
     out = tmp_path / "ic.yaml"
     out.write_text(curated_config())
     result = invoke(*SEED, "--write-config", str(out), "--yes")
