@@ -46,7 +46,7 @@ def assignment_count() -> int:
 
 
 def test_in_progress_assignments_are_polled_to_success(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=3, clock=clock.now)
+    realism.configure(async_seconds=5, clock=clock.now)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert result.ok
     assert assignment_count() == 36
@@ -54,7 +54,7 @@ def test_in_progress_assignments_are_polled_to_success(clients: Clients, clock: 
 
 
 def test_polling_is_batched_not_a_describe_per_request_per_round(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=3, clock=clock.now)
+    realism.configure(async_seconds=5, clock=clock.now)
     plan_and_apply(clients, parse(MANY))
     counts = clients.log.counts
     # Each request is described once it ends (plus the rounds where few are left).
@@ -63,7 +63,7 @@ def test_polling_is_batched_not_a_describe_per_request_per_round(clients: Client
 
 
 def test_outstanding_requests_stay_within_the_quota(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=2, clock=clock.now, max_outstanding_assignments=15)
+    realism.configure(async_seconds=3, clock=clock.now, max_outstanding_assignments=15)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert result.ok, result.to_json()
     assert clients.log.counts["sso-admin:CreateAccountAssignment"] == 36  # never refused, never repeated
@@ -73,7 +73,7 @@ def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(c
     def fail(payload: dict[str, str]) -> str | None:
         return "IAM role quota exceeded in 111122223333" if payload["TargetId"] == "111122223333" else None
 
-    realism.configure(async_polls=2, clock=clock.now, fail_assignment=fail)
+    realism.configure(async_seconds=3, clock=clock.now, fail_assignment=fail)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert not result.ok
     assert len(result.failed) == 18
@@ -82,7 +82,7 @@ def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(c
 
 
 def test_polling_stops_at_the_timeout_and_names_what_is_pending_once(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=10**9, clock=clock.now)
+    realism.configure(async_seconds=10**9, clock=clock.now)
     plan, result, _ = plan_and_apply(clients, load_example(), timeout=60)
     failed = result.failed
     assert len(failed) == 1 and failed[0].change.resource == "assignment"
@@ -96,7 +96,7 @@ def test_polling_stops_at_the_timeout_and_names_what_is_pending_once(clients: Cl
 
 def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> None:
     plan_and_apply(clients, parse(FULL))
-    realism.configure(async_polls=2, clock=clock.now)
+    realism.configure(async_seconds=3, clock=clock.now)
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"
     second = make_clients(clock)
@@ -107,7 +107,7 @@ def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> Non
 
 def test_failed_provisioning_is_reported(clients: Clients, clock: Any) -> None:
     plan_and_apply(clients, parse(FULL))
-    realism.configure(async_polls=1, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
+    realism.configure(async_seconds=2, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"
     plan, result, _ = plan_and_apply(make_clients(clock), parse(changed))
@@ -157,7 +157,7 @@ def test_transient_conflict_is_retried_with_backoff(clients: Clients, clock: Any
 
 
 def test_a_second_runner_sees_what_the_first_did(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=1, clock=clock.now)
+    realism.configure(async_seconds=2, clock=clock.now)
     plan_and_apply(clients, parse(MANY))
     plan = Runner(make_clients(clock), parse(MANY), run_settings()).plan()
     assert plan.empty
@@ -170,7 +170,7 @@ def throttled(operation: str) -> ClientError:
 
 def test_status_reads_throttled_hard_never_lose_the_run(clients: Clients, clock: Any) -> None:
     status_reads = ("DescribeAccountAssignmentCreationStatus", "ListAccountAssignmentCreationStatus")
-    realism.configure(async_polls=2, clock=clock.now, throttle_operations=dict.fromkeys(status_reads, 0.9), seed=7)
+    realism.configure(async_seconds=3, clock=clock.now, throttle_operations=dict.fromkeys(status_reads, 0.9), seed=7)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert result.ok, [o.detail for o in result.failed][:3]
     assert assignment_count() == 36

@@ -163,7 +163,7 @@ def test_a_denied_assignment_leaves_the_others_polled_to_their_end(clients: Any,
     # A delegated administrator may not assign on the management account (user guide,
     # delegated administration); the other accounts' requests are already in flight.
     realism.configure(
-        async_polls=2,
+        async_seconds=3,
         clock=clock.now,
         deny=lambda operation, request: operation == "CreateAccountAssignment" and request["TargetId"] == MANAGEMENT,
     )

@@ -117,7 +117,7 @@ def assign_by_hand(permission_set: str, user: str, account: str) -> None:
 def test_destroy_deletes_every_assignment_of_its_sets_marking_the_undeclared(clients: Any, clock: Any) -> None:
     plan_and_apply(clients, parse(TEAM))
     assign_by_hand("OpsAdmin", "ana", "111122223333")
-    realism.configure(async_polls=1, clock=clock.now)  # deletions and removals take a poll
+    realism.configure(async_seconds=2, clock=clock.now)  # deletions and removals take a while
     runner = Runner(make_clients(clock), parse(TEAM), run_settings())
     plan = runner.plan_destroy()
     reasons = {c.key: {f.name: f.new for f in c.fields} for c in plan.changes if c.resource == "assignment"}

@@ -52,7 +52,7 @@ class Endpoint:
 
 @pytest.fixture
 def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
-    ep = Endpoint(tmp_path, "--async-polls", "1")
+    ep = Endpoint(tmp_path, "--async-seconds", "0.3")
     yield ep
     if ep.proc.poll() is None:
         ep.proc.kill()

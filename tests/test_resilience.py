@@ -50,7 +50,7 @@ def test_medium_org_converges_under_throttling_errors_and_dropped_connections(
         error_rate=0.05,
         drop_before_rate=0.01,
         drop_after_rate=0.01,
-        async_polls=2,
+        async_seconds=3,
         clock=clock.now,
         seed=11,
     )
