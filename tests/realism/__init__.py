@@ -60,9 +60,7 @@ from typing import Any
 # simulation and credential report, which are Read too. Any other operation counts as a
 # write, also one this table does not know: harsh, so a "zero writes" test cannot miss one.
 READ_VERBS = ("Describe", "Get", "List", "Is")
-READ_OPERATIONS = frozenset(
-    {"iam:SimulatePrincipalPolicy", "iam:SimulateCustomPolicy", "iam:GenerateCredentialReport"}
-)
+READ_OPERATIONS = frozenset({"iam:SimulatePrincipalPolicy", "iam:SimulateCustomPolicy", "iam:GenerateCredentialReport"})
 
 
 def is_write(call: str) -> bool:
@@ -1296,9 +1294,13 @@ def _answer_every_operation() -> None:
         if getattr(method, "_realism", False):
             return run()  # the layer's own operations count themselves, inside their faults
         call = f"{self.service_name}:{action or '(none)'}"
-        with STATE.lock:
-            _record(call)
-        return _paused(call, run)
+
+        def counted() -> Any:
+            with STATE.lock:
+                _record(call)
+            return run()
+
+        return _paused(call, counted)  # held before it is counted, as the layer's own operations
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
