@@ -107,7 +107,8 @@ class Settings:
     # ("the requested resource was being concurrently modified by another request").
     concurrent_modification: dict[str, int] = field(default_factory=dict)
     # Sent with those answers. The model declares RetryAfterSeconds on ThrottlingException and
-    # InternalServerException only (so botocore drops it here); modelled harshly as sent.
+    # InternalServerException only (so botocore drops it here); modelled harshly as sent. Also
+    # sent with identitystore's throttling, where the model declares it.
     retry_after_seconds: int | None = None
     # ListAccountAssignmentsForPrincipal for a USER also answers the rows of the user's
     # groups, each naming its group. The API reference says each row carries its own
@@ -935,6 +936,13 @@ def _record(call: str) -> None:
     STATE.log.append((STATE.settings.clock(), call))
 
 
+def _throttled(service: str) -> _Error:
+    """ThrottlingException; identitystore's carries `retry_after_seconds` when set, as its model
+    declares RetryAfterSeconds there (botocore identitystore model, ThrottlingException)."""
+    retry_after = STATE.settings.retry_after_seconds if service == "identitystore" else None
+    return _Error("ThrottlingException", "Rate exceeded", retry_after=retry_after)
+
+
 def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> Any:
     """Apply the quotas and the injected faults around one call."""
     s = STATE.settings
@@ -955,12 +963,12 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             bucket[0] = min(s.tps, bucket[0] + (now - bucket[1]) * s.tps)
             bucket[1] = now
             if bucket[0] < 1:
-                return _error_response(_Error("ThrottlingException", "Rate exceeded"))
+                return _error_response(_throttled(service))
             bucket[0] -= 1
         roll = STATE.rng.random()
         throttle_rate = s.throttle_operations.get(operation, s.throttle_rate)
         if roll < throttle_rate:
-            return _error_response(_Error("ThrottlingException", "Rate exceeded"))
+            return _error_response(_throttled(service))
         roll -= throttle_rate
         if roll < s.error_rate:
             return _error_response(_Error("InternalServerException", "Internal failure", status=500))
