@@ -95,35 +95,6 @@ def test_apply_json_reports_outcomes(aws: realism.State) -> None:
     assert doc["result"]["failed"] == 0 and len(doc["result"]["outcomes"]) == 5
 
 
-BAD_CONFIGS = {
-    "session_duration: PT13H": (
-        "session_duration: PT4H",
-        "session_duration: PT13H",
-        "permission_sets[0].session_duration",
-    ),
-    "unknown group in assignments": (
-        "groups: [IdentityCenterAdmins]\n    accounts",
-        "groups: [Nobody]\n    accounts",
-        "assignments[0].groups[0]",
-    ),
-    "13-digit account": ("accounts: [current]", "accounts: ['1234567890123']", "assignments[0].accounts"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
-def test_invalid_config_exits_1_naming_the_field_before_any_call(aws: realism.State, tmp_path: Path, case: str) -> None:
-    old, new, field = BAD_CONFIGS[case]
-    text = Path(EXAMPLE).read_text()
-    assert old in text
-    path = tmp_path / "bad.yaml"
-    path.write_text(text.replace(old, new))
-    result = invoke("apply", "-f", str(path), "--yes")
-    assert result.exit_code == 1
-    assert f"config error: {path}: {field}" in result.output
-    assert "Traceback" not in result.output
-    assert sum(realism.STATE.calls.values()) == 0
-
-
 def test_bootstrap_builds_the_seed_and_is_idempotent(aws: realism.State) -> None:
     args = ["bootstrap", "--user-name", "admin", "--email", "admin@example.com", "--yes"]
     first = invoke(*args)
