@@ -206,6 +206,21 @@ def test_failed_provisioning_is_reported(clients: Clients, clock: Any) -> None:
     assert "policy AllowBilling missing" in result.failed[0].detail
 
 
+def test_a_failed_provisioning_is_made_again_by_the_next_run(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    realism.configure(async_seconds=2, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
+    plan_and_apply(make_clients(clock), parse(changed))
+    realism.configure(async_seconds=2, clock=clock.now)
+    again = make_clients(clock)
+    plan, result, _ = plan_and_apply(again, parse(changed))
+    # The set is stale where the provisioning failed: AWS still lists it so, and it is provisioned again.
+    assert [c.resource for c in plan.changes] == ["provisioning"] and result.ok
+    assert again.log.writes() == {"sso-admin:ProvisionPermissionSet": 1}
+    assert Runner(make_clients(clock), parse(changed), run_settings()).plan().empty
+
+
 def test_throttling_and_server_errors_are_retried(clients: Clients, clock: Any) -> None:
     realism.configure(throttle_rate=0.3, error_rate=0.05, seed=3)
     plan, result, _ = plan_and_apply(clients, parse(MANY))

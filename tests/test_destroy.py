@@ -35,17 +35,18 @@ EMPTY = {
 
 def test_destroy_removes_what_the_config_declares_in_reverse_order(clients: Any, clock: Any) -> None:
     plan_and_apply(clients, parse(organization(4, 8, 3, 5, 24)))
-    remover = make_clients(clock)
-    runner = Runner(remover, parse(organization(4, 8, 3, 5, 24)), run_settings())
-    plan = runner.plan_destroy()
-    assert [c.resource for c in plan.changes] == sorted(
-        (c.resource for c in plan.changes),
-        key=["assignment", "permission_set", "membership", "user", "group"].index,
-    )
-    assert runner.apply(plan).ok
+    # Each assignment deletion takes 5 s; the set leaves an account as soon as its last one is gone.
+    realism.configure(async_seconds=5, removal_seconds=0, clock=clock.now)
+    runner = Runner(make_clients(clock), parse(organization(4, 8, 3, 5, 24)), run_settings())
+    assert runner.apply(runner.plan_destroy()).ok
     assert inventory() == EMPTY
-    order = [op for op in remover.log.sequence if op.startswith("Delete")]
-    assert order.index("DeletePermissionSet") > max(i for i, op in enumerate(order) if op == "DeleteAccountAssignment")
+    # What AWS saw, in the order the README gives: assignments (their deletions finished
+    # first, so no DeletePermissionSet was refused), permission sets, memberships, users, groups.
+    deletes = [call for _, call in realism.STATE.log if ":Delete" in call]
+    kinds = [call.split(":Delete")[1] for call in deletes]
+    assert sorted(kinds, key=kinds.index) == kinds, "each kind deleted in one run of calls"
+    assert list(dict.fromkeys(kinds)) == ["AccountAssignment", "PermissionSet", "GroupMembership", "User", "Group"]
+    assert realism.STATE.calls["sso-admin:DeletePermissionSet"] == 3
 
 
 def test_destroy_leaves_what_the_config_does_not_name(aws: realism.State) -> None:
