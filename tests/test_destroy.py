@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import EXAMPLES, REGION, make_clients, parse, plan_and_apply, run_settings
 from tests.realism.orgs import inventory, organization
-from tests.test_resilience import Endpoint, endpoint, finish  # noqa: F401
+from tests.test_resilience import Endpoint, endpoint, finish, kill_at  # noqa: F401
 from tests.test_resilience import cli as cli_process
 
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
@@ -78,14 +75,9 @@ def test_destroy_after_a_killed_destroy_converges(endpoint: Endpoint, tmp_path: 
     config.write_text(json.dumps(doc))
     code, out = finish(cli_process(endpoint.url, "apply", "-f", str(config), "--yes", "--poll-interval", "0.05"))
     assert code == 0, out
-    start = realism.STATE.calls["sso-admin:DeleteAccountAssignment"]
-    proc = cli_process(endpoint.url, "destroy", "-f", str(config), "--yes", "--poll-interval", "0.05")
-    deadline = time.monotonic() + 60
-    while realism.STATE.calls["sso-admin:DeleteAccountAssignment"] - start < 20:
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # Killed while the 20th assignment deletion is held at AWS, before it takes effect.
+    destroy = ("destroy", "-f", str(config), "--yes", "--poll-interval", "0.05")
+    kill_at(endpoint, "sso-admin:DeleteAccountAssignment", 20, False, *destroy)
     code, out = finish(cli_process(endpoint.url, "destroy", "-f", str(config), "--yes", "--poll-interval", "0.05"))
     assert code == 0, out
     realism.configure()
