@@ -10,7 +10,8 @@ half way), and each mutant is judged by a fast subset of the tests that check th
 with -x so a killed mutant stops at its first failing test. Modules run side by side, one
 per job. At the end it prints every surviving mutant (file, line, operator, diff) and the
 survival rate of each module and of all of them; the sessions stay in build/mutants/ for
-`cr-report` and `cr-html`. Not part of `make test`.
+`cr-report` and `cr-html`, and `--resume` goes on with a run that was stopped. Not part of
+`make test`.
 """
 
 from __future__ import annotations
@@ -98,22 +99,28 @@ def run(args: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def mutate(module: str) -> Outcome:
-    """One cosmic-ray session: a fresh copy of the tree, init, a baseline, exec, the report."""
+def mutate(module: str, resume: bool = False) -> Outcome:
+    """One cosmic-ray session: a fresh copy of the tree, init, a baseline, exec, the report;
+    with `resume`, the mutants a stopped session had not run yet, in the copy it had."""
     work = BUILD / module
     tree = work / "tree"
-    copy_tree(tree)
+    cfg, session = work / "cosmic-ray.toml", work / "session.sqlite"
+    resume = resume and session.exists() and tree.exists()
+    if not resume:
+        copy_tree(tree)
     # The copy must be what its tests import, not the editable install of the work tree.
     imported = run([sys.executable, "-c", "import provisioner; print(provisioner.__file__)"], tree).strip()
     if not imported.startswith(str(tree)):
         raise SystemExit(f"mutants: the copy imports {imported}, not its own provisioner")
-    cfg, session = work / "cosmic-ray.toml", work / "session.sqlite"
-    cfg.write_text(config(module))
-    session.unlink(missing_ok=True)
-    print(f"mutants: {module}: init, baseline, exec (tests: {' '.join(SUBSETS[module])})", flush=True)
-    run([str(BIN / "cosmic-ray"), "init", str(cfg), str(session)], tree)
-    run([str(BIN / "cr-filter-operators"), str(session), str(cfg)], tree)
-    run([str(BIN / "cosmic-ray"), "baseline", str(cfg)], tree)
+    if not resume:
+        cfg.write_text(config(module))
+        session.unlink(missing_ok=True)
+        print(f"mutants: {module}: init, baseline, exec (tests: {' '.join(SUBSETS[module])})", flush=True)
+        run([str(BIN / "cosmic-ray"), "init", str(cfg), str(session)], tree)
+        run([str(BIN / "cr-filter-operators"), str(session), str(cfg)], tree)
+        run([str(BIN / "cosmic-ray"), "baseline", str(cfg)], tree)
+    else:
+        print(f"mutants: {module}: resuming {session}", flush=True)
     run([str(BIN / "cosmic-ray"), "exec", str(cfg), str(session)], tree)
     report = run([str(BIN / "cr-report"), "--surviving-only", "--show-diff", str(session)], tree)
     tested = survived = 0
@@ -129,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"any of {', '.join(SUBSETS)} (default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="modules mutated side by side (default 2: the cores)")
+    parser.add_argument("--resume", action="store_true", help="go on with the sessions a stopped run left")
     args = parser.parse_args(argv)
     if unknown := [m for m in args.modules if m not in SUBSETS]:
         parser.error(f"unknown module(s) {', '.join(unknown)}: choose from {', '.join(SUBSETS)}")
@@ -136,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     # The biggest first, so the jobs end together.
     modules = sorted(args.modules or list(SUBSETS), key=lambda m: -(ROOT / "provisioner" / f"{m}.py").stat().st_size)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(mutate, modules))
+        outcomes = list(pool.map(lambda module: mutate(module, args.resume), modules))
     for outcome in outcomes:
         print(f"\n=== surviving mutants of provisioner/{outcome.module}.py\n{outcome.report}")
     print("\nmodule                  mutants  survived  rate")
