@@ -418,6 +418,15 @@ def test_names_outside_the_service_models_pattern_are_refused(instance: Any) -> 
     assert "[\\w+=,.@-]+" in response["Error"]["Message"]
 
 
+@pytest.mark.parametrize(("size", "refused"), [(100, False), (101, True)])  # botocore itself checks the minimum
+def test_a_page_size_outside_the_models_range_is_refused(instance: Any, size: int, refused: bool) -> None:
+    listing = lambda: sso().list_permission_sets(InstanceArn=instance[0], MaxResults=size)  # noqa: E731
+    if refused:
+        assert code(listing) == "ValidationException"
+    else:
+        listing()
+
+
 def test_aws_managed_policies_are_found_by_their_path(instance: Any) -> None:
     ps = new_set(instance)
 

@@ -1053,6 +1053,14 @@ def _shape_problems(service: str, shape: Any, value: Any, where: str, problems: 
     elif shape.type_name == "list" and isinstance(value, list):
         for index, item in enumerate(value):
             _shape_problems(service, shape.member, item, f"{where}.{index + 1}.member", problems)
+    elif shape.type_name == "integer" and isinstance(value, int):
+        # MaxResults and the like: 1..100 for the list calls (the model's min and max).
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have value "
+                f"between {low} and {high}"
+            )
     elif shape.type_name == "string" and isinstance(value, str) and shape.name in VALIDATED_SHAPES:
         meta = shape.metadata
         check = StringShape(service, shape.name, int(meta.get("min", 0)), meta.get("max"), meta.get("pattern"))
