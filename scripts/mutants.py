@@ -47,7 +47,7 @@ SUBSETS = {
     ],
     "aws": ["tests/test_retry.py", "tests/test_clients.py", "tests/test_interrupt.py"],
     "runner": ["tests/test_async.py", "tests/test_interrupt.py"],
-    "quotas": ["tests/test_async.py", "tests/test_config.py"],
+    "quotas": ["tests/test_retry.py", "tests/test_async.py", "tests/test_config.py"],
 }
 # Replacing a binary operator by a shift, a bitwise one, a power, a modulo or a floor division
 # says little that +, -, * and / replacements do not, and would be half of all mutants.

@@ -141,7 +141,7 @@ def test_session_durations_at_the_bounds_are_accepted(duration: str) -> None:
     assert config.permission_sets[0].session_duration == duration
 
 
-@pytest.mark.parametrize("duration", ["PT59M", "PT721M"])
+@pytest.mark.parametrize("duration", ["PT59M", "PT3599S", "PT721M", "PT43201S"])
 def test_session_durations_just_outside_the_bounds_are_refused(duration: str) -> None:
     found = problems(with_change("permission_sets.0.session_duration", duration))
     assert found == [("permission_sets[0].session_duration", f"{duration} is outside PT1H..PT12H")]
