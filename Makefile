@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= examples/identity-center-admin.yaml
 ARGS   ?=
 
-.PHONY: install test lint demo plan apply endpoint bench clean
+.PHONY: install test lint demo plan apply endpoint bench mutants clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ endpoint: $(STAMP)  ## run the local moto endpoint with the realism layer until 
 
 bench: $(STAMP)  ## the reference organization against the realism endpoint (about a minute)
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+mutants: $(STAMP)  ## mutation testing (cosmic-ray) of retry, aws, runner, quotas: survivors and rate (~30 min)
+	$(BIN)/python scripts/mutants.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

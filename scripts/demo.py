@@ -41,7 +41,7 @@ def main() -> int:
     }
     bootstrap = ["bootstrap", "--user-name", "admin", "--email", "admin@example.com", "--given-name", "Admin",
                  "--family-name", "User", "--display-name", "Admin User", "--yes"]  # fmt: skip
-    with Endpoint(async_polls=2) as endpoint:
+    with Endpoint(async_seconds=1.0) as endpoint:  # the assignment is IN_PROGRESS for 1 s
         print(f"local AWS endpoint (moto + realism layer): {endpoint.url}")
         common = ["--endpoint-url", endpoint.url, "--region", REGION]
         code, bootstrap_out = run("Bootstrap: the console walkthrough in one command", common + bootstrap, env)

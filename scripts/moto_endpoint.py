@@ -73,8 +73,12 @@ class Endpoint:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
-    parser.add_argument("--async-polls", type=int, default=0, help="polls that see IN_PROGRESS before the end")
-    parser.add_argument("--async-seconds", type=float, default=0.0, help="seconds before async work completes")
+    parser.add_argument(
+        "--async-seconds",
+        type=float,
+        default=0.0,
+        help="seconds an asynchronous request stays IN_PROGRESS, however often it is polled (0: it ends at once)",
+    )
     parser.add_argument("--tps", type=float, default=None, help="requests/s per service before ThrottlingException")
     parser.add_argument(
         "--quotas",
@@ -92,7 +96,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = {
-        "async_polls": args.async_polls,
         "async_seconds": args.async_seconds,
         "tps": args.tps,
         "throttle_rate": args.throttle_rate,

@@ -321,15 +321,26 @@ def test_unusable_instance_fails(aws: realism.State, state: str, words: str) -> 
     assert check.status == "FAIL" and words in check.detail
 
 
+# The role behind an Identity Center session, as IAM lists it: under a path the session ARN
+# does not show, aws-reserved/sso.amazonaws.com/, which can also name a Region (IAM Identity
+# Center user guide, "Referencing permission sets in resource policies": role ARNs of the form
+# .../role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_...). Only GetRole tells.
+SSO_ROLE = "AWSReservedSSO_Admin_abc"
+SSO_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{REGION}/{SSO_ROLE}"
+
+
 class FakeIam:
-    """Answers SimulatePrincipalPolicy (moto does not implement it) with chosen decisions."""
+    """IAM with one role, SSO_ROLE, answering SimulatePrincipalPolicy (moto does not implement
+    it) with chosen decisions."""
 
     def __init__(self, denied: set[str]) -> None:
         self.denied = denied
         self.sources: list[str] = []
 
     def get_role(self, RoleName: str) -> dict[str, Any]:  # noqa: N803
-        return {"Role": {"Arn": f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{RoleName}"}}
+        if RoleName != SSO_ROLE:
+            raise AssertionError(f"no role {RoleName}")
+        return {"Role": {"Arn": SSO_ROLE_ARN}}
 
     def simulate_principal_policy(self, PolicySourceArn: str, ActionNames: list[str]) -> dict[str, Any]:  # noqa: N803
         self.sources.append(PolicySourceArn)
@@ -351,9 +362,9 @@ class FakeClients:
 @pytest.mark.parametrize(("denied", "status"), [(set(), "PASS"), ({"sso:CreateAccountAssignment"}, "FAIL")])
 def test_permissions_are_simulated_for_the_callers_role(denied: set[str], status: str) -> None:
     iam = FakeIam(denied)
-    caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin_abc/alice"
+    caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/alice"
     check = doctor.permissions_check(FakeClients(iam), caller)  # type: ignore[arg-type]
-    role = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_abc"
-    assert check.status == status and iam.sources == [role]
+    # The role IAM holds is simulated: not the session, nor an ARN put together from its name.
+    assert check.status == status and iam.sources == [SSO_ROLE_ARN]
     if denied:
         assert "sso:CreateAccountAssignment" in check.fix

@@ -133,7 +133,9 @@ def test_per_account_provisionings_of_one_set_never_overlap(org: dict[str, str],
     doc = team([org["a"], org["b"], *(member(f"x{i}") for i in range(3))])
     plan_and_apply(clients, parse(doc))
     set_account_state(org["b"], "SUSPENDED")
-    realism.configure(async_polls=2, clock=clock.now, conflict_while_provisioning=True, max_concurrent_provisionings=3)
+    realism.configure(
+        async_seconds=3, clock=clock.now, conflict_while_provisioning=True, max_concurrent_provisionings=3
+    )
     edited = copy.deepcopy(doc)
     edited["permission_sets"][0]["session_duration"] = "PT2H"
     second = make_clients(clock)

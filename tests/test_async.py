@@ -20,7 +20,7 @@ from provisioner.cli import cli
 from provisioner.errors import AwsAccessError, AwsError
 from provisioner.report import render_result
 from provisioner.retry import FakeClock, PollSettings, Retrier, RetrySettings, run_async
-from provisioner.runner import Runner
+from provisioner.runner import Runner, RunSettings
 from tests import realism
 from tests.conftest import EXAMPLES, REGION, load_example, make_clients, parse, plan_and_apply, run_settings
 from tests.test_steps import FULL
@@ -46,34 +46,125 @@ def assignment_count() -> int:
 
 
 def test_in_progress_assignments_are_polled_to_success(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=3, clock=clock.now)
+    realism.configure(async_seconds=5, clock=clock.now)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert result.ok
     assert assignment_count() == 36
-    assert clock.slept, "polling waited between rounds"
+    assert clock.t >= 5 * 3, "three waves of 15, each IN_PROGRESS for 5 s, were waited for"
 
 
 def test_polling_is_batched_not_a_describe_per_request_per_round(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=3, clock=clock.now)
+    realism.configure(async_seconds=5, clock=clock.now)
     plan_and_apply(clients, parse(MANY))
-    counts = clients.log.counts
-    # Each request is described once it ends (plus the rounds where few are left).
-    assert counts["sso-admin:DescribeAccountAssignmentCreationStatus"] <= 36 * 2
-    assert counts["sso-admin:ListAccountAssignmentCreationStatus"] >= 1
+    # Many in flight: one listing per round, and a describe only for each request that ended.
+    assert realism.STATE.calls["sso-admin:DescribeAccountAssignmentCreationStatus"] == 36
+    listings = realism.STATE.times("sso-admin:ListAccountAssignmentCreationStatus")
+    assert len(listings) >= 3 and len(set(listings)) == len(listings)
+
+
+# -- the poll cadence: 1 s, growing by 1.25 to at most 5 s ----------------------------------------
+def gentle_backoff(until: float) -> list[float]:
+    """The waits between looks of the README's backoff, up to the first look at or after `until`."""
+    waits, interval = [], 1.0
+    while sum(waits) < until:
+        waits.append(interval)
+        interval = min(interval * 1.25, 5.0)
+    return waits
+
+
+def test_polling_waits_one_second_then_backs_off_to_five() -> None:
+    clock = FakeClock()
+    looks: list[float] = []
+
+    def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        looks.append(clock.now())
+        assert len(looks) <= 100, f"polled {len(looks)} times in {clock.now()}s"
+        ended = clock.now() >= 60
+        return {rid: {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids if ended}
+
+    fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
+    outcomes = run_async([1, 2], fire, check, 15, clock, PollSettings())
+    assert [o.status for o in outcomes] == ["SUCCEEDED"] * 2
+    waits = [later - earlier for earlier, later in zip([0.0, *looks], looks, strict=False)]
+    assert waits == pytest.approx(gentle_backoff(60))
+
+
+def test_an_apply_polls_aws_gently_while_its_request_is_in_progress(clients: Clients, clock: FakeClock) -> None:
+    def takes(seconds: float) -> None:  # every call takes 10 ms of the fake clock
+        clock.t += seconds
+
+    realism.configure(async_seconds=30, clock=clock.now, latency=0.01, sleep=takes)
+    plan, result, _ = plan_and_apply(clients, load_example())
+    assert result.ok
+    created = realism.STATE.times("sso-admin:CreateAccountAssignment")
+    looks = realism.STATE.times("sso-admin:DescribeAccountAssignmentCreationStatus")
+    waits = [later - earlier for earlier, later in zip(created + looks, looks, strict=False)]
+    assert waits == pytest.approx(gentle_backoff(30), abs=0.05), waits
 
 
 def test_outstanding_requests_stay_within_the_quota(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=2, clock=clock.now, max_outstanding_assignments=15)
+    realism.configure(async_seconds=3, clock=clock.now, max_outstanding_assignments=15)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert result.ok, result.to_json()
     assert clients.log.counts["sso-admin:CreateAccountAssignment"] == 36  # never refused, never repeated
+    assert realism.STATE.peak["assignment"] == 15  # and the quota used in full
+
+
+FIVE_SETS: dict[str, Any] = {
+    "groups": [{"name": "team"}],
+    "permission_sets": [{"name": f"Set{i}", "managed_policies": ["ReadOnlyAccess"]} for i in range(5)],
+    "assignments": [{"permission_set": f"Set{i}", "groups": ["team"], "accounts": ["current"]} for i in range(5)],
+}
+
+
+def test_at_most_three_provisionings_run_at_once(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FIVE_SETS))
+    realism.configure(async_seconds=10, clock=clock.now, max_concurrent_provisionings=3)
+    edited = json.loads(json.dumps(FIVE_SETS))
+    for ps in edited["permission_sets"]:
+        ps["session_duration"] = "PT2H"
+    plan, result, _ = plan_and_apply(make_clients(clock), parse(edited))
+    assert result.ok, result.to_json()
+    assert realism.STATE.calls["sso-admin:ProvisionPermissionSet"] == 5  # never refused, never repeated
+    assert realism.STATE.peak["provisioning"] == 3  # and the quota used in full
+
+
+# -- side by side: the two lanes, and the workers within a lane --------------------------------
+def rendezvous(first: str, second: str) -> list[bool]:
+    """Hold the first call of `first` until the `second` call arrives; says whether they met,
+    i.e. whether both were in flight at once. Whichever comes first waits up to 5 s for the
+    other, so run one after the other they never meet."""
+    held = realism.pause_at(first, 1, limit=5)
+    met: list[bool] = []
+
+    def meet() -> None:
+        met.append(held.reached.wait(5) and held.held())
+        held.release()
+
+    realism.pause_at(second, 2 if second == first else 1, action=meet)
+    return met
+
+
+def test_identity_store_and_sso_admin_work_run_side_by_side(aws: realism.State, clock: Any) -> None:
+    met = rendezvous("identitystore:CreateGroup", "sso-admin:CreatePermissionSet")
+    runner = Runner(make_clients(clock), load_example(), RunSettings(workers=4))
+    assert runner.apply(runner.plan()).ok
+    assert met == [True]
+
+
+@pytest.mark.parametrize("operation", ["identitystore:CreateGroup", "sso-admin:CreateAccountAssignment"])
+def test_workers_make_independent_calls_side_by_side(aws: realism.State, clock: Any, operation: str) -> None:
+    met = rendezvous(operation, operation)
+    runner = Runner(make_clients(clock), parse(MANY), RunSettings(workers=4))
+    assert runner.apply(runner.plan()).ok
+    assert met == [True]
 
 
 def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(clients: Clients, clock: Any) -> None:
     def fail(payload: dict[str, str]) -> str | None:
         return "IAM role quota exceeded in 111122223333" if payload["TargetId"] == "111122223333" else None
 
-    realism.configure(async_polls=2, clock=clock.now, fail_assignment=fail)
+    realism.configure(async_seconds=3, clock=clock.now, fail_assignment=fail)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert not result.ok
     assert len(result.failed) == 18
@@ -82,7 +173,7 @@ def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(c
 
 
 def test_polling_stops_at_the_timeout_and_names_what_is_pending_once(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=10**9, clock=clock.now)
+    realism.configure(async_seconds=10**9, clock=clock.now)
     plan, result, _ = plan_and_apply(clients, load_example(), timeout=60)
     failed = result.failed
     assert len(failed) == 1 and failed[0].change.resource == "assignment"
@@ -96,7 +187,7 @@ def test_polling_stops_at_the_timeout_and_names_what_is_pending_once(clients: Cl
 
 def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> None:
     plan_and_apply(clients, parse(FULL))
-    realism.configure(async_polls=2, clock=clock.now)
+    realism.configure(async_seconds=3, clock=clock.now)
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"
     second = make_clients(clock)
@@ -107,12 +198,27 @@ def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> Non
 
 def test_failed_provisioning_is_reported(clients: Clients, clock: Any) -> None:
     plan_and_apply(clients, parse(FULL))
-    realism.configure(async_polls=1, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
+    realism.configure(async_seconds=2, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"
     plan, result, _ = plan_and_apply(make_clients(clock), parse(changed))
     assert [o.change.resource for o in result.failed] == ["provisioning"]
     assert "policy AllowBilling missing" in result.failed[0].detail
+
+
+def test_a_failed_provisioning_is_made_again_by_the_next_run(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    changed = json.loads(json.dumps(FULL))
+    changed["permission_sets"][0]["session_duration"] = "PT2H"
+    realism.configure(async_seconds=2, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
+    plan_and_apply(make_clients(clock), parse(changed))
+    realism.configure(async_seconds=2, clock=clock.now)
+    again = make_clients(clock)
+    plan, result, _ = plan_and_apply(again, parse(changed))
+    # The set is stale where the provisioning failed: AWS still lists it so, and it is provisioned again.
+    assert [c.resource for c in plan.changes] == ["provisioning"] and result.ok
+    assert again.log.writes() == {"sso-admin:ProvisionPermissionSet": 1}
+    assert Runner(make_clients(clock), parse(changed), run_settings()).plan().empty
 
 
 def test_throttling_and_server_errors_are_retried(clients: Clients, clock: Any) -> None:
@@ -157,7 +263,7 @@ def test_transient_conflict_is_retried_with_backoff(clients: Clients, clock: Any
 
 
 def test_a_second_runner_sees_what_the_first_did(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=1, clock=clock.now)
+    realism.configure(async_seconds=2, clock=clock.now)
     plan_and_apply(clients, parse(MANY))
     plan = Runner(make_clients(clock), parse(MANY), run_settings()).plan()
     assert plan.empty
@@ -170,7 +276,7 @@ def throttled(operation: str) -> ClientError:
 
 def test_status_reads_throttled_hard_never_lose_the_run(clients: Clients, clock: Any) -> None:
     status_reads = ("DescribeAccountAssignmentCreationStatus", "ListAccountAssignmentCreationStatus")
-    realism.configure(async_polls=2, clock=clock.now, throttle_operations=dict.fromkeys(status_reads, 0.9), seed=7)
+    realism.configure(async_seconds=3, clock=clock.now, throttle_operations=dict.fromkeys(status_reads, 0.9), seed=7)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     assert result.ok, [o.detail for o in result.failed][:3]
     assert assignment_count() == 36

@@ -135,6 +135,18 @@ def test_invalid_field_is_named(path: str, value: Any, field: str, words: str) -
     assert any(where == field and words in reason for where, reason in found), found
 
 
+@pytest.mark.parametrize("duration", ["PT1H", "PT60M", "PT12H", "PT720M"])
+def test_session_durations_at_the_bounds_are_accepted(duration: str) -> None:
+    config = config_module.parse(with_change("permission_sets.0.session_duration", duration), "cfg.yaml")
+    assert config.permission_sets[0].session_duration == duration
+
+
+@pytest.mark.parametrize("duration", ["PT59M", "PT3599S", "PT721M", "PT43201S"])
+def test_session_durations_just_outside_the_bounds_are_refused(duration: str) -> None:
+    found = problems(with_change("permission_sets.0.session_duration", duration))
+    assert found == [("permission_sets[0].session_duration", f"{duration} is outside PT1H..PT12H")]
+
+
 def test_account_ids_may_be_unquoted_integers() -> None:
     config = config_module.parse(with_change("assignments.0.accounts", [123456789012]), "cfg.yaml")
     assert config.assignments[0].accounts == ["123456789012"]

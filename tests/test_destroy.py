@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import EXAMPLES, REGION, make_clients, parse, plan_and_apply, run_settings
 from tests.realism.orgs import inventory, organization
-from tests.test_resilience import Endpoint, endpoint, finish  # noqa: F401
+from tests.test_resilience import Endpoint, endpoint, finish, kill_at  # noqa: F401
 from tests.test_resilience import cli as cli_process
 
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
@@ -35,17 +32,18 @@ EMPTY = {
 
 def test_destroy_removes_what_the_config_declares_in_reverse_order(clients: Any, clock: Any) -> None:
     plan_and_apply(clients, parse(organization(4, 8, 3, 5, 24)))
-    remover = make_clients(clock)
-    runner = Runner(remover, parse(organization(4, 8, 3, 5, 24)), run_settings())
-    plan = runner.plan_destroy()
-    assert [c.resource for c in plan.changes] == sorted(
-        (c.resource for c in plan.changes),
-        key=["assignment", "permission_set", "membership", "user", "group"].index,
-    )
-    assert runner.apply(plan).ok
+    # Each assignment deletion takes 5 s; the set leaves an account as soon as its last one is gone.
+    realism.configure(async_seconds=5, removal_seconds=0, clock=clock.now)
+    runner = Runner(make_clients(clock), parse(organization(4, 8, 3, 5, 24)), run_settings())
+    assert runner.apply(runner.plan_destroy()).ok
     assert inventory() == EMPTY
-    order = [op for op in remover.log.sequence if op.startswith("Delete")]
-    assert order.index("DeletePermissionSet") > max(i for i, op in enumerate(order) if op == "DeleteAccountAssignment")
+    # What AWS saw, in the order the README gives: assignments (their deletions finished
+    # first, so no DeletePermissionSet was refused), permission sets, memberships, users, groups.
+    deletes = [call for _, call in realism.STATE.log if ":Delete" in call]
+    kinds = [call.split(":Delete")[1] for call in deletes]
+    assert sorted(kinds, key=kinds.index) == kinds, "each kind deleted in one run of calls"
+    assert list(dict.fromkeys(kinds)) == ["AccountAssignment", "PermissionSet", "GroupMembership", "User", "Group"]
+    assert realism.STATE.calls["sso-admin:DeletePermissionSet"] == 3
 
 
 def test_destroy_leaves_what_the_config_does_not_name(aws: realism.State) -> None:
@@ -78,14 +76,9 @@ def test_destroy_after_a_killed_destroy_converges(endpoint: Endpoint, tmp_path: 
     config.write_text(json.dumps(doc))
     code, out = finish(cli_process(endpoint.url, "apply", "-f", str(config), "--yes", "--poll-interval", "0.05"))
     assert code == 0, out
-    start = realism.STATE.calls["sso-admin:DeleteAccountAssignment"]
-    proc = cli_process(endpoint.url, "destroy", "-f", str(config), "--yes", "--poll-interval", "0.05")
-    deadline = time.monotonic() + 60
-    while realism.STATE.calls["sso-admin:DeleteAccountAssignment"] - start < 20:
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # Killed while the 20th assignment deletion is held at AWS, before it takes effect.
+    destroy = ("destroy", "-f", str(config), "--yes", "--poll-interval", "0.05")
+    kill_at(endpoint, "sso-admin:DeleteAccountAssignment", 20, False, *destroy)
     code, out = finish(cli_process(endpoint.url, "destroy", "-f", str(config), "--yes", "--poll-interval", "0.05"))
     assert code == 0, out
     realism.configure()
@@ -118,7 +111,7 @@ def assign_by_hand(permission_set: str, user: str, account: str) -> None:
 def test_destroy_deletes_every_assignment_of_its_sets_marking_the_undeclared(clients: Any, clock: Any) -> None:
     plan_and_apply(clients, parse(TEAM))
     assign_by_hand("OpsAdmin", "ana", "111122223333")
-    realism.configure(async_polls=1, clock=clock.now)  # deletions and removals take a poll
+    realism.configure(async_seconds=2, clock=clock.now)  # deletions and removals take a while
     runner = Runner(make_clients(clock), parse(TEAM), run_settings())
     plan = runner.plan_destroy()
     reasons = {c.key: {f.name: f.new for f in c.fields} for c in plan.changes if c.resource == "assignment"}

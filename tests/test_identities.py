@@ -72,18 +72,6 @@ def plan_of(doc: dict[str, Any], clock: Any, **kwargs: Any) -> tuple[Plan, Runne
     return runner.plan(**kwargs), runner
 
 
-# -- the realism layer: principals from an identity provider ---------------------------------
-def test_realism_marked_group_and_user_show_their_external_ids(aws: realism.State) -> None:
-    realism.mark_external(make_group("Okta-Admins"))
-    realism.mark_external(make_user("sam"))
-    make_group("Local")
-    groups = {g["DisplayName"]: g for g in ids().list_groups(IdentityStoreId=store())["Groups"]}
-    assert groups["Okta-Admins"]["ExternalIds"][0]["Issuer"] and "ExternalIds" not in groups["Local"]
-    described = ids().describe_group(IdentityStoreId=store(), GroupId=group_id("Okta-Admins"))
-    assert described["ExternalIds"] == groups["Okta-Admins"]["ExternalIds"]
-    assert ids().describe_user(IdentityStoreId=store(), UserId=user_id("sam"))["ExternalIds"]
-
-
 # -- principals from an identity provider are never changed or deleted -----------------------
 IDP: dict[str, Any] = {
     "groups": [{"name": "Okta-Admins", "description": "Admins"}, {"name": "Local"}],
@@ -230,42 +218,6 @@ def test_creating_locally_in_a_synced_store_is_warned(clients: Any, clock: Any, 
 
 
 # -- the realism layer: uniqueness and conflicts ---------------------------------------------
-def conflict(call: Any) -> dict[str, Any]:
-    with pytest.raises(ids().exceptions.ConflictException) as info:
-        call()
-    return dict(info.value.response)
-
-
-@pytest.mark.parametrize("operation", ["CreateUser", "UpdateUser"])
-def test_realism_refuses_an_email_another_user_holds(aws: realism.State, operation: str) -> None:
-    make_user("ana", "ana@example.com")
-    if operation == "CreateUser":
-        response = conflict(lambda: make_user("kim", "ANA@example.com"))
-    else:
-        kim = make_user("kim")
-        email = [{"Value": "Ana@Example.com", "Type": "work", "Primary": True}]
-        response = conflict(
-            lambda: ids().update_user(
-                IdentityStoreId=store(), UserId=kim, Operations=[{"AttributePath": "emails", "AttributeValue": email}]
-            )
-        )
-    assert response["Reason"] == "UNIQUENESS_CONSTRAINT_VIOLATION"
-
-
-def test_realism_conflicts_can_come_without_a_reason(aws: realism.State) -> None:
-    make_group("Ops")
-    realism.configure(conflict_without_reason=True)
-    assert "Reason" not in conflict(lambda: make_group("Ops"))
-
-
-def test_realism_answers_concurrent_modification_to_the_first_writes(aws: realism.State) -> None:
-    realism.configure(concurrent_modification={"CreateGroup": 2}, retry_after_seconds=3)
-    for _ in range(2):
-        assert conflict(lambda: make_group("Ops"))["Reason"] == "CONCURRENT_MODIFICATION"
-    make_group("Ops")
-    assert exists("group", "Ops")
-
-
 # -- uniqueness and conflicts ----------------------------------------------------------------
 TEAM: dict[str, Any] = {
     "groups": [{"name": "Ops"}],

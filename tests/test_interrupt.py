@@ -113,7 +113,7 @@ def test_cancellation_stops_a_retry_loop_at_once(error: Exception, unknown: bool
 
 # -- the runner, against moto with the realism layer ------------------------------------------
 def test_cancelled_apply_starts_no_write_and_the_next_run_converges(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=3, clock=clock.now)
+    realism.configure(async_seconds=5, clock=clock.now)
     writes_at_cancel = []
 
     def ctrl_c() -> None:
@@ -130,7 +130,7 @@ def test_cancelled_apply_starts_no_write_and_the_next_run_converges(clients: Cli
     assert counts == {"done": 14, "failed": 0, NOT_STARTED: 31, UNKNOWN: 0}
     assert assignment_count() == 5
 
-    realism.configure(async_polls=3, clock=clock.now)
+    realism.configure(async_seconds=5, clock=clock.now)
     again = make_clients(clock)
     plan2, result2, _ = plan_and_apply(again, parse(MANY))
     assert len(plan2.changes) == 31 and result2.ok
@@ -138,7 +138,7 @@ def test_cancelled_apply_starts_no_write_and_the_next_run_converges(clients: Cli
 
 
 def test_requests_still_in_progress_after_the_grace_are_named_unknown(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=10**9, clock=clock.now)  # they never end
+    realism.configure(async_seconds=10**9, clock=clock.now)  # they never end
     realism.pause_at("sso-admin:CreateAccountAssignment", 2, action=clients.cancel.cancel)
     plan, result, _ = plan_and_apply(clients, parse(MANY))
     unknown = [o for o in result.outcomes if o.status == UNKNOWN]

@@ -40,7 +40,7 @@ def test_twice_the_accounts_adds_at_most_five_reads(aws: realism.State, clock: A
 
 
 def test_fresh_apply_provisions_nothing_and_polls_in_batches(aws: realism.State, clock: Any) -> None:
-    realism.configure(async_polls=2, clock=clock.now)
+    realism.configure(async_seconds=3, clock=clock.now)
     clients = make_clients(clock)
     plan_and_apply(clients, parse(SMALL))
     counts = clients.log.counts

@@ -18,7 +18,7 @@ from tests.test_prune import BASE
 
 
 def test_a_whole_lifecycle_calls_only_declared_actions(clients: Clients, clock: Any) -> None:
-    realism.configure(async_polls=1, clock=clock.now)
+    realism.configure(async_seconds=1.0, clock=clock.now)
     seen: set[str] = set()
     plan_and_apply(clients, parse(BASE))
     dropped = copy.deepcopy(BASE)

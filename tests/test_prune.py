@@ -39,7 +39,7 @@ def prune(doc: dict[str, Any], clock: Any) -> tuple[Any, Any, Any]:
 
 
 def test_dropped_owned_set_goes_after_its_assignments(clients: Any, clock: Any) -> None:
-    realism.configure(async_polls=1, clock=clock.now)
+    realism.configure(async_seconds=2, clock=clock.now)
     plan_and_apply(clients, parse(BASE))
     doc = copy.deepcopy(BASE)
     doc["permission_sets"] = doc["permission_sets"][:1]

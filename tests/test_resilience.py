@@ -50,7 +50,7 @@ def test_medium_org_converges_under_throttling_errors_and_dropped_connections(
         error_rate=0.05,
         drop_before_rate=0.01,
         drop_after_rate=0.01,
-        async_polls=2,
+        async_seconds=3,
         clock=clock.now,
         seed=11,
     )
@@ -105,15 +105,28 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, out
 
 
+# Where to kill: the n-th call of an operation, held at the endpoint (before or after it takes
+# effect) while the process is killed, so the point is the same on every run.
 KILL_POINTS = {
-    # after the users exist, while memberships start
-    "after_users": "identitystore:CreateGroupMembership",
-    # with assignments fired and some still IN_PROGRESS
-    "mid_assignments": "sso-admin:CreateAccountAssignment",
-    # with ProvisionPermissionSet requests in flight (second apply changes every set)
-    "during_provisioning": "sso-admin:ProvisionPermissionSet",
+    # the users exist; the first membership is on its way
+    "after_users": ("identitystore:CreateGroupMembership", 1, False),
+    # the 20th assignment request took effect (15 at most in flight), its reply is lost
+    "mid_assignments": ("sso-admin:CreateAccountAssignment", 20, True),
+    # with ProvisionPermissionSet requests in flight (the second apply changes every set)
+    "during_provisioning": ("sso-admin:ProvisionPermissionSet", 2, False),
 }
-THRESHOLD = {"after_users": 1, "mid_assignments": 20, "during_provisioning": 2}
+
+
+def kill_at(endpoint: Endpoint, operation: str, nth: int, after: bool, *args: str) -> None:
+    """Run the CLI, SIGKILL it while the n-th call of `operation` is held, then let that call go."""
+    held = endpoint.pause_at(operation, nth, after=after)
+    proc = cli(endpoint.url, *args)
+    try:
+        assert held.reached.wait(60), f"the run never made call {nth} of {operation}: {proc.communicate()[0]}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        held.release()
 
 
 @pytest.mark.parametrize("point", sorted(KILL_POINTS))
@@ -128,16 +141,7 @@ def test_killed_apply_converges_on_the_next_run(endpoint: Endpoint, tmp_path: Pa
         for ps in doc["permission_sets"]:
             ps["session_duration"] = "PT2H"
         config.write_text(json.dumps(doc))
-    operation = KILL_POINTS[point]
-    start = realism.STATE.calls[operation]
-    proc = cli(endpoint.url, *apply)
-    deadline = time.monotonic() + 60
-    while realism.STATE.calls[operation] - start < THRESHOLD[point]:
-        assert proc.poll() is None, f"apply finished before reaching {point}: {proc.communicate()[0]}"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_at(endpoint, *KILL_POINTS[point], *apply)
     converges(endpoint.url, doc, config)
 
 

@@ -12,7 +12,9 @@ both dispatch through the same response classes. What the layer does is set per 
   resetting SessionDuration, path-qualified managed policies, provisioning on assignment),
   and ExternalIds on the users and groups `mark_external` hands to an identity provider;
 - asynchronous statuses: assignments and provisionings answer IN_PROGRESS, then SUCCEEDED
-  or a scripted FAILED after `async_polls` polls and `async_seconds` of the layer's clock;
+  or a scripted FAILED once `async_seconds` have passed on the layer's clock (however often
+  they were polled: AWS finishes them in its own time), so a test on a fake clock sees the
+  poll cadence; a FAILED provisioning leaves the set stale where it failed;
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
   provisionings, ConflictException for a write to a set that is being provisioned;
 - faults: a fraction of calls throttled, answered 500, or dropped (before or after the
@@ -29,6 +31,12 @@ both dispatch through the same response classes. What the layer does is set per 
 - pauses: `pause_at(operation, n)` holds the n-th next call of an operation until the test
   releases it, a reproducible point to interrupt or kill a run at (no sleep loops racing
   the server's threads).
+- the call log: every call to every service moto serves (sts, iam and organizations too)
+  is counted by operation (`STATE.calls`) and logged with the layer's clock (`STATE.log`);
+  `STATE.writes()` counts those that change something, by the access level AWS documents
+  (`is_write`).
+
+Each behaviour is tested directly in tests/test_realism.py.
 """
 
 from __future__ import annotations
@@ -43,14 +51,34 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
+# What counts as a write is AWS's classification, not the product's: the Service Authorization
+# Reference gives each action an access level (List, Read, Write, Permissions management,
+# Tagging; https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiamidentitycenter.html,
+# list_awsidentitystore.html, list_awsorganizations.html, list_awssecuritytokenservice.html,
+# list_awsidentityandaccessmanagementiam.html). In those pages every List or Read action of these
+# services is named Describe*, Get*, List* or Is* (IsMemberInGroups), except IAM's policy
+# simulation and credential report, which are Read too. Any other operation counts as a
+# write, also one this table does not know: harsh, so a "zero writes" test cannot miss one.
+READ_VERBS = ("Describe", "Get", "List", "Is")
+READ_OPERATIONS = frozenset({"iam:SimulatePrincipalPolicy", "iam:SimulateCustomPolicy", "iam:GenerateCredentialReport"})
+
+
+def is_write(call: str) -> bool:
+    """Whether a call ("service:Operation") may change something (access level Write,
+    Permissions management or Tagging), as opposed to List or Read."""
+    service, _, operation = call.partition(":")
+    if call in READ_OPERATIONS:
+        return False
+    verb = next((v for v in READ_VERBS if operation.startswith(v)), None)
+    # "Is" must begin a word: IsMemberInGroups is a read, a hypothetical "Issue..." is not.
+    return verb is None or not operation[len(verb) : len(verb) + 1].isupper()
 
 
 @dataclass
 class Settings:
     """What the layer does; the defaults are plain fidelity (moto plus what it lacks)."""
 
-    async_polls: int = 0
+    # Seconds an asynchronous request stays IN_PROGRESS, on `clock` (0: it ends at once).
     async_seconds: float = 0.0
     fail_assignment: Callable[[dict[str, str]], str | None] | None = None
     fail_provisioning: Callable[[str], str | None] | None = None
@@ -79,7 +107,8 @@ class Settings:
     # ("the requested resource was being concurrently modified by another request").
     concurrent_modification: dict[str, int] = field(default_factory=dict)
     # Sent with those answers. The model declares RetryAfterSeconds on ThrottlingException and
-    # InternalServerException only (so botocore drops it here); modelled harshly as sent.
+    # InternalServerException only (so botocore drops it here); modelled harshly as sent. Also
+    # sent with identitystore's throttling, where the model declares it.
     retry_after_seconds: int | None = None
     # ListAccountAssignmentsForPrincipal for a USER also answers the rows of the user's
     # groups, each naming its group. The API reference says each row carries its own
@@ -100,7 +129,6 @@ class Request:
     request_id: str
     payload: dict[str, Any]
     created: float
-    polls: int = 0
     status: str = "IN_PROGRESS"
     failure: str | None = None
 
@@ -112,7 +140,8 @@ class Pause:
     `reached` is set when that call arrives. Then `action`, if given, runs instead of waiting
     (for in-process runs on one thread, which would wait for themselves); otherwise the call
     waits for `release()`, at most `limit` seconds so a failed test never hangs. With `after`,
-    the call takes effect first and only its reply is held.
+    the call takes effect first and only its reply is held. `over` is set when the hold ends
+    (released, or the limit reached: then `timed_out`).
     """
 
     operation: str
@@ -122,17 +151,26 @@ class Pause:
     limit: float = 120.0
     reached: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
+    over: threading.Event = field(default_factory=threading.Event)
+    timed_out: bool = False
     seen: int = 0  # calls of `operation` since the pause was set
 
     def release(self) -> None:
         self.released.set()
 
+    def held(self) -> bool:
+        """Whether the call has arrived and is still held."""
+        return self.reached.is_set() and not self.over.is_set()
+
     def hold(self) -> None:
         self.reached.set()
-        if self.action is not None:
-            self.action()
-        else:
-            self.released.wait(self.limit)
+        try:
+            if self.action is not None:
+                self.action()
+            else:
+                self.timed_out = not self.released.wait(self.limit)
+        finally:
+            self.over.set()
 
 
 @dataclass
@@ -140,6 +178,10 @@ class State:
     settings: Settings = field(default_factory=Settings)
     requests: dict[str, Request] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    log: list[tuple[float, str]] = field(default_factory=list)  # (clock, "service:Operation") of every call
+    # The most asynchronous requests ever IN_PROGRESS at once: "assignment" (creations and
+    # deletions, which share the quota) and "provisioning".
+    peak: Counter[str] = field(default_factory=Counter)
     pauses: list[Pause] = field(default_factory=list)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -150,7 +192,12 @@ class State:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def writes(self) -> int:
-        return sum(n for op, n in self.calls.items() if op.split(":", 1)[1].startswith(WRITE_PREFIXES))
+        """Write calls received, of every service (see `is_write`)."""
+        return sum(n for call, n in self.calls.items() if is_write(call))
+
+    def times(self, call: str) -> list[float]:
+        """When each call of `call` ("sso-admin:ListAccountAssignmentCreationStatus") arrived."""
+        return [t for t, logged in self.log if logged == call]
 
 
 STATE = State()
@@ -176,6 +223,8 @@ def reset() -> None:
         STATE.pauses.clear()
         STATE.requests.clear()
         STATE.calls.clear()
+        STATE.log.clear()
+        STATE.peak.clear()
         STATE.tags.clear()
         STATE.boundaries.clear()
         STATE.external.clear()
@@ -183,7 +232,11 @@ def reset() -> None:
 
 
 def pause_at(
-    operation: str, nth: int = 1, after: bool = False, action: Callable[[], None] | None = None
+    operation: str,
+    nth: int = 1,
+    after: bool = False,
+    action: Callable[[], None] | None = None,
+    limit: float = 120.0,
 ) -> Pause:
     """Hold the `nth` call of `operation` ("sso-admin:CreateAccountAssignment") from now on.
 
@@ -191,7 +244,7 @@ def pause_at(
     server's other threads. Typical use: `p = pause_at(op, 3)`, start the run,
     `p.reached.wait(60)`, interrupt or kill it, then `p.release()`.
     """
-    pause = Pause(operation, nth, after, action)
+    pause = Pause(operation, nth, after, action, limit)
     with STATE.lock:
         STATE.pauses.append(pause)
     return pause
@@ -250,13 +303,20 @@ def _params(resp: Any) -> dict[str, Any]:
 
 
 def _done(req: Request) -> bool:
+    """Whether AWS has finished the request: by time alone, never by how often it was looked at."""
     s = STATE.settings
     seconds = s.removal_seconds if req.kind == "deprovision" and s.removal_seconds is not None else s.async_seconds
-    return req.polls >= s.async_polls and s.clock() - req.created >= seconds
+    return s.clock() - req.created >= seconds
 
 
 def _async() -> bool:
-    return STATE.settings.async_polls > 0 or STATE.settings.async_seconds > 0
+    return STATE.settings.async_seconds > 0
+
+
+def _started(req: Request, quota: str) -> None:
+    """Record a new request, and the most ever IN_PROGRESS at once under its quota."""
+    STATE.requests[req.request_id] = req
+    STATE.peak[quota] = max(STATE.peak[quota], len(_in_progress(quota)))
 
 
 def _in_progress(kind_prefix: str) -> list[Request]:
@@ -382,10 +442,9 @@ def _deprovisioned(resp: Any, p: dict[str, Any]) -> None:
 
 
 def _poll_removals(resp: Any, arn: str) -> None:
-    """A look at a set (listing its accounts, trying to delete it) counts as a poll of its removals."""
+    """A look at a set (listing its accounts, trying to delete it) sees the removals that are done."""
     for req in _in_progress("deprovision"):
         if req.payload["PermissionSetArn"] == arn:
-            req.polls += 1
             _settle(resp, req)
 
 
@@ -454,7 +513,7 @@ def _create_account_assignment(resp: Any) -> str:
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
         raise _Error("ThrottlingException", "There are too many requests processing. Please try again later.")
     req = Request("assignment-create", str(uuid.uuid4()), p, s.clock())
-    STATE.requests[req.request_id] = req
+    _started(req, "assignment")
     if not _async():
         _settle(resp, req)
     return json.dumps({"AccountAssignmentCreationStatus": _assignment_status(req)})
@@ -467,7 +526,7 @@ def _delete_account_assignment(resp: Any) -> str:
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
         raise _Error("ThrottlingException", "There are too many requests processing. Please try again later.")
     req = Request("assignment-delete", str(uuid.uuid4()), p, s.clock())
-    STATE.requests[req.request_id] = req
+    _started(req, "assignment")
     if not _async():
         _settle(resp, req)
     return json.dumps({"AccountAssignmentDeletionStatus": _assignment_status(req)})
@@ -478,7 +537,6 @@ def _describe_request(resp: Any, kind: str, id_param: str, key: str) -> str:
     req = STATE.requests.get(p.get(id_param, ""))
     if req is None or req.kind != kind:
         raise _Error("ResourceNotFoundException", f"Request {p.get(id_param)} not found")
-    req.polls += 1
     _settle(resp, req)
     body = (
         _assignment_status(req)
@@ -501,7 +559,6 @@ def _list_requests(resp: Any, kind: str, key: str) -> str:
     for req in list(STATE.requests.values()):
         if req.kind != kind:
             continue
-        req.polls += 1
         _settle(resp, req)
         if wanted is None or req.status == wanted:
             items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
@@ -532,7 +589,7 @@ def _provision_permission_set(resp: Any) -> str:
     else:
         targets = sorted(_provisioned(ps))
     req = Request("provisioning", str(uuid.uuid4()), {**p, "Targets": targets}, s.clock())
-    STATE.requests[req.request_id] = req
+    _started(req, "provisioning")
     if not _async():
         _settle(resp, req)
     return json.dumps(
@@ -596,14 +653,21 @@ def _create_permission_set(resp: Any, original: Callable[[], str]) -> str:
 
 
 def _update_permission_set(resp: Any) -> str:
+    """UpdatePermissionSet as a replacement of the set's attributes: what is not sent is reset.
+
+    The API reference (UpdatePermissionSet) and the service model mark Description,
+    SessionDuration and RelayState optional and say nothing of what an omitted one becomes;
+    a peer found that an empty SessionDuration becomes the default of one hour
+    (aws-samples/aws-iam-identity-center-extensions#82). Modelled harshly, as a replacement:
+    an omitted Description or RelayState is cleared and an omitted SessionDuration is PT1H,
+    so a caller that means to keep one must send it.
+    """
     p = _params(resp)
     ps = _find_set(resp, p["PermissionSetArn"])
     _mark_stale(resp)
-    if "Description" in p:
-        ps.description = p["Description"]
-    if "SessionDuration" in p:
-        ps.session_duration = p["SessionDuration"]
-    ps.relay_state = p.get("RelayState")  # AWS clears RelayState when it is not sent
+    ps.description = p.get("Description")
+    ps.session_duration = p.get("SessionDuration", "PT1H")
+    ps.relay_state = p.get("RelayState")
     return "{}"
 
 
@@ -718,6 +782,67 @@ def _create_group(resp: Any, original: Callable[[], str]) -> str:
     return original()
 
 
+# Members of the User and Group shapes that name the object or are set by AWS (or by the
+# identity provider) rather than by an update.
+NOT_UPDATABLE = frozenset(
+    {"IdentityStoreId", "UserId", "GroupId", "UserArn", "Revision", "ExternalIds", "UserStatus"}
+    | {"CreatedAt", "CreatedBy", "UpdatedAt", "UpdatedBy"}
+)
+
+
+def _attribute_changes(shape_name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """UpdateUser/UpdateGroup operations -> {Member: new value}, None removing it; a
+    sub-attribute (name.givenName) gives {"Name": {"GivenName": value}}, merged into the rest.
+
+    What may change is read from the service model, not from what a caller happens to send:
+    "For more information on the attributes that can be added, replaced, or removed, see User"
+    (API reference, UpdateUser; likewise Group for UpdateGroup). A path that names no member of
+    the shape, or an identifier, is a ValidationException; a value is checked against the
+    member's shape as any request parameter is.
+    """
+    shape = _service_model("identitystore").shape_for(shape_name)
+    members = {_camel(name): name for name in shape.members if name not in NOT_UPDATABLE}
+    changes: dict[str, Any] = {}
+    for op in operations:
+        path, value = op["AttributePath"], op.get("AttributeValue")
+        head, _, rest = path.partition(".")
+        member = members.get(head)
+        target = shape.members[member] if member else None
+        if target is not None and rest:
+            subs = {_camel(name): name for name in getattr(target, "members", {})}
+            target = target.members[subs[rest]] if rest in subs else None
+            if target is not None:
+                changes[member] = _SubAttributes({**changes.get(member, _SubAttributes()), subs[rest]: value})
+        elif target is not None:
+            changes[member] = value
+        if target is None or member is None:
+            raise _Error("ValidationException", f"Invalid attribute path {path} for {shape_name}")
+        if value is not None:
+            _refuse_invalid("identitystore", target, value, path)
+    return changes
+
+
+class _SubAttributes(dict):  # type: ignore[type-arg]
+    """Sub-attributes changed one by one: merged into the structure, not replacing it."""
+
+
+def _stored(record: Any, changes: dict[str, Any], structures: dict[str, Any]) -> Any:
+    """`record` (one of moto's named tuples) with `changes` applied; `structures` maps a
+    structure member to the named tuple moto keeps it in."""
+    values: dict[str, Any] = {}
+    for member, value in changes.items():
+        if member not in record._fields:
+            raise _Error("ValidationException", f"{member} is in the service model but this endpoint does not keep it")
+        kind = structures.get(member)
+        if kind is not None and isinstance(value, dict):
+            current = getattr(record, member)
+            base = current._asdict() if current is not None and isinstance(value, _SubAttributes) else {}
+            merged = {**base, **value}
+            value = kind(**{key: merged.get(key) for key in kind._fields}) if any(merged.values()) else None
+        values[member] = value
+    return record._replace(**values)
+
+
 def _update_user(resp: Any) -> str:
     from moto.identitystore.models import Name
 
@@ -726,22 +851,14 @@ def _update_user(resp: Any) -> str:
     user = store.users.get(p["UserId"])
     if user is None:
         raise _Error("ResourceNotFoundException", "USER not found.")
-    changes: dict[str, Any] = {}
-    name = user.Name._asdict() if user.Name else {}
-    for op in p["Operations"]:
-        path, value = op["AttributePath"], op.get("AttributeValue")
-        if path == "displayName":
-            changes["DisplayName"] = value
-        elif path == "emails":
-            _refuse_taken_emails(store, value, user.UserId)
-            changes["Emails"] = value
-        elif path.startswith("name."):
-            key = path.split(".", 1)[1]
-            name[key[0].upper() + key[1:]] = value
-        else:
-            raise _Error("ValidationException", f"unsupported attribute path {path}")
-    changes["Name"] = Name(**name) if name else None
-    store.users[p["UserId"]] = user._replace(**changes)
+    changes = _attribute_changes("User", p["Operations"])
+    if changes.get("UserName") and any(
+        u.UserName == changes["UserName"] and u.UserId != user.UserId for u in store.users.values()
+    ):
+        raise _Error("ConflictException", "Duplicate UserName", reason=UNIQUE)
+    if "Emails" in changes:
+        _refuse_taken_emails(store, changes["Emails"], user.UserId)
+    store.users[p["UserId"]] = _stored(user, changes, {"Name": Name})
     return "{}"
 
 
@@ -751,14 +868,12 @@ def _update_group(resp: Any) -> str:
     group = store.groups.get(p["GroupId"])
     if group is None:
         raise _Error("ResourceNotFoundException", "GROUP not found.")
-    for op in p["Operations"]:
-        if op["AttributePath"] == "description":
-            group = group._replace(Description=op.get("AttributeValue"))
-        elif op["AttributePath"] == "displayName":
-            group = group._replace(DisplayName=op.get("AttributeValue"))
-        else:
-            raise _Error("ValidationException", f"unsupported attribute path {op['AttributePath']}")
-    store.groups[p["GroupId"]] = group
+    changes = _attribute_changes("Group", p["Operations"])
+    if changes.get("DisplayName") and any(
+        g.DisplayName == changes["DisplayName"] and g.GroupId != group.GroupId for g in store.groups.values()
+    ):
+        raise _Error("ConflictException", "Duplicate GroupDisplayName", reason=UNIQUE)
+    store.groups[p["GroupId"]] = _stored(group, changes, {})
     return "{}"
 
 
@@ -815,13 +930,26 @@ def _access_denied(resp: Any, service: str, operation: str, request: dict[str, A
 
 
 # -- dispatch ---------------------------------------------------------------------------------
+def _record(call: str) -> None:
+    """Count and log one call ("service:Operation"); the caller holds STATE.lock."""
+    STATE.calls[call] += 1
+    STATE.log.append((STATE.settings.clock(), call))
+
+
+def _throttled(service: str) -> _Error:
+    """ThrottlingException; identitystore's carries `retry_after_seconds` when set, as its model
+    declares RetryAfterSeconds there (botocore identitystore model, ThrottlingException)."""
+    retry_after = STATE.settings.retry_after_seconds if service == "identitystore" else None
+    return _Error("ThrottlingException", "Rate exceeded", retry_after=retry_after)
+
+
 def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> Any:
     """Apply the quotas and the injected faults around one call."""
     s = STATE.settings
     if s.latency:
         s.sleep(s.latency)
     with STATE.lock:
-        STATE.calls[f"{service}:{operation}"] += 1
+        _record(f"{service}:{operation}")
         if operation in s.refuse:
             code, message = s.refuse[operation]
             return _error_response(_Error(code, message, status=403 if "Denied" in code else 400))
@@ -835,12 +963,12 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             bucket[0] = min(s.tps, bucket[0] + (now - bucket[1]) * s.tps)
             bucket[1] = now
             if bucket[0] < 1:
-                return _error_response(_Error("ThrottlingException", "Rate exceeded"))
+                return _error_response(_throttled(service))
             bucket[0] -= 1
         roll = STATE.rng.random()
         throttle_rate = s.throttle_operations.get(operation, s.throttle_rate)
         if roll < throttle_rate:
-            return _error_response(_Error("ThrottlingException", "Rate exceeded"))
+            return _error_response(_throttled(service))
         roll -= throttle_rate
         if roll < s.error_rate:
             return _error_response(_Error("InternalServerException", "Internal failure", status=500))
@@ -901,38 +1029,56 @@ def _validate_input(service: str, operation: str, params: dict[str, Any]) -> Non
     service models hold the constraints (botocore/data/sso-admin, identitystore). Patterns are
     Java regexes matched against the whole value, translated by provisioner.shapes.
     """
-    from provisioner.shapes import StringShape
-
     model = _service_model(service)
     if operation not in model.operation_names:
         return
+    _refuse_invalid(service, model.operation_model(operation).input_shape, params, "")
+
+
+def _refuse_invalid(service: str, shape: Any, value: Any, where: str) -> None:
+    """ValidationException naming every string in `value` outside its shape (see `_validate_input`)."""
     problems: list[str] = []
-
-    def walk(shape: Any, value: Any, where: str) -> None:
-        if shape.type_name == "structure" and isinstance(value, dict):
-            for name, member in shape.members.items():
-                if name in value:
-                    walk(member, value[name], f"{where}.{name[0].lower()}{name[1:]}".lstrip("."))
-        elif shape.type_name == "list" and isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(shape.member, item, f"{where}.{index + 1}.member")
-        elif shape.type_name == "string" and isinstance(value, str) and shape.name in VALIDATED_SHAPES:
-            meta = shape.metadata
-            check = StringShape(service, shape.name, int(meta.get("min", 0)), meta.get("max"), meta.get("pattern"))
-            if not check.fits(value):
-                problems.append(
-                    f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have length "
-                    f"between {check.min} and {check.max}"
-                )
-            elif not check.matches(value):
-                problems.append(
-                    f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy "
-                    f"regular expression pattern: {check.pattern}"
-                )
-
-    walk(model.operation_model(operation).input_shape, params, "")
+    _shape_problems(service, shape, value, where, problems)
     if problems:
         raise _Error("ValidationException", f"{len(problems)} validation error(s) detected: " + "; ".join(problems))
+
+
+def _shape_problems(service: str, shape: Any, value: Any, where: str, problems: list[str]) -> None:
+    from provisioner.shapes import StringShape
+
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name in value:
+                _shape_problems(service, member, value[name], f"{where}.{_camel(name)}".lstrip("."), problems)
+    elif shape.type_name == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            _shape_problems(service, shape.member, item, f"{where}.{index + 1}.member", problems)
+    elif shape.type_name == "integer" and isinstance(value, int):
+        # MaxResults and the like: 1..100 for the list calls (the model's min and max).
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have value "
+                f"between {low} and {high}"
+            )
+    elif shape.type_name == "string" and isinstance(value, str) and shape.name in VALIDATED_SHAPES:
+        meta = shape.metadata
+        check = StringShape(service, shape.name, int(meta.get("min", 0)), meta.get("max"), meta.get("pattern"))
+        if not check.fits(value):
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have length "
+                f"between {check.min} and {check.max}"
+            )
+        elif not check.matches(value):
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy "
+                f"regular expression pattern: {check.pattern}"
+            )
+
+
+def _camel(name: str) -> str:
+    """A member name as an attribute path spells it: DisplayName -> displayName."""
+    return name[0].lower() + name[1:]
 
 
 def _service_model(service: str) -> Any:
@@ -1061,6 +1207,7 @@ def _install_on(
             return _paused(f"{service}:{operation}", lambda: _fault(service, operation, self, lambda: fn(self)))
 
         method.__name__ = op_name
+        method._realism = True  # type: ignore[attr-defined]
         return method
 
     def make_wrapped(
@@ -1139,19 +1286,37 @@ def _unknown_operation(resp: Any, action: str) -> tuple[int, dict[str, Any], str
     return 400, {"Content-Type": "text/xml"}, xml
 
 
-def _answer_unknown_operations() -> None:
+def _answer_every_operation() -> None:
+    """Count (and let tests pause) the calls of every service, not only those the layer patches,
+    and answer an operation moto lacks as AWS answers one it does not serve."""
     from moto.core.responses import BaseResponse
+    from moto.core.utils import camelcase_to_underscores
 
     original = BaseResponse.call_action
 
     def call_action(self: Any) -> Any:
-        try:
-            status, headers, body = original(self)
-        except NotImplementedError:
-            return _unknown_operation(self, self._get_action())
-        if status == 404 and not body and not self._get_action():
-            return _unknown_operation(self, "")
-        return status, headers, body
+        action = self._get_action()
+        method = getattr(type(self), camelcase_to_underscores(action), None) if action else None
+
+        def run() -> Any:
+            try:
+                status, headers, body = original(self)
+            except NotImplementedError:
+                return _unknown_operation(self, action)
+            if status == 404 and not body and not action:
+                return _unknown_operation(self, "")
+            return status, headers, body
+
+        if getattr(method, "_realism", False):
+            return run()  # the layer's own operations count themselves, inside their faults
+        call = f"{self.service_name}:{action or '(none)'}"
+
+        def counted() -> Any:
+            with STATE.lock:
+                _record(call)
+            return run()
+
+        return _paused(call, counted)  # held before it is counted, as the layer's own operations
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
@@ -1170,5 +1335,5 @@ def install() -> None:
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
     organizations.install()
     _fix_managed_policy_lookup()
-    _answer_unknown_operations()
+    _answer_every_operation()
     _installed = True

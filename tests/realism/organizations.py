@@ -101,4 +101,5 @@ def install() -> None:
             return _fault("organizations", operation, self, lambda: fn(self))
 
         method.__name__ = name
+        method._realism = True  # type: ignore[attr-defined]
         setattr(OrganizationsResponse, name, method)
