@@ -144,6 +144,7 @@ class State:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    extensions: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> {extension: document}
     buckets: dict[str, list[float]] = field(default_factory=dict)
     modified: Counter[str] = field(default_factory=Counter)  # CONCURRENT_MODIFICATION answers given
     rng: random.Random = field(default_factory=random.Random)
@@ -179,6 +180,7 @@ def reset() -> None:
         STATE.tags.clear()
         STATE.boundaries.clear()
         STATE.external.clear()
+        STATE.extensions.clear()
     configure()
 
 
@@ -702,12 +704,24 @@ def _refuse_taken_emails(store: Any, emails: list[dict[str, Any]] | None, user_i
 
 
 def _create_user(resp: Any, original: Callable[[], str]) -> str:
+    from .user_attributes import create_extensions
+
     p = _params(resp)
     store = _store(resp)
     if any(u.UserName == p.get("UserName") for u in store.users.values()):
         raise _Error("ConflictException", "Duplicate UserName", reason=UNIQUE)
     _refuse_taken_emails(store, p.get("Emails"), None)
-    return original()
+    extensions = create_extensions(p.get("Extensions"))
+    body = original()
+    if extensions:
+        STATE.extensions[json.loads(body)["UserId"]] = extensions
+    return body
+
+
+def _delete_user(resp: Any, original: Callable[[], str]) -> str:
+    body = original()
+    STATE.extensions.pop(_params(resp).get("UserId", ""), None)
+    return body
 
 
 def _create_group(resp: Any, original: Callable[[], str]) -> str:
@@ -719,29 +733,23 @@ def _create_group(resp: Any, original: Callable[[], str]) -> str:
 
 
 def _update_user(resp: Any) -> str:
+    """UpdateUser with AWS's attribute paths and values (user_attributes.py)."""
     from moto.identitystore.models import Name
+
+    from .user_attributes import update
 
     p = _params(resp)
     store = _store(resp)
     user = store.users.get(p["UserId"])
     if user is None:
         raise _Error("ResourceNotFoundException", "USER not found.")
-    changes: dict[str, Any] = {}
-    name = user.Name._asdict() if user.Name else {}
-    for op in p["Operations"]:
-        path, value = op["AttributePath"], op.get("AttributeValue")
-        if path == "displayName":
-            changes["DisplayName"] = value
-        elif path == "emails":
-            _refuse_taken_emails(store, value, user.UserId)
-            changes["Emails"] = value
-        elif path.startswith("name."):
-            key = path.split(".", 1)[1]
-            name[key[0].upper() + key[1:]] = value
-        else:
-            raise _Error("ValidationException", f"unsupported attribute path {path}")
-    changes["Name"] = Name(**name) if name else None
+    changes, extensions = update(user, STATE.extensions.get(user.UserId, {}), p["Operations"])
+    if changes.get("Emails"):
+        _refuse_taken_emails(store, changes["Emails"], user.UserId)
+    name = changes.pop("Name")
+    changes["Name"] = Name(**name) if any(name.values()) else None
     store.users[p["UserId"]] = user._replace(**changes)
+    STATE.extensions[user.UserId] = extensions
     return "{}"
 
 
@@ -889,6 +897,10 @@ VALIDATED_SHAPES = frozenset(
         "UserName",
         "GroupDisplayName",
         "SensitiveStringType",
+        "AttributePath",
+        "ExtensionName",
+        "AccessControlAttributeKey",
+        "AccessControlAttributeValueSource",
     }
 )
 
@@ -914,6 +926,11 @@ def _validate_input(service: str, operation: str, params: dict[str, Any]) -> Non
                 if name in value:
                     walk(member, value[name], f"{where}.{name[0].lower()}{name[1:]}".lstrip("."))
         elif shape.type_name == "list" and isinstance(value, list):
+            low, high = int(shape.metadata.get("min", 0)), shape.metadata.get("max")
+            if len(value) < low or (high is not None and len(value) > int(high)):
+                problems.append(
+                    f"Value at '{where}' failed to satisfy constraint: Member must have length between {low} and {high}"
+                )
             for index, item in enumerate(value):
                 walk(shape.member, item, f"{where}.{index + 1}.member")
         elif shape.type_name == "string" and isinstance(value, str) and shape.name in VALIDATED_SHAPES:
@@ -1014,7 +1031,7 @@ def _external_ids(principal: dict[str, Any], id_key: str) -> dict[str, Any]:
 def _listing_with_external_ids(key: str, id_key: str) -> Callable[[Any, Callable[[], str]], str]:
     def listing(resp: Any, original: Callable[[], str]) -> str:
         body = json.loads(original())
-        body[key] = [_external_ids(item, id_key) for item in body.get(key, [])]
+        body[key] = [_as_aws_user(resp, _external_ids(item, id_key), id_key) for item in body.get(key, [])]
         return json.dumps(body)
 
     return listing
@@ -1022,9 +1039,18 @@ def _listing_with_external_ids(key: str, id_key: str) -> Callable[[Any, Callable
 
 def _described_with_external_ids(id_key: str) -> Callable[[Any, Callable[[], str]], str]:
     def described(resp: Any, original: Callable[[], str]) -> str:
-        return json.dumps(_external_ids(json.loads(original()), id_key))
+        return json.dumps(_as_aws_user(resp, _external_ids(json.loads(original()), id_key), id_key))
 
     return described
+
+
+def _as_aws_user(resp: Any, principal: dict[str, Any], id_key: str) -> dict[str, Any]:
+    """A user without moto's null members, with the extensions the request asked for."""
+    if id_key != "UserId":
+        return principal
+    from .user_attributes import visible
+
+    return visible(principal, STATE.extensions.get(principal.get("UserId", ""), {}), _params(resp))
 
 
 def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -> None:
@@ -1035,6 +1061,7 @@ def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -
 
 IDS_WRAPPED = {
     "create_user": _create_user,
+    "delete_user": _delete_user,
     "create_group": _create_group,
     "create_group_membership": _create_group_membership,
     "list_users": _listing_with_external_ids("Users", "UserId"),
