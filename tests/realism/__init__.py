@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import access_control
+
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
 
 
@@ -54,6 +56,8 @@ class Settings:
     async_seconds: float = 0.0
     fail_assignment: Callable[[dict[str, str]], str | None] | None = None
     fail_provisioning: Callable[[str], str | None] | None = None
+    # The access control attributes -> a StatusReason to end their creation CREATION_FAILED.
+    fail_access_control: Callable[[list[dict[str, Any]]], str | None] | None = None
     tps: float | None = None
     max_outstanding_assignments: int | None = None
     max_concurrent_provisionings: int | None = None
@@ -145,6 +149,7 @@ class State:
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     extensions: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> {extension: document}
+    access_control: dict[str, Any] = field(default_factory=dict)  # instance ARN -> access_control.Configuration
     buckets: dict[str, list[float]] = field(default_factory=dict)
     modified: Counter[str] = field(default_factory=Counter)  # CONCURRENT_MODIFICATION answers given
     rng: random.Random = field(default_factory=random.Random)
@@ -181,6 +186,7 @@ def reset() -> None:
         STATE.boundaries.clear()
         STATE.external.clear()
         STATE.extensions.clear()
+        STATE.access_control.clear()
     configure()
 
 
@@ -1003,6 +1009,7 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "describe_instance": _describe_instance,
     "list_account_assignments_for_principal": _list_account_assignments_for_principal,
 }
+SSO_OPERATIONS.update(access_control.OPERATIONS)
 SSO_WRAPPED = {"create_permission_set": _create_permission_set, "delete_permission_set": _delete_permission_set}
 # Writes to a permission set that make it stale where it is provisioned.
 SSO_STALE_WRITES = (
