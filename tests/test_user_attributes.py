@@ -178,7 +178,11 @@ def test_the_diff_of_attributes_is_pure() -> None:
         },
     )
     state = live(user=listed).with_part(users.KIND.name, directory(listed))
-    doc = {"user_name": "ana", "email": "ana@example.com", "phone_numbers": [{"value": "+82 2 555 0100", "type": "work"}]}
+    doc = {
+        "user_name": "ana",
+        "email": "ana@example.com",
+        "phone_numbers": [{"value": "+82 2 555 0100", "type": "work"}],
+    }
     doc["enterprise"] = {"department": "Engineering", "manager": "kim"}
     [change] = users.KIND.diff(parse({"users": [doc]}), state, Mode.PLAN).changes
     # A listed item without Primary is not primary; the config's one is, by default.
@@ -222,7 +226,7 @@ def ana(aws: realism.State, clients: Clients) -> tuple[Any, str, str]:
     ("operation", "says"),
     [
         ({"AttributePath": "emails.value", "AttributeValue": "x@example.com"}, "full replacement"),
-        ({"AttributePath": "phoneNumbers[type eq \"work\"].value", "AttributeValue": "1"}, ""),
+        ({"AttributePath": 'phoneNumbers[type eq "work"].value', "AttributeValue": "1"}, ""),
         ({"AttributePath": "title", "AttributeValue": ""}, "send null to remove"),
         ({"AttributePath": f"{ENTERPRISE}.team", "AttributeValue": "x"}, "Unknown attribute"),
         ({"AttributePath": f"{ENTERPRISE}.manager", "AttributeValue": "kim"}, "must be an object"),
@@ -244,7 +248,9 @@ def test_update_user_takes_item_keys_in_any_case(ana: tuple[Any, str, str]) -> N
     ids, store, user_id = ana
     for value in ([{"Value": "+1 555", "Primary": True}], [{"value": "+1 556", "primary": True}]):
         ids.update_user(
-            IdentityStoreId=store, UserId=user_id, Operations=[{"AttributePath": "phoneNumbers", "AttributeValue": value}]
+            IdentityStoreId=store,
+            UserId=user_id,
+            Operations=[{"AttributePath": "phoneNumbers", "AttributeValue": value}],
         )
     assert described()["PhoneNumbers"] == [{"Value": "+1 556", "Primary": True}]
 
