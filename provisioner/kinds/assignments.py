@@ -194,6 +194,8 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             "organizations:DescribeAccount",
             "organizations:ListAccountsForParent",
             "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListRoots",
+            "organizations:ListTagsForResource",
             # What AWS does on the caller's behalf in the target account (the management
             # account's roles need IAMFullAccess besides AWSSSOMasterAccountAdministrator).
             "iam:GetRole",
@@ -274,6 +276,11 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         diff.notes += [
             f"assignments[{index}] {resolution.describe(config.assignments[index])}"
             for index, resolution in sorted(part.resolved.items())
+        ]
+        diff.errors += [
+            f"assignments[{index}].{error}"
+            for index, resolution in sorted(part.resolved.items())
+            for error in resolution.errors
         ]
         wanted = desired_assignments(config, live.ctx, part.resolved)
         sets = declared_sets(config, live)
