@@ -16,7 +16,7 @@ from provisioner.kinds.base import ADOPTED, Mode
 from provisioner.plan import Action
 from provisioner.runner import Runner
 from tests import realism
-from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
+from tests.conftest import REGION, load_example, make_clients, parse, plan_and_apply, run_settings
 from tests.test_diff import CTX, live
 
 DEPARTMENT = "${path:enterprise.department}"
@@ -225,3 +225,26 @@ def test_the_layer_answers_as_aws_does(aws: realism.State, call: str, code: str)
                 InstanceArn=arn, InstanceAccessControlAttributeConfiguration=two
             )
     assert caught.value.response["Error"]["Code"] == code
+
+
+def test_the_abac_example_builds_the_whole_chain(clients: Clients, clock: Any) -> None:
+    """Attributes on users, then the access control attributes, then a permission set whose
+    policy compares aws:PrincipalTag/Department: applied, then clean."""
+    example = load_example("abac.yaml")
+    _, result, _ = plan_and_apply(clients, example)
+    assert result.ok, result.to_json()
+    ids = boto3.client("identitystore", region_name=REGION)
+    sso, arn = instance()
+    store = sso.list_instances()["Instances"][0]["IdentityStoreId"]
+    departments = {
+        u["UserName"]: u["Extensions"]["aws:identitystore:enterprise"]["department"]
+        for u in ids.list_users(IdentityStoreId=store, Extensions=["aws:identitystore:enterprise"])["Users"]
+    }
+    assert departments == {"minji": "Platform", "joon": "Payments"}
+    assert in_aws()["Department"] == [DEPARTMENT]
+    [set_arn] = sso.list_permission_sets(InstanceArn=arn)["PermissionSets"]
+    policy = sso.get_inline_policy_for_permission_set(InstanceArn=arn, PermissionSetArn=set_arn)["InlinePolicy"]
+    assert "${aws:PrincipalTag/Department}" in policy
+    again = make_clients(clock)
+    assert Runner(again, load_example("abac.yaml"), run_settings()).plan().empty
+    assert again.log.writes() == {}

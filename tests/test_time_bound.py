@@ -24,13 +24,14 @@ from provisioner.kinds.base import Mode
 from provisioner.plan import Action
 from provisioner.runner import Runner, RunSettings
 from tests import realism
-from tests.conftest import REGION, make_clients, parse, run_settings
+from tests.conftest import EXAMPLES, REGION, make_clients, parse, run_settings
 from tests.realism.orgs import inventory
 from tests.test_diff import CTX, OPS, POWER_SET, live
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 LATER = "2026-12-01T12:20:00Z"  # 3h 20m after NOW
 EARLIER = "2026-12-01T07:00:00Z"  # 2h before NOW
+CTX_ACCOUNT = "123456789012"  # moto's account: `current`
 BREAKGLASS = {"permission_set": "Power", "groups": ["Ops"], "accounts": ["current"]}
 
 
@@ -219,3 +220,11 @@ def cli() -> Any:
     from provisioner.cli import cli as command
 
     return command
+
+
+def test_the_time_bound_example_expires_one_entry_at_a_time(clients: Clients, clock: Any) -> None:
+    example = config_module.load(EXAMPLES / "time-bound.yaml")
+    assert applied(clients, example, NOW - timedelta(hours=1)) and inventory()["assignments"] == 2
+    plan = Runner(make_clients(clock), example, at(NOW + timedelta(minutes=1))).plan()
+    assert [c.key for c in plan.changes] == [f"group Oncall -> Breakglass on {CTX_ACCOUNT}"]
+    assert any("ReadOnly for user contractor-lee) expires in" in note for note in plan.notes)
