@@ -16,10 +16,10 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     groups.KIND,
     users.KIND,
     memberships.KIND,
+    access_control_attributes.KIND,
     permission_sets.KIND,
     provisioning.KIND,
     assignments.KIND,
-    access_control_attributes.KIND,
 )
 
 
