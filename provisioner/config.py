@@ -211,7 +211,7 @@ class AddressSpec(_Model):
     primary: bool = Field(default=True, description="AWS keeps one address: the primary one by default")
 
     @model_validator(mode="after")
-    def _something(self) -> AddressSpec:
+    def _has_a_part(self) -> AddressSpec:
         if not any(getattr(self, name) for name in ADDRESS_PARTS):
             raise ValueError(f"set at least one of {', '.join(ADDRESS_PARTS)}")
         return self
@@ -474,7 +474,9 @@ def _account_ids(value: Any, allow_current: bool) -> Any:
 
 # RFC 3339 date-time (section 5.6); the offset is optional here only to name it when missing.
 RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?", re.ASCII
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
+    r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2}))?",
+    re.ASCII,
 )
 
 
@@ -483,17 +485,20 @@ def parse_time(text: str) -> datetime:
     match = RFC3339.fullmatch(text)
     if not match:
         raise ValueError(f"{text!r} is not an RFC 3339 time such as 2026-12-01T18:00:00Z")
-    offset = match.group("offset")
-    if offset is None:
+    if match["offset"] is None:
         raise ValueError(f"{text!r} has no timezone: write it in UTC (2026-12-01T18:00:00Z) or with an offset (+09:00)")
-    normalized = text[: match.start("offset")].replace("t", "T").replace(" ", "T")
-    zone = (
-        timezone.utc
-        if offset in ("Z", "z")
-        else timezone(timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])) * (1 if offset[0] == "+" else -1))
-    )
+    offset = timedelta()
+    if match["sign"] and (int(match["hours"]) > 23 or int(match["minutes"]) > 59):
+        raise ValueError(f"{text!r} has an offset outside -23:59..+23:59")
+    if match["sign"]:
+        offset = timedelta(hours=int(match["hours"]), minutes=int(match["minutes"])) * (
+            -1 if match["sign"] == "-" else 1
+        )
+    microseconds = int((match["fraction"] or "0")[:6].ljust(6, "0"))
     try:
-        moment = datetime.fromisoformat(normalized).replace(tzinfo=zone)
+        moment = datetime.fromisoformat(f"{match['date']}T{match['time']}").replace(
+            microsecond=microseconds, tzinfo=timezone(offset)
+        )
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid time: {exc}") from None
     return moment.astimezone(timezone.utc)

@@ -107,12 +107,27 @@ def test_another_entry_that_declares_it_for_longer_keeps_it(other: str | None) -
         ("2026-12-01", "is not an RFC 3339 time"),
         ("2026-12-01T18:00:00+9:00", "is not an RFC 3339 time"),
         ("2026-02-30T18:00:00Z", "is not a valid time"),
+        ("2026-12-01T18:00:00+25:00", "offset outside"),
     ],
 )
 def test_until_needs_an_rfc3339_time_with_a_timezone(until: str, says: str) -> None:
     with pytest.raises(ConfigError) as caught:
         config({**BREAKGLASS, "until": until})
     assert [(where, says in why) for where, why in caught.value.problems] == [("assignments[0].until", True)]
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "2026-12-01T09:00:00Z",
+        "2026-12-01T18:00:00+09:00",
+        "2026-12-01t09:00:00z",
+        "2026-12-01T09:00:00.000000Z",
+        "2026-12-01 04:00:00-05:00",
+    ],
+)
+def test_any_rfc3339_form_with_a_timezone_is_the_same_instant(until: str) -> None:
+    assert config({**BREAKGLASS, "until": until}).assignments[0].expires_at == NOW
 
 
 def test_an_unquoted_yaml_time_is_read_as_written(tmp_path: Path) -> None:
