@@ -211,14 +211,14 @@ class OrganizationTargets:
                 errors.append(f"organizational_units: {error}")
                 continue
             candidates += self.under(ou_id, spec.recursive)
-        if spec.account_names:
+        if spec.account_names and not spec.all_accounts:
             candidates += [
                 a
                 for a in self.accounts().values()
                 if any(fnmatchcase(str(a.get("Name", "")), glob) for glob in spec.account_names)
             ]
         management = self.management_account()
-        if spec.account_tags:
+        if spec.account_tags and not spec.all_accounts:
             # One tag listing per ACTIVE account the tags could add: not the management
             # account, nor one excluded or listed already.
             wanted = spec.account_tags.items()

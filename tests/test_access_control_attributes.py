@@ -248,3 +248,20 @@ def test_the_abac_example_builds_the_whole_chain(clients: Clients, clock: Any) -
     again = make_clients(clock)
     assert Runner(again, load_example("abac.yaml"), run_settings()).plan().empty
     assert again.log.writes() == {}
+
+
+def test_a_conflict_with_nothing_there_is_retried_as_a_write_not_yet_propagated(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original, calls = realism.access_control._attributes, []
+
+    def not_yet(resp: Any) -> Any:
+        calls.append(resp)
+        if len(calls) == 1:
+            raise realism._Error("ConflictException", "The previous write has not propagated yet")
+        return original(resp)
+
+    monkeypatch.setattr(realism.access_control, "_attributes", not_yet)
+    _, result, _ = plan_and_apply(clients, config())
+    assert result.ok, result.to_json()
+    assert in_aws()["Department"] == [DEPARTMENT] and len(calls) == 2

@@ -133,3 +133,8 @@ def test_selectors_are_checked_before_any_call(org: dict[str, Any], target: dict
     with pytest.raises(ConfigError) as caught:
         config(org, **target)
     assert any(says in why for _, why in caught.value.problems), caught.value.problems
+
+
+def test_all_accounts_reads_no_tags(tagged: dict[str, Any], clients: Any) -> None:
+    Runner(clients, config(tagged, all_accounts=True, account_tags={"env": "prod"}), run_settings()).plan()
+    assert "organizations:ListTagsForResource" not in clients.log.counts

@@ -139,11 +139,12 @@ class AccessControlAttributeKind(Kind[Attributes, Desired]):
             return "already gone" if gone is None else None
         configuration: Any = wanted.request()
 
-        def create() -> None:
+        def create(retry_conflicts: bool = False) -> None:
             sso.call(
                 lambda c: c.create_instance_access_control_attribute_configuration(
                     InstanceArn=instance, InstanceAccessControlAttributeConfiguration=configuration
-                )
+                ),
+                retry_conflicts=retry_conflicts,
             )
 
         def update() -> None:
@@ -160,11 +161,15 @@ class AccessControlAttributeKind(Kind[Attributes, Desired]):
             try:
                 create()
             except AwsError as exc:
-                # "Already exists" and "not yet propagated" share the code: look before retrying.
-                if exc.code != "ConflictException" or describe(env.clients, env.ctx).status is None:
+                if exc.code != "ConflictException":
                     raise
-                update()
-                detail = ADOPTED
+                # "Already exists" and "not yet propagated" share the code: look, then adopt
+                # what is there, or retry the creation within the conflict time bound.
+                if describe(env.clients, env.ctx).status is None:
+                    create(retry_conflicts=True)
+                else:
+                    update()
+                    detail = ADOPTED
         elif wanted.recreate:
             sso.call(
                 lambda c: c.delete_instance_access_control_attribute_configuration(InstanceArn=instance),
