@@ -26,6 +26,9 @@ both dispatch through the same response classes. What the layer does is set per 
 - identity store uniqueness: user names, emails (case-insensitively) and group names are
   refused when taken; conflicts may come without a Reason, and the first N calls of an
   operation may answer CONCURRENT_MODIFICATION with a RetryAfterSeconds.
+- users' attributes and the instance's ABAC configuration: UpdateUser's attribute paths and
+  the enterprise extension (user_attributes.py), and the access control attribute operations
+  moto lacks (access_control.py).
 - pauses: `pause_at(operation, n)` holds the n-th next call of an operation until the test
   releases it, a reproducible point to interrupt or kill a run at (no sleep loops racing
   the server's threads).
