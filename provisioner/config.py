@@ -15,6 +15,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -103,6 +104,7 @@ def aws_shape_problem(value: str, service: str, shape: str, allowed: str, mismat
 NAME_CHARS = "ASCII letters, digits and +=,.@_-"
 IDENTITY_TEXT = "letters, marks, digits, punctuation, symbols and spaces"
 TAG_CHARS = "letters, digits, spaces and _.:/=+-@"
+ABAC_SOURCE = 'letters, digits, spaces and _.:/=+-@[]{}$\\" such as ${path:enterprise.department}'
 PermissionSetName = Annotated[Text, _aws("sso-admin", "PermissionSetName", f"{NAME_CHARS} (no spaces)")]
 PermissionSetDescription = Annotated[Text, _aws("sso-admin", "PermissionSetDescription", "printable Latin-1")]
 RelayState = Annotated[
@@ -173,6 +175,77 @@ def is_cjk_name(text: str) -> bool:
     return bool(text) and all(unicodedata.name(c, "").startswith(_CJK_NAME_PREFIXES) for c in text)
 
 
+# The identity store's attribute extension for SCIM's enterprise user (RFC 7643, section 4.3):
+# "aws:identitystore:enterprise is the only supported extension name" (identitystore API
+# reference, CreateUser, Extensions). Older botocore models lack extensions altogether.
+ENTERPRISE_EXTENSION = "aws:identitystore:enterprise"
+
+
+def _extensions_supported(value: Any) -> Any:
+    if value is not None and not shapes.has_member("identitystore", "CreateUserRequest", "Extensions"):
+        raise ValueError(
+            "the installed botocore predates the identity store's attribute extensions (December 2025): "
+            "upgrade it (pip install -U boto3 botocore) to manage enterprise attributes"
+        )
+    return value
+
+
+class PhoneNumberSpec(_Model):
+    """A user's phone number (identitystore PhoneNumber)."""
+
+    value: IdentityText
+    type: IdentityText | None = Field(default=None, description="e.g. work or mobile")
+    primary: bool = Field(default=True, description="AWS keeps one phone number: the primary one by default")
+
+
+class AddressSpec(_Model):
+    """A user's address (identitystore Address)."""
+
+    street_address: IdentityText | None = None
+    locality: IdentityText | None = None
+    region: IdentityText | None = None
+    postal_code: IdentityText | None = None
+    country: IdentityText | None = None
+    formatted: IdentityText | None = None
+    type: IdentityText | None = Field(default=None, description="e.g. work or home")
+    primary: bool = Field(default=True, description="AWS keeps one address: the primary one by default")
+
+    @model_validator(mode="after")
+    def _has_a_part(self) -> AddressSpec:
+        if not any(getattr(self, name) for name in ADDRESS_PARTS):
+            raise ValueError(f"set at least one of {', '.join(ADDRESS_PARTS)}")
+        return self
+
+
+ADDRESS_PARTS = ("street_address", "locality", "region", "postal_code", "country", "formatted")
+
+
+class EnterpriseSpec(_Model):
+    """The enterprise extension's attributes (SCIM's enterprise user). Only the keys given are
+    managed; a key set to null must be absent."""
+
+    employee_number: IdentityText | None = None
+    cost_center: IdentityText | None = None
+    organization: IdentityText | None = None
+    division: IdentityText | None = None
+    department: IdentityText | None = None
+    manager: IdentityText | None = Field(
+        default=None, description="stored as the extension's manager.value, e.g. the manager's user id"
+    )
+
+
+def _at_most(shape: str, what: str) -> Callable[[list[Any] | None], list[Any] | None]:
+    """A check of a list against the identitystore model's bounds (an empty list: none)."""
+
+    def check(value: list[Any] | None) -> list[Any] | None:
+        spec = shapes.list_shape("identitystore", shape)
+        if value and spec.max is not None and len(value) > spec.max:
+            raise ValueError(f"AWS keeps at most {spec.max} {what} per user (identitystore {shape}); list one")
+        return value
+
+    return check
+
+
 class UserSpec(_Model):
     user_name: Annotated[UserName, AfterValidator(_not_reserved)] = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
@@ -182,6 +255,19 @@ class UserSpec(_Model):
     given_name: IdentityText | None = None
     family_name: IdentityText | None = None
     groups: list[Text] = Field(default_factory=list)
+    # Attributes for ABAC and the directory: managed when the config sets them (null: absent).
+    title: IdentityText | None = None
+    user_type: IdentityText | None = None
+    nick_name: IdentityText | None = None
+    preferred_language: IdentityText | None = None
+    locale: IdentityText | None = None
+    timezone: IdentityText | None = None
+    profile_url: IdentityText | None = None
+    phone_numbers: Annotated[list[PhoneNumberSpec] | None, AfterValidator(_at_most("PhoneNumbers", "phone number"))] = (
+        None
+    )
+    addresses: Annotated[list[AddressSpec] | None, AfterValidator(_at_most("Addresses", "address"))] = None
+    enterprise: Annotated[EnterpriseSpec | None, AfterValidator(_extensions_supported)] = None
 
     @field_validator("email")
     @classmethod
@@ -386,25 +472,120 @@ def _account_ids(value: Any, allow_current: bool) -> Any:
     return out
 
 
+# RFC 3339 date-time (section 5.6); the offset is optional here only to name it when missing.
+RFC3339 = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
+    r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2}))?",
+    re.ASCII,
+)
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time with its offset (Z or +09:00), as an aware datetime in UTC."""
+    match = RFC3339.fullmatch(text)
+    if not match:
+        raise ValueError(f"{text!r} is not an RFC 3339 time such as 2026-12-01T18:00:00Z")
+    if match["offset"] is None:
+        raise ValueError(f"{text!r} has no timezone: write it in UTC (2026-12-01T18:00:00Z) or with an offset (+09:00)")
+    offset = timedelta()
+    if match["sign"] and (int(match["hours"]) > 23 or int(match["minutes"]) > 59):
+        raise ValueError(f"{text!r} has an offset outside -23:59..+23:59")
+    if match["sign"]:
+        offset = timedelta(hours=int(match["hours"]), minutes=int(match["minutes"])) * (
+            -1 if match["sign"] == "-" else 1
+        )
+    microseconds = int((match["fraction"] or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime.fromisoformat(f"{match['date']}T{match['time']}").replace(
+            microsecond=microseconds, tzinfo=timezone(offset)
+        )
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid time: {exc}") from None
+    return moment.astimezone(timezone.utc)
+
+
+def _ou_path(text: str) -> str:
+    """An OU path from the root (/Workloads/Prod), without a trailing slash; "/" is the root."""
+    names = text.strip("/").split("/") if text.strip("/") else []
+    for name in names:
+        if not name:
+            raise ValueError(f"{text!r} has an empty OU name between two slashes")
+        if problem := aws_shape_problem(name, "organizations", "OrganizationalUnitName", "any characters"):
+            raise ValueError(f"{text!r}: OU name {name!r} {problem}")
+    return "/" + "/".join(names)
+
+
 class AssignmentSpec(_Model):
     permission_set: Text
     groups: list[Text] = Field(default_factory=list)
     users: list[Text] = Field(default_factory=list)
     accounts: list[Text] = Field(default_factory=list)
     # Resolved through Organizations at every run; ACTIVE accounts only.
-    organizational_units: list[Text] = Field(default_factory=list)
+    organizational_units: list[Text] = Field(
+        default_factory=list, description="OU ids (ou-...), a root id (r-...), or paths from the root (/Workloads/Prod)"
+    )
     recursive: bool = True
     all_accounts: bool = False
+    account_tags: dict[Text, Text] = Field(
+        default_factory=dict, description="the ACTIVE accounts whose Organizations tags match all of these"
+    )
+    account_names: list[Text] = Field(default_factory=list, description="shell globs on the account name, e.g. prod-*")
     exclude_accounts: list[Text] = Field(default_factory=list)
+    until: Text | None = Field(
+        default=None,
+        description="RFC 3339 time with a timezone (2026-12-01T18:00:00Z): after it, apply (or expire) removes "
+        "these assignments",
+    )
 
     @field_validator("organizational_units")
     @classmethod
     def _ous(cls, value: list[str]) -> list[str]:
+        out = []
         for ou in value:
-            if not OU_ID.fullmatch(ou):
-                raise ValueError(f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)")
-        _reject_duplicates(value, "organizational unit")
+            if ou.startswith("/"):
+                out.append(_ou_path(ou))
+            elif not OU_ID.fullmatch(ou):
+                raise ValueError(
+                    f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx), a root id (r-xxxx) or a path from the root "
+                    "(/Workloads/Prod)"
+                )
+            else:
+                out.append(ou)
+        _reject_duplicates(out, "organizational unit")
+        return out
+
+    @field_validator("account_tags")
+    @classmethod
+    def _account_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for key, tag_value in value.items():
+            if problem := aws_shape_problem(key, "organizations", "TagKey", TAG_CHARS):
+                problems.append(f"tag key {key!r}: {problem}")
+            if problem := aws_shape_problem(tag_value, "organizations", "TagValue", TAG_CHARS):
+                problems.append(f"tag {key!r}: value {problem}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
+
+    @field_validator("account_names")
+    @classmethod
+    def _account_names(cls, value: list[str]) -> list[str]:
+        if any(not name for name in value):
+            raise ValueError("an account name pattern is empty; write a name or a glob such as prod-*")
+        _reject_duplicates(value, "account name pattern")
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_time(value)
+        return value
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When these assignments expire (UTC), if they do."""
+        return parse_time(self.until) if self.until is not None else None
 
     @field_validator("exclude_accounts", mode="before")
     @classmethod
@@ -413,7 +594,7 @@ class AssignmentSpec(_Model):
 
     @property
     def targets_organization(self) -> bool:
-        return bool(self.organizational_units) or self.all_accounts
+        return bool(self.organizational_units or self.account_tags or self.account_names) or self.all_accounts
 
     @field_validator("accounts", mode="before")
     @classmethod
@@ -424,8 +605,10 @@ class AssignmentSpec(_Model):
     def _principals(self) -> AssignmentSpec:
         if not self.groups and not self.users:
             raise ValueError("name at least one principal under groups or users")
-        if not self.accounts and not self.organizational_units and not self.all_accounts:
-            raise ValueError("name the targets: accounts, organizational_units, or all_accounts: true")
+        if not self.accounts and not self.targets_organization:
+            raise ValueError(
+                "name the targets: accounts, organizational_units, account_tags, account_names, or all_accounts: true"
+            )
         _reject_duplicates(self.groups, "group")
         _reject_duplicates(self.users, "user")
         return self
@@ -478,6 +661,11 @@ class Config(_Model):
     permission_sets: list[PermissionSetSpec] = Field(default_factory=list)
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     absent: AbsentSpec = Field(default_factory=AbsentSpec)
+    access_control_attributes: dict[Text, Text | list[Text]] | None = Field(
+        default=None,
+        description="ABAC: key -> the user attribute it takes, e.g. Department: ${path:enterprise.department}; "
+        "IAM sees it as aws:PrincipalTag/<key>. The whole mapping is managed when set",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -499,6 +687,47 @@ class Config(_Model):
         if value is not None and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
             raise ValueError("must be an https:// URL such as https://my-org.awsapps.com/start")
         return value
+
+    @field_validator("access_control_attributes")
+    @classmethod
+    def _access_control_attributes(cls, value: dict[str, str | list[str]] | None) -> dict[str, str | list[str]] | None:
+        if value is None:
+            return None
+        attributes = shapes.list_shape("sso-admin", "AccessControlAttributeList")
+        if attributes.max is not None and len(value) > attributes.max:
+            raise ValueError(f"{len(value)} attributes; AWS allows at most {attributes.max}")
+        sources = shapes.list_shape("sso-admin", "AccessControlAttributeValueSourceList")
+        problems: list[str] = []
+        seen: dict[str, str] = {}
+        for key, source in value.items():
+            if problem := aws_shape_problem(key, "sso-admin", "AccessControlAttributeKey", TAG_CHARS):
+                problems.append(f"key {key!r}: {problem}")
+            # Session tags differ by more than case: "you cannot have separate Department and
+            # department tag keys" (IAM user guide, "Passing session tags in AWS STS").
+            if (other := seen.setdefault(key.lower(), key)) != key:
+                problems.append(f"keys {other!r} and {key!r} differ only in case, and IAM tag keys do not")
+            listed = source if isinstance(source, list) else [source]
+            if not sources.min <= len(listed) <= (sources.max or len(listed)):
+                problems.append(
+                    f"key {key!r}: AWS takes {sources.bounds()} source per key (a string, or a list of one), "
+                    f"not {len(listed)}"
+                )
+            for item in listed:
+                if problem := aws_shape_problem(item, "sso-admin", "AccessControlAttributeValueSource", ABAC_SOURCE):
+                    problems.append(f"key {key!r}: source {problem}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @property
+    def access_control_mapping(self) -> dict[str, tuple[str, ...]] | None:
+        """The declared access control attributes, each key with its sources; None when not declared."""
+        if self.access_control_attributes is None:
+            return None
+        return {
+            key: tuple(source) if isinstance(source, list) else (source,)
+            for key, source in self.access_control_attributes.items()
+        }
 
     @field_validator("name")
     @classmethod

@@ -19,6 +19,7 @@ class KindName(str, enum.Enum):
     PERMISSION_SET = "permission_set"
     PROVISIONING = "provisioning"
     ASSIGNMENT = "assignment"
+    ACCESS_CONTROL_ATTRIBUTES = "access_control_attributes"
 
     @property
     def label(self) -> str:

@@ -89,6 +89,7 @@ def render_context(ctx: Context | None) -> str:
 
 NO_CHANGES = "No changes: IAM Identity Center matches the config."
 NOTHING_TO_DESTROY = "Nothing to destroy: none of what the config declares exists."
+NOTHING_TO_EXPIRE = "Nothing to expire: no assignment the config declares is past its until."
 
 
 def render_owner(plan: Plan) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 
 from . import context, quotas, retry
@@ -42,6 +43,8 @@ class RunSettings:
         }
     )
     workers: int = 4
+    # "Now" for what expires (assignments' until); tests inject a fixed time.
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 class Runner:
@@ -77,6 +80,19 @@ class Runner:
         """Deletions of what the config declares and exists, in reverse dependency order."""
         return self._plan(Mode.DESTROY, allow_root)
 
+    def plan_expirations(self, allow_root: bool = True) -> Plan:
+        """Only the removals of what has expired (assignments past their until), for cron or
+        CI. Other changes are left to apply and counted in a note; the plan's errors concern
+        them, not the expirations, so they become warnings."""
+        plan = self._plan(Mode.PLAN, allow_root)
+        by_kind = {kind.name: kind for kind in self.order}
+        expiring = [c for c in plan.changes if by_kind[c.kind].expiring(c)]
+        if left := len(plan.changes) - len(expiring):
+            plan.notes.append(f"{left} other change(s) are not expirations: `provisioner apply` makes them")
+        plan.warnings += [f"{error} (left to apply; expirations go ahead)" for error in plan.errors]
+        plan.changes, plan.errors = expiring, []
+        return plan
+
     def _plan(self, mode: Mode, allow_root: bool) -> Plan:
         self.ctx = context.resolve(self.clients, allow_root)
         key, value = self.config.ownership
@@ -102,7 +118,7 @@ class Runner:
 
     def _reader(self, ctx: Context) -> Reader:
         states = AccountStates(self.clients)
-        return Reader(self.clients, ctx, states, OrganizationTargets(self.clients, states))
+        return Reader(self.clients, ctx, states, OrganizationTargets(self.clients, states), now=self.settings.now())
 
     @staticmethod
     def _add(plan: Plan, kind: Kind[Any, Any], diff: Diff[Any]) -> None:

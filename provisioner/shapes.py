@@ -61,6 +61,37 @@ def string_shape(service: str, name: str) -> StringShape:
     return StringShape(service, name, int(shape.get("min", 0)), shape.get("max"), shape.get("pattern"))
 
 
+@dataclass(frozen=True)
+class ListShape:
+    """One list shape of a service model: how many members it may have."""
+
+    service: str
+    name: str
+    min: int
+    max: int | None
+
+    def bounds(self) -> str:
+        if self.max is None:
+            return f"at least {self.min}"
+        return f"exactly {self.min}" if self.min == self.max else f"{self.min} to {self.max}"
+
+
+@functools.cache
+def list_shape(service: str, name: str) -> ListShape:
+    """The named list (or map) shape of `service`'s model: its bounds on the member count."""
+    shape = _model(service)["shapes"][name]
+    if shape.get("type") not in ("list", "map"):
+        raise KeyError(f"{service} {name} is not a list shape")
+    return ListShape(service, name, int(shape.get("min", 0)), shape.get("max"))
+
+
+def has_member(service: str, structure: str, member: str) -> bool:
+    """Whether the installed model's `structure` has `member` (newer API features, such as
+    identitystore's attribute extensions, are missing from older botocore)."""
+    shape = _model(service)["shapes"].get(structure) or {}
+    return member in (shape.get("members") or {})
+
+
 @functools.cache
 def _model(service: str) -> dict[str, Any]:
     import botocore.loaders

@@ -1,11 +1,13 @@
-"""Assignment targets given as organizational units or the whole organization, resolved
-through AWS Organizations at every run: ACTIVE accounts only, the management account only
-when listed explicitly. And the state of any account, read only when a run needs it."""
+"""Assignment targets given as organizational units (by id or path), the whole organization,
+account tags or account name globs, resolved through AWS Organizations at every run: ACTIVE
+accounts only, the management account only when listed explicitly. And the state of any
+account, read only when a run needs it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from .aws import Clients
@@ -88,11 +90,22 @@ class AccountStates:
 class Resolution:
     accounts: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (account id, why)
+    errors: list[str] = field(default_factory=list)  # targets that cannot be resolved (an OU path)
 
     def describe(self, spec: AssignmentSpec) -> str:
-        where = ", ".join(spec.organizational_units) + (" (recursive)" if spec.recursive else " (one level)")
-        source = "all accounts" if spec.all_accounts else where
-        text = f"{spec.permission_set}: {source} -> {len(self.accounts)} account(s): {', '.join(self.accounts)}"
+        sources = []
+        if spec.all_accounts:
+            sources.append("all accounts")
+        if spec.organizational_units:
+            sources.append(
+                ", ".join(spec.organizational_units) + (" (recursive)" if spec.recursive else " (one level)")
+            )
+        if spec.account_tags:
+            sources.append("tagged " + ", ".join(f"{key}={value}" for key, value in spec.account_tags.items()))
+        if spec.account_names:
+            sources.append("named " + ", ".join(spec.account_names))
+        text = f"{spec.permission_set}: {' + '.join(sources)} -> {len(self.accounts)} account(s): "
+        text += ", ".join(self.accounts)
         if self.skipped:
             text += "; skipped " + ", ".join(f"{a} ({why})" for a, why in self.skipped)
         return text
@@ -107,6 +120,8 @@ class OrganizationTargets:
         self._accounts: dict[str, dict[str, Any]] | None = None
         self._children: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._management: str | None = None
+        self._root: str | None = None
+        self._tags: dict[str, dict[str, str]] = {}
 
     def _org(self) -> Any:
         return self.clients.organizations
@@ -151,18 +166,69 @@ class OrganizationTargets:
                 found += self.under(ou["Id"], recursive)
         return found
 
+    def root(self) -> str:
+        """The organization's root id (an organization has one)."""
+        if self._root is None:
+            self._root = str(self._org().pages(lambda c, more: c.list_roots(**more), "Roots")[0]["Id"])
+        return self._root
+
+    def ou_at(self, path: str) -> tuple[str | None, str | None]:
+        """(OU id, None) of a path from the root such as /Workloads/Prod ("/" is the root), or
+        (None, why) when there is no such OU. Names are matched exactly; Organizations refuses
+        two OUs of one name under one parent (DuplicateOrganizationalUnitException)."""
+        parent, walked = self.root(), ""
+        for name in [n for n in path.split("/") if n]:
+            children = self._list("ous", parent)
+            found = [ou for ou in children if ou.get("Name") == name]
+            if not found:
+                names = sorted(str(ou.get("Name")) for ou in children)
+                has = f"{walked or '/'} has {', '.join(names)}" if names else f"{walked or '/'} has no OUs"
+                return None, f"no OU {walked}/{name} in the organization ({has}): fix the path, or give the OU id"
+            parent, walked = str(found[0]["Id"]), f"{walked}/{name}"
+        return parent, None
+
+    def tags(self, account_id: str) -> dict[str, str]:
+        """An account's Organizations tags (one listing, read once per run)."""
+        if account_id not in self._tags:
+            listed = self._org().pages(lambda c, more: c.list_tags_for_resource(ResourceId=account_id, **more), "Tags")
+            self._tags[account_id] = {str(t["Key"]): str(t.get("Value", "")) for t in listed}
+        return self._tags[account_id]
+
     def resolve_all(self, config: Config, ctx: Context) -> dict[int, Resolution]:
         """Resolutions of the assignments that target OUs or the organization, by index."""
         return {i: self.resolve(spec, ctx) for i, spec in enumerate(config.assignments) if spec.targets_organization}
 
     def resolve(self, spec: AssignmentSpec, ctx: Context) -> Resolution:
+        """The accounts of every target of `spec` together, less the excluded ones."""
         explicit = [ctx.account(a) for a in spec.accounts]
         candidates: list[dict[str, Any]] = []
+        errors = []
         if spec.all_accounts:
             candidates = list(self.accounts().values())
         for ou in spec.organizational_units:
-            candidates += self.under(ou, spec.recursive)
+            ou_id, error = self.ou_at(ou) if ou.startswith("/") else (ou, None)
+            if ou_id is None:
+                errors.append(f"organizational_units: {error}")
+                continue
+            candidates += self.under(ou_id, spec.recursive)
+        if spec.account_names and not spec.all_accounts:
+            candidates += [
+                a
+                for a in self.accounts().values()
+                if any(fnmatchcase(str(a.get("Name", "")), glob) for glob in spec.account_names)
+            ]
         management = self.management_account()
+        if spec.account_tags and not spec.all_accounts:
+            # One tag listing per ACTIVE account the tags could add: not the management
+            # account, nor one excluded or listed already.
+            wanted = spec.account_tags.items()
+            candidates += [
+                a
+                for a in self.accounts().values()
+                if account_state(a) == ACTIVE
+                and a["Id"] not in (management, *spec.exclude_accounts, *explicit)
+                and wanted <= self.tags(a["Id"]).items()
+            ]
         accounts, skipped = list(explicit), []
         for account in candidates:
             account_id = account["Id"]
@@ -177,4 +243,4 @@ class OrganizationTargets:
                 skipped.append((account_id, "management account: list it under accounts to include it"))
             else:
                 accounts.append(account_id)
-        return Resolution(accounts, sorted(set(skipped)))
+        return Resolution(accounts, sorted(set(skipped)), errors)

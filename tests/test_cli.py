@@ -580,6 +580,7 @@ JSON_RUNS: dict[str, list[str]] = {
     "apply declined at the prompt": ["apply", "-f", EXAMPLE],
     "apply with a failed request": ["apply", "-f", EXAMPLE, "--yes"],
     "destroy": ["destroy", "-f", EXAMPLE, "--yes"],
+    "expire": ["expire", "-f", EXAMPLE, "--yes"],
     "bootstrap": [*SEED, "--write-config", "{tmp}/ic.yaml", "--yes"],
     "bootstrap refusing to overwrite": [*SEED, "--write-config", EXAMPLE, "--yes"],
     "export": ["export"],

@@ -186,3 +186,57 @@ def test_export_skips_the_sets_the_caller_may_not_read_and_says_so(
     assert [ps["name"] for ps in yaml.safe_load(result.stdout)["permission_sets"]] == ["OpsAdmin"]
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and named in warning[0] and "skipped" in warning[0], result.stderr
+
+
+def build_abac_by_hand() -> None:
+    """A user with every ABAC attribute, and the instance's access control attributes, made
+    with plain boto3 calls."""
+    sso = boto3.client("sso-admin", region_name=REGION)
+    ids = boto3.client("identitystore", region_name=REGION)
+    instance = sso.list_instances()["Instances"][0]
+    ids.create_user(
+        IdentityStoreId=instance["IdentityStoreId"],
+        UserName="minji",
+        DisplayName="Minji Kim",
+        Name={"GivenName": "Minji", "FamilyName": "Kim"},
+        Emails=[{"Value": "minji@example.com", "Type": "work", "Primary": True}],
+        Title="SRE",
+        Timezone="Asia/Seoul",
+        PhoneNumbers=[{"Value": "+82 2 555 0100", "Type": "work"}],
+        Addresses=[{"Locality": "Seoul", "Country": "KR", "Primary": True}],
+        Extensions={"aws:identitystore:enterprise": {"department": "Platform", "manager": {"value": "kim"}}},
+    )
+    sso.create_instance_access_control_attribute_configuration(
+        InstanceArn=instance["InstanceArn"],
+        InstanceAccessControlAttributeConfiguration={
+            "AccessControlAttributes": [
+                {"Key": "Department", "Value": {"Source": ["${path:enterprise.department}"]}},
+                {"Key": "Title", "Value": {"Source": ["${path:title}"]}},
+            ]
+        },
+    )
+
+
+def test_export_round_trips_user_attributes_and_access_control_attributes(
+    aws: realism.State, clock: Any, tmp_path: Path
+) -> None:
+    build_abac_by_hand()
+    path = tmp_path / "abac.yaml"
+    assert CliRunner().invoke(cli, ["--region", REGION, "export", "-o", str(path)]).exit_code == 0
+    doc = yaml.safe_load(path.read_text())
+    [user] = doc["users"]
+    assert user["title"] == "SRE" and user["enterprise"] == {"department": "Platform", "manager": "kim"}
+    assert user["phone_numbers"] == [{"value": "+82 2 555 0100", "type": "work", "primary": False}]
+    assert user["addresses"] == [{"locality": "Seoul", "country": "KR"}]
+    assert doc["access_control_attributes"] == {
+        "Department": "${path:enterprise.department}",
+        "Title": "${path:title}",
+    }
+    plan = Runner(make_clients(clock), config_module.load(path), run_settings()).plan()
+    assert plan.empty, plan.to_json()
+
+
+def test_a_partial_export_leaves_the_access_control_attributes_out(aws: realism.State) -> None:
+    build_abac_by_hand()
+    build_by_hand()
+    assert "access_control_attributes" not in export("--group", "Ops")

@@ -17,6 +17,10 @@ MANAGEMENT = "123456789012"
 
 @pytest.fixture
 def org(aws: realism.State) -> dict[str, Any]:
+    return build_org()
+
+
+def build_org() -> dict[str, Any]:
     """root -> prod (a, b) -> prod/eu (c); root -> dev (d, suspended e)."""
     client = boto3.client("organizations", region_name="us-east-1")
     client.create_organization(FeatureSet="ALL")

@@ -124,6 +124,38 @@ def destroy(
     run_change(state, run, request, report.NOTHING_TO_DESTROY)
 
 
+@cli.command()
+@config_option
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking (needed when stdin is not a terminal).")
+@change_options
+@click.pass_obj
+def expire(
+    state: State,
+    config_path: str,
+    yes: bool,
+    poll_timeout: float | None,
+    poll_interval: float | None,
+    allow_root: bool,
+    portal_url: str | None,
+) -> None:
+    """Remove only the assignments whose `until` has passed, for cron or CI.
+
+    Every other change the config would make is left to apply (and counted in a note);
+    the plan's errors, which concern those, do not stop the expirations.
+
+    \b
+    Example (hourly, from cron):
+      provisioner expire -f identity-center.yaml --yes
+    """
+    from .. import report
+    from ..commands.change import ChangeRequest
+    from ..commands.common import load, runner
+
+    run = runner(state.options, load(config_path), poll_timeout, poll_interval)
+    request = ChangeRequest("expire", yes, allow_root, portal_url, expire=True)
+    run_change(state, run, request, report.NOTHING_TO_EXPIRE)
+
+
 def bootstrap_options(fn: Any) -> Any:
     """bootstrap's options, made from the fields of BootstrapRequest (declared once there)."""
     for parameter in reversed(fields(BootstrapRequest)):

@@ -1,4 +1,4 @@
-"""`apply` and `destroy` (and `bootstrap`, which is an apply of the seed): plan, show,
+"""`apply`, `destroy` and `expire` (and `bootstrap`, which is an apply of the seed): plan, show,
 confirm, apply, hand off. What needs a person (showing, asking, Ctrl-C) comes from the CLI
 through `Hooks`."""
 
@@ -38,12 +38,13 @@ class Hooks(Protocol):
 
 @dataclass(frozen=True)
 class ChangeRequest:
-    command: str  # apply, destroy or bootstrap
+    command: str  # apply, destroy, expire or bootstrap
     yes: bool = False
     allow_root: bool = False
     portal_url: str | None = None
     prune: bool = False
     destroy: bool = False
+    expire: bool = False  # only the removals of assignments past their until
     # bootstrap: the user whose AWS CLI profiles the hand-off shows.
     sso_user: str | None = None
     # Runs once the plan was applied (or there was nothing to do), never when the run stopped
@@ -84,6 +85,8 @@ def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult
 
     if request.destroy:
         plan = runner.plan_destroy(allow_root=request.allow_root)
+    elif request.expire:
+        plan = runner.plan_expirations(allow_root=request.allow_root)
     else:
         plan = runner.plan(allow_root=request.allow_root, prune=request.prune)
     hooks.planned(runner, plan)
@@ -102,7 +105,7 @@ def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult
             outcome.extra = request.after_apply() if request.after_apply else {}
         # An interrupted run hands nothing off: what it made is in the outcomes, and the
         # next run finishes the job.
-        if not request.destroy and not outcome.interrupted:
+        if not request.destroy and not request.expire and not outcome.interrupted:
             assert runner.ctx is not None
             outcome.handoff = access.handoff(
                 runner.ctx, runner.config, outcome.result, request.portal_url, request.sso_user

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import assignments, groups, memberships, permission_sets, provisioning, users
+from . import access_control_attributes, assignments, groups, memberships, permission_sets, provisioning, users
 from .base import Kind
 
 KINDS: tuple[Kind[Any, Any], ...] = (
     groups.KIND,
     users.KIND,
     memberships.KIND,
+    access_control_attributes.KIND,
     permission_sets.KIND,
     provisioning.KIND,
     assignments.KIND,

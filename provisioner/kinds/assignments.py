@@ -8,7 +8,8 @@ with what the config declares, never with the assignments.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import quotas
@@ -33,6 +34,8 @@ PRINCIPAL_KINDS: dict[PrincipalType, KindName] = {"GROUP": KindName.GROUP, "USER
 NOT_DECLARED = "not in the config"
 # One assignment as AWS lists it: (principal type, principal id, permission set ARN, account).
 Row = tuple[str, str, str, str]
+# An entry this long expired gets a note to delete it from the config.
+STALE_EXPIRY = timedelta(days=7)
 
 
 @dataclass(frozen=True, order=True)
@@ -44,26 +47,79 @@ class Assignment:
     # Known when the assignment was read (deletions); else found by name when applying.
     principal_id: str | None = field(default=None, compare=False)
     permission_set_arn: str | None = field(default=None, compare=False)
+    # When the config's `until` ends it (UTC); None: it does not expire.
+    until: datetime | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         return f"{self.principal_type.lower()} {self.principal} -> {self.permission_set} on {self.account}"
 
 
 def desired_assignments(
-    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None = None
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None = None, now: datetime | None = None
 ) -> list[Assignment]:
     """Every assignment the config declares, 'current' and organization targets resolved,
-    without repeats."""
-    seen: dict[Assignment, None] = {}
+    without repeats; with `now`, only those that have not expired."""
+    return [a for a in declared_assignments(config, ctx, resolved) if now is None or a.until is None or a.until > now]
+
+
+def expired_assignments(
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, now: datetime
+) -> list[Assignment]:
+    """The declared assignments whose `until` has passed (those of every entry that names them)."""
+    return [a for a in declared_assignments(config, ctx, resolved) if a.until is not None and a.until <= now]
+
+
+def declared_assignments(
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None = None
+) -> list[Assignment]:
+    """Every assignment the config declares, with when it expires: one that two entries declare
+    lasts as long as the longer of the two (an entry without `until` never expires)."""
+    seen: dict[Assignment, Assignment] = {}
     for index, spec in enumerate(config.assignments):
         accounts = resolved[index].accounts if resolved and index in resolved else spec.accounts
+        until = spec.expires_at
         for account in accounts:
             target = ctx.account(account)
-            for group in spec.groups:
-                seen.setdefault(Assignment(spec.permission_set, "GROUP", group, target))
-            for user in spec.users:
-                seen.setdefault(Assignment(spec.permission_set, "USER", user, target))
-    return list(seen)
+            principals: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in spec.groups]
+            principals += [("USER", u) for u in spec.users]
+            for kind, name in principals:
+                found = Assignment(spec.permission_set, kind, name, target, until=until)
+                if found in seen:
+                    earlier = seen[found].until
+                    found = replace(found, until=None if earlier is None or until is None else max(earlier, until))
+                seen[found] = found
+    return list(seen.values())
+
+
+def span(delta: timedelta) -> str:
+    """A duration as a person reads it: 2d 3h, 3h 20m, 20m, under a minute."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes}m"] * bool(minutes and not days)
+    return " ".join(parts) or "under a minute"
+
+
+def utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expiry_notes(config: Config, now: datetime) -> list[str]:
+    """What the plan says of each entry with `until`: when it expires, or that it has, and,
+    a week on, that it may go from the config."""
+    notes = []
+    for index, spec in enumerate(config.assignments):
+        until = spec.expires_at
+        if until is None:
+            continue
+        who = ", ".join([f"group {g}" for g in spec.groups] + [f"user {u}" for u in spec.users])
+        entry = f"assignments[{index}] ({spec.permission_set} for {who})"
+        if until > now:
+            notes.append(f"{entry} expires in {span(until - now)}, at {spec.until}")
+        elif now - until > STALE_EXPIRY:
+            notes.append(f"{entry} expired {span(now - until)} ago, at {spec.until}: delete it from the config")
+        else:
+            notes.append(f"{entry} expired {span(now - until)} ago, at {spec.until}")
+    return notes
 
 
 def read_by_set(clients: Clients, ctx: Context, set_arns: Iterable[str]) -> set[Row]:
@@ -131,6 +187,7 @@ class AssignmentRows:
     inactive: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None
     unlisted: Mapping[str, str] = field(default_factory=dict)
+    now: datetime | None = None  # when it was read: what has expired by then
 
 
 class Names:
@@ -194,6 +251,8 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             "organizations:DescribeAccount",
             "organizations:ListAccountsForParent",
             "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListRoots",
+            "organizations:ListTagsForResource",
             # What AWS does on the caller's behalf in the target account (the management
             # account's roles need IAMFullAccess besides AWSSSOMasterAccountAdministrator).
             "iam:GetRole",
@@ -210,14 +269,15 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         if mode is Mode.EXPORT:
             return self._read_for_export(reader, names)
         resolved = reader.targets.resolve_all(config, ctx)
-        wanted = desired_assignments(config, ctx, resolved)
+        wanted = desired_assignments(config, ctx, resolved, reader.now)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
             return AssignmentRows(resolved, frozenset(read_by_set(clients, ctx, sets.values())))
-        # The choice depends on the config alone, not on what exists yet. By set also costs
-        # a listing per set: the price of seeing every principal.
-        pairs = {(a.permission_set, a.account) for a in wanted}
-        every_principal = len(pairs) <= len({(a.principal_type, a.principal) for a in wanted})
+        # The choice depends on the config alone, not on what exists yet (nor on the time). By
+        # set also costs a listing per set: the price of seeing every principal.
+        declared = declared_assignments(config, ctx, resolved)
+        pairs = {(a.permission_set, a.account) for a in declared}
+        every_principal = len(pairs) <= len({(a.principal_type, a.principal) for a in declared})
         rows: set[Row] = set()
         if every_principal:
             try:
@@ -229,8 +289,9 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
                 # which needs no access to the sets themselves.
                 every_principal = False
         if not every_principal:
+            # The expired ones too: their assignments are removed.
             principals = [
-                (a.principal_type, pid) for a in wanted if (pid := names.principal_id(a.principal_type, a.principal))
+                (a.principal_type, pid) for a in declared if (pid := names.principal_id(a.principal_type, a.principal))
             ]
             rows = read_by_principal(clients, ctx, principals)
         absent_rows: set[Row] = set()
@@ -251,7 +312,9 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         creates = {a.account for a in wanted if names.row(a) not in rows}
         inactive = reader.accounts.inactive(creates) if creates else {}
         note = reader.accounts.note if creates else None
-        return AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note)
+        return AssignmentRows(
+            resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note, now=reader.now
+        )
 
     def _read_for_export(self, reader: Reader, names: Names) -> AssignmentRows:
         rows: set[Row] = set()
@@ -275,7 +338,12 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             f"assignments[{index}] {resolution.describe(config.assignments[index])}"
             for index, resolution in sorted(part.resolved.items())
         ]
-        wanted = desired_assignments(config, live.ctx, part.resolved)
+        diff.errors += [
+            f"assignments[{index}].{error}"
+            for index, resolution in sorted(part.resolved.items())
+            for error in resolution.errors
+        ]
+        wanted = desired_assignments(config, live.ctx, part.resolved, part.now)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
             # Every assignment of the declared sets: AWS refuses to delete a set while it has any.
@@ -289,15 +357,22 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
                 diff.unchanged += 1
                 continue
             creates.append(assignment)
-            diff.changes.append(self._creation(assignment, names))
+            diff.changes.append(self._creation(assignment, names, part.now))
         self._refuse_inactive(config, live, creates, part, diff)
         if part.note:
             diff.notes.append(part.note)
+        # Past its until, an assignment the config declares is ours to remove.
+        expired = expired_assignments(config, live.ctx, part.resolved, part.now) if part.now else []
+        for assignment in expired:
+            if names.row(assignment) in part.rows and assignment.until is not None and part.now is not None:
+                why = f"expired {span(part.now - assignment.until)} ago (until {utc(assignment.until)})"
+                diff.changes.append(self._deletion(assignment, why))
+        diff.notes += expiry_notes(config, part.now) if part.now else []
         if mode is Mode.PRUNE:
-            self._prune(config, live, wanted, part, names, diff)
+            self._prune(config, live, wanted + expired, part, names, diff)
             return diff
         on_declared_sets = [row for row in part.rows if row[2] in sets.values()]
-        declared = set(wanted)
+        declared = set(wanted + expired)
         if extra := [a for a in names.named(on_declared_sets) if a not in declared]:
             shown = ", ".join(a.describe() for a in extra[:3]) + (", ..." if len(extra) > 3 else "")
             diff.notes.append(
@@ -311,19 +386,25 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             )
         return diff
 
-    def _creation(self, assignment: Assignment, names: Names) -> Change[Assignment]:
+    def _creation(self, assignment: Assignment, names: Names, now: datetime | None = None) -> Change[Assignment]:
         # It needs its principal and its set: their creations, when they are to be made.
         requires = set()
         if names.principal_id(assignment.principal_type, assignment.principal) is None:
             requires.add((PRINCIPAL_KINDS[assignment.principal_type], assignment.principal))
         if assignment.permission_set not in names.set_arns:
             requires.add((KindName.PERMISSION_SET, assignment.permission_set))
-        fields = (
+        fields: tuple[FieldChange, ...] = (
             FieldChange("permission_set", None, assignment.permission_set),
             FieldChange(assignment.principal_type.lower(), None, assignment.principal),
             FieldChange("account", None, assignment.account),
         )
+        if assignment.until is not None and now is not None:
+            expires = f"{utc(assignment.until)} (expires in {span(assignment.until - now)})"
+            fields += (FieldChange("until", None, expires),)
         return Change(self.name, Action.CREATE, assignment.describe(), assignment, fields, frozenset(requires))
+
+    def expiring(self, change: Change[Assignment]) -> bool:
+        return change.action is Action.DELETE and change.payload.until is not None
 
     def _deletion(self, assignment: Assignment, why: str = "") -> Change[Assignment]:
         return deletion(self.name, assignment.describe(), assignment, why)

@@ -14,6 +14,7 @@ import enum
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -117,6 +118,8 @@ class Reader:
     accounts: AccountStates
     targets: OrganizationTargets
     scope: ExportScope = field(default_factory=lambda: ExportScope())
+    # The run's "now", for what expires (assignments' until): from the run's settings.
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,11 @@ class Kind(Generic[L, P]):
         """Write this kind's part of the live state (read in Mode.EXPORT) into a config
         document; return warnings about what could not be exported."""
         return []
+
+    def expiring(self, change: Change[P]) -> bool:
+        """Whether `change` removes something whose time in the config is up (`expire`
+        applies only these)."""
+        return False
 
 
 def creation(kind: KindName, key: str, payload: P, fields: Iterable[FieldChange]) -> Change[P]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ..config import Config, UserSpec
+from .. import shapes
+from ..config import ENTERPRISE_EXTENSION, Config, UserSpec
 from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups
@@ -49,13 +50,125 @@ def work_email(spec: UserSpec) -> list[EmailTypeDef]:
     return [{"Value": spec.email, "Type": "work", "Primary": True}]
 
 
-# The UpdateUser attribute path of each field the config manages.
+# The UpdateUser attribute path of each field the config manages. Paths are the SCIM
+# attribute names the identitystore model's AttributePath pattern allows: an attribute, a
+# sub-attribute of a single-valued one (name.givenName), or one of an extension
+# (aws:identitystore:enterprise.department). A multi-valued attribute (emails, phoneNumbers,
+# addresses) is replaced whole: "Complex types, such as the `emails` field, don't allow field
+# by field updates" (hashicorp/terraform-provider-aws, internal/service/identitystore/user.go).
 ATTRIBUTE_PATHS = {
     "display_name": "displayName",
     "given_name": "name.givenName",
     "family_name": "name.familyName",
     "email": "emails",
 }
+# Single-valued attributes: config field -> (the listing's key, attribute path).
+SCALARS = {
+    "title": ("Title", "title"),
+    "user_type": ("UserType", "userType"),
+    "nick_name": ("NickName", "nickName"),
+    "preferred_language": ("PreferredLanguage", "preferredLanguage"),
+    "locale": ("Locale", "locale"),
+    "timezone": ("Timezone", "timezone"),
+    "profile_url": ("ProfileUrl", "profileUrl"),
+}
+PHONE_KEYS = {"value": "Value", "type": "Type", "primary": "Primary"}
+ADDRESS_KEYS = {
+    "street_address": "StreetAddress",
+    "locality": "Locality",
+    "region": "Region",
+    "postal_code": "PostalCode",
+    "country": "Country",
+    "formatted": "Formatted",
+    "type": "Type",
+    "primary": "Primary",
+}
+# Multi-valued attributes: config field -> (the listing's key, attribute path, item keys).
+LISTS = {
+    "phone_numbers": ("PhoneNumbers", "phoneNumbers", PHONE_KEYS),
+    "addresses": ("Addresses", "addresses", ADDRESS_KEYS),
+}
+# The enterprise extension's attributes (SCIM enterprise user, RFC 7643 section 4.3): config
+# key -> the extension's key. `manager` is a complex attribute whose `value` we manage, as
+# ABAC reads it: ${path:enterprise.manager.value} (IAM Identity Center user guide,
+# "Supported external identity provider attributes").
+ENTERPRISE_KEYS = {
+    "employee_number": "employeeNumber",
+    "cost_center": "costCenter",
+    "organization": "organization",
+    "division": "division",
+    "department": "department",
+    "manager": "manager",
+}
+ENTERPRISE_PREFIX = "enterprise."
+
+
+def listing_extensions() -> dict[str, Any]:
+    """ListUsers's Extensions argument: the enterprise extension, when botocore knows it.
+    AWS returns an extension only when asked for it (identitystore User.Extensions: "A map of
+    explicitly requested attribute extensions")."""
+    return (
+        {"Extensions": [ENTERPRISE_EXTENSION]}
+        if shapes.has_member("identitystore", "ListUsersRequest", "Extensions")
+        else {}
+    )
+
+
+def enterprise_of(user: Mapping[str, Any]) -> dict[str, str]:
+    """The enterprise attributes a listed user has, by config key."""
+    extension = (user.get("Extensions") or {}).get(ENTERPRISE_EXTENSION) or {}
+    out = {}
+    for key, aws_key in ENTERPRISE_KEYS.items():
+        value = extension.get(aws_key)
+        if isinstance(value, Mapping):
+            value = value.get("value")
+        if value not in (None, ""):
+            out[key] = str(value)
+    return out
+
+
+def aws_items(items: list[Any] | None, keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Config entries (phone numbers, addresses) as the identity store's items."""
+    return [
+        {aws: getattr(item, field) for field, aws in keys.items() if getattr(item, field) is not None}
+        for item in items or []
+    ]
+
+
+def listed_items(items: list[Mapping[str, Any]] | None, keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Listed items in the same form: only the keys we manage, Primary false when absent."""
+    out = []
+    for item in items or []:
+        entry = {aws: item[aws] for aws in keys.values() if item.get(aws) not in (None, "") and aws != "Primary"}
+        entry["Primary"] = bool(item.get("Primary"))
+        out.append(entry)
+    return out
+
+
+def as_config(items: list[dict[str, Any]], keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Identity store items as config entries (as shown in the plan and exported)."""
+    by_aws = {aws: field for field, aws in keys.items()}
+    return [{by_aws[aws]: value for aws, value in item.items() if aws in by_aws} for item in items]
+
+
+def attribute_drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange]:
+    """The ABAC and directory attributes the config sets (null: must be absent) that differ."""
+    declared = spec.model_fields_set
+    out = []
+    for field, (listed, _) in SCALARS.items():
+        old, new = user.get(listed) or None, getattr(spec, field)
+        if field in declared and old != new:
+            out.append(FieldChange(field, old, new))
+    for field, (listed, _, keys) in LISTS.items():
+        old_items, new_items = listed_items(user.get(listed), keys), aws_items(getattr(spec, field), keys)
+        if field in declared and old_items != new_items:
+            out.append(FieldChange(field, as_config(old_items, keys) or None, as_config(new_items, keys) or None))
+    if spec.enterprise is not None and "enterprise" in declared:
+        have = enterprise_of(user)
+        for key in ENTERPRISE_KEYS:
+            if key in spec.enterprise.model_fields_set and have.get(key) != getattr(spec.enterprise, key):
+                out.append(FieldChange(ENTERPRISE_PREFIX + key, have.get(key), getattr(spec.enterprise, key)))
+    return out
 
 
 def drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange]:
@@ -70,6 +183,65 @@ def drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange]:
     out = [FieldChange(field, old, new) for field, managed, old, new in wanted if managed and old != new]
     if spec.email is not None and not same_email(primary_email(user), spec.email):
         out.append(FieldChange("email", primary_email(user), spec.email))
+    return out + attribute_drift(spec, user)
+
+
+def creation_attributes(spec: UserSpec) -> dict[str, Any]:
+    """CreateUser's arguments for the attributes the config sets, beyond names and email."""
+    out: dict[str, Any] = {
+        listed: getattr(spec, field) for field, (listed, _) in SCALARS.items() if getattr(spec, field)
+    }
+    for field, (listed, _, keys) in LISTS.items():
+        if items := aws_items(getattr(spec, field), keys):
+            out[listed] = items
+    if extension := enterprise_document(spec):
+        out["Extensions"] = {ENTERPRISE_EXTENSION: extension}
+    return out
+
+
+def enterprise_document(spec: UserSpec) -> dict[str, Any]:
+    """The enterprise extension's document for the attributes set."""
+    out: dict[str, Any] = {}
+    for key, aws_key in ENTERPRISE_KEYS.items():
+        value = getattr(spec.enterprise, key) if spec.enterprise is not None else None
+        if value is not None:
+            out[aws_key] = {"value": value} if key == "manager" else value
+    return out
+
+
+def update_operation(spec: UserSpec, field: str) -> dict[str, Any]:
+    """The UpdateUser operation that sets one changed field; a null value removes the attribute
+    ("The API doesn't allow empty attribute values. To unset an attribute, set it to null":
+    hashicorp/terraform-provider-aws, internal/service/identitystore/user.go)."""
+    if field in SCALARS:
+        return {"AttributePath": SCALARS[field][1], "AttributeValue": getattr(spec, field)}
+    if field in LISTS:
+        _, path, keys = LISTS[field]
+        return {"AttributePath": path, "AttributeValue": aws_items(getattr(spec, field), keys) or None}
+    if field.startswith(ENTERPRISE_PREFIX):
+        key = field.removeprefix(ENTERPRISE_PREFIX)
+        value = getattr(spec.enterprise, key) if spec.enterprise is not None else None
+        if key == "manager" and value is not None:
+            value = {"value": value}
+        return {"AttributePath": f"{ENTERPRISE_EXTENSION}.{ENTERPRISE_KEYS[key]}", "AttributeValue": value}
+    values = {
+        "display_name": spec.display_name,
+        "given_name": spec.given_name,
+        "family_name": spec.family_name,
+        "email": work_email(spec) if spec.email is not None else None,
+    }
+    return {"AttributePath": ATTRIBUTE_PATHS[field], "AttributeValue": values[field]}
+
+
+def exported_attributes(user: Mapping[str, Any]) -> dict[str, Any]:
+    """A listed user's ABAC and directory attributes as config (only those it has)."""
+    out: dict[str, Any] = {field: user[listed] for field, (listed, _) in SCALARS.items() if user.get(listed)}
+    for field, (listed, _, keys) in LISTS.items():
+        if items := as_config(listed_items(user.get(listed), keys), keys):
+            # One entry, primary by default: written only when it is not.
+            out[field] = [{k: v for k, v in item.items() if not (k == "primary" and v)} for item in items]
+    if enterprise := enterprise_of(user):
+        out["enterprise"] = enterprise
     return out
 
 
@@ -89,7 +261,7 @@ class UserKind(PrincipalKind[UserSpec]):
     )
 
     def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
-        return client.list_users(IdentityStoreId=store, **more)
+        return client.list_users(IdentityStoreId=store, **listing_extensions(), **more)
 
     def specs(self, config: Config) -> list[tuple[str, bool, UserSpec]]:
         return [(spec.user_name, spec.external, spec) for spec in config.users]
@@ -104,6 +276,7 @@ class UserKind(PrincipalKind[UserSpec]):
             FieldChange("given_name", None, spec.resolved_given_name),
             FieldChange("family_name", None, spec.resolved_family_name),
             FieldChange("email", None, spec.email),
+            *(f for f in attribute_drift(spec, {}) if f.new is not None),
         ]
 
     def drift(self, spec: UserSpec, found: Principal) -> list[FieldChange]:
@@ -128,6 +301,7 @@ class UserKind(PrincipalKind[UserSpec]):
             )
         if change.action is Action.CREATE:
             emails = work_email(spec)
+            attributes = creation_attributes(spec)
             return create_or_adopt(
                 env.clients,
                 create=lambda: api.call(
@@ -137,6 +311,7 @@ class UserKind(PrincipalKind[UserSpec]):
                         DisplayName=spec.resolved_display_name,
                         Name={"GivenName": spec.resolved_given_name, "FamilyName": spec.resolved_family_name},
                         Emails=emails,
+                        **attributes,
                     )
                 )["UserId"],
                 # Adopt only a user with this name; an email another user holds fails this change.
@@ -144,16 +319,8 @@ class UserKind(PrincipalKind[UserSpec]):
                 record=lambda user_id: env.ids.set(self.name, spec.user_name, user_id),
                 refuse=lambda exc: refuse_taken_email(env.clients, store, exc, spec, None),
             )
-        values: dict[str, Any] = {
-            "display_name": spec.display_name,
-            "given_name": spec.given_name,
-            "family_name": spec.family_name,
-            "email": work_email(spec) if spec.email is not None else None,
-        }
-        # AttributeValue is a JSON document: a string or a list, whatever the stubs say.
-        operations: list[AttributeOperationTypeDef] = [
-            {"AttributePath": ATTRIBUTE_PATHS[f.name], "AttributeValue": values[f.name]} for f in change.fields
-        ]
+        # AttributeValue is a JSON document (a string, a list, an object or null), whatever the stubs say.
+        operations = cast(list["AttributeOperationTypeDef"], [update_operation(spec, f.name) for f in change.fields])
         user_id = env.ids.need(self.name, spec.user_name)
 
         def update() -> None:
@@ -186,6 +353,7 @@ class UserKind(PrincipalKind[UserSpec]):
                 ):
                     if value:
                         entry[key] = value
+                entry.update(exported_attributes(user.attributes))
             if members.get(name):
                 entry["groups"] = sorted(members[name])
             document["users"].append(entry)

@@ -28,6 +28,9 @@ both dispatch through the same response classes. What the layer does is set per 
 - identity store uniqueness: user names, emails (case-insensitively) and group names are
   refused when taken; conflicts may come without a Reason, and the first N calls of an
   operation may answer CONCURRENT_MODIFICATION with a RetryAfterSeconds.
+- users' attributes and the instance's ABAC configuration: UpdateUser's attribute paths and
+  the enterprise extension (user_attributes.py), and the access control attribute operations
+  moto lacks (access_control.py).
 - pauses: `pause_at(operation, n)` holds the n-th next call of an operation until the test
   releases it, a reproducible point to interrupt or kill a run at (no sleep loops racing
   the server's threads).
@@ -50,6 +53,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import access_control
 
 # What counts as a write is AWS's classification, not the product's: the Service Authorization
 # Reference gives each action an access level (List, Read, Write, Permissions management,
@@ -74,6 +79,7 @@ def is_write(call: str) -> bool:
     return verb is None or not operation[len(verb) : len(verb) + 1].isupper()
 
 
+
 @dataclass
 class Settings:
     """What the layer does; the defaults are plain fidelity (moto plus what it lacks)."""
@@ -82,6 +88,8 @@ class Settings:
     async_seconds: float = 0.0
     fail_assignment: Callable[[dict[str, str]], str | None] | None = None
     fail_provisioning: Callable[[str], str | None] | None = None
+    # The access control attributes -> a StatusReason to end their creation CREATION_FAILED.
+    fail_access_control: Callable[[list[dict[str, Any]]], str | None] | None = None
     tps: float | None = None
     max_outstanding_assignments: int | None = None
     max_concurrent_provisionings: int | None = None
@@ -186,6 +194,8 @@ class State:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     boundaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     external: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    extensions: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> {extension: document}
+    access_control: dict[str, Any] = field(default_factory=dict)  # instance ARN -> access_control.Configuration
     buckets: dict[str, list[float]] = field(default_factory=dict)
     modified: Counter[str] = field(default_factory=Counter)  # CONCURRENT_MODIFICATION answers given
     rng: random.Random = field(default_factory=random.Random)
@@ -228,6 +238,8 @@ def reset() -> None:
         STATE.tags.clear()
         STATE.boundaries.clear()
         STATE.external.clear()
+        STATE.extensions.clear()
+        STATE.access_control.clear()
     configure()
 
 
@@ -766,12 +778,24 @@ def _refuse_taken_emails(store: Any, emails: list[dict[str, Any]] | None, user_i
 
 
 def _create_user(resp: Any, original: Callable[[], str]) -> str:
+    from .user_attributes import create_extensions
+
     p = _params(resp)
     store = _store(resp)
     if any(u.UserName == p.get("UserName") for u in store.users.values()):
         raise _Error("ConflictException", "Duplicate UserName", reason=UNIQUE)
     _refuse_taken_emails(store, p.get("Emails"), None)
-    return original()
+    extensions = create_extensions(p.get("Extensions"))
+    body = original()
+    if extensions:
+        STATE.extensions[json.loads(body)["UserId"]] = extensions
+    return body
+
+
+def _delete_user(resp: Any, original: Callable[[], str]) -> str:
+    body = original()
+    STATE.extensions.pop(_params(resp).get("UserId", ""), None)
+    return body
 
 
 def _create_group(resp: Any, original: Callable[[], str]) -> str:
@@ -844,21 +868,27 @@ def _stored(record: Any, changes: dict[str, Any], structures: dict[str, Any]) ->
 
 
 def _update_user(resp: Any) -> str:
+    """UpdateUser with AWS's attribute paths and values (user_attributes.py)."""
     from moto.identitystore.models import Name
+
+    from .user_attributes import update
 
     p = _params(resp)
     store = _store(resp)
     user = store.users.get(p["UserId"])
     if user is None:
         raise _Error("ResourceNotFoundException", "USER not found.")
-    changes = _attribute_changes("User", p["Operations"])
+    changes, extensions = update(user, STATE.extensions.get(user.UserId, {}), p["Operations"])
     if changes.get("UserName") and any(
         u.UserName == changes["UserName"] and u.UserId != user.UserId for u in store.users.values()
     ):
         raise _Error("ConflictException", "Duplicate UserName", reason=UNIQUE)
-    if "Emails" in changes:
+    if changes.get("Emails"):
         _refuse_taken_emails(store, changes["Emails"], user.UserId)
-    store.users[p["UserId"]] = _stored(user, changes, {"Name": Name})
+    name = changes.pop("Name")
+    changes["Name"] = Name(**name) if any(name.values()) else None
+    store.users[p["UserId"]] = user._replace(**changes)
+    STATE.extensions[user.UserId] = extensions
     return "{}"
 
 
@@ -1017,6 +1047,10 @@ VALIDATED_SHAPES = frozenset(
         "UserName",
         "GroupDisplayName",
         "SensitiveStringType",
+        "AttributePath",
+        "ExtensionName",
+        "AccessControlAttributeKey",
+        "AccessControlAttributeValueSource",
     }
 )
 
@@ -1051,6 +1085,11 @@ def _shape_problems(service: str, shape: Any, value: Any, where: str, problems: 
             if name in value:
                 _shape_problems(service, member, value[name], f"{where}.{_camel(name)}".lstrip("."), problems)
     elif shape.type_name == "list" and isinstance(value, list):
+        low, high = int(shape.metadata.get("min", 0)), shape.metadata.get("max")
+        if len(value) < low or (high is not None and len(value) > int(high)):
+            problems.append(
+                f"Value at '{where}' failed to satisfy constraint: Member must have length between {low} and {high}"
+            )
         for index, item in enumerate(value):
             _shape_problems(service, shape.member, item, f"{where}.{index + 1}.member", problems)
     elif shape.type_name == "integer" and isinstance(value, int):
@@ -1132,6 +1171,7 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "describe_instance": _describe_instance,
     "list_account_assignments_for_principal": _list_account_assignments_for_principal,
 }
+SSO_OPERATIONS.update(access_control.OPERATIONS)
 SSO_WRAPPED = {"create_permission_set": _create_permission_set, "delete_permission_set": _delete_permission_set}
 # Writes to a permission set that make it stale where it is provisioned.
 SSO_STALE_WRITES = (
@@ -1160,7 +1200,7 @@ def _external_ids(principal: dict[str, Any], id_key: str) -> dict[str, Any]:
 def _listing_with_external_ids(key: str, id_key: str) -> Callable[[Any, Callable[[], str]], str]:
     def listing(resp: Any, original: Callable[[], str]) -> str:
         body = json.loads(original())
-        body[key] = [_external_ids(item, id_key) for item in body.get(key, [])]
+        body[key] = [_as_aws_user(resp, _external_ids(item, id_key), id_key) for item in body.get(key, [])]
         return json.dumps(body)
 
     return listing
@@ -1168,9 +1208,18 @@ def _listing_with_external_ids(key: str, id_key: str) -> Callable[[Any, Callable
 
 def _described_with_external_ids(id_key: str) -> Callable[[Any, Callable[[], str]], str]:
     def described(resp: Any, original: Callable[[], str]) -> str:
-        return json.dumps(_external_ids(json.loads(original()), id_key))
+        return json.dumps(_as_aws_user(resp, _external_ids(json.loads(original()), id_key), id_key))
 
     return described
+
+
+def _as_aws_user(resp: Any, principal: dict[str, Any], id_key: str) -> dict[str, Any]:
+    """A user without moto's null members, with the extensions the request asked for."""
+    if id_key != "UserId":
+        return principal
+    from .user_attributes import visible
+
+    return visible(principal, STATE.extensions.get(principal.get("UserId", ""), {}), _params(resp))
 
 
 def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -> None:
@@ -1181,6 +1230,7 @@ def mark_external(principal_id: str, issuer: str = "https://scim.example.com") -
 
 IDS_WRAPPED = {
     "create_user": _create_user,
+    "delete_user": _delete_user,
     "create_group": _create_group,
     "create_group_membership": _create_group_membership,
     "list_users": _listing_with_external_ids("Users", "UserId"),

@@ -6,6 +6,11 @@
   botocore's organizations model says `Status` "will be retired on September 9, 2026".
   moto closes an account straight to SUSPENDED; `set_account_state` gives any state.
 - ListAccounts answers at most 20 accounts a page (MaxResults is 1..20 in the model).
+- Account tags are read one account at a time (ListTagsForResource: "You can only call this
+  operation from the management account or a member account that is a delegated
+  administrator"), in pages: the model has NextToken and no MaxResults, and the page size is
+  not documented, so the layer answers TAGS_PAGE_SIZE tags a page and the caller must follow
+  NextToken. Tag keys and values match exactly (AWS tags are case sensitive).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 NOT_IN_USE = ("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
 PAGE_SIZE = 20
+TAGS_PAGE_SIZE = 2
 
 
 def _backend(account_id: str, partition: str = "aws") -> Any:
@@ -75,6 +81,14 @@ def _describe_account(resp: Any) -> str:
     raise _Error("AccountNotFoundException", "You specified an account that doesn't exist.")
 
 
+def _list_tags_for_resource(resp: Any) -> str:
+    from tests.realism import _page
+
+    backend = _organization(resp)
+    tags = backend.list_tags_for_resource(ResourceId=resp.request_params.get("ResourceId", ""))["Tags"]
+    return _page(resp.request_params, "Tags", sorted(tags, key=lambda t: t["Key"]), max_size=TAGS_PAGE_SIZE)
+
+
 def _list_accounts_for_parent(resp: Any, original: Any) -> str:
     _organization(resp)
     body = json.loads(original(resp))
@@ -94,6 +108,7 @@ def install() -> None:
         "ListAccounts": ("list_accounts", _list_accounts),
         "DescribeAccount": ("describe_account", _describe_account),
         "ListAccountsForParent": ("list_accounts_for_parent", lambda resp: _list_accounts_for_parent(resp, original)),
+        "ListTagsForResource": ("list_tags_for_resource", _list_tags_for_resource),
     }
     for operation, (name, fn) in operations.items():
 
