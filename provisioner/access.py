@@ -1,21 +1,29 @@
-"""The handoff: where people sign in, what new users still need, and ~/.aws/config profiles."""
+"""The handoff: where people sign in, what new users still need, and ~/.aws/config profiles;
+and who can reach what (the access report)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import files
+from . import files, quotas
 from .config import Config
-from .context import Context
-from .errors import ProvisionerError
-from .kinds.assignments import desired_assignments
+from .context import CURRENT_ACCOUNT, Context
+from .errors import ACCESS_CODES, AwsError, ProvisionerError
+from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
 from .kinds.base import ADOPTED
+from .kinds.identities import find_id
+from .kinds.memberships import members_of
+from .kinds.permission_sets.live import attached, describe_all, inline_of
 from .plan import Action, ApplyResult, KindName
-from .targets import Resolution
+from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
+
+if TYPE_CHECKING:
+    from .aws import Clients
 
 CONSOLE_OTP_PATH = 'IAM Identity Center > Settings > Authentication > "Send email OTP for users created from API"'
 CONSOLE_VERIFY_PATH = 'IAM Identity Center > Users > USER > "Send email verification link"'
@@ -243,3 +251,433 @@ def write_merged(path: Path, generated: str, session_name: str) -> tuple[bool, P
             f"Nothing was written. To go on, {' and '.join(fixes)}, then run again."
         )
     return files.write_with_backup(path, merge(existing, generated))
+
+
+# -- who can reach what ----------------------------------------------------------------------
+# AWS managed policies that make a permission set admin-grade: full access, IAM (which can grant
+# any other), and those that administer IAM Identity Center itself (AWSSSOMasterAccountAdministrator,
+# AWSSSOMemberAccountAdministrator, AWSSSODirectoryAdministrator).
+ADMIN_POLICIES = frozenset({"AdministratorAccess", "IAMFullAccess"})
+ADMIN_POLICY_PATTERN = re.compile(r"AWSSSO\w*Administrator")
+INLINE_ALLOWS_ALL = "inline policy allows * on *"
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# What `provisioner access` calls (besides finding the instance): a read-only role needs these.
+REPORT_ACTIONS = frozenset(
+    {
+        "sso:ListPermissionSets",
+        "sso:DescribePermissionSet",
+        "sso:ListAccountsForProvisionedPermissionSet",
+        "sso:ListAccountAssignments",
+        "sso:ListAccountAssignmentsForPrincipal",
+        "sso:ListManagedPoliciesInPermissionSet",
+        "sso:GetInlinePolicyForPermissionSet",
+        "identitystore:GetUserId",
+        "identitystore:ListGroupMembershipsForMember",
+        "identitystore:ListGroupMemberships",
+        "identitystore:ListUsers",
+        "identitystore:DescribeUser",
+        "identitystore:ListGroups",
+        "identitystore:DescribeGroup",
+        "organizations:ListAccounts",
+        "organizations:DescribeAccount",
+    }
+)
+
+
+def admin_reasons(managed_policy_arns: Iterable[str], inline_policy: str | None) -> list[str]:
+    """Why a permission set is admin-grade (empty when it is not): the admin-grade AWS managed
+    policies it has, and an inline policy that allows every action on every resource."""
+    reasons = []
+    for arn in sorted(managed_policy_arns):
+        if ":iam::aws:policy/" not in arn:
+            continue  # only AWS managed policies are known by their name
+        name = arn.rsplit("/", 1)[1]
+        if name in ADMIN_POLICIES or ADMIN_POLICY_PATTERN.fullmatch(name):
+            reasons.append(name)
+    if inline_policy and allows_everything(inline_policy):
+        reasons.append(INLINE_ALLOWS_ALL)
+    return reasons
+
+
+def allows_everything(policy: str) -> bool:
+    """Whether a policy document has a statement allowing every action (`*`, `*:*`) on every
+    resource (`*`), with or without a condition."""
+    try:
+        document = json.loads(policy)
+    except json.JSONDecodeError:
+        return False
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        if _any_of(statement.get("Action"), {"*", "*:*"}) and _any_of(statement.get("Resource"), {"*"}):
+            return True
+    return False
+
+
+def _any_of(value: Any, wanted: set[str]) -> bool:
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return any(v in wanted for v in values)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One way a user reaches a permission set on an account: assigned to the user directly,
+    or to a group the user is in."""
+
+    user: str
+    account_id: str
+    permission_set: str
+    group: str | None = None  # None: assigned to the user directly
+    account_name: str | None = None
+    # Why the set is admin-grade (empty: it is not; None: it could not be read).
+    admin: tuple[str, ...] | None = ()
+    # With a config: whether it declares this way in (the assignment, and the membership).
+    declared: bool | None = None
+
+    @property
+    def via(self) -> str:
+        return "direct" if self.group is None else "group"
+
+    @property
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.user, self.account_id, self.permission_set, self.via, self.group or "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "account_id": self.account_id,
+            "account_name": self.account_name,
+            "permission_set": self.permission_set,
+            "via": self.via,
+            "group": self.group,
+            "admin": None if self.admin is None else bool(self.admin),
+            "admin_reasons": list(self.admin or ()),
+            "declared": self.declared,
+        }
+
+
+@dataclass(frozen=True)
+class AccessFilters:
+    """What to report on: these users, accounts (ids, `current` or names) and permission sets
+    (each empty: all)."""
+
+    users: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    permission_sets: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {
+            "users": list(self.users),
+            "accounts": list(self.accounts),
+            "permission_sets": list(self.permission_sets),
+        }
+
+
+@dataclass
+class AccessReport:
+    """Every grant found, sorted; the admin-grade permission sets among theirs (name -> why);
+    and what the reader has to say about what it could not read."""
+
+    grants: list[Grant]
+    admin_sets: dict[str, list[str]]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    config: str | None = None  # the config the grants were checked against
+    filtered: bool = False  # only some users, accounts or permission sets were asked for
+
+    def summary(self) -> dict[str, int | None]:
+        return {
+            "grants": len(self.grants),
+            "users": len({g.user for g in self.grants}),
+            "accounts": len({g.account_id for g in self.grants}),
+            "permission_sets": len({g.permission_set for g in self.grants}),
+            "admin": sum(1 for g in self.grants if g.admin),
+            "undeclared": None if self.config is None else sum(1 for g in self.grants if g.declared is False),
+        }
+
+
+class _Readings:
+    """What the access report reads, bounded by the principals and sets that hold assignments."""
+
+    def __init__(self, clients: Clients, ctx: Context, states: AccountStates, targets: OrganizationTargets) -> None:
+        self.clients, self.ctx, self.states, self.targets = clients, ctx, states, targets
+        self.store = ctx.identity_store_id
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+
+    def accounts(self, wanted: tuple[str, ...]) -> set[str] | None:
+        """The account ids `--account` names (ids, `current`, or names in the organization)."""
+        if not wanted:
+            return None
+        ids = {self.ctx.account(a) for a in wanted if a == CURRENT_ACCOUNT or ACCOUNT_ID.fullmatch(a)}
+        names = [a for a in wanted if a != CURRENT_ACCOUNT and not ACCOUNT_ID.fullmatch(a)]
+        if not names:
+            return ids
+        try:
+            listed = self.targets.accounts()
+        except AwsError as exc:
+            if exc.code not in ACCESS_CODES | {NOT_IN_USE}:
+                raise
+            raise ProvisionerError(
+                f"--account {names[0]}: account names come from AWS Organizations, which could not be read "
+                f"({exc.code} on {exc.operation}); give the 12-digit account id instead"
+            ) from None
+        for name in names:
+            matching = {account_id for account_id, a in listed.items() if a.get("Name") == name}
+            if not matching:
+                raise ProvisionerError(
+                    f"--account {name}: no account of the organization has that name (names match exactly); "
+                    "give its 12-digit id, or its name as the organization spells it"
+                )
+            ids |= matching
+        return ids
+
+    def for_users(self, users: tuple[str, ...]) -> tuple[set[Row], dict[str, str], dict[str, set[str]]]:
+        """The assignments of these users and of their groups: (rows, user id -> name, group id ->
+        the user ids among these that are in it)."""
+        ids: dict[str, str] = {}
+        for name in users:
+            user_id = find_id(self.clients, self.store, "userName", name)
+            if user_id is None:
+                raise ProvisionerError(f"--user {name}: identity store {self.store} has no user with that UserName")
+            ids[user_id] = name
+        members: dict[str, set[str]] = {}
+        for user_id in ids:
+            listing = self.clients.identitystore.pages(
+                lambda c, more: c.list_group_memberships_for_member(
+                    IdentityStoreId=self.store,
+                    MemberId={"UserId": user_id},  # noqa: B023 - the listing is read at once
+                    **more,
+                ),
+                "GroupMemberships",
+            )
+            for membership in listing:
+                members.setdefault(membership["GroupId"], set()).add(user_id)
+        principals: list[tuple[PrincipalType, str]] = [("USER", u) for u in ids]
+        principals += [("GROUP", g) for g in members]
+        return read_by_principal(self.clients, self.ctx, principals), ids, members
+
+    def for_sets(self, arns: Iterable[str], accounts: set[str] | None) -> set[Row]:
+        """Every assignment of these sets (on `accounts`), whoever holds it; a set the caller may
+        not list is named in a warning."""
+        rows: set[Row] = set()
+        for arn in sorted(set(arns)):
+            try:
+                rows |= rows_of_set(self.clients, self.ctx, arn, accounts)
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                self.warnings.append(
+                    f"the assignments of permission set {arn} could not be listed ({exc.action} denied)"
+                )
+        return rows
+
+    def members(self, group_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Group id -> the user ids in it: one listing per group that holds an assignment."""
+        out: dict[str, set[str]] = {}
+        for group_id in sorted(set(group_ids)):
+            try:
+                out[group_id] = set(members_of(self.clients, self.store, group_id))
+            except AwsError as exc:
+                if exc.code != "ResourceNotFoundException":
+                    raise
+                out[group_id] = set()
+        return out
+
+    def principals(self, principal_type: PrincipalType, ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+        """Id -> the user (or group) as the identity store has it, for these principals, at about
+        the cost of the cheaper way: the directory's listing, page by page, while fewer pages
+        have been read than principals are still unknown; then one Describe for each of the
+        rest. A principal that no longer exists is left out."""
+        wanted = set(ids)
+        found: dict[str, Mapping[str, Any]] = {}
+        users = principal_type == "USER"
+        id_key, result_key = ("UserId", "Users") if users else ("GroupId", "Groups")
+        api, store, size = self.clients.identitystore, self.store, quotas.LIST_PAGE_SIZE
+        token: str | None = None
+        pages = 0
+        while (missing := wanted - found.keys()) and pages < len(missing):
+            more: dict[str, Any] = {"NextToken": token} if token else {}
+            page: Mapping[str, Any] = (
+                api.call(lambda c: c.list_users(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
+                if users
+                else api.call(lambda c: c.list_groups(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
+            )
+            pages += 1
+            found.update({item[id_key]: item for item in page.get(result_key, []) if item[id_key] in wanted})
+            token = page.get("NextToken")
+            if not token:
+                return found  # the whole directory was read: the others are gone
+        gone = ("ResourceNotFoundException",)
+        for principal_id in sorted(wanted - found.keys()):
+            item: Mapping[str, Any] | None = (
+                api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=principal_id), ignore=gone)  # noqa: B023
+                if users
+                else api.call(lambda c: c.describe_group(IdentityStoreId=store, GroupId=principal_id), ignore=gone)  # noqa: B023
+            )
+            if item is not None:
+                found[principal_id] = item
+        return found
+
+    def set_names(self, arns: Iterable[str]) -> dict[str, str]:
+        """ARN -> name of these permission sets (one Describe each); a set the caller may not
+        describe keeps its ARN, with a warning."""
+        out = {}
+        for arn in sorted(set(arns)):
+            try:
+                described = self.clients.sso_admin.call(
+                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)  # noqa: B023
+                )
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                self.warnings.append(f"permission set {arn} could not be described ({exc.action} denied): shown by ARN")
+                continue
+            out[arn] = str(described["PermissionSet"]["Name"])
+        return out
+
+    def admin(self, arn: str, name: str) -> tuple[str, ...] | None:
+        """Why a set is admin-grade; None (with a warning) when its policies may not be read."""
+        try:
+            managed = attached(self.clients, self.ctx.instance_arn, arn)
+            inline = inline_of(self.clients, self.ctx.instance_arn, arn)
+        except AwsError as exc:
+            if not exc.denied:
+                raise
+            self.warnings.append(
+                f"whether permission set {name} is admin-grade is unknown: its policies could not be read "
+                f"({exc.action} denied)"
+            )
+            return None
+        return tuple(admin_reasons(managed, inline))
+
+    def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
+        names = self.states.names(accounts)
+        if self.states.failure is not None:
+            exc = self.states.failure
+            self.notes.append(
+                f"account names could not be read from AWS Organizations ({exc.code} on {exc.operation}): "
+                "accounts are shown by id"
+            )
+        return names
+
+
+def read_access(
+    clients: Clients,
+    ctx: Context,
+    filters: AccessFilters,
+    targets: OrganizationTargets,
+    config: Config | None = None,
+    resolved: Mapping[int, Resolution] | None = None,
+    config_path: str | None = None,
+) -> AccessReport:
+    """Who can reach what: every user x account x permission set reachable, directly or
+    through a group, with the admin-grade sets flagged and, with a config, what it declares.
+
+    With `--user`, the assignments of those users and their groups are read by principal;
+    otherwise those of every permission set (or of the filtered ones) by set, and then the
+    members of each group that holds one. Reads grow with the sets, accounts and principals
+    that hold assignments, never with the rest of the directory."""
+    if targets.states is None:
+        raise ValueError("read_access needs OrganizationTargets that keep account states")
+    reading = _Readings(clients, ctx, targets.states, targets)
+    accounts = reading.accounts(filters.accounts)
+    wanted_users: dict[str, str] | None = None
+    if filters.users:
+        rows, wanted_users, members = reading.for_users(filters.users)
+        if accounts is not None:
+            rows = {row for row in rows if row[3] in accounts}
+        set_names = reading.set_names(row[2] for row in rows)
+    else:
+        described, unreadable = describe_all(clients, ctx)
+        for arn, action in sorted(unreadable.items()):
+            reading.warnings.append(
+                f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
+            )
+        set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
+        if unknown := sorted(set(filters.permission_sets) - set(described)):
+            hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
+            raise ProvisionerError(
+                f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
+            )
+        arns = [
+            arn for arn, name in set_names.items() if not filters.permission_sets or name in filters.permission_sets
+        ]
+        rows = reading.for_sets(arns, accounts)
+        members = reading.members(row[1] for row in rows if row[0] == "GROUP")
+    if filters.permission_sets:
+        rows = {row for row in rows if set_names.get(row[2], row[2]) in filters.permission_sets}
+    groups = reading.principals("GROUP", {row[1] for row in rows if row[0] == "GROUP"})
+    group_names = {group_id: str(g.get("DisplayName", group_id)) for group_id, g in groups.items()}
+    if wanted_users is not None:
+        user_names = wanted_users
+    else:
+        reached = {row[1] for row in rows if row[0] == "USER"} | {u for g in members.values() for u in g}
+        user_names = {user_id: str(u["UserName"]) for user_id, u in reading.principals("USER", reached).items()}
+    found: list[tuple[str, str, str, str | None]] = []  # (user, account, set, group)
+    empty: dict[str, int] = {}  # group -> how many assignments it holds with no one in it
+    for principal_type, principal_id, arn, account in rows:
+        set_name = set_names.get(arn, arn)
+        if principal_type == "USER":
+            if wanted_users is None or principal_id in wanted_users:
+                found.append((user_names.get(principal_id, principal_id), account, set_name, None))
+            continue
+        group = group_names.get(principal_id, principal_id)
+        in_group = members.get(principal_id, set())
+        if not in_group:
+            empty[group] = empty.get(group, 0) + 1
+        for user_id in sorted(in_group):
+            found.append((user_names.get(user_id, user_id), account, set_name, group))
+    if wanted_users is None:
+        reading.notes += [
+            f"group {group} has no members: nobody reaches its {count} assignment(s) through it (anyone added will)"
+            for group, count in sorted(empty.items())
+        ]
+    for principal_type, ids, names in (
+        ("user", {r[1] for r in rows if r[0] == "USER"}, user_names),
+        ("group", {r[1] for r in rows if r[0] == "GROUP"}, group_names),
+    ):
+        if gone := sorted(ids - names.keys()):
+            reading.notes.append(
+                f"assignments name {len(gone)} {principal_type}(s) that no longer exist, shown by id: {', '.join(gone)}"
+            )
+    admin = {name: reading.admin(arn, name) for arn, name in sorted(set_names.items()) if name in {f[2] for f in found}}
+    account_names = reading.account_names({f[1] for f in found}) if found else {}
+    from_idp = {group_names[group_id] for group_id, g in groups.items() if g.get("ExternalIds")}
+    declared = _declared(config, ctx, resolved, from_idp) if config is not None else None
+    grants = [
+        Grant(
+            user,
+            account,
+            set_name,
+            group,
+            account_names.get(account),
+            admin.get(set_name, ()),
+            None if declared is None else declared(user, account, set_name, group),
+        )
+        for user, account, set_name, group in found
+    ]
+    grants.sort(key=lambda g: g.sort_key)
+    admin_sets = {name: list(reasons) for name, reasons in sorted(admin.items()) if reasons}
+    filtered = bool(filters.users or filters.accounts or filters.permission_sets)
+    return AccessReport(grants, admin_sets, reading.notes, reading.warnings, config_path, filtered)
+
+
+def _declared(
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, from_idp: set[str]
+) -> Callable[[str, str, str, str | None], bool]:
+    """Whether the config declares a grant: its assignment and, through a group, the user's
+    membership (an identity provider declares the members of its groups: those marked
+    `external: true`, or synced with ExternalIds)."""
+    assignments = set(desired_assignments(config, ctx, resolved))
+    memberships = {(u.user_name, g) for u in config.users for g in u.groups}
+    external = {g.name for g in config.groups if g.external} | from_idp
+
+    def declared(user: str, account: str, permission_set: str, group: str | None) -> bool:
+        if group is None:
+            return Assignment(permission_set, "USER", user, account) in assignments
+        assigned = Assignment(permission_set, "GROUP", group, account) in assignments
+        return assigned and ((user, group) in memberships or group in external)
+
+    return declared

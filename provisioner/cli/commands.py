@@ -333,6 +333,80 @@ def export(state: State, output_file: str | None, permission_sets: tuple[str, ..
 
 
 @cli.command()
+@click.option(
+    "-f",
+    "--file",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also mark each grant declared in this config or not (and use its region:).",
+)
+@click.option("--user", "users", multiple=True, metavar="USERNAME", help="Only this user (repeatable).")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="ID|NAME",
+    help="Only this account (repeatable): a 12-digit id, `current`, or its name in the organization.",
+)
+@click.option(
+    "--permission-set", "permission_sets", multiple=True, metavar="NAME", help="Only this permission set (repeatable)."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json", "markdown"]),
+    default=None,
+    help="table (the default) for people, csv for spreadsheets, json for scripts (as --output json), "
+    "markdown for a pull request or a job summary.",
+)
+@click.pass_obj
+def access(
+    state: State,
+    config_path: str | None,
+    users: tuple[str, ...],
+    accounts: tuple[str, ...],
+    permission_sets: tuple[str, ...],
+    output_format: str | None,
+) -> None:
+    """Who can reach what: every user x account x permission set, and how. Read-only.
+
+    Each grant is one way a user reaches a permission set on an account: assigned to the
+    user directly, or to a group the user is in (groups are expanded). Admin-grade sets
+    are flagged: AdministratorAccess, IAMFullAccess, the AWSSSO*Administrator policies,
+    or an inline policy that allows * on *. With -f, each grant is marked declared in
+    the config or not. Account names come from AWS Organizations when it can be read.
+
+    \b
+    Examples:
+      provisioner access
+      provisioner access --user kim --format csv > kim.csv
+      provisioner access -f identity-center.yaml --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from .. import report
+    from ..access import AccessFilters
+    from ..commands.access import access as access_command
+
+    if state.json and output_format not in (None, "json"):
+        raise click.UsageError(f"--output json prints JSON: drop --format {output_format}, or --output json")
+    output_format = "json" if state.json else output_format or "table"
+    filters = AccessFilters(users, accounts, permission_sets)
+    result = access_command(state.options, filters, config_path)
+    if output_format == "json":
+        click.echo(report.access_document(result))
+    elif output_format == "csv":
+        click.echo(report.render_access_csv(result.report), nl=False)
+    elif output_format == "markdown":
+        click.echo(report.render_access_markdown(result.report, result.ctx))
+    else:
+        click.echo(report.render_access(result.report, result.ctx, state.color))
+    if output_format in ("json", "csv"):
+        # Said on stderr too: a report that could not read everything must not pass unnoticed.
+        for line in [f"note: {n}" for n in result.report.notes] + [f"warning: {w}" for w in result.report.warnings]:
+            say(line)
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the config file (for editors and CI linters)."""
     from .. import config
