@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,16 +101,74 @@ class Profile:
     role: str  # the permission set name (sso_role_name)
 
 
+# Profile names: `--profile-name` fills these fields; the default is stable and readable.
+DEFAULT_PROFILE_NAME = "{permission_set}-{account_id}"
+PROFILE_FIELDS = ("account_name", "account_id", "permission_set")
+# What a profile name keeps; any run of other characters, with the hyphens around it, becomes one
+# "-". (An account name may be any text: the Organizations model's AccountName pattern is [\s\S]*.)
+_UNSAFE_IN_PROFILE = re.compile(r"-*[^A-Za-z0-9_.@+=-]+-*")
+
+
+def check_profile_template(template: str) -> str:
+    """The template itself when it names only known fields; else ValueError saying why."""
+    fields = ", ".join("{" + f + "}" for f in PROFILE_FIELDS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a template ({exc}); write a literal brace as {{{{ or }}}}") from None
+    named = [(name, spec, conversion) for _, name, spec, conversion in parsed if name is not None]
+    for name, spec, conversion in named:
+        if name not in PROFILE_FIELDS:
+            raise ValueError(f"{template!r} names {{{name}}}: the fields are {fields}")
+        if spec or conversion:
+            raise ValueError(f"{template!r}: {{{name}}} takes no format or conversion")
+    if not named:
+        raise ValueError(f"{template!r} names no field, so every profile would get that one name: use {fields}")
+    return template
+
+
+def safe_profile_name(text: str) -> str:
+    """`text` as a profile name: runs of characters other than ASCII letters, digits and
+    _.@+=- become one "-", with none at either end ("Prod | web-Admin" -> "Prod-web-Admin")."""
+    return _UNSAFE_IN_PROFILE.sub("-", text).strip("-")
+
+
+@dataclass(frozen=True)
+class ProfileNaming:
+    """How profiles are named: a template over the account name, account id and permission
+    set; `account_names` from AWS Organizations (an account without one is named by its id)."""
+
+    template: str = DEFAULT_PROFILE_NAME
+    account_names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_account_names(self) -> bool:
+        return "account_name" in {name for _, name, _, _ in string.Formatter().parse(self.template)}
+
+    def name(self, permission_set: str, account_id: str) -> str:
+        text = self.template.format(
+            account_name=self.account_names.get(account_id, account_id),
+            account_id=account_id,
+            permission_set=permission_set,
+        )
+        return safe_profile_name(text) or safe_profile_name(f"{permission_set}-{account_id}")
+
+
 def profile_name(permission_set: str, account_id: str) -> str:
     """Stable and readable: <permission set>-<account id>."""
-    return re.sub(r"[^A-Za-z0-9_.@+=-]", "-", f"{permission_set}-{account_id}")
+    return ProfileNaming().name(permission_set, account_id)
 
 
 def profiles_for(
-    config: Config, ctx: Context, user: str | None = None, resolved: Mapping[int, Resolution] | None = None
+    config: Config,
+    ctx: Context,
+    user: str | None = None,
+    resolved: Mapping[int, Resolution] | None = None,
+    naming: ProfileNaming | None = None,
 ) -> list[Profile]:
     """One profile per (permission set x account) that `user` (or any declared user) reaches
-    through their groups or directly."""
+    through their groups or directly. Two roles that would get one profile name are refused."""
+    naming = naming or ProfileNaming()
     groups_of = {u.user_name: set(u.groups) for u in config.users}
     if user is not None and user not in groups_of:
         raise KeyError(user)
@@ -120,7 +179,17 @@ def profiles_for(
             if (a.principal_type == "USER" and a.principal == name) or (
                 a.principal_type == "GROUP" and a.principal in groups_of[name]
             ):
-                reachable.add(Profile(profile_name(a.permission_set, a.account), a.account, a.permission_set))
+                reachable.add(Profile(naming.name(a.permission_set, a.account), a.account, a.permission_set))
+    roles: dict[str, list[Profile]] = {}
+    for profile in sorted(reachable):
+        roles.setdefault(profile.name, []).append(profile)
+    if clashing := {name: found for name, found in roles.items() if len(found) > 1}:
+        name, found = next(iter(clashing.items()))
+        listed = " and ".join(f"{p.role} on {p.account_id}" for p in found)
+        raise ProvisionerError(
+            f"the profile name template {naming.template!r} names {len(found)} roles {name!r} ({listed}); "
+            "add {permission_set} or {account_id} to it (--profile-name) so that each gets its own profile"
+        )
     return sorted(reachable)
 
 
@@ -211,16 +280,38 @@ def clashes(existing: str, generated: str) -> list[str]:
     return problems
 
 
+def stale_profiles(existing: str, generated: str) -> list[str]:
+    """The profiles of `existing` that sso-config wrote for the same identity store and
+    sso-session as `generated`, and that `generated` no longer has: roles no longer reached.
+    (Profiles of another session may be another person's: they are left alone.)"""
+    new_headers = {h for h, _ in _sections(generated) if h is not None}
+    store = _owner(generated.splitlines())
+    session = next((h.split(" ", 1)[1] for h in sorted(new_headers) if h.startswith("sso-session ")), None)
+    return [
+        header
+        for header, lines in _sections(existing)
+        if header is not None
+        and header.startswith("profile ")
+        and header not in new_headers
+        and _owner(lines) == store
+        and _settings(lines).get("sso_session") == session
+    ]
+
+
 def merge(existing: str, generated: str) -> str:
-    """`existing` with the sections of `generated` replaced or appended; the rest untouched.
+    """`existing` with the sections of `generated` replaced or appended, and its stale
+    profiles (see stale_profiles) removed; the rest untouched.
     Check `clashes` first: this replaces whatever section has a generated header."""
     new_blocks = {h: lines for h, lines in _sections(generated) if h is not None}
+    stale = set(stale_profiles(existing, generated))
     out: list[str] = []
     seen: set[str] = set()
     for header, lines in _sections(existing):
         if header is not None and header in new_blocks:
             out.extend(_split_trailing(new_blocks[header])[0] + _split_trailing(lines)[1])
             seen.add(header)
+        elif header is not None and header in stale:
+            out.extend(_split_trailing(lines)[1])  # the comments after it introduce the next section
         else:
             out.extend(lines)
     text = "".join(out)
@@ -234,9 +325,28 @@ def merge(existing: str, generated: str) -> str:
     return text
 
 
-def write_merged(path: Path, generated: str, session_name: str) -> tuple[bool, Path | None]:
-    """Merge into `path`; back the old file up first. (changed, backup path). Idempotent.
-    Refuses, writing nothing, to replace a section provisioner did not write for this store."""
+@dataclass(frozen=True)
+class Written:
+    """What `--write` did to one file."""
+
+    path: Path
+    changed: bool
+    backup: Path | None
+    removed: tuple[str, ...] = ()  # profiles it had written that are no longer reached
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "changed": self.changed,
+            "backup": str(self.backup) if self.backup else None,
+            "removed": list(self.removed),
+        }
+
+
+def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
+    """The text of `path` ("" when there is none), once it is known to hold no section that
+    `generated` would replace and provisioner did not write for this store; else a clear
+    error, before anything is written."""
     existing = files.read_existing(path) or ""
     if found := clashes(existing, generated):
         session = f"[sso-session {session_name}]"
@@ -250,7 +360,17 @@ def write_merged(path: Path, generated: str, session_name: str) -> tuple[bool, P
             f"{path} has sections sso-config would replace but does not own: {'; '.join(found)}. "
             f"Nothing was written. To go on, {' and '.join(fixes)}, then run again."
         )
-    return files.write_with_backup(path, merge(existing, generated))
+    return existing
+
+
+def write_merged(path: Path, generated: str, session_name: str) -> Written:
+    """Merge into `path`, removing the profiles it wrote that are no longer reached; back the
+    old file up first. Idempotent. Refuses, writing nothing, to replace a section provisioner
+    did not write for this store."""
+    existing = refuse_clashes(path, generated, session_name)
+    removed = tuple(h.split(" ", 1)[1] for h in stale_profiles(existing, generated))
+    changed, backup = files.write_with_backup(path, merge(existing, generated))
+    return Written(path, changed, backup, removed)
 
 
 # -- who can reach what ----------------------------------------------------------------------

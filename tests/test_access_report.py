@@ -34,9 +34,13 @@ def invoke(*args: str) -> Result:
 
 def organization() -> dict[str, str]:
     """An organization with three member accounts besides the management one: name -> id."""
+    from moto.organizations.models import organizations_backends
+
     org = boto3.client("organizations", region_name=REGION)
     org.create_organization(FeatureSet="ALL")
-    ids = {"management": MANAGEMENT}
+    for account in organizations_backends[MANAGEMENT]["aws"].accounts:
+        account.name = "Management"  # moto calls it "master"
+    ids = {"Management": MANAGEMENT}
     for name in (PROD_NAME, "Development", "Sandbox"):
         status = org.create_account(AccountName=name, Email=f"{len(ids)}@example.com")["CreateAccountStatus"]
         ids[name] = status["AccountId"]

@@ -239,44 +239,97 @@ def doctor(state: State, config_path: str | None) -> None:
     exit_with(EXIT_ERROR if failed else EXIT_OK)
 
 
+def _profile_template(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--profile-name checked before any AWS call: a bad template is a usage error."""
+    from ..access import check_profile_template
+
+    if value is None:
+        return None
+    try:
+        return check_profile_template(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command("sso-config")
 @config_option
 @click.option("--user", default=None, help="Only the profiles this user can reach (default: every declared user).")
+@click.option(
+    "--all-users",
+    is_flag=True,
+    help="Each declared user's own profiles: with --write FOLDER one file each (FOLDER/USER.config), "
+    "else printed in turn.",
+)
 @click.option("--session-name", default="identity-center", show_default=True, help="Name of the sso-session section.")
+@click.option(
+    "--profile-name",
+    "profile_name",
+    default=None,
+    metavar="TEMPLATE",
+    callback=_profile_template,
+    help="Profile names from {account_name} (from AWS Organizations), {account_id} and {permission_set}, "
+    "made safe as profile names. Default: {permission_set}-{account_id}.",
+)
 @click.option("--portal-url", default=None, metavar="URL", help="Access portal URL (default as for apply).")
 @click.option(
     "--write",
     "write_path",
     default=None,
-    type=click.Path(dir_okay=False),
-    help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup.",
+    type=click.Path(dir_okay=True),
+    help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup, and removing the "
+    "profiles it wrote that are no longer reached. With --all-users, a folder.",
 )
 @click.pass_obj
 def sso_config(
-    state: State, config_path: str, user: str | None, session_name: str, portal_url: str | None, write_path: str | None
+    state: State,
+    config_path: str,
+    user: str | None,
+    all_users: bool,
+    session_name: str,
+    profile_name: str | None,
+    portal_url: str | None,
+    write_path: str | None,
 ) -> None:
     """Print the ~/.aws/config text for signing in with the AWS CLI: one sso-session and one
     profile per (permission set x account) a user reaches through groups or directly.
 
+    With --write, the sections it wrote before for the same session and identity store
+    that are no longer reached are removed (a backup keeps the old file); sections it did
+    not write are never touched.
+
     \b
-    Example:
+    Examples:
       provisioner sso-config -f identity-center.yaml --user admin --write ~/.aws/config
       aws sso login --profile IdentityCenterAdmin-111122223333
+      provisioner sso-config -f identity-center.yaml --all-users --profile-name '{account_name}-{permission_set}' \\
+          --write profiles/
     """
     from ..commands.sso_config import sso_config as sso_config_command
 
-    result = sso_config_command(state.options, config_path, user, session_name, portal_url, write_path)
-    if written := result.written:
-        backup = f" (backup: {written['backup']})" if written["backup"] else ""
-        say(f"{'updated' if written['changed'] else 'already up to date:'} {written['path']}{backup}")
+    if user is not None and all_users:
+        raise click.UsageError("--user and --all-users exclude each other: name one user, or ask for all")
+    result = sso_config_command(
+        state.options, config_path, user, session_name, portal_url, write_path, profile_name, all_users
+    )
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    if result.unreached:
+        say(f"note: {', '.join(result.unreached)} reach(es) no account: nothing written for them")
+    for config in result.configs:
+        if written := config.written:
+            backup = f" (backup: {written.backup})" if written.backup else ""
+            removed = f"; removed {', '.join(written.removed)} (no longer reached)" if written.removed else ""
+            say(f"{'updated' if written.changed else 'already up to date:'} {written.path}{backup}{removed}")
     if state.json:
-        document = {
-            "command": "sso-config",
-            "portal_url": result.portal_url,
-            "text": result.text,
-            "profiles": result.profiles,
-            "written": result.written,
-        }
+        document: dict[str, Any] = {"command": "sso-config", "portal_url": result.portal_url}
+        if all_users:
+            document["users"] = [c.to_json() for c in result.configs]
+            document["unreached"] = result.unreached
+        else:
+            only = result.configs[0]
+            document.update(text=only.text, profiles=only.profiles)
+            document["written"] = only.written.to_json() if only.written else None
+        document["warnings"] = result.warnings
         click.echo(json.dumps(document, indent=2))
     elif not write_path:
         click.echo(result.text, nl=False)
