@@ -709,6 +709,10 @@ def read_access(
         if accounts is not None:
             rows = {row for row in rows if row[3] in accounts}
         set_names = reading.set_names(row[2] for row in rows)
+        if missing := set(filters.permission_sets) - set(set_names.values()):
+            # Not among the user's sets: only now is it worth reading every set, to tell a
+            # set the user does not reach from a name that is wrong.
+            _refuse_unknown_sets(missing, *describe_all(clients, ctx))
     else:
         described, unreadable = describe_all(clients, ctx)
         for arn, action in sorted(unreadable.items()):
@@ -716,11 +720,7 @@ def read_access(
                 f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
             )
         set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
-        if unknown := sorted(set(filters.permission_sets) - set(described)):
-            hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
-            raise ProvisionerError(
-                f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
-            )
+        _refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
         arns = [
             arn for arn, name in set_names.items() if not filters.permission_sets or name in filters.permission_sets
         ]
@@ -782,6 +782,17 @@ def read_access(
     admin_sets = {name: list(reasons) for name, reasons in sorted(admin.items()) if reasons}
     filtered = bool(filters.users or filters.accounts or filters.permission_sets)
     return AccessReport(grants, admin_sets, reading.notes, reading.warnings, config_path, filtered)
+
+
+def _refuse_unknown_sets(
+    wanted: set[str], described: Mapping[str, Mapping[str, Any]], unreadable: Mapping[str, str]
+) -> None:
+    """A clear error for a `--permission-set` that names no set of the instance."""
+    if unknown := sorted(wanted - set(described)):
+        hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
+        raise ProvisionerError(
+            f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
+        )
 
 
 def _declared(

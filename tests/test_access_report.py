@@ -19,6 +19,7 @@ from provisioner.access import INLINE_ALLOWS_ALL, admin_reasons, allows_everythi
 from provisioner.cli import cli
 from tests import realism
 from tests.conftest import REGION
+from tests.test_denied import set_arn
 
 MANAGEMENT = "123456789012"  # the account moto calls from
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -29,7 +30,8 @@ PROD_NAME = "Production | web, *east*"
 
 
 def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["--region", REGION, *args])
+    """The CLI, without the client-side rate limit (not what these tests are about)."""
+    return CliRunner().invoke(cli, ["--region", REGION, "--max-rps", "10000", *args])
 
 
 def organization() -> dict[str, str]:
@@ -79,16 +81,22 @@ def teams(accounts: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def config_file(tmp_path: Path, doc: dict[str, Any], name: str = "teams.yaml") -> str:
+    """`doc` written as a config file; its path."""
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
 @pytest.fixture
 def org(aws: realism.State, tmp_path: Path) -> dict[str, Any]:
     """The teams applied; the config file; the account ids by name."""
     accounts = organization()
-    config = tmp_path / "teams.yaml"
-    config.write_text(yaml.safe_dump(teams(accounts)))
-    applied = invoke("apply", "-f", str(config), "--yes")
+    config = config_file(tmp_path, teams(accounts))
+    applied = invoke("apply", "-f", config, "--yes")
     assert applied.exit_code == 0, applied.output
     realism.STATE.calls.clear()
-    return {"config": str(config), "accounts": accounts}
+    return {"config": config, "accounts": accounts}
 
 
 def report(*args: str) -> dict[str, Any]:
@@ -174,15 +182,6 @@ def principal_id(principal_type: str, name: str) -> str:
     return str(ids.get_user_id(IdentityStoreId=ids_store(), AlternateIdentifier={"UniqueAttribute": key})["UserId"])
 
 
-def set_arn(name: str) -> str:
-    sso = boto3.client("sso-admin", region_name=REGION)
-    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
-    for arn in sso.list_permission_sets(InstanceArn=instance)["PermissionSets"]:
-        if sso.describe_permission_set(InstanceArn=instance, PermissionSetArn=arn)["PermissionSet"]["Name"] == name:
-            return str(arn)
-    raise AssertionError(name)
-
-
 def test_grants_made_outside_the_config_are_marked_undeclared(org: dict[str, Any]) -> None:
     a = org["accounts"]
     add_membership("bo", "Admins")  # a membership the config does not declare
@@ -212,9 +211,7 @@ def test_members_of_an_identity_providers_group_are_declared_by_it(org: dict[str
     doc["groups"] = [{**g, "external": True} if g["name"] == "Developers" else g for g in doc["groups"]]
     for user in doc["users"]:
         user["groups"] = [g for g in user.get("groups", []) if g != "Developers"]
-    config = tmp_path / "idp.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    found = report("-f", str(config))["grants"]
+    found = report("-f", config_file(tmp_path, doc, "idp.yaml"))["grants"]
     assert {g["declared"] for g in found if g["group"] == "Developers"} == {True}
 
 
@@ -388,6 +385,18 @@ def test_filter_by_account(org: dict[str, Any], how: str) -> None:
     value = {"id": account, "name": "Development", "current": "current"}[how]
     found = grants("--account", value)
     assert found and found == {g for g in grants() if g[1] == account}
+    # A few accounts are named with a DescribeAccount each, not a listing of the organization;
+    # a name is found in the listing, which names the accounts too.
+    calls = read_calls("--account", value)
+    listed = {k: v for k, v in calls.items() if k in ("organizations:ListAccounts", "organizations:DescribeAccount")}
+    assert listed == ({"organizations:ListAccounts": 1} if how == "name" else {"organizations:DescribeAccount": 1})
+    names = {g["account_name"] for g in report("--account", value)["grants"]}
+    assert names == {"Management" if how == "current" else "Development"}
+
+
+def test_a_user_reaching_none_of_the_named_sets_is_not_an_error(org: dict[str, Any]) -> None:
+    result = invoke("access", "--user", "dee", "--permission-set", "Admin")
+    assert result.exit_code == 0 and "Nobody reaches any account with these filters." in result.stdout
 
 
 def test_filter_by_permission_set_and_user_together(org: dict[str, Any]) -> None:
@@ -403,6 +412,7 @@ def test_filter_by_permission_set_and_user_together(org: dict[str, Any]) -> None
     [
         (["--user", "nobody"], "--user nobody"),
         (["--permission-set", "Nope"], "--permission-set Nope"),
+        (["--user", "bo", "--permission-set", "Nope"], "--permission-set Nope"),
         (["--account", "No Such Account"], "--account No Such Account"),
     ],
 )
@@ -450,6 +460,17 @@ def test_a_set_that_cannot_be_described_is_a_warning_not_a_failure(org: dict[str
     found = report()
     assert "Everything" not in {g["permission_set"] for g in found["grants"]}
     assert [w for w in found["warnings"] if hidden in w and "not in the report" in w]
+
+
+def test_assignments_of_a_deleted_principal_are_shown_by_id(org: dict[str, Any]) -> None:
+    """Whether AWS keeps the assignments of a deleted user is not documented: shown, not hidden."""
+    dee = principal_id("USER", "dee")
+    boto3.client("identitystore", region_name=REGION).delete_user(IdentityStoreId=ids_store(), UserId=dee)
+    found = report()
+    assert (dee, org["accounts"]["Sandbox"], "Everything", None) in {
+        (g["user"], g["account_id"], g["permission_set"], g["group"]) for g in found["grants"]
+    }
+    assert f"assignments name 1 user(s) that no longer exist, shown by id: {dee}" in found["notes"]
 
 
 # -- reads stay bounded -----------------------------------------------------------------------

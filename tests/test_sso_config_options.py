@@ -8,31 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from botocore.configloader import load_config
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from provisioner.access import safe_profile_name
-from provisioner.cli import cli
 from provisioner.commands.sso_config import user_file_name
 from tests import realism
-from tests.conftest import REGION
-from tests.test_access_report import MANAGEMENT, PROD_NAME, organization, teams
+from tests.test_access_report import MANAGEMENT, PROD_NAME, config_file, invoke, organization, teams
 
 TEMPLATE = "{account_name}-{permission_set}"
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["--region", REGION, *args])
 
 
 @pytest.fixture
 def org(aws: realism.State, tmp_path: Path) -> dict[str, Any]:
     """The teams' config (not applied: sso-config reads the config) and the account ids."""
     accounts = organization()
-    config = tmp_path / "teams.yaml"
-    config.write_text(yaml.safe_dump(teams(accounts)))
-    return {"config": str(config), "accounts": accounts, "doc": teams(accounts)}
+    return {"config": config_file(tmp_path, teams(accounts)), "accounts": accounts, "doc": teams(accounts)}
 
 
 def sso_config(org: dict[str, Any], *args: str) -> Result:
@@ -80,9 +71,8 @@ def test_profile_names_are_made_safe(text: str, safe: str) -> None:
 def test_an_account_the_organization_does_not_name_keeps_its_id(org: dict[str, Any], tmp_path: Path) -> None:
     doc = org["doc"]
     doc["assignments"].append({"permission_set": "Admin", "users": ["dee"], "accounts": ["111122223333"]})
-    config = tmp_path / "outside.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    result = invoke("sso-config", "-f", str(config), "--user", "dee", "--profile-name", TEMPLATE)
+    config = config_file(tmp_path, doc, "outside.yaml")
+    result = invoke("sso-config", "-f", config, "--user", "dee", "--profile-name", TEMPLATE)
     assert result.exit_code == 0, result.output
     assert "[profile 111122223333-Admin]" in result.stdout and "[profile Sandbox-Everything]" in result.stdout
     assert "account 111122223333 has no name in the organization" in result.stderr
@@ -91,15 +81,14 @@ def test_an_account_the_organization_does_not_name_keeps_its_id(org: dict[str, A
 def test_account_names_that_cannot_be_read_stop_before_anything_is_written(org: dict[str, Any], tmp_path: Path) -> None:
     doc = org["doc"]
     doc["assignments"] = [a for a in doc["assignments"] if not a.get("all_accounts")]
-    config = tmp_path / "explicit.yaml"
-    config.write_text(yaml.safe_dump(doc))
+    config = config_file(tmp_path, doc, "explicit.yaml")
     realism.configure(deny=lambda operation, request: operation in {"ListAccounts", "DescribeAccount"})
     path = tmp_path / "config"
-    result = invoke("sso-config", "-f", str(config), "--user", "bo", "--profile-name", TEMPLATE, "--write", str(path))
+    result = invoke("sso-config", "-f", config, "--user", "bo", "--profile-name", TEMPLATE, "--write", str(path))
     assert result.exit_code == 1 and "account names could not be read from AWS Organizations" in result.stderr
     assert "AccessDeniedException" in result.stderr and not path.exists()
     # Without {account_name}, Organizations is not needed.
-    without = invoke("sso-config", "-f", str(config), "--user", "bo", "--profile-name", "{permission_set}@{account_id}")
+    without = invoke("sso-config", "-f", config, "--user", "bo", "--profile-name", "{permission_set}@{account_id}")
     assert without.exit_code == 0 and f"[profile Developer@{org['accounts']['Development']}]" in without.stdout
 
 
@@ -167,10 +156,9 @@ def test_all_users_in_json(org: dict[str, Any], tmp_path: Path) -> None:
 def test_all_users_names_the_users_who_reach_nothing(org: dict[str, Any], tmp_path: Path) -> None:
     doc = org["doc"]
     doc["users"].append({"user_name": "eve", "email": "eve@example.com"})
-    config = tmp_path / "eve.yaml"
-    config.write_text(yaml.safe_dump(doc))
+    config = config_file(tmp_path, doc, "eve.yaml")
     folder = tmp_path / "profiles"
-    result = invoke("sso-config", "-f", str(config), "--all-users", "--write", str(folder))
+    result = invoke("sso-config", "-f", config, "--all-users", "--write", str(folder))
     assert result.exit_code == 0 and "eve reach(es) no account" in result.stderr
     assert not (folder / "eve.config").exists()
 
@@ -209,10 +197,9 @@ def test_users_whose_files_would_be_one_are_refused(org: dict[str, Any], tmp_pat
         {"user_name": "Kim", "email": "kim1@example.com", "groups": ["Admins"]},
         {"user_name": "kim", "email": "kim2@example.com", "groups": ["Admins"]},
     ]
-    config = tmp_path / "kims.yaml"
-    config.write_text(yaml.safe_dump(doc))
+    config = config_file(tmp_path, doc, "kims.yaml")
     folder = tmp_path / "profiles"
-    result = invoke("sso-config", "-f", str(config), "--all-users", "--write", str(folder))
+    result = invoke("sso-config", "-f", config, "--all-users", "--write", str(folder))
     assert result.exit_code == 1 and "'Kim' and 'kim'" in result.stderr and not folder.exists()
 
 
@@ -226,9 +213,8 @@ def test_profiles_no_longer_reached_are_removed_and_the_old_file_kept(org: dict[
     # cy leaves the auditors: the ReadOnly profiles go, the Developer ones stay.
     doc = org["doc"]
     doc["users"] = [{**u, "groups": ["Developers"]} if u["user_name"] == "cy" else u for u in doc["users"]]
-    config = tmp_path / "later.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    result = invoke("sso-config", "-f", str(config), "--user", "cy", "--write", str(path))
+    config = config_file(tmp_path, doc, "later.yaml")
+    result = invoke("sso-config", "-f", config, "--user", "cy", "--write", str(path))
     assert result.exit_code == 0, result.output
     assert "removed ReadOnly-" in result.stderr and "(no longer reached)" in result.stderr
     profiles = loaded(path)["profiles"]
@@ -239,7 +225,7 @@ def test_profiles_no_longer_reached_are_removed_and_the_old_file_kept(org: dict[
     }
     assert profiles["ReadOnly-999988887777"]["region"] == "eu-west-1"  # not ours: kept
     assert [b.read_text() for b in tmp_path.glob("config.*.bak")] == [written]
-    again = invoke("sso-config", "-f", str(config), "--user", "cy", "--write", str(path))
+    again = invoke("sso-config", "-f", config, "--user", "cy", "--write", str(path))
     assert "already up to date" in again.stderr and len(list(tmp_path.glob("config.*.bak"))) == 1
 
 
@@ -259,7 +245,6 @@ def test_removed_profiles_are_in_the_json_document(org: dict[str, Any], tmp_path
     assert sso_config(org, "--user", "ana", "--write", str(path)).exit_code == 0
     doc = org["doc"]
     doc["assignments"] = [a for a in doc["assignments"] if a["permission_set"] != "IAMAdmin"]
-    config = tmp_path / "later.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    result = invoke("--output", "json", "sso-config", "-f", str(config), "--user", "ana", "--write", str(path))
+    config = config_file(tmp_path, doc, "later.yaml")
+    result = invoke("--output", "json", "sso-config", "-f", config, "--user", "ana", "--write", str(path))
     assert json.loads(result.stdout)["written"]["removed"] == [f"IAMAdmin-{MANAGEMENT}"]
