@@ -683,6 +683,17 @@ class _Readings:
         return names
 
 
+@dataclass
+class _Assignments:
+    """What the report read of the assignments: the rows, set ARN -> name, group id -> the user
+    ids in it (with --user, the wanted users among them), and, with --user, user id -> name."""
+
+    rows: set[Row]
+    set_names: dict[str, str]
+    members: dict[str, set[str]]
+    wanted_users: dict[str, str] | None = None
+
+
 def read_access(
     clients: Clients,
     ctx: Context,
@@ -702,67 +713,19 @@ def read_access(
     if targets.states is None:
         raise ValueError("read_access needs OrganizationTargets that keep account states")
     reading = _Readings(clients, ctx, targets.states, targets)
-    accounts = reading.accounts(filters.accounts)
-    wanted_users: dict[str, str] | None = None
-    if filters.users:
-        rows, wanted_users, members = reading.for_users(filters.users)
-        if accounts is not None:
-            rows = {row for row in rows if row[3] in accounts}
-        set_names = reading.set_names(row[2] for row in rows)
-        if missing := set(filters.permission_sets) - set(set_names.values()):
-            # Not among the user's sets: only now is it worth reading every set, to tell a
-            # set the user does not reach from a name that is wrong.
-            _refuse_unknown_sets(missing, *describe_all(clients, ctx))
-    else:
-        described, unreadable = describe_all(clients, ctx)
-        for arn, action in sorted(unreadable.items()):
-            reading.warnings.append(
-                f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
-            )
-        set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
-        _refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
-        arns = [
-            arn for arn, name in set_names.items() if not filters.permission_sets or name in filters.permission_sets
-        ]
-        rows = reading.for_sets(arns, accounts)
-        members = reading.members(row[1] for row in rows if row[0] == "GROUP")
-    if filters.permission_sets:
-        rows = {row for row in rows if set_names.get(row[2], row[2]) in filters.permission_sets}
+    read = _read_assignments(reading, filters)
+    rows = read.rows
     groups = reading.principals("GROUP", {row[1] for row in rows if row[0] == "GROUP"})
     group_names = {group_id: str(g.get("DisplayName", group_id)) for group_id, g in groups.items()}
-    if wanted_users is not None:
-        user_names = wanted_users
+    if read.wanted_users is not None:
+        user_names = read.wanted_users
     else:
-        reached = {row[1] for row in rows if row[0] == "USER"} | {u for g in members.values() for u in g}
+        reached = {row[1] for row in rows if row[0] == "USER"} | {u for g in read.members.values() for u in g}
         user_names = {user_id: str(u["UserName"]) for user_id, u in reading.principals("USER", reached).items()}
-    found: list[tuple[str, str, str, str | None]] = []  # (user, account, set, group)
-    empty: dict[str, int] = {}  # group -> how many assignments it holds with no one in it
-    for principal_type, principal_id, arn, account in rows:
-        set_name = set_names.get(arn, arn)
-        if principal_type == "USER":
-            if wanted_users is None or principal_id in wanted_users:
-                found.append((user_names.get(principal_id, principal_id), account, set_name, None))
-            continue
-        group = group_names.get(principal_id, principal_id)
-        in_group = members.get(principal_id, set())
-        if not in_group:
-            empty[group] = empty.get(group, 0) + 1
-        for user_id in sorted(in_group):
-            found.append((user_names.get(user_id, user_id), account, set_name, group))
-    if wanted_users is None:
-        reading.notes += [
-            f"group {group} has no members: nobody reaches its {count} assignment(s) through it (anyone added will)"
-            for group, count in sorted(empty.items())
-        ]
-    for principal_type, ids, names in (
-        ("user", {r[1] for r in rows if r[0] == "USER"}, user_names),
-        ("group", {r[1] for r in rows if r[0] == "GROUP"}, group_names),
-    ):
-        if gone := sorted(ids - names.keys()):
-            reading.notes.append(
-                f"assignments name {len(gone)} {principal_type}(s) that no longer exist, shown by id: {', '.join(gone)}"
-            )
-    admin = {name: reading.admin(arn, name) for arn, name in sorted(set_names.items()) if name in {f[2] for f in found}}
+    found = _expand(reading, read, user_names, group_names)
+    # Admin-grade or not, for each set a grant reaches (one that could not be described too).
+    arns = {read.set_names.get(arn, arn): arn for arn in {row[2] for row in rows}}
+    admin = {name: reading.admin(arn, name) for name, arn in sorted(arns.items()) if name in {f[2] for f in found}}
     account_names = reading.account_names({f[1] for f in found}) if found else {}
     from_idp = {group_names[group_id] for group_id, g in groups.items() if g.get("ExternalIds")}
     declared = _declared(config, ctx, resolved, from_idp) if config is not None else None
@@ -782,6 +745,72 @@ def read_access(
     admin_sets = {name: list(reasons) for name, reasons in sorted(admin.items()) if reasons}
     filtered = bool(filters.users or filters.accounts or filters.permission_sets)
     return AccessReport(grants, admin_sets, reading.notes, reading.warnings, config_path, filtered)
+
+
+def _read_assignments(reading: _Readings, filters: AccessFilters) -> _Assignments:
+    """The assignments the filters ask about: by principal for --user, else by set."""
+    clients, ctx = reading.clients, reading.ctx
+    accounts = reading.accounts(filters.accounts)
+    if filters.users:
+        rows, wanted_users, members = reading.for_users(filters.users)
+        if accounts is not None:
+            rows = {row for row in rows if row[3] in accounts}
+        set_names = reading.set_names(row[2] for row in rows)
+        if missing := set(filters.permission_sets) - set(set_names.values()):
+            # Not among the user's sets: only now is it worth reading every set, to tell a
+            # set the user does not reach from a name that is wrong.
+            _refuse_unknown_sets(missing, *describe_all(clients, ctx))
+        read = _Assignments(rows, set_names, members, wanted_users)
+    else:
+        described, unreadable = describe_all(clients, ctx)
+        for arn, action in sorted(unreadable.items()):
+            reading.warnings.append(
+                f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
+            )
+        _refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
+        set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
+        wanted = [
+            arn for arn, name in set_names.items() if name in filters.permission_sets or not filters.permission_sets
+        ]
+        rows = reading.for_sets(wanted, accounts)
+        read = _Assignments(rows, set_names, reading.members(row[1] for row in rows if row[0] == "GROUP"))
+    if filters.permission_sets:
+        read.rows = {row for row in read.rows if read.set_names.get(row[2], row[2]) in filters.permission_sets}
+    return read
+
+
+def _expand(
+    reading: _Readings, read: _Assignments, user_names: Mapping[str, str], group_names: Mapping[str, str]
+) -> list[tuple[str, str, str, str | None]]:
+    """(user, account, set, group or None) of each grant: each group's assignment once per
+    member. Groups nobody is in, and principals that no longer exist, are noted."""
+    found: list[tuple[str, str, str, str | None]] = []
+    empty: dict[str, int] = {}  # group -> how many assignments it holds with nobody in it
+    for principal_type, principal_id, arn, account in read.rows:
+        set_name = read.set_names.get(arn, arn)
+        if principal_type == "USER":
+            if read.wanted_users is None or principal_id in read.wanted_users:
+                found.append((user_names.get(principal_id, principal_id), account, set_name, None))
+            continue
+        group = group_names.get(principal_id, principal_id)
+        in_group = read.members.get(principal_id, set())
+        if not in_group:
+            empty[group] = empty.get(group, 0) + 1
+        found += [(user_names.get(user_id, user_id), account, set_name, group) for user_id in sorted(in_group)]
+    if read.wanted_users is None:  # with --user, a group's other members were not read
+        reading.notes += [
+            f"group {group} has no members: nobody reaches its {count} assignment(s) through it (anyone added will)"
+            for group, count in sorted(empty.items())
+        ]
+    for principal_type, ids, names in (
+        ("user", {r[1] for r in read.rows if r[0] == "USER"}, user_names),
+        ("group", {r[1] for r in read.rows if r[0] == "GROUP"}, group_names),
+    ):
+        if gone := sorted(ids - names.keys()):
+            reading.notes.append(
+                f"assignments name {len(gone)} {principal_type}(s) that no longer exist, shown by id: {', '.join(gone)}"
+            )
+    return found
 
 
 def _refuse_unknown_sets(

@@ -205,14 +205,21 @@ def test_without_a_config_nothing_is_said_about_declared(org: dict[str, Any]) ->
     assert "DECLARED" not in invoke("access").stdout
 
 
-def test_members_of_an_identity_providers_group_are_declared_by_it(org: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["marked external", "synced with ExternalIds"])
+def test_members_of_an_identity_providers_group_are_declared_by_it(
+    org: dict[str, Any], tmp_path: Path, how: str
+) -> None:
     """The config may not list who is in a group the identity provider owns: its assignment is enough."""
     doc = yaml.safe_load(Path(org["config"]).read_text())
-    doc["groups"] = [{**g, "external": True} if g["name"] == "Developers" else g for g in doc["groups"]]
+    if how == "marked external":
+        doc["groups"] = [{**g, "external": True} if g["name"] == "Developers" else g for g in doc["groups"]]
+    else:
+        realism.mark_external(principal_id("GROUP", "Developers"))
     for user in doc["users"]:
         user["groups"] = [g for g in user.get("groups", []) if g != "Developers"]
     found = report("-f", config_file(tmp_path, doc, "idp.yaml"))["grants"]
     assert {g["declared"] for g in found if g["group"] == "Developers"} == {True}
+    assert {g["declared"] for g in found if g["group"] == "Auditors"} == {True}
 
 
 # -- admin-grade permission sets --------------------------------------------------------------
@@ -460,6 +467,19 @@ def test_a_set_that_cannot_be_described_is_a_warning_not_a_failure(org: dict[str
     found = report()
     assert "Everything" not in {g["permission_set"] for g in found["grants"]}
     assert [w for w in found["warnings"] if hidden in w and "not in the report" in w]
+
+
+def test_a_users_set_that_cannot_be_described_is_shown_by_arn_and_still_checked(org: dict[str, Any]) -> None:
+    admin = set_arn("Admin")
+    realism.configure(
+        deny=lambda operation, request: (
+            operation == "DescribePermissionSet" and request.get("PermissionSetArn") == admin
+        )
+    )
+    found = report("--user", "ana")
+    grant = next(g for g in found["grants"] if g["permission_set"] == admin)
+    assert (grant["admin"], grant["admin_reasons"]) == (True, ["AdministratorAccess"])
+    assert [w for w in found["warnings"] if admin in w and "shown by ARN" in w]
 
 
 def test_assignments_of_a_deleted_principal_are_shown_by_id(org: dict[str, Any]) -> None:
