@@ -19,9 +19,10 @@ install: $(STAMP)  ## create .venv and install provisioner with its dev tools
 test: $(STAMP)  ## run the test suite against moto (no AWS needed)
 	$(BIN)/python -m pytest $(ARGS)
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP)  ## ruff, mypy, and yamllint on the CI recipes
 	$(BIN)/ruff check provisioner tests scripts
 	$(BIN)/mypy
+	$(BIN)/yamllint --strict -d default examples/ci
 
 demo: $(STAMP)  ## bootstrap the seed scenario against a local moto endpoint, then plan again
 	$(BIN)/python scripts/demo.py

@@ -1,21 +1,30 @@
-"""The handoff: where people sign in, what new users still need, and ~/.aws/config profiles."""
+"""The handoff: where people sign in, what new users still need, and ~/.aws/config profiles;
+and who can reach what (the access report)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import files
+from . import files, quotas
 from .config import Config
-from .context import Context
-from .errors import ProvisionerError
-from .kinds.assignments import desired_assignments
+from .context import CURRENT_ACCOUNT, Context
+from .errors import ACCESS_CODES, AwsError, ProvisionerError
+from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
 from .kinds.base import ADOPTED
+from .kinds.identities import find_id
+from .kinds.memberships import members_of
+from .kinds.permission_sets.live import attached, describe_all, inline_of
 from .plan import Action, ApplyResult, KindName
-from .targets import Resolution
+from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
+
+if TYPE_CHECKING:
+    from .aws import Clients
 
 CONSOLE_OTP_PATH = 'IAM Identity Center > Settings > Authentication > "Send email OTP for users created from API"'
 CONSOLE_VERIFY_PATH = 'IAM Identity Center > Users > USER > "Send email verification link"'
@@ -92,16 +101,74 @@ class Profile:
     role: str  # the permission set name (sso_role_name)
 
 
+# Profile names: `--profile-name` fills these fields; the default is stable and readable.
+DEFAULT_PROFILE_NAME = "{permission_set}-{account_id}"
+PROFILE_FIELDS = ("account_name", "account_id", "permission_set")
+# What a profile name keeps; any run of other characters, with the hyphens around it, becomes one
+# "-". (An account name may be any text: the Organizations model's AccountName pattern is [\s\S]*.)
+_UNSAFE_IN_PROFILE = re.compile(r"-*[^A-Za-z0-9_.@+=-]+-*")
+
+
+def check_profile_template(template: str) -> str:
+    """The template itself when it names only known fields; else ValueError saying why."""
+    fields = ", ".join("{" + f + "}" for f in PROFILE_FIELDS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a template ({exc}); write a literal brace as {{{{ or }}}}") from None
+    named = [(name, spec, conversion) for _, name, spec, conversion in parsed if name is not None]
+    for name, spec, conversion in named:
+        if name not in PROFILE_FIELDS:
+            raise ValueError(f"{template!r} names {{{name}}}: the fields are {fields}")
+        if spec or conversion:
+            raise ValueError(f"{template!r}: {{{name}}} takes no format or conversion")
+    if not named:
+        raise ValueError(f"{template!r} names no field, so every profile would get that one name: use {fields}")
+    return template
+
+
+def safe_profile_name(text: str) -> str:
+    """`text` as a profile name: runs of characters other than ASCII letters, digits and
+    _.@+=- become one "-", with none at either end ("Prod | web-Admin" -> "Prod-web-Admin")."""
+    return _UNSAFE_IN_PROFILE.sub("-", text).strip("-")
+
+
+@dataclass(frozen=True)
+class ProfileNaming:
+    """How profiles are named: a template over the account name, account id and permission
+    set; `account_names` from AWS Organizations (an account without one is named by its id)."""
+
+    template: str = DEFAULT_PROFILE_NAME
+    account_names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_account_names(self) -> bool:
+        return "account_name" in {name for _, name, _, _ in string.Formatter().parse(self.template)}
+
+    def name(self, permission_set: str, account_id: str) -> str:
+        text = self.template.format(
+            account_name=self.account_names.get(account_id, account_id),
+            account_id=account_id,
+            permission_set=permission_set,
+        )
+        return safe_profile_name(text) or safe_profile_name(f"{permission_set}-{account_id}")
+
+
 def profile_name(permission_set: str, account_id: str) -> str:
     """Stable and readable: <permission set>-<account id>."""
-    return re.sub(r"[^A-Za-z0-9_.@+=-]", "-", f"{permission_set}-{account_id}")
+    return ProfileNaming().name(permission_set, account_id)
 
 
 def profiles_for(
-    config: Config, ctx: Context, user: str | None = None, resolved: Mapping[int, Resolution] | None = None
+    config: Config,
+    ctx: Context,
+    user: str | None = None,
+    resolved: Mapping[int, Resolution] | None = None,
+    naming: ProfileNaming | None = None,
 ) -> list[Profile]:
     """One profile per (permission set x account) that `user` (or any declared user) reaches
-    through their groups or directly."""
+    through their groups or directly. Two roles that would get one profile name are refused."""
+    naming = naming or ProfileNaming()
     groups_of = {u.user_name: set(u.groups) for u in config.users}
     if user is not None and user not in groups_of:
         raise KeyError(user)
@@ -112,7 +179,17 @@ def profiles_for(
             if (a.principal_type == "USER" and a.principal == name) or (
                 a.principal_type == "GROUP" and a.principal in groups_of[name]
             ):
-                reachable.add(Profile(profile_name(a.permission_set, a.account), a.account, a.permission_set))
+                reachable.add(Profile(naming.name(a.permission_set, a.account), a.account, a.permission_set))
+    roles: dict[str, list[Profile]] = {}
+    for profile in sorted(reachable):
+        roles.setdefault(profile.name, []).append(profile)
+    if clashing := {name: found for name, found in roles.items() if len(found) > 1}:
+        name, found = next(iter(clashing.items()))
+        listed = " and ".join(f"{p.role} on {p.account_id}" for p in found)
+        raise ProvisionerError(
+            f"the profile name template {naming.template!r} names {len(found)} roles {name!r} ({listed}); "
+            "add {permission_set} or {account_id} to it (--profile-name) so that each gets its own profile"
+        )
     return sorted(reachable)
 
 
@@ -203,16 +280,38 @@ def clashes(existing: str, generated: str) -> list[str]:
     return problems
 
 
+def stale_profiles(existing: str, generated: str) -> list[str]:
+    """The profiles of `existing` that sso-config wrote for the same identity store and
+    sso-session as `generated`, and that `generated` no longer has: roles no longer reached.
+    (Profiles of another session may be another person's: they are left alone.)"""
+    new_headers = {h for h, _ in _sections(generated) if h is not None}
+    store = _owner(generated.splitlines())
+    session = next((h.split(" ", 1)[1] for h in sorted(new_headers) if h.startswith("sso-session ")), None)
+    return [
+        header
+        for header, lines in _sections(existing)
+        if header is not None
+        and header.startswith("profile ")
+        and header not in new_headers
+        and _owner(lines) == store
+        and _settings(lines).get("sso_session") == session
+    ]
+
+
 def merge(existing: str, generated: str) -> str:
-    """`existing` with the sections of `generated` replaced or appended; the rest untouched.
+    """`existing` with the sections of `generated` replaced or appended, and its stale
+    profiles (see stale_profiles) removed; the rest untouched.
     Check `clashes` first: this replaces whatever section has a generated header."""
     new_blocks = {h: lines for h, lines in _sections(generated) if h is not None}
+    stale = set(stale_profiles(existing, generated))
     out: list[str] = []
     seen: set[str] = set()
     for header, lines in _sections(existing):
         if header is not None and header in new_blocks:
             out.extend(_split_trailing(new_blocks[header])[0] + _split_trailing(lines)[1])
             seen.add(header)
+        elif header is not None and header in stale:
+            out.extend(_split_trailing(lines)[1])  # the comments after it introduce the next section
         else:
             out.extend(lines)
     text = "".join(out)
@@ -226,9 +325,28 @@ def merge(existing: str, generated: str) -> str:
     return text
 
 
-def write_merged(path: Path, generated: str, session_name: str) -> tuple[bool, Path | None]:
-    """Merge into `path`; back the old file up first. (changed, backup path). Idempotent.
-    Refuses, writing nothing, to replace a section provisioner did not write for this store."""
+@dataclass(frozen=True)
+class Written:
+    """What `--write` did to one file."""
+
+    path: Path
+    changed: bool
+    backup: Path | None
+    removed: tuple[str, ...] = ()  # profiles it had written that are no longer reached
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "changed": self.changed,
+            "backup": str(self.backup) if self.backup else None,
+            "removed": list(self.removed),
+        }
+
+
+def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
+    """The text of `path` ("" when there is none), once it is known to hold no section that
+    `generated` would replace and provisioner did not write for this store; else a clear
+    error, before anything is written."""
     existing = files.read_existing(path) or ""
     if found := clashes(existing, generated):
         session = f"[sso-session {session_name}]"
@@ -242,4 +360,484 @@ def write_merged(path: Path, generated: str, session_name: str) -> tuple[bool, P
             f"{path} has sections sso-config would replace but does not own: {'; '.join(found)}. "
             f"Nothing was written. To go on, {' and '.join(fixes)}, then run again."
         )
-    return files.write_with_backup(path, merge(existing, generated))
+    return existing
+
+
+def write_merged(path: Path, generated: str, session_name: str) -> Written:
+    """Merge into `path`, removing the profiles it wrote that are no longer reached; back the
+    old file up first. Idempotent. Refuses, writing nothing, to replace a section provisioner
+    did not write for this store."""
+    existing = refuse_clashes(path, generated, session_name)
+    removed = tuple(h.split(" ", 1)[1] for h in stale_profiles(existing, generated))
+    changed, backup = files.write_with_backup(path, merge(existing, generated))
+    return Written(path, changed, backup, removed)
+
+
+# -- who can reach what ----------------------------------------------------------------------
+# AWS managed policies that make a permission set admin-grade: full access, IAM (which can grant
+# any other), and those that administer IAM Identity Center itself (AWSSSOMasterAccountAdministrator,
+# AWSSSOMemberAccountAdministrator, AWSSSODirectoryAdministrator).
+ADMIN_POLICIES = frozenset({"AdministratorAccess", "IAMFullAccess"})
+ADMIN_POLICY_PATTERN = re.compile(r"AWSSSO\w*Administrator")
+INLINE_ALLOWS_ALL = "inline policy allows * on *"
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# What `provisioner access` calls (besides finding the instance): a read-only role needs these.
+REPORT_ACTIONS = frozenset(
+    {
+        "sso:ListPermissionSets",
+        "sso:DescribePermissionSet",
+        "sso:ListAccountsForProvisionedPermissionSet",
+        "sso:ListAccountAssignments",
+        "sso:ListAccountAssignmentsForPrincipal",
+        "sso:ListManagedPoliciesInPermissionSet",
+        "sso:GetInlinePolicyForPermissionSet",
+        "identitystore:GetUserId",
+        "identitystore:ListGroupMembershipsForMember",
+        "identitystore:ListGroupMemberships",
+        "identitystore:ListUsers",
+        "identitystore:DescribeUser",
+        "identitystore:ListGroups",
+        "identitystore:DescribeGroup",
+        "organizations:ListAccounts",
+        "organizations:DescribeAccount",
+    }
+)
+
+
+def admin_reasons(managed_policy_arns: Iterable[str], inline_policy: str | None) -> list[str]:
+    """Why a permission set is admin-grade (empty when it is not): the admin-grade AWS managed
+    policies it has, and an inline policy that allows every action on every resource."""
+    reasons = []
+    for arn in sorted(managed_policy_arns):
+        if ":iam::aws:policy/" not in arn:
+            continue  # only AWS managed policies are known by their name
+        name = arn.rsplit("/", 1)[1]
+        if name in ADMIN_POLICIES or ADMIN_POLICY_PATTERN.fullmatch(name):
+            reasons.append(name)
+    if inline_policy and allows_everything(inline_policy):
+        reasons.append(INLINE_ALLOWS_ALL)
+    return reasons
+
+
+def allows_everything(policy: str) -> bool:
+    """Whether a policy document has a statement allowing every action (`*`, `*:*`) on every
+    resource (`*`), with or without a condition."""
+    try:
+        document = json.loads(policy)
+    except json.JSONDecodeError:
+        return False
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        if _any_of(statement.get("Action"), {"*", "*:*"}) and _any_of(statement.get("Resource"), {"*"}):
+            return True
+    return False
+
+
+def _any_of(value: Any, wanted: set[str]) -> bool:
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return any(v in wanted for v in values)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One way a user reaches a permission set on an account: assigned to the user directly,
+    or to a group the user is in."""
+
+    user: str
+    account_id: str
+    permission_set: str
+    group: str | None = None  # None: assigned to the user directly
+    account_name: str | None = None
+    # Why the set is admin-grade (empty: it is not; None: it could not be read).
+    admin: tuple[str, ...] | None = ()
+    # With a config: whether it declares this way in (the assignment, and the membership).
+    declared: bool | None = None
+
+    @property
+    def via(self) -> str:
+        return "direct" if self.group is None else "group"
+
+    @property
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.user, self.account_id, self.permission_set, self.via, self.group or "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "account_id": self.account_id,
+            "account_name": self.account_name,
+            "permission_set": self.permission_set,
+            "via": self.via,
+            "group": self.group,
+            "admin": None if self.admin is None else bool(self.admin),
+            "admin_reasons": list(self.admin or ()),
+            "declared": self.declared,
+        }
+
+
+@dataclass(frozen=True)
+class AccessFilters:
+    """What to report on: these users, accounts (ids, `current` or names) and permission sets
+    (each empty: all)."""
+
+    users: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    permission_sets: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {
+            "users": list(self.users),
+            "accounts": list(self.accounts),
+            "permission_sets": list(self.permission_sets),
+        }
+
+
+@dataclass
+class AccessReport:
+    """Every grant found, sorted; the admin-grade permission sets among theirs (name -> why);
+    and what the reader has to say about what it could not read."""
+
+    grants: list[Grant]
+    admin_sets: dict[str, list[str]]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    config: str | None = None  # the config the grants were checked against
+    filtered: bool = False  # only some users, accounts or permission sets were asked for
+
+    def summary(self) -> dict[str, int | None]:
+        return {
+            "grants": len(self.grants),
+            "users": len({g.user for g in self.grants}),
+            "accounts": len({g.account_id for g in self.grants}),
+            "permission_sets": len({g.permission_set for g in self.grants}),
+            "admin": sum(1 for g in self.grants if g.admin),
+            "undeclared": None if self.config is None else sum(1 for g in self.grants if g.declared is False),
+        }
+
+
+class _Readings:
+    """What the access report reads, bounded by the principals and sets that hold assignments."""
+
+    def __init__(self, clients: Clients, ctx: Context, states: AccountStates, targets: OrganizationTargets) -> None:
+        self.clients, self.ctx, self.states, self.targets = clients, ctx, states, targets
+        self.store = ctx.identity_store_id
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+
+    def accounts(self, wanted: tuple[str, ...]) -> set[str] | None:
+        """The account ids `--account` names (ids, `current`, or names in the organization)."""
+        if not wanted:
+            return None
+        ids = {self.ctx.account(a) for a in wanted if a == CURRENT_ACCOUNT or ACCOUNT_ID.fullmatch(a)}
+        names = [a for a in wanted if a != CURRENT_ACCOUNT and not ACCOUNT_ID.fullmatch(a)]
+        if not names:
+            return ids
+        try:
+            listed = self.targets.accounts()
+        except AwsError as exc:
+            if exc.code not in ACCESS_CODES | {NOT_IN_USE}:
+                raise
+            raise ProvisionerError(
+                f"--account {names[0]}: account names come from AWS Organizations, which could not be read "
+                f"({exc.code} on {exc.operation}); give the 12-digit account id instead"
+            ) from None
+        for name in names:
+            matching = {account_id for account_id, a in listed.items() if a.get("Name") == name}
+            if not matching:
+                raise ProvisionerError(
+                    f"--account {name}: no account of the organization has that name (names match exactly); "
+                    "give its 12-digit id, or its name as the organization spells it"
+                )
+            ids |= matching
+        return ids
+
+    def for_users(self, users: tuple[str, ...]) -> tuple[set[Row], dict[str, str], dict[str, set[str]]]:
+        """The assignments of these users and of their groups: (rows, user id -> name, group id ->
+        the user ids among these that are in it)."""
+        ids: dict[str, str] = {}
+        for name in users:
+            user_id = find_id(self.clients, self.store, "userName", name)
+            if user_id is None:
+                raise ProvisionerError(f"--user {name}: identity store {self.store} has no user with that UserName")
+            ids[user_id] = name
+        members: dict[str, set[str]] = {}
+        for user_id in ids:
+            listing = self.clients.identitystore.pages(
+                lambda c, more: c.list_group_memberships_for_member(
+                    IdentityStoreId=self.store,
+                    MemberId={"UserId": user_id},  # noqa: B023 - the listing is read at once
+                    **more,
+                ),
+                "GroupMemberships",
+            )
+            for membership in listing:
+                members.setdefault(membership["GroupId"], set()).add(user_id)
+        principals: list[tuple[PrincipalType, str]] = [("USER", u) for u in ids]
+        principals += [("GROUP", g) for g in members]
+        return read_by_principal(self.clients, self.ctx, principals), ids, members
+
+    def for_sets(self, arns: Iterable[str], accounts: set[str] | None) -> set[Row]:
+        """Every assignment of these sets (on `accounts`), whoever holds it; a set the caller may
+        not list is named in a warning."""
+        rows: set[Row] = set()
+        for arn in sorted(set(arns)):
+            try:
+                rows |= rows_of_set(self.clients, self.ctx, arn, accounts)
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                self.warnings.append(
+                    f"the assignments of permission set {arn} could not be listed ({exc.action} denied)"
+                )
+        return rows
+
+    def members(self, group_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Group id -> the user ids in it: one listing per group that holds an assignment."""
+        out: dict[str, set[str]] = {}
+        for group_id in sorted(set(group_ids)):
+            try:
+                out[group_id] = set(members_of(self.clients, self.store, group_id))
+            except AwsError as exc:
+                if exc.code != "ResourceNotFoundException":
+                    raise
+                out[group_id] = set()
+        return out
+
+    def principals(self, principal_type: PrincipalType, ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+        """Id -> the user (or group) as the identity store has it, for these principals, at about
+        the cost of the cheaper way: the directory's listing, page by page, while fewer pages
+        have been read than principals are still unknown; then one Describe for each of the
+        rest. A principal that no longer exists is left out."""
+        wanted = set(ids)
+        found: dict[str, Mapping[str, Any]] = {}
+        users = principal_type == "USER"
+        id_key, result_key = ("UserId", "Users") if users else ("GroupId", "Groups")
+        api, store, size = self.clients.identitystore, self.store, quotas.LIST_PAGE_SIZE
+        token: str | None = None
+        pages = 0
+        while (missing := wanted - found.keys()) and pages < len(missing):
+            more: dict[str, Any] = {"NextToken": token} if token else {}
+            page: Mapping[str, Any] = (
+                api.call(lambda c: c.list_users(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
+                if users
+                else api.call(lambda c: c.list_groups(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
+            )
+            pages += 1
+            found.update({item[id_key]: item for item in page.get(result_key, []) if item[id_key] in wanted})
+            token = page.get("NextToken")
+            if not token:
+                return found  # the whole directory was read: the others are gone
+        gone = ("ResourceNotFoundException",)
+        for principal_id in sorted(wanted - found.keys()):
+            item: Mapping[str, Any] | None = (
+                api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=principal_id), ignore=gone)  # noqa: B023
+                if users
+                else api.call(lambda c: c.describe_group(IdentityStoreId=store, GroupId=principal_id), ignore=gone)  # noqa: B023
+            )
+            if item is not None:
+                found[principal_id] = item
+        return found
+
+    def set_names(self, arns: Iterable[str]) -> dict[str, str]:
+        """ARN -> name of these permission sets (one Describe each); a set the caller may not
+        describe keeps its ARN, with a warning."""
+        out = {}
+        for arn in sorted(set(arns)):
+            try:
+                described = self.clients.sso_admin.call(
+                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)  # noqa: B023
+                )
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                self.warnings.append(f"permission set {arn} could not be described ({exc.action} denied): shown by ARN")
+                continue
+            out[arn] = str(described["PermissionSet"]["Name"])
+        return out
+
+    def admin(self, arn: str, name: str) -> tuple[str, ...] | None:
+        """Why a set is admin-grade; None (with a warning) when its policies may not be read."""
+        try:
+            managed = attached(self.clients, self.ctx.instance_arn, arn)
+            inline = inline_of(self.clients, self.ctx.instance_arn, arn)
+        except AwsError as exc:
+            if not exc.denied:
+                raise
+            self.warnings.append(
+                f"whether permission set {name} is admin-grade is unknown: its policies could not be read "
+                f"({exc.action} denied)"
+            )
+            return None
+        return tuple(admin_reasons(managed, inline))
+
+    def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
+        names = self.states.names(accounts)
+        if self.states.failure is not None:
+            exc = self.states.failure
+            self.notes.append(
+                f"account names could not be read from AWS Organizations ({exc.code} on {exc.operation}): "
+                "accounts are shown by id"
+            )
+        return names
+
+
+@dataclass
+class _Assignments:
+    """What the report read of the assignments: the rows, set ARN -> name, group id -> the user
+    ids in it (with --user, the wanted users among them), and, with --user, user id -> name."""
+
+    rows: set[Row]
+    set_names: dict[str, str]
+    members: dict[str, set[str]]
+    wanted_users: dict[str, str] | None = None
+
+
+def read_access(
+    clients: Clients,
+    ctx: Context,
+    filters: AccessFilters,
+    targets: OrganizationTargets,
+    config: Config | None = None,
+    resolved: Mapping[int, Resolution] | None = None,
+    config_path: str | None = None,
+) -> AccessReport:
+    """Who can reach what: every user x account x permission set reachable, directly or
+    through a group, with the admin-grade sets flagged and, with a config, what it declares.
+
+    With `--user`, the assignments of those users and their groups are read by principal;
+    otherwise those of every permission set (or of the filtered ones) by set, and then the
+    members of each group that holds one. Reads grow with the sets, accounts and principals
+    that hold assignments, never with the rest of the directory."""
+    if targets.states is None:
+        raise ValueError("read_access needs OrganizationTargets that keep account states")
+    reading = _Readings(clients, ctx, targets.states, targets)
+    read = _read_assignments(reading, filters)
+    rows = read.rows
+    groups = reading.principals("GROUP", {row[1] for row in rows if row[0] == "GROUP"})
+    group_names = {group_id: str(g.get("DisplayName", group_id)) for group_id, g in groups.items()}
+    if read.wanted_users is not None:
+        user_names = read.wanted_users
+    else:
+        reached = {row[1] for row in rows if row[0] == "USER"} | {u for g in read.members.values() for u in g}
+        user_names = {user_id: str(u["UserName"]) for user_id, u in reading.principals("USER", reached).items()}
+    found = _expand(reading, read, user_names, group_names)
+    # Admin-grade or not, for each set a grant reaches (one that could not be described too).
+    arns = {read.set_names.get(arn, arn): arn for arn in {row[2] for row in rows}}
+    admin = {name: reading.admin(arn, name) for name, arn in sorted(arns.items()) if name in {f[2] for f in found}}
+    account_names = reading.account_names({f[1] for f in found}) if found else {}
+    from_idp = {group_names[group_id] for group_id, g in groups.items() if g.get("ExternalIds")}
+    declared = _declared(config, ctx, resolved, from_idp) if config is not None else None
+    grants = [
+        Grant(
+            user,
+            account,
+            set_name,
+            group,
+            account_names.get(account),
+            admin.get(set_name, ()),
+            None if declared is None else declared(user, account, set_name, group),
+        )
+        for user, account, set_name, group in found
+    ]
+    grants.sort(key=lambda g: g.sort_key)
+    admin_sets = {name: list(reasons) for name, reasons in sorted(admin.items()) if reasons}
+    filtered = bool(filters.users or filters.accounts or filters.permission_sets)
+    return AccessReport(grants, admin_sets, reading.notes, reading.warnings, config_path, filtered)
+
+
+def _read_assignments(reading: _Readings, filters: AccessFilters) -> _Assignments:
+    """The assignments the filters ask about: by principal for --user, else by set."""
+    clients, ctx = reading.clients, reading.ctx
+    accounts = reading.accounts(filters.accounts)
+    if filters.users:
+        rows, wanted_users, members = reading.for_users(filters.users)
+        if accounts is not None:
+            rows = {row for row in rows if row[3] in accounts}
+        set_names = reading.set_names(row[2] for row in rows)
+        if missing := set(filters.permission_sets) - set(set_names.values()):
+            # Not among the user's sets: only now is it worth reading every set, to tell a
+            # set the user does not reach from a name that is wrong.
+            _refuse_unknown_sets(missing, *describe_all(clients, ctx))
+        read = _Assignments(rows, set_names, members, wanted_users)
+    else:
+        described, unreadable = describe_all(clients, ctx)
+        for arn, action in sorted(unreadable.items()):
+            reading.warnings.append(
+                f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
+            )
+        _refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
+        set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
+        wanted = [
+            arn for arn, name in set_names.items() if name in filters.permission_sets or not filters.permission_sets
+        ]
+        rows = reading.for_sets(wanted, accounts)
+        read = _Assignments(rows, set_names, reading.members(row[1] for row in rows if row[0] == "GROUP"))
+    if filters.permission_sets:
+        read.rows = {row for row in read.rows if read.set_names.get(row[2], row[2]) in filters.permission_sets}
+    return read
+
+
+def _expand(
+    reading: _Readings, read: _Assignments, user_names: Mapping[str, str], group_names: Mapping[str, str]
+) -> list[tuple[str, str, str, str | None]]:
+    """(user, account, set, group or None) of each grant: each group's assignment once per
+    member. Groups nobody is in, and principals that no longer exist, are noted."""
+    found: list[tuple[str, str, str, str | None]] = []
+    empty: dict[str, int] = {}  # group -> how many assignments it holds with nobody in it
+    for principal_type, principal_id, arn, account in read.rows:
+        set_name = read.set_names.get(arn, arn)
+        if principal_type == "USER":
+            if read.wanted_users is None or principal_id in read.wanted_users:
+                found.append((user_names.get(principal_id, principal_id), account, set_name, None))
+            continue
+        group = group_names.get(principal_id, principal_id)
+        in_group = read.members.get(principal_id, set())
+        if not in_group:
+            empty[group] = empty.get(group, 0) + 1
+        found += [(user_names.get(user_id, user_id), account, set_name, group) for user_id in sorted(in_group)]
+    if read.wanted_users is None:  # with --user, a group's other members were not read
+        reading.notes += [
+            f"group {group} has no members: nobody reaches its {count} assignment(s) through it (anyone added will)"
+            for group, count in sorted(empty.items())
+        ]
+    for principal_type, ids, names in (
+        ("user", {r[1] for r in read.rows if r[0] == "USER"}, user_names),
+        ("group", {r[1] for r in read.rows if r[0] == "GROUP"}, group_names),
+    ):
+        if gone := sorted(ids - names.keys()):
+            reading.notes.append(
+                f"assignments name {len(gone)} {principal_type}(s) that no longer exist, shown by id: {', '.join(gone)}"
+            )
+    return found
+
+
+def _refuse_unknown_sets(
+    wanted: set[str], described: Mapping[str, Mapping[str, Any]], unreadable: Mapping[str, str]
+) -> None:
+    """A clear error for a `--permission-set` that names no set of the instance."""
+    if unknown := sorted(wanted - set(described)):
+        hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
+        raise ProvisionerError(
+            f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
+        )
+
+
+def _declared(
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, from_idp: set[str]
+) -> Callable[[str, str, str, str | None], bool]:
+    """Whether the config declares a grant: its assignment and, through a group, the user's
+    membership (an identity provider declares the members of its groups: those marked
+    `external: true`, or synced with ExternalIds)."""
+    assignments = set(desired_assignments(config, ctx, resolved))
+    memberships = {(u.user_name, g) for u in config.users for g in u.groups}
+    external = {g.name for g in config.groups if g.external} | from_idp
+
+    def declared(user: str, account: str, permission_set: str, group: str | None) -> bool:
+        if group is None:
+            return Assignment(permission_set, "USER", user, account) in assignments
+        assigned = Assignment(permission_set, "GROUP", group, account) in assignments
+        return assigned and ((user, group) in memberships or group in external)
+
+    return declared

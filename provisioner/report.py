@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +12,8 @@ from .context import Context
 from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, Plan
 
 if TYPE_CHECKING:
+    from .access import AccessReport
+    from .commands.access import AccessResult
     from .commands.change import ChangeResult
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.PROVISION: ">"}
@@ -198,3 +202,156 @@ def change_document(outcome: ChangeResult) -> str:
     if outcome.refused is None:
         extra["handoff"] = outcome.handoff.to_json() if outcome.handoff else {"text": ""}
     return document(outcome.command, outcome.ctx, outcome.plan, outcome.result, **extra, **outcome.extra)
+
+
+# -- the access report ---------------------------------------------------------------------
+# (title in the text table and Markdown, key in CSV and JSON) of each column; "declared" only
+# when a config was given.
+ACCESS_COLUMNS = (
+    ("USER", "user"),
+    ("ACCOUNT", "account_id"),
+    ("ACCOUNT NAME", "account_name"),
+    ("PERMISSION SET", "permission_set"),
+    ("VIA", "via"),
+    ("ADMIN", "admin"),
+    ("DECLARED", "declared"),
+)
+CSV_COLUMNS = (
+    "user",
+    "account_id",
+    "account_name",
+    "permission_set",
+    "via",
+    "group",
+    "admin",
+    "admin_reasons",
+    "declared",
+)
+NO_GRANTS = "Nobody reaches any account"
+YES_NO = {True: "yes", False: "no", None: "?"}
+
+
+def _columns(report: AccessReport) -> list[tuple[str, str]]:
+    return [c for c in ACCESS_COLUMNS if c[1] != "declared" or report.config is not None]
+
+
+def _cells(report: AccessReport) -> list[dict[str, str]]:
+    """Each grant as the text table and Markdown show it, on one line each."""
+    rows = []
+    for g in report.grants:
+        rows.append(
+            {
+                "user": g.user,
+                "account_id": g.account_id,
+                "account_name": g.account_name if g.account_name is not None else "-",
+                "permission_set": g.permission_set,
+                "via": "direct" if g.group is None else f"group {g.group}",
+                "admin": YES_NO[None if g.admin is None else bool(g.admin)],
+                "declared": YES_NO[g.declared],
+            }
+        )
+    # Names may hold any character (an account name is any text up to 128): one line per cell.
+    return [{k: " ".join(v.split()) or "-" for k, v in row.items()} for row in rows]
+
+
+def access_summary(report: AccessReport) -> str:
+    """The closing line: how many grants, users, sets and accounts; admin-grade; undeclared."""
+    counts = report.summary()
+    if not counts["grants"]:
+        return f"{NO_GRANTS}{' with these filters' if report.filtered else ''}."
+    text = (
+        f"{counts['grants']} grant(s): {counts['users']} user(s) reach {counts['permission_sets']} permission "
+        f"set(s) on {counts['accounts']} account(s); {counts['admin']} admin-grade"
+    )
+    if report.config is not None:
+        text += f"; {counts['undeclared']} not declared in {report.config}"
+    return text + "."
+
+
+def _admin_line(report: AccessReport) -> str:
+    sets = "; ".join(f"{name} ({', '.join(reasons)})" for name, reasons in report.admin_sets.items())
+    return f"admin-grade permission sets: {sets}" if sets else ""
+
+
+def render_access(report: AccessReport, ctx: Context | None, color: bool = False) -> str:
+    """The text table, then the admin-grade sets, notes, warnings and the counts."""
+    lines = [render_context(ctx), ""] if ctx else []
+    columns, rows = _columns(report), _cells(report)
+    if rows:
+        widths = {key: max([len(title)] + [len(r[key]) for r in rows]) for title, key in columns}
+        lines.append("  ".join(title.ljust(widths[key]) for title, key in columns).rstrip())
+        for row in rows:
+            cells = []
+            for _, key in columns:
+                cell = row[key].ljust(widths[key])
+                if (key == "admin" and row[key] != "no") or (key == "declared" and row[key] == "no"):
+                    cell = _paint(cell, "31" if key == "admin" else "33", color)
+                cells.append(cell)
+            lines.append("  ".join(cells).rstrip())
+        lines.append("")
+    if admin := _admin_line(report):
+        lines.append(admin)
+    lines.extend(f"note: {note}" for note in report.notes)
+    lines.extend(_paint(f"warning: {warning}", "33", color) for warning in report.warnings)
+    lines.append(access_summary(report))
+    return "\n".join(lines)
+
+
+def _markdown_cell(text: str) -> str:
+    """Backslash-escaped where Markdown would read it as table, emphasis, link, code or HTML."""
+    return "".join(f"\\{c}" if c in "\\|*_`[]<>~@#" else c for c in text)
+
+
+def render_access_markdown(report: AccessReport, ctx: Context | None) -> str:
+    """A Markdown table for a pull request or a job summary, then the same closing lines."""
+    lines = ["### Who can reach what", ""]
+    if ctx:
+        lines += [f"IAM Identity Center `{ctx.instance_arn}` (identity store `{ctx.identity_store_id}`)", ""]
+    columns, rows = _columns(report), _cells(report)
+    if rows:
+        lines.append("| " + " | ".join(title.capitalize() for title, _ in columns) + " |")
+        lines.append("|" + " --- |" * len(columns))
+        lines += ["| " + " | ".join(_markdown_cell(row[key]) for _, key in columns) + " |" for row in rows]
+        lines.append("")
+    if admin := _admin_line(report):
+        lines += [_markdown_cell(admin), ""]
+    items = [f"note: {n}" for n in report.notes] + [f"warning: {w}" for w in report.warnings]
+    if items:
+        lines += [f"- {_markdown_cell(item)}" for item in items] + [""]
+    lines.append(_markdown_cell(access_summary(report)))
+    return "\n".join(lines)
+
+
+def render_access_csv(report: AccessReport) -> str:
+    """One row per grant, every value as it is (a list joined with "; "; a boolean as
+    true/false, empty when unknown or, for declared, without a config)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for grant in report.grants:
+        item = grant.to_json()
+        row = {key: item[key] for key in CSV_COLUMNS}
+        row["admin_reasons"] = "; ".join(item["admin_reasons"])
+        for key in ("admin", "declared"):
+            row[key] = "" if item[key] is None else str(item[key]).lower()
+        row["account_name"] = item["account_name"] or ""
+        row["group"] = item["group"] or ""
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def access_document(result: AccessResult) -> str:
+    """The JSON document of `access`."""
+    report = result.report
+    return document(
+        "access",
+        result.ctx,
+        config=report.config,
+        filters=result.filters.to_json(),
+        grants=[g.to_json() for g in report.grants],
+        admin_permission_sets=report.admin_sets,
+        notes=report.notes,
+        warnings=report.warnings,
+        summary=report.summary(),
+        api_calls=result.api_calls,
+    )

@@ -37,14 +37,18 @@ class AccountStates:
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
         self._states: dict[str, str] = {}
+        self._names: dict[str, str] = {}
         self._listed = False
         self.note: str | None = None
+        self.failure: AwsError | None = None  # why Organizations could not be read, if it could not
 
     def remember(self, accounts: Iterable[Mapping[str, Any]], every_account: bool = False) -> None:
         """Keep the states of accounts an Organizations call returned (`every_account`: all
         of the organization's, so an account not among them is not in it)."""
         for account in accounts:
             self._states[str(account["Id"])] = account_state(account)
+            if account.get("Name"):
+                self._names[str(account["Id"])] = str(account["Name"])
         self._listed = self._listed or every_account
 
     def of(self, accounts: Iterable[str]) -> dict[str, str]:
@@ -57,12 +61,19 @@ class AccountStates:
             except AwsError as exc:
                 if exc.code not in ACCESS_CODES | {NOT_IN_USE}:
                     raise
+                self.failure = exc
                 fix = "" if exc.code == NOT_IN_USE else "; allow organizations:DescribeAccount and ListAccounts"
                 self.note = (
                     f"account states could not be read from AWS Organizations ({exc.code} on {exc.operation}): "
                     f"every account is treated as ACTIVE{fix}"
                 )
         return {a: self._states.get(a, ACTIVE) for a in wanted}
+
+    def names(self, accounts: Iterable[str]) -> dict[str, str]:
+        """Account id -> name in the organization, for the accounts it knows (read as states are)."""
+        wanted = sorted(set(accounts))
+        self.of(wanted)
+        return {a: self._names[a] for a in wanted if a in self._names}
 
     def inactive(self, accounts: Iterable[str]) -> dict[str, str]:
         """The accounts among these that are not ACTIVE, with their state."""

@@ -132,11 +132,11 @@ def _every_operation_is_recorded() -> Iterator[None]:
 
 
 def known_actions() -> frozenset[str]:
-    """What the kinds, the context and doctor declare they call."""
-    from provisioner import context, doctor
+    """What the kinds, the context, doctor and the access report declare they call."""
+    from provisioner import access, context, doctor
     from provisioner.kinds import declared_actions
 
-    return context.ACTIONS | declared_actions() | doctor.ACTIONS
+    return context.ACTIONS | declared_actions() | doctor.ACTIONS | access.REPORT_ACTIONS
 
 
 # Called by tests themselves through Clients, to see how an operation moto lacks is answered.

@@ -588,6 +588,9 @@ JSON_RUNS: dict[str, list[str]] = {
     "doctor": ["doctor"],
     "sso-config": ["sso-config", "-f", EXAMPLE],
     "sso-config --write": ["sso-config", "-f", EXAMPLE, "--write", "{tmp}/config"],
+    "sso-config --all-users": ["sso-config", "-f", EXAMPLE, "--all-users", "--write", "{tmp}/profiles"],
+    "access": ["access", "-f", EXAMPLE],
+    "access with a filter naming nothing": ["access", "--user", "nobody"],
     "schema": ["schema"],
 }
 
@@ -596,7 +599,7 @@ JSON_RUNS: dict[str, list[str]] = {
 def test_json_mode_prints_one_document_and_nothing_else(
     aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    if case.startswith(("destroy", "export", "sso-config")):
+    if case.startswith(("destroy", "export", "sso-config", "access")):
         assert invoke("apply", "-f", EXAMPLE, "--yes").exit_code == 0
     if case == "apply declined at the prompt":
         on_a_terminal(monkeypatch)

@@ -271,44 +271,97 @@ def doctor(state: State, config_path: str | None) -> None:
     exit_with(EXIT_ERROR if failed else EXIT_OK)
 
 
+def _profile_template(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--profile-name checked before any AWS call: a bad template is a usage error."""
+    from ..access import check_profile_template
+
+    if value is None:
+        return None
+    try:
+        return check_profile_template(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command("sso-config")
 @config_option
 @click.option("--user", default=None, help="Only the profiles this user can reach (default: every declared user).")
+@click.option(
+    "--all-users",
+    is_flag=True,
+    help="Each declared user's own profiles: with --write FOLDER one file each (FOLDER/USER.config), "
+    "else printed in turn.",
+)
 @click.option("--session-name", default="identity-center", show_default=True, help="Name of the sso-session section.")
+@click.option(
+    "--profile-name",
+    "profile_name",
+    default=None,
+    metavar="TEMPLATE",
+    callback=_profile_template,
+    help="Profile names from {account_name} (from AWS Organizations), {account_id} and {permission_set}, "
+    "made safe as profile names. Default: {permission_set}-{account_id}.",
+)
 @click.option("--portal-url", default=None, metavar="URL", help="Access portal URL (default as for apply).")
 @click.option(
     "--write",
     "write_path",
     default=None,
-    type=click.Path(dir_okay=False),
-    help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup.",
+    type=click.Path(dir_okay=True),
+    help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup, and removing the "
+    "profiles it wrote that are no longer reached. With --all-users, a folder.",
 )
 @click.pass_obj
 def sso_config(
-    state: State, config_path: str, user: str | None, session_name: str, portal_url: str | None, write_path: str | None
+    state: State,
+    config_path: str,
+    user: str | None,
+    all_users: bool,
+    session_name: str,
+    profile_name: str | None,
+    portal_url: str | None,
+    write_path: str | None,
 ) -> None:
     """Print the ~/.aws/config text for signing in with the AWS CLI: one sso-session and one
     profile per (permission set x account) a user reaches through groups or directly.
 
+    With --write, the sections it wrote before for the same session and identity store
+    that are no longer reached are removed (a backup keeps the old file); sections it did
+    not write are never touched.
+
     \b
-    Example:
+    Examples:
       provisioner sso-config -f identity-center.yaml --user admin --write ~/.aws/config
       aws sso login --profile IdentityCenterAdmin-111122223333
+      provisioner sso-config -f identity-center.yaml --all-users --profile-name '{account_name}-{permission_set}' \\
+          --write profiles/
     """
     from ..commands.sso_config import sso_config as sso_config_command
 
-    result = sso_config_command(state.options, config_path, user, session_name, portal_url, write_path)
-    if written := result.written:
-        backup = f" (backup: {written['backup']})" if written["backup"] else ""
-        say(f"{'updated' if written['changed'] else 'already up to date:'} {written['path']}{backup}")
+    if user is not None and all_users:
+        raise click.UsageError("--user and --all-users exclude each other: name one user, or ask for all")
+    result = sso_config_command(
+        state.options, config_path, user, session_name, portal_url, write_path, profile_name, all_users
+    )
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    if result.unreached:
+        say(f"note: {', '.join(result.unreached)} reach(es) no account: nothing written for them")
+    for config in result.configs:
+        if written := config.written:
+            backup = f" (backup: {written.backup})" if written.backup else ""
+            removed = f"; removed {', '.join(written.removed)} (no longer reached)" if written.removed else ""
+            say(f"{'updated' if written.changed else 'already up to date:'} {written.path}{backup}{removed}")
     if state.json:
-        document = {
-            "command": "sso-config",
-            "portal_url": result.portal_url,
-            "text": result.text,
-            "profiles": result.profiles,
-            "written": result.written,
-        }
+        document: dict[str, Any] = {"command": "sso-config", "portal_url": result.portal_url}
+        if all_users:
+            document["users"] = [c.to_json() for c in result.configs]
+            document["unreached"] = result.unreached
+        else:
+            only = result.configs[0]
+            document.update(text=only.text, profiles=only.profiles)
+            document["written"] = only.written.to_json() if only.written else None
+        document["warnings"] = result.warnings
         click.echo(json.dumps(document, indent=2))
     elif not write_path:
         click.echo(result.text, nl=False)
@@ -362,6 +415,80 @@ def export(state: State, output_file: str | None, permission_sets: tuple[str, ..
         click.echo(json.dumps(summary, indent=2))
     else:
         say(f"wrote {output_file}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result.counts.items()))
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--file",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also mark each grant declared in this config or not (and use its region:).",
+)
+@click.option("--user", "users", multiple=True, metavar="USERNAME", help="Only this user (repeatable).")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="ID|NAME",
+    help="Only this account (repeatable): a 12-digit id, `current`, or its name in the organization.",
+)
+@click.option(
+    "--permission-set", "permission_sets", multiple=True, metavar="NAME", help="Only this permission set (repeatable)."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json", "markdown"]),
+    default=None,
+    help="table (the default) for people, csv for spreadsheets, json for scripts (as --output json), "
+    "markdown for a pull request or a job summary.",
+)
+@click.pass_obj
+def access(
+    state: State,
+    config_path: str | None,
+    users: tuple[str, ...],
+    accounts: tuple[str, ...],
+    permission_sets: tuple[str, ...],
+    output_format: str | None,
+) -> None:
+    """Who can reach what: every user x account x permission set, and how. Read-only.
+
+    Each grant is one way a user reaches a permission set on an account: assigned to the
+    user directly, or to a group the user is in (groups are expanded). Admin-grade sets
+    are flagged: AdministratorAccess, IAMFullAccess, the AWSSSO*Administrator policies,
+    or an inline policy that allows * on *. With -f, each grant is marked declared in
+    the config or not. Account names come from AWS Organizations when it can be read.
+
+    \b
+    Examples:
+      provisioner access
+      provisioner access --user kim --format csv > kim.csv
+      provisioner access -f identity-center.yaml --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from .. import report
+    from ..access import AccessFilters
+    from ..commands.access import access as access_command
+
+    if state.json and output_format not in (None, "json"):
+        raise click.UsageError(f"--output json prints JSON: drop --format {output_format}, or --output json")
+    output_format = "json" if state.json else output_format or "table"
+    filters = AccessFilters(users, accounts, permission_sets)
+    result = access_command(state.options, filters, config_path)
+    if output_format == "json":
+        click.echo(report.access_document(result))
+    elif output_format == "csv":
+        click.echo(report.render_access_csv(result.report), nl=False)
+    elif output_format == "markdown":
+        click.echo(report.render_access_markdown(result.report, result.ctx))
+    else:
+        click.echo(report.render_access(result.report, result.ctx, state.color))
+    if output_format in ("json", "csv"):
+        # Said on stderr too: a report that could not read everything must not pass unnoticed.
+        for line in [f"note: {n}" for n in result.report.notes] + [f"warning: {w}" for w in result.report.warnings]:
+            say(line)
 
 
 @cli.command()

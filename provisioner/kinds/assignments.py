@@ -7,7 +7,7 @@ with what the config declares, never with the assignments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -128,7 +128,9 @@ def read_by_set(clients: Clients, ctx: Context, set_arns: Iterable[str]) -> set[
     return {row for arn in sorted(set(set_arns)) for row in rows_of_set(clients, ctx, arn)}
 
 
-def rows_of_set(clients: Clients, ctx: Context, arn: str) -> set[Row]:
+def rows_of_set(clients: Clients, ctx: Context, arn: str, accounts: Collection[str] | None = None) -> set[Row]:
+    """Every assignment of one set (only on `accounts`, when given), whoever the principal."""
+
     def on(account: str) -> set[Row]:
         listing = clients.sso_admin.pages(
             lambda c, more: c.list_account_assignments(
@@ -138,7 +140,8 @@ def rows_of_set(clients: Clients, ctx: Context, arn: str) -> set[Row]:
         )
         return {(a["PrincipalType"], a["PrincipalId"], arn, account) for a in listing}
 
-    return {row for account in sorted(provisioned_accounts(clients, ctx, arn)) for row in on(account)}
+    provisioned = sorted(provisioned_accounts(clients, ctx, arn))
+    return {row for account in provisioned if accounts is None or account in accounts for row in on(account)}
 
 
 def read_by_principal(clients: Clients, ctx: Context, principals: Iterable[tuple[PrincipalType, str]]) -> set[Row]:

@@ -93,7 +93,7 @@ def read_one(clients: Clients, ctx: Context, described: Mapping[str, Any]) -> Li
         ),
         "CustomerManagedPolicyReferences",
     )
-    inline = sso.call(lambda c: c.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=arn))
+    inline = inline_of(clients, instance, arn)
     boundary = sso.call(
         lambda c: c.get_permissions_boundary_for_permission_set(InstanceArn=instance, PermissionSetArn=arn),
         ignore=NOT_FOUND,
@@ -106,7 +106,7 @@ def read_one(clients: Clients, ctx: Context, described: Mapping[str, Any]) -> Li
         relay_state=described.get("RelayState") or None,
         managed=frozenset(p["Arn"] for p in managed),
         customer=frozenset((p["Name"], p.get("Path", "/")) for p in customer),
-        inline=normalize_inline(inline.get("InlinePolicy")),
+        inline=inline,
         boundary=normalize_boundary(boundary.get("PermissionsBoundary") if boundary else None),
         tags=tags_of(clients, ctx, arn),
     )
@@ -117,6 +117,14 @@ def tags_of(clients: Clients, ctx: Context, arn: str) -> dict[str, str]:
         lambda c, more: c.list_tags_for_resource(InstanceArn=ctx.instance_arn, ResourceArn=arn, **more), "Tags"
     )
     return {t["Key"]: t.get("Value", "") for t in tags}
+
+
+def inline_of(clients: Clients, instance: str, arn: str) -> str | None:
+    """A set's inline policy as canonical JSON (None: it has none), read now."""
+    found = clients.sso_admin.call(
+        lambda c: c.get_inline_policy_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+    )
+    return normalize_inline(found.get("InlinePolicy"))
 
 
 def attached(clients: Clients, instance: str, arn: str) -> set[str]:
