@@ -8,16 +8,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws import Clients
+from .aws import IDENTITY_CENTER_PRINCIPAL, Clients
 from .config import AssignmentSpec, Config
 from .context import Context
-from .errors import ACCESS_CODES, AwsError
+from .errors import ACCESS_CODES, NOT_IN_USE, AwsError
 
 ACTIVE = "ACTIVE"
 # ListAccounts answers at most 20 accounts a page: for a few accounts, a DescribeAccount each
 # is fewer calls in any organization of more than 20 x DESCRIBE_AT_MOST accounts.
 DESCRIBE_AT_MOST = 3
-NOT_IN_USE = "AWSOrganizationsNotInUseException"
+
+
+def delegated_administrators(clients: Clients) -> tuple[str, ...]:
+    """The member accounts registered to administer IAM Identity Center (AWS allows one). Only
+    the management account and delegated administrators may list them."""
+    listed = clients.organizations.pages(
+        lambda c, more: c.list_delegated_administrators(ServicePrincipal=IDENTITY_CENTER_PRINCIPAL, **more),
+        "DelegatedAdministrators",
+    )
+    return tuple(sorted(str(a["Id"]) for a in listed))
 
 
 def account_state(account: Mapping[str, Any]) -> str:
@@ -107,9 +116,16 @@ class OrganizationTargets:
         self._accounts: dict[str, dict[str, Any]] | None = None
         self._children: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._management: str | None = None
+        self._delegated: tuple[str, ...] | None = None
 
     def _org(self) -> Any:
         return self.clients.organizations
+
+    def delegated_administrators(self) -> tuple[str, ...]:
+        """IAM Identity Center's delegated administrators, read once per run."""
+        if self._delegated is None:
+            self._delegated = delegated_administrators(self.clients)
+        return self._delegated
 
     def management_account(self) -> str:
         if self._management is None:
