@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 ClientT = TypeVar("ClientT")
 R = TypeVar("R")
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag", "Register")
 
 
 # IAM Identity Center's service principal in AWS Organizations (its delegated administrator).

@@ -478,6 +478,11 @@ class Config(_Model):
     permission_sets: list[PermissionSetSpec] = Field(default_factory=list)
     assignments: list[AssignmentSpec] = Field(default_factory=list)
     absent: AbsentSpec = Field(default_factory=AbsentSpec)
+    delegated_administrator: Text | None = Field(
+        default=None,
+        description="Member account to register as IAM Identity Center's delegated administrator "
+        "(from the management account; never deregistered here)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -499,6 +504,11 @@ class Config(_Model):
         if value is not None and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
             raise ValueError("must be an https:// URL such as https://my-org.awsapps.com/start")
         return value
+
+    @field_validator("delegated_administrator", mode="before")
+    @classmethod
+    def _delegated(cls, value: Any) -> Any:
+        return value if value is None else _account_ids([value], allow_current=False)[0]
 
     @field_validator("name")
     @classmethod

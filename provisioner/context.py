@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .aws import IDENTITY_CENTER_PRINCIPAL
 from .errors import NOT_IN_USE, AwsError, PreflightError
 
 if TYPE_CHECKING:
@@ -104,6 +105,16 @@ class Context:
         return self.account_id if self.in_management_account else self.management_account
 
 
+def delegated_administrators(clients: Clients) -> tuple[str, ...]:
+    """The member accounts registered to administer IAM Identity Center (AWS allows one). Only
+    the management account and delegated administrators may list them."""
+    listed = clients.organizations.pages(
+        lambda c, more: c.list_delegated_administrators(ServicePrincipal=IDENTITY_CENTER_PRINCIPAL, **more),
+        "DelegatedAdministrators",
+    )
+    return tuple(sorted(str(a["Id"]) for a in listed))
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where an account stands, and what was read to tell."""
@@ -130,8 +141,6 @@ def standing(clients: Clients, account: str, instance: Mapping[str, Any]) -> Sta
     owner = str(owner)
     if owner == account:
         return Standing(AccountRole.MANAGEMENT, owner)
-    from .targets import delegated_administrators  # targets builds on this module
-
     try:
         delegated = delegated_administrators(clients)
     except AwsError as exc:

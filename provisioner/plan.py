@@ -19,6 +19,7 @@ class KindName(str, enum.Enum):
     PERMISSION_SET = "permission_set"
     PROVISIONING = "provisioning"
     ASSIGNMENT = "assignment"
+    DELEGATED_ADMINISTRATOR = "delegated_administrator"
 
     @property
     def label(self) -> str:

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws import IDENTITY_CENTER_PRINCIPAL, Clients
+from .aws import Clients
 from .config import AssignmentSpec, Config
-from .context import Context
+from .context import Context, delegated_administrators
 from .errors import ACCESS_CODES, NOT_IN_USE, AwsError
 
 ACTIVE = "ACTIVE"
@@ -18,15 +18,6 @@ ACTIVE = "ACTIVE"
 # is fewer calls in any organization of more than 20 x DESCRIBE_AT_MOST accounts.
 DESCRIBE_AT_MOST = 3
 
-
-def delegated_administrators(clients: Clients) -> tuple[str, ...]:
-    """The member accounts registered to administer IAM Identity Center (AWS allows one). Only
-    the management account and delegated administrators may list them."""
-    listed = clients.organizations.pages(
-        lambda c, more: c.list_delegated_administrators(ServicePrincipal=IDENTITY_CENTER_PRINCIPAL, **more),
-        "DelegatedAdministrators",
-    )
-    return tuple(sorted(str(a["Id"]) for a in listed))
 
 
 def account_state(account: Mapping[str, Any]) -> str:

@@ -283,6 +283,7 @@ def test_export_from_the_delegated_administrator_plans_clean(delegated: Any, tmp
     out = tmp_path / "exported.yaml"
     result = CliRunner().invoke(cli, ["--region", REGION, "export", "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert yaml.safe_load(out.read_text())["delegated_administrator"] == DELEGATED
     planned = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(out), "--detailed-exitcode"])
     assert planned.exit_code == 0, planned.output
 

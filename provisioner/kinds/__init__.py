@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import assignments, groups, memberships, permission_sets, provisioning, users
+from . import assignments, delegated_administrator, groups, memberships, permission_sets, provisioning, users
 from .base import Kind
 
 KINDS: tuple[Kind[Any, Any], ...] = (
@@ -19,6 +19,7 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     permission_sets.KIND,
     provisioning.KIND,
     assignments.KIND,
+    delegated_administrator.KIND,
 )
 
 
