@@ -1,9 +1,10 @@
 """Registering IAM Identity Center's delegated administrator: `delegated_administrator:` and
 `bootstrap --delegate-to`, from the management account only, planned like any change,
-idempotent, never deregistered."""
+idempotent, never deregistered; and what doctor says about it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,28 @@ def test_bootstrap_delegate_to_takes_an_account_id(aws: realism.State) -> None:
     )
     assert result.exit_code == 1 and "--delegate-to: 'me' is not a 12-digit account id" in result.output
     assert realism.STATE.calls == {}
+
+
+# -- doctor ------------------------------------------------------------------------------------
+def doctor_check(name: str = "delegated administrator") -> dict[str, str]:
+    result = CliRunner().invoke(cli, ["--region", REGION, "--output", "json", "doctor"])
+    return next(c for c in json.loads(result.stdout)["checks"] if c["check"] == name)
+
+
+def test_doctor_recommends_a_delegated_administrator_when_there_is_none(members: None) -> None:
+    check = doctor_check()
+    assert check["status"] == "WARN" and "--delegate-to" in check["fix"]
+
+
+def test_doctor_reports_the_registration(members: None) -> None:
+    register()
+    check = doctor_check()
+    assert check["status"] == "PASS" and DELEGATED in check["detail"]
+
+
+def test_doctor_from_the_delegated_administrator(members: None) -> None:
+    register()
+    as_account(DELEGATED)
+    assert doctor_check()["status"] == "PASS" and "this account" in doctor_check()["detail"]
+    organization = doctor_check("organization")
+    assert organization["status"] == "PASS" and "delegated administrator" in organization["detail"]
