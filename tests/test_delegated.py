@@ -19,22 +19,15 @@ from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
 from tests.realism.orgs import inventory
+from tests.test_delegated_administrator import export_and_plan
 from tests.test_delegation_realism import DELEGATED, MANAGEMENT, OTHER_MEMBER, as_account, organization
+from tests.test_prune import BASE
 
 # A team's config, run from the delegated administrator: nothing on the management account.
 # It declares more (set, account) pairs than principals: the management account reads it by
 # principal.
 TEAM: dict[str, Any] = {
-    "name": "platform",
-    "groups": [{"name": "Ops"}, {"name": "Dev"}],
-    "users": [
-        {"user_name": "ana", "email": "ana@example.com", "groups": ["Ops"]},
-        {"user_name": "bo", "email": "bo@example.com", "groups": ["Dev"]},
-    ],
-    "permission_sets": [
-        {"name": "OpsAdmin", "managed_policies": ["AdministratorAccess"]},
-        {"name": "DevPower", "managed_policies": ["PowerUserAccess"]},
-    ],
+    **copy.deepcopy(BASE),
     "assignments": [
         {"permission_set": "OpsAdmin", "groups": ["Ops"], "accounts": ["current", OTHER_MEMBER]},
         {"permission_set": "DevPower", "groups": ["Dev"], "accounts": [OTHER_MEMBER]},
@@ -280,12 +273,9 @@ def test_destroy_of_a_set_provisioned_to_the_management_account_is_a_plan_error(
 def test_export_from_the_delegated_administrator_plans_clean(delegated: Any, tmp_path: Path) -> None:
     delegate(delegated)
     apply(TEAM, delegated)
-    out = tmp_path / "exported.yaml"
-    result = CliRunner().invoke(cli, ["--region", REGION, "export", "-o", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert yaml.safe_load(out.read_text())["delegated_administrator"] == DELEGATED
-    planned = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(out), "--detailed-exitcode"])
-    assert planned.exit_code == 0, planned.output
+    exported = export_and_plan(tmp_path)
+    assert {s["name"] for s in exported["permission_sets"]} == {"OpsAdmin", "DevPower"}
+    assert len(exported["assignments"]) == 2
 
 
 def test_sso_config_from_the_delegated_administrator(delegated: Any, tmp_path: Path) -> None:
