@@ -205,6 +205,21 @@ def test_editing_a_set_provisioned_to_the_management_account_is_a_plan_error(del
     assert not [c for c in found.changes if c.resource in ("permission_set", "provisioning")]
 
 
+def test_provisioning_a_set_stale_on_the_management_account_is_a_plan_error(delegated: Any) -> None:
+    with_management_set(delegated)
+    sso = boto3.client("sso-admin", region_name=REGION)  # edited by hand in the management account,
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]  # never provisioned again
+    arn = sso.list_permission_sets(InstanceArn=instance)["PermissionSets"][0]
+    sso.update_permission_set(InstanceArn=instance, PermissionSetArn=arn, SessionDuration="PT2H")
+    doc = copy.deepcopy(MANAGEMENT_ONLY)
+    doc["permission_sets"][0]["session_duration"] = "PT2H"
+    doc["assignments"] = []
+    delegate(delegated)
+    found = plan(doc, delegated)
+    assert [e for e in found.errors if e.startswith("permission set BillingAdmin is provisioned to the management")]
+    assert found.empty
+
+
 def test_assigning_a_set_provisioned_to_the_management_account_elsewhere_is_a_plan_error(delegated: Any) -> None:
     with_management_set(delegated)
     doc = copy.deepcopy(MANAGEMENT_ONLY)
