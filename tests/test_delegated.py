@@ -293,6 +293,15 @@ def test_export_from_the_delegated_administrator_plans_clean(delegated: Any, tmp
     assert len(exported["assignments"]) == 2
 
 
+def test_export_says_what_it_could_not_read_on_the_management_account(delegated: Any, tmp_path: Path) -> None:
+    with_management_set(delegated)
+    delegate(delegated)
+    result = CliRunner().invoke(cli, ["--region", REGION, "export", "-o", str(tmp_path / "out.yaml")])
+    assert result.exit_code == 0
+    assert f"warning: assignments on the management account {MANAGEMENT} were not read" in result.stderr
+    assert "BillingAdmin" in result.stderr
+
+
 def test_sso_config_from_the_delegated_administrator(delegated: Any, tmp_path: Path) -> None:
     config = tmp_path / "team.yaml"
     config.write_text(yaml.safe_dump(TEAM))

@@ -567,7 +567,15 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             for (set_name, kind, name), accounts in sorted(self._exported(live, scope).items())
             if set_name in exported
         ]
-        return []
+        sets = live.get(permission_sets.KIND)
+        on_management = sorted(name for name in exported if permission_sets.on_management(sets, name))
+        if not on_management:
+            return []
+        return [
+            f"assignments on the management account {live.ctx.management} were not read, and are not exported: "
+            f"only that account may change them (permission set(s) provisioned there: "
+            f"{permission_sets.some(on_management)}); export from the management account to include them"
+        ]
 
 
 KIND = AssignmentKind()
