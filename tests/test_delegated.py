@@ -144,22 +144,31 @@ def test_apply_then_a_no_op_plan_reads_by_set(delegated: Any) -> None:
     assert run.apply(again).outcomes == [] and run.clients.log.writes() == {}
 
 
-def test_prune_from_the_delegated_administrator(delegated: Any) -> None:
-    delegate(delegated)
-    apply(TEAM, delegated)
-    other = {  # another config's set, on which bo has access of his own
-        "name": "other",
-        "users": [{"user_name": "bo", "email": "bo@example.com", "groups": ["Dev"]}],
-        "groups": [{"name": "Dev"}],
-        "permission_sets": [{"name": "Shared", "managed_policies": ["ReadOnlyAccess"]}],
-        "assignments": [{"permission_set": "Shared", "users": ["bo"], "accounts": [OTHER_MEMBER]}],
-    }
-    apply(other, delegated)
+# Another config's set, on which bo has access of his own.
+OTHER: dict[str, Any] = {
+    "name": "other",
+    "users": [{"user_name": "bo", "email": "bo@example.com", "groups": ["Dev"]}],
+    "groups": [{"name": "Dev"}],
+    "permission_sets": [{"name": "Shared", "managed_policies": ["ReadOnlyAccess"]}],
+    "assignments": [{"permission_set": "Shared", "users": ["bo"], "accounts": [OTHER_MEMBER]}],
+}
+
+
+def without_bo() -> dict[str, Any]:
+    """TEAM without DevPower, and bo under absent:."""
     dropped = copy.deepcopy(TEAM)
     dropped["permission_sets"] = dropped["permission_sets"][:1]
     dropped["assignments"] = dropped["assignments"][:1]
     dropped["users"] = dropped["users"][:1]
     dropped["absent"] = {"users": ["bo"]}
+    return dropped
+
+
+def test_prune_from_the_delegated_administrator(delegated: Any) -> None:
+    delegate(delegated)
+    apply(TEAM, delegated)
+    apply(OTHER, delegated)
+    dropped = without_bo()
     planned, result, _ = apply(dropped, delegated, prune=True)
     assert result.ok and not planned.errors, (result.to_json(), planned.errors)
     assert ("permission_set", "DevPower") in {(c.resource, c.key) for c in planned.changes}
@@ -167,6 +176,22 @@ def test_prune_from_the_delegated_administrator(delegated: Any) -> None:
     assert ("assignment", f"user bo -> Shared on {OTHER_MEMBER}") in {(c.resource, c.key) for c in planned.changes}
     assert existing()["permission_sets"] == 2 and existing()["assignments"] == 2
     assert plan(dropped, delegated, prune=True).empty
+
+
+def test_a_set_read_only_for_absent_principals_may_be_denied(delegated: Any) -> None:
+    delegate(delegated)
+    apply(TEAM, delegated)
+    apply(OTHER, delegated)
+    shared = next(s for s in exported_sets() if s["name"] == "Shared")["arn"]
+    delegate(
+        delegated,
+        deny=lambda op, request: (
+            op == "ListAccountsForProvisionedPermissionSet" and request["PermissionSetArn"] == shared
+        ),
+    )
+    found = plan(without_bo(), delegated, prune=True)
+    assert not found.errors
+    assert any("absent: on Shared could not be read" in n for n in found.notes), found.notes
 
 
 def test_destroy_from_the_delegated_administrator(delegated: Any) -> None:
@@ -267,7 +292,10 @@ def exported_sets() -> list[dict[str, Any]]:
         sso = boto3.client("sso-admin", region_name=REGION)
         arn = sso.list_instances()["Instances"][0]["InstanceArn"]
         return [
-            {"name": sso.describe_permission_set(InstanceArn=arn, PermissionSetArn=s)["PermissionSet"]["Name"]}
+            {
+                "name": sso.describe_permission_set(InstanceArn=arn, PermissionSetArn=s)["PermissionSet"]["Name"],
+                "arn": s,
+            }
             for s in sso.list_permission_sets(InstanceArn=arn)["PermissionSets"]
         ]
     finally:

@@ -235,11 +235,11 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             return self._read_for_export(reader, names)
         resolved = reader.targets.resolve_all(config, ctx)
         wanted = desired_assignments(config, ctx, resolved)
+        if not ctx.in_management_account:
+            return self._read_by_set_only(reader, config, live, mode, names, resolved, wanted)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
             return AssignmentRows(resolved, frozenset(read_by_set(clients, ctx, sets.values())))
-        if not ctx.in_management_account:
-            return self._read_by_set_only(reader, config, live, mode, names, resolved, wanted)
         # The choice depends on the config alone, not on what exists yet. By set also costs
         # a listing per set: the price of seeing every principal.
         pairs = {(a.permission_set, a.account) for a in wanted}
@@ -296,11 +296,20 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         read, unlisted = read_each_set(clients, ctx, {**sets, **every} if absent_ids else sets)
         rows = {row for row in read if row[2] in sets.values()}
         absent_rows = {row for row in read if row[1] in absent_ids}
+        # A set read only for the absent principals is no plan error: it is said, and left.
+        unread = {name: action for name, action in unlisted.items() if name not in sets}
+        unlisted = {name: action for name, action in unlisted.items() if name in sets}
         if mode is Mode.DESTROY:
             return AssignmentRows(resolved, frozenset(rows), True, unlisted=unlisted)
         creates = {a.account for a in wanted if names.row(a) not in rows and a.account != ctx.management}
         inactive = reader.accounts.inactive(creates) if creates else {}
         note = reader.accounts.note if creates else None
+        if unread:
+            skipped = permission_sets.some(sorted(unread))
+            note = (note + "; " if note else "") + (
+                f"the assignments of the principals under absent: on {skipped} could not be read "
+                f"({next(iter(unread.values()))} denied) and are left"
+            )
         return AssignmentRows(
             resolved, frozenset(rows), True, frozenset(absent_rows), inactive, note, unlisted=unlisted
         )
