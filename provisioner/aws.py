@@ -41,9 +41,11 @@ if TYPE_CHECKING:
 ClientT = TypeVar("ClientT")
 R = TypeVar("R")
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag")
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Attach", "Detach", "Provision", "Tag", "Untag", "Register")
 
 
+# IAM Identity Center's service principal in AWS Organizations (its delegated administrator).
+IDENTITY_CENTER_PRINCIPAL = "sso.amazonaws.com"
 # The prefix IAM policies use for a service's actions, where it differs from its name.
 IAM_PREFIXES = {"sso-admin": "sso"}
 

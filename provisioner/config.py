@@ -666,6 +666,11 @@ class Config(_Model):
         description="ABAC: key -> the user attribute it takes, e.g. Department: ${path:enterprise.department}; "
         "IAM sees it as aws:PrincipalTag/<key>. The whole mapping is managed when set",
     )
+    delegated_administrator: Text | None = Field(
+        default=None,
+        description="Member account to register as IAM Identity Center's delegated administrator "
+        "(from the management account; never deregistered here)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -728,6 +733,11 @@ class Config(_Model):
             key: tuple(source) if isinstance(source, list) else (source,)
             for key, source in self.access_control_attributes.items()
         }
+
+    @field_validator("delegated_administrator", mode="before")
+    @classmethod
+    def _delegated(cls, value: Any) -> Any:
+        return value if value is None else _account_ids([value], allow_current=False)[0]
 
     @field_validator("name")
     @classmethod

@@ -1,4 +1,6 @@
-"""Where a run works: the caller, and the one usable IAM Identity Center instance.
+"""Where a run works: the caller, the one usable IAM Identity Center instance, and where the
+caller's account stands: the management account, IAM Identity Center's delegated
+administrator, or neither.
 
 An organization instance can only be enabled in the console of the management account, so
 finding it is a check with an actionable message, never a create. `doctor` reports the same
@@ -7,18 +9,37 @@ diagnosis as a check; a run stops on it.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import PreflightError
+from .aws import IDENTITY_CENTER_PRINCIPAL
+from .errors import NOT_IN_USE, AwsError, PreflightError
 
 if TYPE_CHECKING:
     from .aws import Clients
 
 CURRENT_ACCOUNT = "current"  # in the config: the caller's account
 # What reading where a run works calls (doctor checks them with the kinds' own).
-ACTIONS = frozenset({"sts:GetCallerIdentity", "sso:ListInstances"})
+ACTIONS = frozenset(
+    {
+        "sts:GetCallerIdentity",
+        "sso:ListInstances",
+        "organizations:DescribeOrganization",
+        "organizations:ListDelegatedAdministrators",
+    }
+)
+
+
+class AccountRole(str, enum.Enum):
+    """Where the caller's account stands for IAM Identity Center."""
+
+    MANAGEMENT = "management account"
+    DELEGATED_ADMINISTRATOR = "delegated administrator"
+    # Neither: a member account not registered (or not seen to be: Organizations unreadable).
+    OTHER = "not the management account nor the delegated administrator"
+
 
 ENABLE_HINT = (
     "Enable it in the AWS console of the organization's management account "
@@ -64,10 +85,70 @@ class Context:
     partition: str
     region: str
     caller_arn: str = ""
+    account_role: AccountRole = AccountRole.MANAGEMENT
+    # The organization's management account (the instance's owner); None when unknown.
+    management_account: str | None = None
+    # IAM Identity Center's delegated administrators, when read to find the account's role.
+    delegated_administrators: tuple[str, ...] | None = None
 
     def account(self, name: str) -> str:
         """'current' -> the caller's account id; a 12-digit id unchanged."""
         return self.account_id if name == CURRENT_ACCOUNT else name
+
+    @property
+    def in_management_account(self) -> bool:
+        return self.account_role is AccountRole.MANAGEMENT
+
+    @property
+    def management(self) -> str | None:
+        """The management account's id: ours when we run there."""
+        return self.account_id if self.in_management_account else self.management_account
+
+
+def delegated_administrators(clients: Clients) -> tuple[str, ...]:
+    """The member accounts registered to administer IAM Identity Center (AWS allows one). Only
+    the management account and delegated administrators may list them."""
+    listed = clients.organizations.pages(
+        lambda c, more: c.list_delegated_administrators(ServicePrincipal=IDENTITY_CENTER_PRINCIPAL, **more),
+        "DelegatedAdministrators",
+    )
+    return tuple(sorted(str(a["Id"]) for a in listed))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an account stands, and what was read to tell."""
+
+    role: AccountRole
+    management_account: str | None
+    delegated: tuple[str, ...] | None = None  # None: not read (or not readable)
+
+
+def standing(clients: Clients, account: str, instance: Mapping[str, Any]) -> Standing:
+    """The account's role, from the instance's owner (an organization instance lives in the
+    management account), and only otherwise from Organizations: a run from the management
+    account reads nothing more."""
+    owner = instance.get("OwnerAccountId")
+    if owner is None:
+        try:
+            owner = str(
+                clients.organizations.call(lambda c: c.describe_organization())["Organization"]["MasterAccountId"]
+            )
+        except AwsError as exc:
+            if not exc.denied and exc.code != NOT_IN_USE:
+                raise
+            owner = account  # no organization to tell otherwise: the instance is the caller's
+    owner = str(owner)
+    if owner == account:
+        return Standing(AccountRole.MANAGEMENT, owner)
+    try:
+        delegated = delegated_administrators(clients)
+    except AwsError as exc:
+        if not exc.denied and exc.code != NOT_IN_USE:
+            raise
+        return Standing(AccountRole.OTHER, owner)  # only the two roles may list them
+    role = AccountRole.DELEGATED_ADMINISTRATOR if account in delegated else AccountRole.OTHER
+    return Standing(role, owner, delegated)
 
 
 def list_instances(clients: Clients, region: str | None = None) -> list[dict[str, Any]]:
@@ -124,6 +205,7 @@ def resolve(clients: Clients, allow_root: bool = True) -> Context:
         text, fix = problem
         raise PreflightError(f"{text}: {fix[0].lower()}{fix[1:]}{'' if fix.endswith('.') else '.'}")
     instance = instances[0]
+    where = standing(clients, who.account_id, instance)
     return Context(
         instance_arn=instance["InstanceArn"],
         identity_store_id=instance["IdentityStoreId"],
@@ -131,4 +213,7 @@ def resolve(clients: Clients, allow_root: bool = True) -> Context:
         partition=who.partition,
         region=region,
         caller_arn=who.arn,
+        account_role=where.role,
+        management_account=where.management_account,
+        delegated_administrators=where.delegated,
     )

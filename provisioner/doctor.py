@@ -1,5 +1,6 @@
 """Preflight and security posture: who is calling, root hygiene, the instance, the organization,
-and the permissions a config needs. Each check is PASS, WARN or FAIL with a one-line fix."""
+IAM Identity Center's delegated administrator, and the permissions a config needs. Each check
+is PASS, WARN or FAIL with a one-line fix."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import context
-from .context import Caller, caller, instance_problem, list_instances
-from .errors import AccessError, AwsError, ProvisionerError
+from .context import Caller, caller, delegated_administrators, instance_problem, list_instances
+from .errors import NOT_IN_USE, AccessError, AwsError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -128,7 +129,9 @@ def instance_check(clients: Clients, account: str, org: dict[str, Any] | None) -
     return Check("IAM Identity Center", PASS, f"instance in {region}, identity store {instance['IdentityStoreId']}")
 
 
-def organization_check(clients: Clients, account: str) -> tuple[Check, dict[str, Any] | None]:
+def organization_check(
+    clients: Clients, account: str, delegated: tuple[str, ...] | None = None
+) -> tuple[Check, dict[str, Any] | None]:
     try:
         org = dict(clients.organizations.call(lambda c: c.describe_organization())["Organization"])
     except AccessError:
@@ -154,12 +157,67 @@ def organization_check(clients: Clients, account: str) -> tuple[Check, dict[str,
             f"management account of {org.get('Id')}; assignments on this account need IAMFullAccess "
             "besides AWSSSOMasterAccountAdministrator",
         ), org
+    if delegated is not None and account in delegated:
+        return Check(
+            "organization",
+            PASS,
+            f"member account of {org.get('Id')}, IAM Identity Center's delegated administrator (management account "
+            f"{org.get('MasterAccountId')})",
+        ), org
     return Check(
         "organization",
         WARN,
         f"member account of {org.get('Id')}",
         "run from the management account, or make this account the delegated administrator for IAM Identity Center",
     ), org
+
+
+RECOMMEND_DELEGATION = (
+    "register a member account to administer IAM Identity Center day to day, as AWS recommends, and keep the "
+    "management account for what only it may do: `provisioner bootstrap --delegate-to ACCOUNT`, or "
+    "delegated_administrator: in the config, applied from the management account"
+)
+
+
+def read_delegated(clients: Clients) -> tuple[tuple[str, ...] | None, str]:
+    """IAM Identity Center's delegated administrators, or None and why they could not be read."""
+    try:
+        return delegated_administrators(clients), ""
+    except AwsError as exc:
+        if exc.code == NOT_IN_USE:
+            return None, "this account is not in an organization"
+        if isinstance(exc, AccessError) and not exc.denied:
+            raise  # credentials: no later check would fare better
+        return None, f"cannot list them: {exc.code} on {exc.action}"
+
+
+def delegation_check(account: str, org: dict[str, Any] | None, delegated: tuple[str, ...] | None, why: str) -> Check:
+    """Who administers IAM Identity Center besides the management account: PASS when a member
+    account is registered, with a recommendation to register one when none is."""
+    name = "delegated administrator"
+    if org is None:
+        return Check(name, WARN, why or "no organization", "permission sets need an organization first")
+    management = org.get("MasterAccountId")
+    if delegated is None:
+        where = "allow organizations:ListDelegatedAdministrators" if account == management else "run doctor"
+        return Check(name, WARN, f"unknown ({why})", f"{where} from the management account")
+    if account in delegated:
+        return Check(
+            name,
+            PASS,
+            f"this account ({account}) is IAM Identity Center's delegated administrator; the management account "
+            f"{management} alone changes the permission sets provisioned to it and the assignments on it",
+        )
+    if delegated:
+        if account == management:
+            return Check(name, PASS, f"account {delegated[0]}: administer IAM Identity Center from there day to day")
+        return Check(
+            name,
+            WARN,
+            f"account {delegated[0]}, not this account ({account})",
+            f"run from account {delegated[0]} (or the management account {management})",
+        )
+    return Check(name, WARN, "none registered for IAM Identity Center", RECOMMEND_DELEGATION)
 
 
 # What doctor itself calls, beside what a run calls.
@@ -232,9 +290,11 @@ def run(clients: Clients) -> list[Check]:
     caller, who = caller_check(clients)
     checks = [caller]
     checks += root_checks(clients)
-    organization, org = organization_check(clients, who.account_id)
+    delegated, why = read_delegated(clients)
+    organization, org = organization_check(clients, who.account_id, delegated)
     checks.append(instance_check(clients, who.account_id, org))
     checks.append(organization)
+    checks.append(delegation_check(who.account_id, org, delegated, why))
     checks.append(permissions_check(clients, who.arn))
     return checks
 

@@ -26,6 +26,8 @@ CREDENTIAL_CODES = frozenset(
     }
 )
 ACCESS_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+# AWS Organizations: the caller's account is in no organization.
+NOT_IN_USE = "AWSOrganizationsNotInUseException"
 
 
 class ProvisionerError(Exception):

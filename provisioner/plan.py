@@ -20,6 +20,7 @@ class KindName(str, enum.Enum):
     PROVISIONING = "provisioning"
     ASSIGNMENT = "assignment"
     ACCESS_CONTROL_ATTRIBUTES = "access_control_attributes"
+    DELEGATED_ADMINISTRATOR = "delegated_administrator"
 
     @property
     def label(self) -> str:

@@ -87,8 +87,19 @@ def render_context(ctx: Context | None) -> str:
         return ""
     return (
         f"IAM Identity Center {ctx.instance_arn} (identity store {ctx.identity_store_id}) "
-        f"in {ctx.region}, account {ctx.account_id}"
+        f"in {ctx.region}, account {ctx.account_id} ({render_role(ctx)})"
     )
+
+
+def render_role(ctx: Context) -> str:
+    """Where the caller's account stands: "management account", or "delegated administrator;
+    management account 123456789012"."""
+    if ctx.in_management_account:
+        return ctx.account_role.value
+    management = (
+        f"management account {ctx.management_account}" if ctx.management_account else "management account unknown"
+    )
+    return f"{ctx.account_role.value}; {management}"
 
 
 NO_CHANGES = "No changes: IAM Identity Center matches the config."
@@ -175,6 +186,8 @@ def context_json(ctx: Context | None) -> dict[str, Any] | None:
         "identity_store_id": ctx.identity_store_id,
         "account_id": ctx.account_id,
         "region": ctx.region,
+        "account_role": ctx.account_role.value,
+        "management_account": ctx.management,
     }
 
 

@@ -12,14 +12,13 @@ from typing import Any
 
 from .aws import Clients
 from .config import AssignmentSpec, Config
-from .context import Context
-from .errors import ACCESS_CODES, AwsError
+from .context import Context, delegated_administrators
+from .errors import ACCESS_CODES, NOT_IN_USE, AwsError
 
 ACTIVE = "ACTIVE"
 # ListAccounts answers at most 20 accounts a page: for a few accounts, a DescribeAccount each
 # is fewer calls in any organization of more than 20 x DESCRIBE_AT_MOST accounts.
 DESCRIBE_AT_MOST = 3
-NOT_IN_USE = "AWSOrganizationsNotInUseException"
 
 
 def account_state(account: Mapping[str, Any]) -> str:
@@ -133,9 +132,16 @@ class OrganizationTargets:
         self._management: str | None = None
         self._root: str | None = None
         self._tags: dict[str, dict[str, str]] = {}
+        self._delegated: tuple[str, ...] | None = None
 
     def _org(self) -> Any:
         return self.clients.organizations
+
+    def delegated_administrators(self) -> tuple[str, ...]:
+        """IAM Identity Center's delegated administrators, read once per run."""
+        if self._delegated is None:
+            self._delegated = delegated_administrators(self.clients)
+        return self._delegated
 
     def management_account(self) -> str:
         if self._management is None:

@@ -12,6 +12,8 @@ with the same limits (its defaults are the real quotas; here they are scaled ali
 Scenarios, on the reference organization (scripts/reference_org.py):
   fresh apply     everything created
   no-op plan      nothing to change
+  delegated no-op the same, from the member account registered as IAM Identity Center's
+                  delegated administrator (it may not list assignments by principal)
   wider plan      the same principals on twice as many accounts (plan only: extra reads)
   one set edited  one permission set's policies changed: edit and re-provision
 
@@ -46,12 +48,16 @@ from provisioner.runner import Runner, RunSettings  # noqa: E402
 from tests.realism.orgs import organization  # noqa: E402
 
 REGION = "ap-northeast-2"
+# The delegated administrator: a member account of the endpoint's organization, and the access
+# key id whose requests act as it.
+DELEGATED, DELEGATED_KEY = "999988887777", "DELEGATEDADMIN"
 
 
 def start_endpoint(tps: float, completion: float, latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "moto_endpoint.py"), "--tps", str(tps), "--quotas",
-         "--async-seconds", str(completion), "--latency", str(latency)],
+         "--async-seconds", str(completion), "--latency", str(latency),
+         "--member", DELEGATED, "--caller", f"{DELEGATED_KEY}={DELEGATED}"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -62,12 +68,13 @@ def start_endpoint(tps: float, completion: float, latency: float) -> tuple[subpr
     return proc, line.split(" ", 1)[1].strip()
 
 
-def measure(name: str, url: str, doc: dict[str, Any], tps: float, completion: float, apply: bool) -> dict[str, Any]:
+def measure(
+    name: str, url: str, doc: dict[str, Any], tps: float, completion: float, apply: bool, key: str = "testing"
+) -> dict[str, Any]:
+    """One scenario, run with the credentials of access key `key` (the management account's by default)."""
     import boto3
 
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )  # fmt: skip
+    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key="testing", region_name=REGION)
     settings = ClientSettings(region=REGION, endpoint_url=url, sso_admin_tps=tps, identity_store_tps=tps)
     clients = Clients(session, settings)
     # The real defaults (first poll 1s, at most every 5s) scaled like the completion time.
@@ -113,6 +120,17 @@ def measure(name: str, url: str, doc: dict[str, Any], tps: float, completion: fl
     }
 
 
+def delegated_noop(url: str, doc: dict[str, Any], tps: float, completion: float) -> dict[str, Any]:
+    """The no-op plan from the delegated administrator, registered first by the management account."""
+    import boto3
+
+    organizations = boto3.client(
+        "organizations", endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="x"
+    )
+    organizations.register_delegated_administrator(AccountId=DELEGATED, ServicePrincipal="sso.amazonaws.com")
+    return measure("delegated no-op", url, doc, tps, completion, apply=False, key=DELEGATED_KEY)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         f"{'scenario':<16} {'changes':>7} {'calls':>6} {'reads':>6} {'writes':>6} "
@@ -153,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             measure("fresh apply", url, reference, tps, args.completion, apply=True),
             measure("no-op plan", url, reference, tps, args.completion, apply=False),
+            delegated_noop(url, reference, tps, args.completion),
             measure("wider plan", url, wider, tps, args.completion, apply=False),
             measure("one set edited", url, edited, tps, args.completion, apply=True),
         ]

@@ -4,6 +4,7 @@
     python scripts/moto_endpoint.py                       # fidelity only, port chosen free
     python scripts/moto_endpoint.py --port 5055 --async-seconds 2 --tps 20 --quotas
     python scripts/moto_endpoint.py --throttle-rate 0.3 --error-rate 0.05 --seed 7
+    python scripts/moto_endpoint.py --member 111122223333 --caller DELEGATED=111122223333
 
 Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake credentials:
 
@@ -12,6 +13,12 @@ Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake crede
 
 It prints `endpoint: URL` once it listens, and stops cleanly on Ctrl-C or SIGTERM. With
 --calls-file it writes the calls it served, by operation, as JSON when it stops.
+
+The data lives in one account, 123456789012: the management account, owner of the IAM
+Identity Center instance. --member adds member accounts to its organization; --caller makes
+the requests signed with an access key id act as one of them (AWS_ACCESS_KEY_ID=DELEGATED
+above): GetCallerIdentity answers that account, and AWS refuses it what it refuses a member
+account, or IAM Identity Center's delegated administrator once it is registered.
 """
 
 from __future__ import annotations
@@ -32,17 +39,20 @@ if str(ROOT) not in sys.path:
 class Endpoint:
     """moto's ThreadedMotoServer on 127.0.0.1 with the realism layer configured."""
 
-    def __init__(self, port: int = 0, **realism_settings: Any) -> None:
+    def __init__(self, port: int = 0, members: tuple[str, ...] = (), **realism_settings: Any) -> None:
         import logging
 
         from moto.server import ThreadedMotoServer
 
         from tests import realism
+        from tests.realism import delegation
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         realism.install()
         realism.reset()
         realism.configure(**realism_settings)
+        for index, account in enumerate(members):
+            delegation.add_member(account, f"member-{index + 1}")
         self.realism = realism
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
@@ -91,7 +101,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--calls-file", type=Path, default=None)
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="ACCOUNT",
+        help="a member account of the management account's organization (created if there is none); repeatable",
+    )
+    parser.add_argument(
+        "--caller",
+        action="append",
+        default=[],
+        metavar="KEY=ACCOUNT",
+        help="requests signed with access key id KEY act as member account ACCOUNT; repeatable",
+    )
+    args = parser.parse_args(argv)
+    for caller in args.caller:
+        if "=" not in caller:
+            parser.error(f"--caller {caller}: write it KEY=ACCOUNT")
+    return args
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,6 +131,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
         "drop_after_rate": args.drop_rate,
         "latency": args.latency,
         "seed": args.seed,
+        "callers": dict(caller.split("=", 1) for caller in args.caller),
     }
     if args.quotas:
         settings.update(
@@ -113,7 +142,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    endpoint = Endpoint(args.port, **settings_from(args))
+    endpoint = Endpoint(args.port, tuple(args.member), **settings_from(args))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

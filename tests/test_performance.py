@@ -46,3 +46,20 @@ def test_fresh_apply_provisions_nothing_and_polls_in_batches(aws: realism.State,
     counts = clients.log.counts
     assert counts["sso-admin:ProvisionPermissionSet"] == 0  # a first assignment provisions the set
     assert counts["sso-admin:DescribeAccountAssignmentCreationStatus"] <= 60 + 15
+
+
+def test_delegated_noop_plan_reads_each_set_where_it_is(aws: realism.State, clock: Any) -> None:
+    """From the delegated administrator, which may not list by principal: a listing per set and
+    per account it is on, and two reads to know where the run stands."""
+    from tests.test_delegation_realism import DELEGATED, as_account, organization
+
+    organization()
+    plan_and_apply(make_clients(clock), parse(SMALL))
+    as_account(DELEGATED)
+    counts = plan_reads(SMALL, clock)
+    sets, groups, accounts = 5, 6, 10
+    # ... as the management account's, with a listing of the accounts of each set instead of the
+    # principals', one of each set on each account, then ListDelegatedAdministrators and
+    # ListPermissionSetsProvisionedToAccount.
+    assert sum(counts.values()) == 5 + groups + 7 * sets + sets + sets * accounts + 2
+    assert "sso-admin:ListAccountAssignmentsForPrincipal" not in counts

@@ -248,11 +248,12 @@ def doctor(state: State, config_path: str | None) -> None:
     """Check the security posture and that everything is ready, with a fix for each problem.
 
     \b
-    caller                who is calling; FAIL for root, WARN for long-term access keys
-    root MFA / keys       the root user has MFA and no access keys
-    IAM Identity Center   an ACTIVE organization instance here (else, where it is)
-    organization          management account, member, or standalone
-    permissions           the actions a run needs
+    caller                   who is calling; FAIL for root, WARN for long-term access keys
+    root MFA / keys          the root user has MFA and no access keys
+    IAM Identity Center      an ACTIVE organization instance here (else, where it is)
+    organization             management account, delegated administrator, member, or standalone
+    delegated administrator  the member account that administers IAM Identity Center (WARN: none)
+    permissions              the actions a run needs
 
     Exit 1 if any check FAILs.
     """

@@ -64,10 +64,17 @@ class BootstrapRequest:
     )
     session_duration: str = parameter("ISO-8601, PT1H..PT12H.", "permission_sets[0].session_duration", "PT4H")
     account: tuple[str, ...] = parameter(
-        "Account to assign the set on; repeatable. Default: current (the caller's account).",
+        "Account to assign the set on; repeatable. Default: the --delegate-to account, else current "
+        "(the caller's account).",
         "assignments[0].accounts",
         repeatable=True,
         metavar="ID",
+    )
+    delegate_to: str | None = parameter(
+        "Member account to register as IAM Identity Center's delegated administrator (run from the "
+        "management account), where the admins then work day to day: the set is assigned there.",
+        "delegated_administrator",
+        metavar="ACCOUNT",
     )
 
     def document(self) -> dict[str, Any]:
@@ -76,7 +83,9 @@ class BootstrapRequest:
         names = {"display_name": self.display_name, "given_name": self.given_name, "family_name": self.family_name}
         user.update({key: value for key, value in names.items() if value is not None})
         user["groups"] = [self.group]
-        return {
+        # Administered from the delegated administrator, the admins need their access there.
+        accounts = self.account or ((self.delegate_to,) if self.delegate_to else (CURRENT_ACCOUNT,))
+        document: dict[str, Any] = {
             "groups": [{"name": self.group, "description": "Administer IAM Identity Center"}],
             "users": [user],
             "permission_sets": [
@@ -91,10 +100,13 @@ class BootstrapRequest:
                 {
                     "permission_set": self.permission_set,
                     "groups": [self.group],
-                    "accounts": list(self.account or (CURRENT_ACCOUNT,)),
+                    "accounts": list(accounts),
                 }
             ],
         }
+        if self.delegate_to:
+            document["delegated_administrator"] = self.delegate_to
+        return document
 
 
 def flag(name: str) -> str:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import access_control_attributes, assignments, groups, memberships, permission_sets, provisioning, users
+from . import (
+    access_control_attributes,
+    assignments,
+    delegated_administrator,
+    groups,
+    memberships,
+    permission_sets,
+    provisioning,
+    users,
+)
 from .base import Kind
 
 KINDS: tuple[Kind[Any, Any], ...] = (
@@ -20,6 +29,7 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     permission_sets.KIND,
     provisioning.KIND,
     assignments.KIND,
+    delegated_administrator.KIND,
 )
 
 

@@ -2,7 +2,11 @@
 
 AssignmentRows are read by permission set (which sees every principal) when the config declares
 no more (set, account) pairs than principals, else by principal; either way the reads grow
-with what the config declares, never with the assignments.
+with what the config declares, never with the assignments. From another account than the
+management account (its delegated administrator) they are always read by set: listing by
+principal "must be called from the management account" (API reference,
+ListAccountAssignmentsForPrincipal), and the management account's own assignments, which only
+it may change, are not read at all.
 """
 
 from __future__ import annotations
@@ -129,7 +133,8 @@ def read_by_set(clients: Clients, ctx: Context, set_arns: Iterable[str]) -> set[
 
 
 def rows_of_set(clients: Clients, ctx: Context, arn: str, accounts: Collection[str] | None = None) -> set[Row]:
-    """Every assignment of one set (only on `accounts`, when given), whoever the principal."""
+    """Every assignment of one set (only on `accounts`, when given), whoever the principal;
+    from another account than the management account, none on the management account."""
 
     def on(account: str) -> set[Row]:
         listing = clients.sso_admin.pages(
@@ -140,8 +145,25 @@ def rows_of_set(clients: Clients, ctx: Context, arn: str, accounts: Collection[s
         )
         return {(a["PrincipalType"], a["PrincipalId"], arn, account) for a in listing}
 
-    provisioned = sorted(provisioned_accounts(clients, ctx, arn))
-    return {row for account in provisioned if accounts is None or account in accounts for row in on(account)}
+    provisioned = provisioned_accounts(clients, ctx, arn)
+    if not ctx.in_management_account:
+        provisioned = [a for a in provisioned if a != ctx.management]
+    return {row for account in sorted(provisioned) if accounts is None or account in accounts for row in on(account)}
+
+
+def read_each_set(clients: Clients, ctx: Context, sets: Mapping[str, str]) -> tuple[set[Row], dict[str, str]]:
+    """Every assignment of these sets (name -> ARN), and the sets whose assignments the caller
+    may not list (name -> the action denied): one denied set does not stop the others."""
+    rows: set[Row] = set()
+    unlisted: dict[str, str] = {}
+    for name, arn in sorted(sets.items()):
+        try:
+            rows |= rows_of_set(clients, ctx, arn)
+        except AwsError as exc:
+            if not exc.denied:
+                raise
+            unlisted[name] = exc.action
+    return rows, unlisted
 
 
 def read_by_principal(clients: Clients, ctx: Context, principals: Iterable[tuple[PrincipalType, str]]) -> set[Row]:
@@ -273,6 +295,8 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             return self._read_for_export(reader, names)
         resolved = reader.targets.resolve_all(config, ctx)
         wanted = desired_assignments(config, ctx, resolved, reader.now)
+        if not ctx.in_management_account:
+            return self._read_by_set_only(reader, config, live, mode, names, resolved, wanted)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
             return AssignmentRows(resolved, frozenset(read_by_set(clients, ctx, sets.values())))
@@ -299,14 +323,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             rows = read_by_principal(clients, ctx, principals)
         absent_rows: set[Row] = set()
         if mode is Mode.PRUNE:
-            external = {p.id for d in names.directories.values() for p in d.by_name.values() if p.from_idp}
-            absent: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in config.absent.groups]
-            absent += [("USER", u) for u in config.absent.users]
-            principals = [
-                (kind, pid)
-                for kind, name in absent
-                if (pid := names.principal_id(kind, name)) is not None and pid not in external
-            ]
+            principals = [(kind, pid) for pid, kind in self._absent_principals(config, names).items()]
             absent_rows = read_by_principal(clients, ctx, principals)
             # Every assignment of the declared and doomed sets; the declared ones may be read already.
             doomed = permission_sets.doomed(config, live.get(permission_sets.KIND))
@@ -319,22 +336,108 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note, now=reader.now
         )
 
+    def _read_by_set_only(
+        self,
+        reader: Reader,
+        config: Config,
+        live: LiveState,
+        mode: Mode,
+        names: Names,
+        resolved: Mapping[int, Resolution],
+        wanted: list[Assignment],
+    ) -> AssignmentRows:
+        """Read from another account than the management account: by set, the declared ones
+        (and the doomed ones with prune). The assignments of absent principals (prune) are read
+        on every set but those provisioned to the management account, which only it may change."""
+        clients, ctx = reader.clients, reader.ctx
+        part = live.get(permission_sets.KIND)
+        sets = declared_sets(config, live)
+        absent_ids: set[str] = set()
+        if mode is Mode.PRUNE:
+            sets = {**sets, **permission_sets.doomed(config, part)}
+            absent_ids = set(self._absent_principals(config, names))
+        every = {name: arn for name, arn in names.set_arns.items() if arn not in part.on_management}
+        read, unlisted = read_each_set(clients, ctx, {**sets, **every} if absent_ids else sets)
+        rows = {row for row in read if row[2] in sets.values()}
+        absent_rows = {row for row in read if row[1] in absent_ids}
+        # A set read only for the absent principals is no plan error: it is said, and left.
+        unread = {name: action for name, action in unlisted.items() if name not in sets}
+        unlisted = {name: action for name, action in unlisted.items() if name in sets}
+        if mode is Mode.DESTROY:
+            return AssignmentRows(resolved, frozenset(rows), True, unlisted=unlisted)
+        creates = {a.account for a in wanted if names.row(a) not in rows and a.account != ctx.management}
+        inactive = reader.accounts.inactive(creates) if creates else {}
+        note = reader.accounts.note if creates else None
+        if unread:
+            skipped = permission_sets.some(sorted(unread))
+            note = (note + "; " if note else "") + (
+                f"the assignments of the principals under absent: on {skipped} could not be read "
+                f"({next(iter(unread.values()))} denied) and are left"
+            )
+        return AssignmentRows(
+            resolved, frozenset(rows), True, frozenset(absent_rows), inactive, note, unlisted=unlisted
+        )
+
+    @staticmethod
+    def _absent_principals(config: Config, names: Names) -> dict[str, PrincipalType]:
+        """Id -> type of the principals under `absent:` that exist and are not an identity provider's."""
+        external = {p.id for d in names.directories.values() for p in d.by_name.values() if p.from_idp}
+        absent: list[tuple[PrincipalType, str]] = [("GROUP", g) for g in config.absent.groups]
+        absent += [("USER", u) for u in config.absent.users]
+        return {
+            pid: kind
+            for kind, name in absent
+            if (pid := names.principal_id(kind, name)) is not None and pid not in external
+        }
+
     def _read_for_export(self, reader: Reader, names: Names) -> AssignmentRows:
-        rows: set[Row] = set()
-        unlisted: dict[str, str] = {}
-        for name, arn in sorted(names.set_arns.items()):
-            if not reader.scope.wants_set(name):
-                continue
-            try:
-                rows |= rows_of_set(reader.clients, reader.ctx, arn)
-            except AwsError as exc:
-                if not exc.denied:
-                    raise
-                unlisted[name] = exc.action
+        wanted = {name: arn for name, arn in names.set_arns.items() if reader.scope.wants_set(name)}
+        rows, unlisted = read_each_set(reader.clients, reader.ctx, wanted)
         return AssignmentRows(rows=frozenset(rows), every_principal=True, unlisted=unlisted)
 
     # -- diff -------------------------------------------------------------------------
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Assignment]:
+        diff = self._diff(config, live, mode)
+        sets = live.get(permission_sets.KIND)
+        for name, action in sorted(live.get(self).unlisted.items()):
+            diff.errors.append(permission_sets.unreadable(name, action, sets.arn(name)))
+        if not live.ctx.in_management_account:
+            self._refuse_outside_management(config, live, diff)
+        return diff
+
+    def _refuse_outside_management(self, config: Config, live: LiveState, diff: Diff[Assignment]) -> None:
+        """From another account, what only the management account may do is a plan error, not a
+        change: assigning on the management account, and assigning (or removing the assignments
+        of) a set provisioned there."""
+        ctx, sets = live.ctx, live.get(permission_sets.KIND)
+        management = ctx.management
+        for index, spec in enumerate(config.assignments):
+            if management in {ctx.account(a) for a in spec.accounts}:
+                diff.errors.append(
+                    f"assignments[{index}] assigns {spec.permission_set} on the management account {management}: "
+                    f"only that account may give access there, and this run is from account {ctx.account_id} "
+                    f"({ctx.account_role.value}); run this part from the management account, or remove "
+                    f"{management} from assignments[{index}].accounts"
+                )
+        kept = []
+        for change in diff.changes:
+            assignment = change.payload
+            arn = assignment.permission_set_arn or sets.arn(assignment.permission_set)
+            if change.action is Action.CREATE and assignment.account == management:
+                continue  # named above, by its entry in the config
+            if arn is not None and arn in sets.on_management:
+                diff.errors.append(permission_sets.refused_on_management(assignment.permission_set, ctx))
+                continue
+            kept.append(change)
+        diff.changes = kept
+        on_management = [spec.name for spec in config.permission_sets if permission_sets.on_management(sets, spec.name)]
+        if on_management:
+            diff.notes.append(
+                f"assignments on the management account {management} were not read: only that account may change "
+                f"them (permission set(s) provisioned there: {permission_sets.some(on_management)})"
+            )
+
+    def _diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Assignment]:
         part, names = live.get(self), Names(live)
         diff: Diff[Assignment] = Diff()
         diff.notes += [
@@ -555,7 +658,15 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             for (set_name, kind, name), accounts in sorted(self._exported(live, scope).items())
             if set_name in exported
         ]
-        return []
+        sets = live.get(permission_sets.KIND)
+        on_management = sorted(name for name in exported if permission_sets.on_management(sets, name))
+        if not on_management:
+            return []
+        return [
+            f"assignments on the management account {live.ctx.management} were not read, and are not exported: "
+            f"only that account may change them (permission set(s) provisioned there: "
+            f"{permission_sets.some(on_management)}); export from the management account to include them"
+        ]
 
 
 KIND = AssignmentKind()

@@ -116,6 +116,9 @@ class ProvisioningKind(Kind[Provisioned, ProvisioningTarget]):
             targets = [a for a in (on if changed[name] else part.stale[name]) if a not in inactive]
             if not targets:
                 continue
+            if permission_sets.on_management(sets, name):
+                diff.errors.append(permission_sets.refused_on_management(name, live.ctx))
+                continue
             why = "changed" if changed[name] else "stale in " + ", ".join(targets)
             # Made even when some of the set's edits fail: what did change reaches the accounts.
             if not inactive:

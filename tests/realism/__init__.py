@@ -30,7 +30,10 @@ both dispatch through the same response classes. What the layer does is set per 
   operation may answer CONCURRENT_MODIFICATION with a RetryAfterSeconds.
 - users' attributes and the instance's ABAC configuration: UpdateUser's attribute paths and
   the enterprise extension (user_attributes.py), and the access control attribute operations
-  moto lacks (access_control.py).
+  moto lacks (access_control.py);
+- callers: requests that act as a member account (`caller_account`, or `callers` by access
+  key), answered as AWS answers a delegated administrator of IAM Identity Center or a member
+  account that is not one (tests/realism/delegation.py).
 - pauses: `pause_at(operation, n)` holds the n-th next call of an operation until the test
   releases it, a reproducible point to interrupt or kill a run at (no sleep loops racing
   the server's threads).
@@ -126,6 +129,10 @@ class Settings:
     # Seconds AWS takes to remove a set from an account once its last assignment there is
     # deleted (None: as long as any asynchronous request).
     removal_seconds: float | None = None
+    # The account requests act as, where it is not the one moto keeps the data in (the
+    # management account): every request's, or by the access key id that signed it.
+    caller_account: str | None = None
+    callers: dict[str, str] = field(default_factory=dict)
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -627,6 +634,24 @@ def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
     return json.dumps({"AccountIds": accounts})
 
 
+def _list_permission_sets_provisioned_to_account(resp: Any) -> str:
+    """The sets provisioned to an account (moto ignores AccountId and answers every set it
+    provisioned to the caller's own account)."""
+    p = _params(resp)
+    account, status = p["AccountId"], p.get("ProvisioningStatus")
+    arns = []
+    for ps in _sso_backend(resp).permission_sets:
+        if account not in _provisioned(ps):
+            continue
+        stale = account in _stale(ps)
+        if status == "LATEST_PERMISSION_SET_NOT_PROVISIONED" and not stale:
+            continue
+        if status == "LATEST_PERMISSION_SET_PROVISIONED" and stale:
+            continue
+        arns.append(ps.permission_set_arn)
+    return _page(p, "PermissionSets", arns)
+
+
 def _mark_stale(resp: Any) -> None:
     """A provisioned set that is edited is stale in its accounts until provisioned again."""
     arn = _params(resp).get("PermissionSetArn")
@@ -987,6 +1012,14 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             request = _params(resp)
             if s.deny(operation, request):
                 return _error_response(_access_denied(resp, service, operation, request))
+        if s.caller_account or s.callers:
+            from .delegation import refusal
+
+            answer = refusal(resp, service, operation, _params(resp))
+            if isinstance(answer, _Error):
+                return _error_response(answer)
+            if answer is not None:
+                return answer
         if s.tps:
             bucket = STATE.buckets.setdefault(service, [s.tps, s.clock()])
             now = s.clock()
@@ -1072,6 +1105,8 @@ def _validate_input(service: str, operation: str, params: dict[str, Any]) -> Non
 def _refuse_invalid(service: str, shape: Any, value: Any, where: str) -> None:
     """ValidationException naming every string in `value` outside its shape (see `_validate_input`)."""
     problems: list[str] = []
+    if shape is None:  # an operation without parameters (DescribeOrganization)
+        return
     _shape_problems(service, shape, value, where, problems)
     if problems:
         raise _Error("ValidationException", f"{len(problems)} validation error(s) detected: " + "; ".join(problems))
@@ -1170,6 +1205,7 @@ SSO_OPERATIONS: dict[str, Callable[..., str]] = {
     "delete_permissions_boundary_from_permission_set": lambda r: _boundary_op(r, "delete"),
     "describe_instance": _describe_instance,
     "list_account_assignments_for_principal": _list_account_assignments_for_principal,
+    "list_permission_sets_provisioned_to_account": _list_permission_sets_provisioned_to_account,
 }
 SSO_OPERATIONS.update(access_control.OPERATIONS)
 SSO_WRAPPED = {"create_permission_set": _create_permission_set, "delete_permission_set": _delete_permission_set}
@@ -1379,11 +1415,12 @@ def install() -> None:
     from moto.identitystore.responses import IdentityStoreResponse
     from moto.ssoadmin.responses import SSOAdminResponse
 
-    from . import organizations
+    from . import delegation, organizations
 
     _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
     organizations.install()
+    delegation.install()
     _fix_managed_policy_lookup()
     _answer_every_operation()
     _installed = True

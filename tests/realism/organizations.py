@@ -98,10 +98,13 @@ def _list_accounts_for_parent(resp: Any, original: Any) -> str:
 
 
 def install() -> None:
-    """Patch moto's organizations responses (through the layer's faults and call counts)."""
+    """Patch moto's organizations responses (through the layer's faults, call counts and the
+    refusals a member account meets: tests/realism/delegation.py)."""
     from moto.organizations.responses import OrganizationsResponse
 
     from tests.realism import _fault
+
+    from .delegation import _register_delegated_administrator
 
     original = OrganizationsResponse.list_accounts_for_parent
     operations = {
@@ -110,6 +113,15 @@ def install() -> None:
         "ListAccountsForParent": ("list_accounts_for_parent", lambda resp: _list_accounts_for_parent(resp, original)),
         "ListTagsForResource": ("list_tags_for_resource", _list_tags_for_resource),
     }
+    # Passed through as moto answers them, but counted and open to the same faults and refusals.
+    for name, operation in PASSED_THROUGH.items():
+        passed = getattr(OrganizationsResponse, name)
+        operations[operation] = (name, passed)
+    register = operations["RegisterDelegatedAdministrator"][1]
+    operations["RegisterDelegatedAdministrator"] = (
+        "register_delegated_administrator",
+        lambda resp: _register_delegated_administrator(resp, register),
+    )
     for operation, (name, fn) in operations.items():
 
         def method(self: Any, operation: str = operation, fn: Any = fn) -> Any:
@@ -118,3 +130,21 @@ def install() -> None:
         method.__name__ = name
         method._realism = True  # type: ignore[attr-defined]
         setattr(OrganizationsResponse, name, method)
+
+
+# The operations a run, doctor or a delegated administrator's refusals concern, beside those
+# answered here.
+PASSED_THROUGH = {
+    "describe_organization": "DescribeOrganization",
+    "list_roots": "ListRoots",
+    "list_organizational_units_for_parent": "ListOrganizationalUnitsForParent",
+    "list_children": "ListChildren",
+    "list_parents": "ListParents",
+    "describe_organizational_unit": "DescribeOrganizationalUnit",
+    "list_delegated_administrators": "ListDelegatedAdministrators",
+    "list_delegated_services_for_account": "ListDelegatedServicesForAccount",
+    "register_delegated_administrator": "RegisterDelegatedAdministrator",
+    "deregister_delegated_administrator": "DeregisterDelegatedAdministrator",
+    "enable_aws_service_access": "EnableAWSServiceAccess",
+    "disable_aws_service_access": "DisableAWSServiceAccess",
+}

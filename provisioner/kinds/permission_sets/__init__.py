@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...config import UNNAMED_OWNER, Config, check_prunable
 from ...errors import AwsError, ProvisionerError
@@ -14,7 +14,10 @@ from ...plan import Action, Change, FieldChange, KindName
 from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
 from .desired import Desired, to_spec
 from .edit import Edit, Target, compute_edit
-from .live import PermissionSets, describe_all, provisioned_accounts, read_one, tags_of
+from .live import PermissionSets, describe_all, provisioned_accounts, provisioned_to, read_one, tags_of
+
+if TYPE_CHECKING:
+    from ...context import Context
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,33 @@ def unreadable(name: str, action: str, arn: str | None) -> str:
     )
 
 
+def refused_on_management(name: str, ctx: Context) -> str:
+    """The plan error for a change to a set provisioned to the management account, made from
+    another account (one text, whichever kind finds the change)."""
+    return (
+        f"permission set {name} is provisioned to the management account {ctx.management}: only that account "
+        f"may change it, assign it or remove its assignments, and this run is from account {ctx.account_id} "
+        f"({ctx.account_role.value}); run this part from the management account, or keep {name} and its "
+        "assignments out of this config"
+    )
+
+
+def on_management(part: PermissionSets, name: str) -> bool:
+    """Whether a set that exists is provisioned to the management account (known only when
+    running from another account)."""
+    arn = part.arn(name)
+    return arn is not None and arn in part.on_management
+
+
 def doomed(config: Config, part: PermissionSets) -> dict[str, str]:
-    """Name -> ARN of the sets prune deletes: ours (our ownership tag) and no longer declared."""
+    """Name -> ARN of the sets prune deletes: ours (our ownership tag) and no longer declared.
+    A set provisioned to the management account is left alone from any other account."""
     declared = {spec.name for spec in config.permission_sets}
     key, value = config.ownership
     return {
         name: str(part.described[name]["PermissionSetArn"])
         for name, tags in sorted(part.tags.items())
-        if name not in declared and tags.get(key) == value
+        if name not in declared and tags.get(key) == value and not on_management(part, name)
     }
 
 
@@ -83,15 +105,26 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             "sso:TagResource",
             "sso:UntagResource",
             "sso:ListAccountsForProvisionedPermissionSet",
+            "sso:ListPermissionSetsProvisionedToAccount",
         }
     )
 
     # -- read -------------------------------------------------------------------------
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> PermissionSets:
         """Every set's name (a describe each); the declared ones whole (one call per aspect);
-        with prune, the tags of the others; for export, every set in scope whole."""
+        with prune, the tags of the others; for export, every set in scope whole. From
+        another account than the management account, the sets provisioned to it (one call)."""
         clients, ctx = reader.clients, reader.ctx
         described, unreadable = describe_all(clients, ctx)
+        on_management: frozenset[str] = frozenset()
+        management_unread = None
+        if not ctx.in_management_account and ctx.management:
+            try:
+                on_management = frozenset(provisioned_to(clients, ctx, ctx.management))
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                management_unread = exc.action
         whole: dict[str, Any] = {}
         denied: dict[str, str] = {}
         tags: dict[str, dict[str, str]] = {}
@@ -120,7 +153,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                     if not exc.denied:
                         raise
                     hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
-        return PermissionSets(described, unreadable, whole, denied, tags, hidden)
+        return PermissionSets(described, unreadable, whole, denied, tags, hidden, on_management, management_unread)
 
     def ids(self, part: PermissionSets) -> Iterable[tuple[str, str]]:
         return ((name, str(d["PermissionSetArn"])) for name, d in part.described.items())
@@ -130,10 +163,18 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         part = live.get(self)
         diff: Diff[Payload] = Diff()
         missing = [spec.name for spec in config.permission_sets if spec.name not in part.described]
+        if part.management_unread:
+            diff.warnings.append(
+                f"the caller may not call {part.management_unread}, so which permission sets are provisioned to "
+                f"the management account {live.ctx.management} is unknown: AWS refuses any change to those from "
+                f"account {live.ctx.account_id}; grant {part.management_unread} to have the plan say which"
+            )
         if mode is Mode.DESTROY:
             self._warn_unreadable(diff, part, missing, "it is not deleted")
             for spec in config.permission_sets:
-                if arn := part.arn(spec.name):
+                if on_management(part, spec.name):
+                    diff.errors.append(refused_on_management(spec.name, live.ctx))
+                elif arn := part.arn(spec.name):
                     diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, arn)))
             return diff
         self._warn_unreadable(diff, part, missing, "creating it will fail")
@@ -155,13 +196,15 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 )
             if edit.empty:
                 diff.unchanged += 1
+            elif on_management(part, name):
+                diff.errors.append(refused_on_management(name, live.ctx))
             else:
                 diff.changes.append(Change(self.name, Action.UPDATE, name, edit, edit.fields()))
         if mode is Mode.PRUNE:
-            self._prune(config, part, diff)
+            self._prune(config, part, diff, live.ctx)
         return diff
 
-    def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload]) -> None:
+    def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload], ctx: Context) -> None:
         """Sets that carry our ownership tag and that the config no longer declares."""
         check_prunable(config, "config")  # the CLI checks first, naming the file
         key, value = config.ownership
@@ -169,6 +212,17 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             owner = FieldChange("owner", value, None)
             diff.changes.append(Change(self.name, Action.DELETE, name, SetDeletion(name, arn), (owner,)))
         declared = {spec.name for spec in config.permission_sets}
+        kept = [
+            name
+            for name, tags in sorted(part.tags.items())
+            if name not in declared and tags.get(key) == value and on_management(part, name)
+        ]
+        if kept:
+            diff.notes.append(
+                f"{len(kept)} permission set(s) this config owns and no longer declares are provisioned to the "
+                f"management account {ctx.management}, so --prune leaves them and their assignments from account "
+                f"{ctx.account_id} ({some(kept)}): prune from the management account to delete them"
+            )
         unclaimed = [
             name for name, tags in sorted(part.tags.items()) if name not in declared and tags.get(key) == UNNAMED_OWNER
         ]

@@ -41,7 +41,10 @@ class PermissionSets:
     tags), whose names are unknown. `live`: the sets read whole (the declared ones, or those
     exported); `denied`: name -> the action denied while reading one whole. With prune,
     `tags` of the sets the config does not declare (whose they are), and `hidden`: name ->
-    the action denied reading those tags.
+    the action denied reading those tags. Run from another account than the management
+    account: `on_management`, the ARNs of the sets provisioned to the management account (its
+    delegated administrator may not change them), or `management_unread`, the action denied
+    listing them.
     """
 
     described: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -50,6 +53,8 @@ class PermissionSets:
     denied: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hidden: Mapping[str, str] = field(default_factory=dict)
+    on_management: frozenset[str] = frozenset()
+    management_unread: str | None = None
 
     def arn(self, name: str) -> str | None:
         described = self.described.get(name)
@@ -163,6 +168,18 @@ def provisioned_accounts(clients: Clients, ctx: Context, arn: str, stale_only: b
                 InstanceArn=ctx.instance_arn, PermissionSetArn=arn, **status, **more
             ),
             "AccountIds",
+        )
+    )
+
+
+def provisioned_to(clients: Clients, ctx: Context, account: str) -> list[str]:
+    """ARNs of the sets provisioned to an account: one listing, however many sets there are."""
+    return list(
+        clients.sso_admin.pages(
+            lambda c, more: c.list_permission_sets_provisioned_to_account(
+                InstanceArn=ctx.instance_arn, AccountId=account, **more
+            ),
+            "PermissionSets",
         )
     )
 
