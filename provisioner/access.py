@@ -8,6 +8,7 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ class Handoff:
 
 
 def handoff(
-    ctx: Context, config: Config, result: ApplyResult | None, portal: str | None, sso_user: str | None
+    ctx: Context, config: Config, result: ApplyResult | None, portal: str | None, sso_user: str | None, now: datetime
 ) -> Handoff:
     url = portal_url(ctx.identity_store_id, portal or config.portal_url)
     created = [
@@ -82,7 +83,7 @@ def handoff(
     text = handoff_text(url, created)
     if sso_user is None:
         return Handoff(url, tuple(name for name, _ in created), text)
-    profiles = profiles_for(config, ctx, sso_user)
+    profiles = profiles_for(config, ctx, now, sso_user)
     sso = render_sso_config("identity-center", url, ctx.region, profiles, ctx.region, ctx.identity_store_id)
     if profiles:
         text += (
@@ -159,9 +160,17 @@ def profile_name(permission_set: str, account_id: str) -> str:
     return ProfileNaming().name(permission_set, account_id)
 
 
+def reached_accounts(
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, now: datetime
+) -> set[str]:
+    """The accounts the config assigns anything on (and that has not expired)."""
+    return {a.account for a in desired_assignments(config, ctx, resolved, now)}
+
+
 def profiles_for(
     config: Config,
     ctx: Context,
+    now: datetime,
     user: str | None = None,
     resolved: Mapping[int, Resolution] | None = None,
     naming: ProfileNaming | None = None,
@@ -174,7 +183,7 @@ def profiles_for(
         raise KeyError(user)
     wanted = [user] if user else list(groups_of)
     reachable: set[Profile] = set()
-    for a in desired_assignments(config, ctx, resolved):
+    for a in desired_assignments(config, ctx, resolved, now):
         for name in wanted:
             if (a.principal_type == "USER" and a.principal == name) or (
                 a.principal_type == "GROUP" and a.principal in groups_of[name]
@@ -699,6 +708,7 @@ def read_access(
     ctx: Context,
     filters: AccessFilters,
     targets: OrganizationTargets,
+    now: datetime,
     config: Config | None = None,
     resolved: Mapping[int, Resolution] | None = None,
     config_path: str | None = None,
@@ -728,7 +738,7 @@ def read_access(
     admin = {name: reading.admin(arn, name) for name, arn in sorted(arns.items()) if name in {f[2] for f in found}}
     account_names = reading.account_names({f[1] for f in found}) if found else {}
     from_idp = {group_names[group_id] for group_id, g in groups.items() if g.get("ExternalIds")}
-    declared = _declared(config, ctx, resolved, from_idp) if config is not None else None
+    declared = _declared(config, ctx, resolved, now, from_idp) if config is not None else None
     grants = [
         Grant(
             user,
@@ -825,12 +835,12 @@ def _refuse_unknown_sets(
 
 
 def _declared(
-    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, from_idp: set[str]
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, now: datetime, from_idp: set[str]
 ) -> Callable[[str, str, str, str | None], bool]:
     """Whether the config declares a grant: its assignment and, through a group, the user's
     membership (an identity provider declares the members of its groups: those marked
     `external: true`, or synced with ExternalIds)."""
-    assignments = set(desired_assignments(config, ctx, resolved))
+    assignments = set(desired_assignments(config, ctx, resolved, now))
     memberships = {(u.user_name, g) for u in config.users for g in u.groups}
     external = {g.name for g in config.groups if g.external} | from_idp
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from . import config as config_module
 from .aws import Clients
 from .context import Context
 from .kinds import KINDS, dependency_order
-from .kinds.base import ExportScope, Mode, Reader
+from .kinds.base import ExportScope, Mode, reader
 from .runner import read
-from .targets import AccountStates, OrganizationTargets
 
 
 @dataclass
@@ -28,16 +28,16 @@ class Exported:
         return {kind: len(self.document[kind]) for kind in ("groups", "users", "permission_sets", "assignments")}
 
 
-def export(clients: Clients, ctx: Context, permission_sets: Iterable[str] = (), groups: Iterable[str] = ()) -> Exported:
+def export(
+    clients: Clients, ctx: Context, now: datetime, permission_sets: Iterable[str] = (), groups: Iterable[str] = ()
+) -> Exported:
     """Read the instance and return it as a config document. With `permission_sets` or
     `groups`, only those are exported: with `groups`, their members, the permission sets
     assigned to them, and those assignments. What the caller may not read is left out and
     named in the warnings."""
     scope = ExportScope(frozenset(permission_sets), frozenset(groups))
-    states = AccountStates(clients)
-    reader = Reader(clients, ctx, states, OrganizationTargets(clients, states), scope)
     order = dependency_order(KINDS)
-    live = read(order, reader, config_module.Config(), Mode.EXPORT)
+    live = read(order, reader(clients, ctx, now, scope), config_module.Config(), Mode.EXPORT)
     exported = Exported({"region": ctx.region})
     for kind in order:
         exported.warnings += kind.export(exported.document, live, scope)

@@ -21,10 +21,9 @@ from .config import Config
 from .context import Context
 from .errors import AccessError, AwsAccessError, AwsError, Interrupted, ProvisionerError, is_denied
 from .kinds import KINDS, dependency_order
-from .kinds.base import Diff, Env, Ids, Kind, LiveState, Mode, Reader
+from .kinds.base import Diff, Env, Ids, Kind, LiveState, Mode, Reader, reader
 from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, KindName, Outcome, Plan
 from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
-from .targets import AccountStates, OrganizationTargets
 
 Progress = Callable[[str, int, int], None]
 INTERRUPTED = {retry.NOT_STARTED: NOT_STARTED, retry.UNKNOWN: UNKNOWN}
@@ -100,7 +99,7 @@ class Runner:
         if mode is not Mode.DESTROY:
             plan.warnings += self.config.warnings
         with self._naming_the_caller():
-            self.live = live = read(self.order, self._reader(self.ctx), self.config, mode)
+            self.live = live = read(self.order, reader(self.clients, self.ctx, self.settings.now()), self.config, mode)
             for kind in self.order:
                 self._add(plan, kind, kind.diff(self.config, live, mode))
         planned = list(plan.changes)
@@ -115,10 +114,6 @@ class Runner:
         for items in (plan.notes, plan.warnings, plan.errors):
             items[:] = dict.fromkeys(items)  # two kinds may say the same thing once
         return plan
-
-    def _reader(self, ctx: Context) -> Reader:
-        states = AccountStates(self.clients)
-        return Reader(self.clients, ctx, states, OrganizationTargets(self.clients, states), now=self.settings.now())
 
     @staticmethod
     def _add(plan: Plan, kind: Kind[Any, Any], diff: Diff[Any]) -> None:
@@ -346,7 +341,7 @@ def _failure(outcome: AsyncOutcome) -> str:
 def read(order: list[Kind[Any, Any]], reader: Reader, config: Config, mode: Mode) -> LiveState:
     """Each kind's part of the live state, in dependency order (a kind reads with the parts
     of the kinds it depends on)."""
-    live = LiveState(reader.ctx)
+    live = LiveState(reader.ctx, reader.now)
     for kind in order:
         live = live.with_part(kind.name, kind.read(reader, config, live, mode))
     return live

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from provisioner.cli import cli
 from provisioner.context import AccountRole
+from provisioner.plan import Action
 from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import REGION, make_clients, parse, plan_and_apply, run_settings
@@ -339,3 +340,15 @@ def test_sso_config_from_the_delegated_administrator(delegated: Any, tmp_path: P
     )
     assert result.exit_code == 0, result.output
     assert f"[profile OpsAdmin-{DELEGATED}]" in result.output and f"[profile OpsAdmin-{OTHER_MEMBER}]" in result.output
+
+
+def test_an_assignment_past_its_until_is_removed_from_the_delegated_administrator(delegated: Any) -> None:
+    delegate(delegated)
+    _, result, _ = apply(TEAM, delegated)
+    assert result.ok, result.to_json()
+    expired = copy.deepcopy(TEAM)
+    expired["assignments"][0]["until"] = "2020-01-01T00:00:00Z"
+    plan = runner(expired, delegated).plan()
+    removed = [c for c in plan.changes if c.action is Action.DELETE]
+    assert removed and all("expired" in f.new for c in removed for f in c.fields if f.name == "reason")
+    assert not [c for c in plan.changes if c.action is Action.CREATE]

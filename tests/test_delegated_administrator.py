@@ -5,6 +5,7 @@ idempotent, never deregistered; and what doctor says about it."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def test_registering_outside_the_management_account_is_a_plan_error() -> None:
         account_role=AccountRole.OTHER,
         management_account=MANAGEMENT,
     )
-    live = LiveState(ctx, {KindName.DELEGATED_ADMINISTRATOR: Delegation(registered=())})
+    live = LiveState(ctx, datetime.now(timezone.utc), {KindName.DELEGATED_ADMINISTRATOR: Delegation(registered=())})
     diff = KIND.diff(parse(DECLARED), live, Mode.PLAN)
     assert not diff.changes
     assert diff.errors == [

@@ -3,6 +3,7 @@ AWS, moto or clients, on live states written by hand."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from provisioner.context import Context
@@ -16,6 +17,7 @@ from provisioner.kinds.provisioning import Provisioned
 from provisioner.plan import Action
 from tests.conftest import parse
 
+NOW = datetime(2026, 11, 30, tzinfo=timezone.utc)
 CTX = Context("arn:aws:sso:::instance/ssoins-1", "d-1234567890", "111111111111", "aws", "ap-northeast-2")
 POWER = "arn:aws:iam::aws:policy/PowerUserAccess"
 SET_ARN = "arn:aws:sso:::permissionSet/ssoins-1/ps-1"
@@ -46,6 +48,7 @@ def live(
     rows = {("GROUP", group.id, SET_ARN, CTX.account_id)} if assigned and group else set()
     return LiveState(
         CTX,
+        NOW,
         {
             groups.KIND.name: directory(*([group] if group else [])),
             users.KIND.name: directory(*([user] if user else [])),

@@ -19,7 +19,6 @@ from provisioner import config as config_module
 from provisioner.aws import Clients
 from provisioner.errors import ConfigError
 from provisioner.kinds import assignments
-from provisioner.kinds.assignments import AssignmentRows
 from provisioner.kinds.base import Mode
 from provisioner.plan import Action
 from provisioner.runner import Runner, RunSettings
@@ -57,9 +56,7 @@ def applied(clients: Clients, timed: Any, now: datetime) -> bool:
 
 def diff(entries: list[dict[str, Any]], now: datetime, assigned: bool) -> Any:
     """The assignments' diff on a live state written by hand, read at `now`."""
-    state = live(OPS, power=POWER_SET, assigned=assigned)
-    rows = state.get(assignments.KIND).rows
-    state = state.with_part(assignments.KIND.name, AssignmentRows(rows=rows, every_principal=True, now=now))
+    state = replace(live(OPS, power=POWER_SET, assigned=assigned), now=now)
     return assignments.KIND.diff(config(*entries), state, Mode.PLAN)
 
 
@@ -243,3 +240,18 @@ def test_the_time_bound_example_expires_one_entry_at_a_time(clients: Clients, cl
     plan = Runner(make_clients(clock), example, at(NOW + timedelta(minutes=1))).plan()
     assert [c.key for c in plan.changes] == [f"group Oncall -> Breakglass on {CTX_ACCOUNT}"]
     assert any("ReadOnly for user contractor-lee) expires in" in note for note in plan.notes)
+
+
+def test_sso_config_writes_no_profile_for_an_expired_grant(aws: realism.State, tmp_path: Path) -> None:
+    doc = {
+        "groups": [{"name": "Ops"}],
+        "users": [{"user_name": "ana", "email": "ana@example.com", "groups": ["Ops"]}],
+        "permission_sets": [{"name": "Power", "managed_policies": ["PowerUserAccess"]}],
+        "assignments": [
+            {"permission_set": "Power", "groups": ["Ops"], "accounts": ["current"], "until": "2020-01-01T00:00:00Z"}
+        ],
+    }
+    path = tmp_path / "ic.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(cli(), ["--region", REGION, "sso-config", "-f", str(path), "--user", "ana"])
+    assert result.exit_code == 1 and "ana reaches no account" in result.output

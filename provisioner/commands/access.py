@@ -32,5 +32,5 @@ def access(options: Options, filters: AccessFilters, config_path: str | None = N
     ctx = context.resolve(api)
     targets = OrganizationTargets(api, AccountStates(api))
     resolved = targets.resolve_all(config, ctx) if config else None
-    report = reach.read_access(api, ctx, filters, targets, config, resolved, config_path)
+    report = reach.read_access(api, ctx, filters, targets, options.now(), config, resolved, config_path)
     return AccessResult(ctx, report, filters, api_calls(api))

@@ -106,9 +106,9 @@ def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult
         # An interrupted run hands nothing off: what it made is in the outcomes, and the
         # next run finishes the job.
         if not request.destroy and not request.expire and not outcome.interrupted:
-            assert runner.ctx is not None
+            assert runner.ctx is not None and runner.live is not None
             outcome.handoff = access.handoff(
-                runner.ctx, runner.config, outcome.result, request.portal_url, request.sso_user
+                runner.ctx, runner.config, outcome.result, request.portal_url, request.sso_user, runner.live.now
             )
     outcome.api_calls = api_calls(runner.clients)
     return outcome

@@ -4,7 +4,8 @@ from them. No click here: the CLI parses, these functions do the work."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class Options:
     # Told of each retry (verbose output), and of the progress of asynchronous work.
     on_retry: Callable[[str, BaseException, float], None] | None = None
     progress: Progress | None = None
+    # What time it is: assignments' until is judged by it (replaced in tests).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 def load(path: str, prune: bool = False) -> Config:
@@ -65,7 +68,7 @@ def runner(
         poll = replace(poll, timeout=poll_timeout)
     if poll_interval:
         poll = replace(poll, first_delay=poll_interval)
-    settings = RunSettings(poll=poll, workers=options.workers)
+    settings = RunSettings(poll=poll, workers=options.workers, now=options.now)
     return Runner(clients(options, config.region, Cancellation()), config, settings, progress=options.progress)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,19 +100,20 @@ def sso_config(
 
     api = clients(options, config.region)
     ctx = context.resolve(api)
+    now = options.now()
     url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
     states = AccountStates(api)
     resolved = OrganizationTargets(api, states).resolve_all(config, ctx)
     naming = access.ProfileNaming(template)
     warnings: list[str] = []
     if naming.uses_account_names:
-        naming, warnings = _with_account_names(naming, states, config, ctx, resolved)
+        naming, warnings = _with_account_names(naming, states, config, ctx, resolved, now)
 
     wanted: list[str | None] = [u.user_name for u in config.users] if all_users else [user]
     configs: list[UserConfig] = []
     unreached: list[str] = []
     for name in wanted:
-        profiles = access.profiles_for(config, ctx, name, resolved, naming)
+        profiles = access.profiles_for(config, ctx, now, name, resolved, naming)
         if not profiles and all_users and name is not None:
             unreached.append(name)
             continue
@@ -151,13 +153,18 @@ def _user_files(users: list[str], folder: Path) -> dict[str | None, Path]:
 
 
 def _with_account_names(
-    naming: ProfileNaming, states: AccountStates, config: Config, ctx: Context, resolved: Mapping[int, Resolution]
+    naming: ProfileNaming,
+    states: AccountStates,
+    config: Config,
+    ctx: Context,
+    resolved: Mapping[int, Resolution],
+    now: datetime,
 ) -> tuple[ProfileNaming, list[str]]:
     """The naming with the account names from AWS Organizations; refused when they cannot be
     read at all, and an account the organization does not name keeps its id (with a warning)."""
-    from ..kinds.assignments import desired_assignments
+    from .. import access
 
-    accounts = {a.account for a in desired_assignments(config, ctx, resolved)}
+    accounts = access.reached_accounts(config, ctx, resolved, now)
     names = states.names(accounts)
     if states.failure is not None:
         exc = states.failure

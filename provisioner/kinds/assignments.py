@@ -59,11 +59,11 @@ class Assignment:
 
 
 def desired_assignments(
-    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None = None, now: datetime | None = None
+    config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, now: datetime
 ) -> list[Assignment]:
-    """Every assignment the config declares, 'current' and organization targets resolved,
-    without repeats; with `now`, only those that have not expired."""
-    return [a for a in declared_assignments(config, ctx, resolved) if now is None or a.until is None or a.until > now]
+    """Every assignment the config declares and that has not expired by `now`, 'current' and
+    organization targets resolved, without repeats."""
+    return [a for a in declared_assignments(config, ctx, resolved) if a.until is None or a.until > now]
 
 
 def expired_assignments(
@@ -212,7 +212,6 @@ class AssignmentRows:
     inactive: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None
     unlisted: Mapping[str, str] = field(default_factory=dict)
-    now: datetime | None = None  # when it was read: what has expired by then
 
 
 class Names:
@@ -332,9 +331,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         creates = {a.account for a in wanted if names.row(a) not in rows}
         inactive = reader.accounts.inactive(creates) if creates else {}
         note = reader.accounts.note if creates else None
-        return AssignmentRows(
-            resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note, now=reader.now
-        )
+        return AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note)
 
     def _read_by_set_only(
         self,
@@ -449,7 +446,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             for index, resolution in sorted(part.resolved.items())
             for error in resolution.errors
         ]
-        wanted = desired_assignments(config, live.ctx, part.resolved, part.now)
+        wanted = desired_assignments(config, live.ctx, part.resolved, live.now)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
             # Every assignment of the declared sets: AWS refuses to delete a set while it has any.
@@ -463,17 +460,17 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
                 diff.unchanged += 1
                 continue
             creates.append(assignment)
-            diff.changes.append(self._creation(assignment, names, part.now))
+            diff.changes.append(self._creation(assignment, names, live.now))
         self._refuse_inactive(config, live, creates, part, diff)
         if part.note:
             diff.notes.append(part.note)
         # Past its until, an assignment the config declares is ours to remove.
-        expired = expired_assignments(config, live.ctx, part.resolved, part.now) if part.now else []
+        expired = expired_assignments(config, live.ctx, part.resolved, live.now)
         for assignment in expired:
-            if names.row(assignment) in part.rows and assignment.until is not None and part.now is not None:
-                why = f"expired {span(part.now - assignment.until)} ago (until {utc(assignment.until)})"
+            if names.row(assignment) in part.rows and assignment.until is not None:
+                why = f"expired {span(live.now - assignment.until)} ago (until {utc(assignment.until)})"
                 diff.changes.append(self._deletion(assignment, why))
-        diff.notes += expiry_notes(config, part.now) if part.now else []
+        diff.notes += expiry_notes(config, live.now)
         if mode is Mode.PRUNE:
             self._prune(config, live, wanted + expired, part, names, diff)
             return diff
@@ -492,7 +489,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             )
         return diff
 
-    def _creation(self, assignment: Assignment, names: Names, now: datetime | None = None) -> Change[Assignment]:
+    def _creation(self, assignment: Assignment, names: Names, now: datetime) -> Change[Assignment]:
         # It needs its principal and its set: their creations, when they are to be made.
         requires = set()
         if names.principal_id(assignment.principal_type, assignment.principal) is None:
@@ -504,7 +501,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             FieldChange(assignment.principal_type.lower(), None, assignment.principal),
             FieldChange("account", None, assignment.account),
         )
-        if assignment.until is not None and now is not None:
+        if assignment.until is not None:
             expires = f"{utc(assignment.until)} (expires in {span(assignment.until - now)})"
             fields += (FieldChange("until", None, expires),)
         return Change(self.name, Action.CREATE, assignment.describe(), assignment, fields, frozenset(requires))

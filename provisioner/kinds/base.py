@@ -14,7 +14,7 @@ import enum
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -97,6 +97,7 @@ class LiveState:
     """What the reads found in one instance, one part per kind; never changed once read."""
 
     ctx: Context
+    now: datetime  # when it was read: what has expired by then (assignments' until)
     parts: Mapping[KindName, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def get(self, kind: Kind[L, Any]) -> L:
@@ -105,7 +106,7 @@ class LiveState:
         return part
 
     def with_part(self, kind: KindName, part: Any) -> LiveState:
-        return LiveState(self.ctx, MappingProxyType({**self.parts, kind: part}))
+        return LiveState(self.ctx, self.now, MappingProxyType({**self.parts, kind: part}))
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,16 @@ class Reader:
     ctx: Context
     accounts: AccountStates
     targets: OrganizationTargets
+    now: datetime  # the run's "now", for what expires (assignments' until)
     scope: ExportScope = field(default_factory=lambda: ExportScope())
-    # The run's "now", for what expires (assignments' until): from the run's settings.
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def reader(clients: Clients, ctx: Context, now: datetime, scope: ExportScope | None = None) -> Reader:
+    """A run's reader, with its own Organizations readers (each listing read once)."""
+    from ..targets import AccountStates, OrganizationTargets
+
+    states = AccountStates(clients)
+    return Reader(clients, ctx, states, OrganizationTargets(clients, states), now, scope or ExportScope())
 
 
 @dataclass(frozen=True)
