@@ -53,9 +53,9 @@ def caller_check(clients: Clients) -> tuple[Check, Caller]:
 def root_checks(clients: Clients) -> list[Check]:
     try:
         summary = clients.iam.call(lambda c: c.get_account_summary())["SummaryMap"]
-    except AccessError:
-        raise
     except AwsError as exc:
+        if isinstance(exc, AccessError) and not exc.denied:
+            raise  # credentials: no later check would fare better
         return [
             Check(
                 "root MFA",
@@ -86,7 +86,12 @@ def root_checks(clients: Clients) -> list[Check]:
     ]
 
 
-def instance_check(clients: Clients, account: str, org: dict[str, Any] | None) -> Check:
+def instance_check(
+    clients: Clients, account: str, org: dict[str, Any] | None, organization_known: bool = True
+) -> Check:
+    """The one usable instance here (else where one is), and whether it can hold permission
+    sets: an organization instance, owned by the management account. `organization_known`:
+    False when the organization could not be read (org is then None whatever it is)."""
     region = clients.region or ""
     instances = list_instances(clients, region)
     if not instances:
@@ -116,60 +121,100 @@ def instance_check(clients: Clients, account: str, org: dict[str, Any] | None) -
         return Check("IAM Identity Center", FAIL, *problem)
     instance = instances[0]
     owner = instance.get("OwnerAccountId", account)
+    store = f"identity store {instance['IdentityStoreId']}"
     if org is not None and owner == org.get("MasterAccountId"):
         kind = "organization instance (permission sets and account assignments available)"
-        return Check("IAM Identity Center", PASS, f"{kind} in {region}, identity store {instance['IdentityStoreId']}")
-    if org is None:
+        return Check("IAM Identity Center", PASS, f"{kind} in {region}, {store}")
+    if org is not None:
+        # Owned by a member account: an account instance, which cannot hold permission sets
+        # (user guide, "Organization and account instances of IAM Identity Center").
+        return Check(
+            "IAM Identity Center",
+            FAIL,
+            f"the instance in {region} is an account instance of member account {owner}: it cannot hold "
+            "permission sets or account assignments",
+            f"use the organization instance: run from the management account {org.get('MasterAccountId')} "
+            "or its delegated administrator, in the Region where it is enabled",
+        )
+    if organization_known:
         return Check(
             "IAM Identity Center",
             WARN,
             f"instance in {region} of a standalone account: an account instance cannot hold permission sets",
             "create an organization and enable IAM Identity Center in its management account",
         )
-    return Check("IAM Identity Center", PASS, f"instance in {region}, identity store {instance['IdentityStoreId']}")
+    return Check(
+        "IAM Identity Center",
+        WARN,
+        f"instance in {region}, {store}; whether it is the organization instance is unknown (the organization "
+        "could not be read)",
+        "allow organizations:DescribeOrganization",
+    )
 
 
 def organization_check(
     clients: Clients, account: str, delegated: tuple[str, ...] | None = None
-) -> tuple[Check, dict[str, Any] | None]:
+) -> tuple[Check, dict[str, Any] | None, bool]:
+    """The organization check, the organization (None: not in one, or unreadable), and whether
+    it could be told."""
     try:
         org = dict(clients.organizations.call(lambda c: c.describe_organization())["Organization"])
-    except AccessError:
-        raise
     except AwsError as exc:
-        if exc.code == "AWSOrganizationsNotInUseException":
-            return Check(
+        if isinstance(exc, AccessError) and not exc.denied:
+            raise  # credentials: no later check would fare better
+        if exc.code == NOT_IN_USE:
+            return (
+                Check(
+                    "organization",
+                    WARN,
+                    "this account is not in an organization",
+                    "permission sets need an organization instance: create an organization first",
+                ),
+                None,
+                True,
+            )
+        return (
+            Check(
                 "organization",
                 WARN,
-                "this account is not in an organization",
-                "permission sets need an organization instance: create an organization first",
-            ), None
-        return Check(
+                f"cannot describe the organization: {exc.code}",
+                "allow organizations:DescribeOrganization",
+            ),
+            None,
+            False,
+        )
+    if org.get("MasterAccountId") == account:
+        return (
+            Check(
+                "organization",
+                PASS,
+                f"management account of {org.get('Id')}; assignments on this account need IAMFullAccess "
+                "besides AWSSSOMasterAccountAdministrator",
+            ),
+            org,
+            True,
+        )
+    if delegated is not None and account in delegated:
+        return (
+            Check(
+                "organization",
+                PASS,
+                f"member account of {org.get('Id')}, IAM Identity Center's delegated administrator (management account "
+                f"{org.get('MasterAccountId')})",
+            ),
+            org,
+            True,
+        )
+    return (
+        Check(
             "organization",
             WARN,
-            f"cannot describe the organization: {exc.code}",
-            "allow organizations:DescribeOrganization",
-        ), None
-    if org.get("MasterAccountId") == account:
-        return Check(
-            "organization",
-            PASS,
-            f"management account of {org.get('Id')}; assignments on this account need IAMFullAccess "
-            "besides AWSSSOMasterAccountAdministrator",
-        ), org
-    if delegated is not None and account in delegated:
-        return Check(
-            "organization",
-            PASS,
-            f"member account of {org.get('Id')}, IAM Identity Center's delegated administrator (management account "
-            f"{org.get('MasterAccountId')})",
-        ), org
-    return Check(
-        "organization",
-        WARN,
-        f"member account of {org.get('Id')}",
-        "run from the management account, or make this account the delegated administrator for IAM Identity Center",
-    ), org
+            f"member account of {org.get('Id')}",
+            "run from the management account, or make this account the delegated administrator for IAM Identity Center",
+        ),
+        org,
+        True,
+    )
 
 
 RECOMMEND_DELEGATION = (
@@ -291,8 +336,8 @@ def run(clients: Clients) -> list[Check]:
     checks = [caller]
     checks += root_checks(clients)
     delegated, why = read_delegated(clients)
-    organization, org = organization_check(clients, who.account_id, delegated)
-    checks.append(instance_check(clients, who.account_id, org))
+    organization, org, known = organization_check(clients, who.account_id, delegated)
+    checks.append(instance_check(clients, who.account_id, org, known))
     checks.append(organization)
     checks.append(delegation_check(who.account_id, org, delegated, why))
     checks.append(permissions_check(clients, who.arn))

@@ -368,3 +368,35 @@ def test_permissions_are_simulated_for_the_callers_role(denied: set[str], status
     assert check.status == status and iam.sources == [SSO_ROLE_ARN]
     if denied:
         assert "sso:CreateAccountAssignment" in check.fix
+
+
+@pytest.mark.parametrize(
+    ("operation", "check", "fix"),
+    [
+        ("DescribeOrganization", "organization", "allow organizations:DescribeOrganization"),
+        ("GetAccountSummary", "root MFA", "allow iam:GetAccountSummary"),
+    ],
+)
+def test_a_denied_read_is_a_warning_and_doctor_goes_on(
+    aws: realism.State, operation: str, check: str, fix: str
+) -> None:
+    boto3.client("organizations").create_organization(FeatureSet="ALL")
+    realism.configure(refuse={operation: ("AccessDeniedException", f"not authorized to perform {operation}")})
+    found = checks()
+    assert found[check].status == "WARN" and fix in found[check].fix
+    assert {"caller", "IAM Identity Center", "permissions"} <= set(found)
+
+
+def test_an_unreadable_organization_is_not_called_standalone(aws: realism.State) -> None:
+    realism.configure(refuse={"DescribeOrganization": ("AccessDeniedException", "not authorized")})
+    instance = checks()["IAM Identity Center"]
+    assert instance.status == "WARN" and "standalone" not in instance.detail and "unknown" in instance.detail
+
+
+def test_an_account_instance_of_a_member_account_fails(aws: realism.State) -> None:
+    from moto.organizations.models import organizations_backends
+
+    boto3.client("organizations").create_organization(FeatureSet="ALL")
+    organizations_backends[ACCOUNT]["aws"].org.master_account_id = "999999999999"  # the caller is a member
+    instance = checks()["IAM Identity Center"]
+    assert instance.status == "FAIL" and "account instance" in instance.detail and "999999999999" in instance.fix

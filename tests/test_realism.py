@@ -728,3 +728,17 @@ def test_reset_forgets_calls_requests_and_pauses(instance: Any) -> None:
     realism.reset()
     assert realism.STATE.calls == {} and realism.STATE.log == [] and held.released.is_set()
     assert json.dumps(realism.STATE.peak) == "{}"
+
+
+@pytest.mark.parametrize(
+    ("service", "call"),
+    [("iam", lambda c: c.get_account_summary()), ("organizations", lambda c: c.describe_organization())],
+)
+def test_refuse_holds_for_every_service_in_its_protocol(aws: realism.State, service: str, call: Any) -> None:
+    """`refuse=` answers services the layer does not patch too (query XML for iam, JSON for
+    organizations), so botocore parses the code as AWS would send it."""
+    operation = {"iam": "GetAccountSummary", "organizations": "DescribeOrganization"}[service]
+    realism.configure(refuse={operation: ("AccessDeniedException", "not authorized")})
+    with pytest.raises(ClientError) as info:
+        call(boto3.client(service, region_name=REGION))
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"

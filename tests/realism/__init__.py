@@ -1347,6 +1347,22 @@ def _fix_managed_policy_lookup() -> None:
     SSOAdminBackend._find_managed_policy = find
 
 
+def _in_protocol(resp: Any, code: str, message: str, status: int = 400) -> tuple[int, dict[str, Any], str]:
+    """An error answer in the protocol of the request: JSON (an X-Amz-Target header) or query
+    XML (sts, iam), as botocore parses each."""
+    from xml.sax.saxutils import escape
+
+    headers_sent = {str(key).lower() for key in dict(resp.headers or {})}  # a dict, or werkzeug's (key, value) pairs
+    if "x-amz-target" in headers_sent:
+        body = {"__type": code, "message": message}
+        return status, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.1"}, json.dumps(body)
+    xml = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return status, {"Content-Type": "text/xml"}, xml
+
+
 def _unknown_operation(resp: Any, action: str) -> tuple[int, dict[str, Any], str]:
     """What AWS answers for an operation it does not serve, in the protocol of the request.
 
@@ -1357,19 +1373,10 @@ def _unknown_operation(resp: Any, action: str) -> tuple[int, dict[str, Any], str
     - query protocol (sts, iam): 400 InvalidAction, "The action or operation requested is
       invalid" (IAM API Reference, Common Errors).
     """
-    from xml.sax.saxutils import escape
-
     message = f"The operation {action or '(none)'} is not served by this endpoint"
-    headers_sent = {str(key).lower() for key in dict(resp.headers or {})}  # a dict, or werkzeug's (key, value) pairs
-    if "x-amz-target" in headers_sent:
-        body = {"__type": "UnknownOperationException", "message": message}
-        headers = {"x-amzn-ErrorType": "UnknownOperationException", "Content-Type": "application/x-amz-json-1.1"}
-        return 400, headers, json.dumps(body)
-    xml = (
-        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
-        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-    )
-    return 400, {"Content-Type": "text/xml"}, xml
+    headers_sent = {str(key).lower() for key in dict(resp.headers or {})}
+    code = "UnknownOperationException" if "x-amz-target" in headers_sent else "InvalidAction"
+    return _in_protocol(resp, code, message)
 
 
 def _answer_every_operation() -> None:
@@ -1400,6 +1407,10 @@ def _answer_every_operation() -> None:
         def counted() -> Any:
             with STATE.lock:
                 _record(call)
+                refused = STATE.settings.refuse.get(action or "")
+            if refused is not None:  # `refuse=` holds for every service, in its protocol
+                code, message = refused
+                return _in_protocol(self, code, message, 403 if "Denied" in code else 400)
             return run()
 
         return _paused(call, counted)  # held before it is counted, as the layer's own operations
