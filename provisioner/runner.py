@@ -102,7 +102,7 @@ class Runner:
             self.live = live = read(self.order, reader(self.clients, self.ctx, self.settings.now()), self.config, mode)
             for kind in self.order:
                 self._add(plan, kind, kind.diff(self.config, live, mode))
-        planned = list(plan.changes)
+        planned = list(dict((c.ref, c) for c in plan.changes).values())  # one change an object, whoever found it
         by_kind = {kind.name: kind for kind in self.order}
         plan.changes = [replace(c, requires=by_kind[c.kind].requires(c, planned)) for c in planned]
         # Creates and edits in dependency order; deletions after them, the other way round

@@ -133,3 +133,26 @@ def test_pruned_set_takes_its_hand_made_assignments_along(clients: Any, clock: A
     reasons = {c.key: {f.name: f.new for f in c.fields} for c in plan.changes if c.resource == "assignment"}
     assert reasons["user ana -> DevPower on 111122223333"] == {"reason": "not in the config"}
     assert result.ok and inventory()["permission_sets"] == 1
+
+
+def test_an_absent_user_in_a_declared_group_is_removed_from_it_once(clients: Any, clock: Any) -> None:
+    """bo is under absent: and, added by hand, a member of the declared group Ops: both reasons
+    find the same membership, and its kind plans one deletion of it."""
+    from provisioner.kinds import memberships
+    from provisioner.kinds.base import Mode
+
+    plan_and_apply(clients, parse(BASE))
+    ids = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    groups = {g["DisplayName"]: g["GroupId"] for g in ids.list_groups(IdentityStoreId=store)["Groups"]}
+    users = {u["UserName"]: u["UserId"] for u in ids.list_users(IdentityStoreId=store)["Users"]}
+    ids.create_group_membership(IdentityStoreId=store, GroupId=groups["Ops"], MemberId={"UserId": users["bo"]})
+    doc = copy.deepcopy(BASE)
+    doc["users"] = doc["users"][:1]
+    doc["assignments"][1]["users"] = []
+    doc["absent"] = {"users": ["bo"]}
+    runner = Runner(make_clients(clock), parse(doc), run_settings())
+    runner.plan(prune=True)
+    assert runner.live is not None
+    keys = [c.key for c in memberships.KIND.diff(parse(doc), runner.live, Mode.PRUNE).changes]
+    assert sorted(keys) == ["bo in Dev", "bo in Ops"]

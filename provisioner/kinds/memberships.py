@@ -147,7 +147,9 @@ class MembershipKind(Kind[Members, Membership]):
         if mode is Mode.PRUNE:
             for membership in undeclared:
                 diff.changes.append(deletion(self.name, membership.key, membership, "not in the config"))
-            diff.changes += _of_absent(config, members, directory, people, external)
+            # An absent user in a declared group is also an undeclared member: one deletion.
+            seen = {m.key for m in undeclared}
+            diff.changes += [c for c in _of_absent(config, members, directory, people, external) if c.key not in seen]
         elif undeclared:
             shown = ", ".join(m.key for m in undeclared[:3]) + (", ..." if len(undeclared) > 3 else "")
             diff.notes.append(
