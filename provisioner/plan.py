@@ -159,11 +159,14 @@ class Outcome:
 
 @dataclass
 class ApplyResult:
-    """Outcomes in the order they happened; failures do not stop the other work."""
+    """An outcome per change, in plan order; a failed change does not stop the others."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     # The run was asked to stop (Ctrl-C) before it finished.
     interrupted: bool = False
+    # Why the run stopped early on its own: credentials that expired or went invalid mid-run,
+    # which no later call would fare better with. What it did before is in the outcomes.
+    stopped: str | None = None
 
     @property
     def failed(self) -> list[Outcome]:
@@ -171,7 +174,7 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes) and not self.interrupted
+        return all(o.ok for o in self.outcomes) and not self.interrupted and self.stopped is None
 
     def counts(self) -> dict[str, int]:
         """Outcomes by status: done, failed, not started, unknown."""
@@ -188,4 +191,5 @@ class ApplyResult:
             "not_started": counts[NOT_STARTED],
             "unknown": counts[UNKNOWN],
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
         }

@@ -162,7 +162,13 @@ def render_result(result: ApplyResult, plan: Plan, color: bool = False, verb: st
         lines.append(line)
     counts, unchanged = result.counts(), plan.counts()["unchanged"]
     lines.append("")
-    if result.interrupted:
+    if result.stopped:
+        lines.append(
+            f"Stopped: {counts['done']} done, {counts['failed']} failed, {counts[NOT_STARTED]} not started, "
+            f"{counts[UNKNOWN]} unknown."
+        )
+        lines.append(f"error: {result.stopped}")
+    elif result.interrupted:
         lines.append(
             f"Interrupted: {counts['done']} done, {counts['failed']} failed, {counts[NOT_STARTED]} not started, "
             f"{counts[UNKNOWN]} unknown."

@@ -155,10 +155,14 @@ class Runner:
         for kind in self.order:
             ids.update(kind.name, kind.ids(self.live.get(kind)))
         run = _Apply(self, Env(self.clients, self.ctx, ids, self._mapper()))
-        with self._naming_the_caller():
-            run.deletions([c for c in plan.changes if c.action is Action.DELETE])
-            run.lanes([c for c in plan.changes if c.action is not Action.DELETE])
-        return ApplyResult(outcomes=run.in_plan_order(plan), interrupted=self.clients.cancel.cancelled)
+        stopped = None
+        try:
+            with self._naming_the_caller():
+                run.deletions([c for c in plan.changes if c.action is Action.DELETE])
+                run.lanes([c for c in plan.changes if c.action is not Action.DELETE])
+        except AccessError as exc:  # no later call would fare better: report what was done
+            stopped = str(exc)
+        return ApplyResult(run.in_plan_order(plan), self.clients.cancel.cancelled, stopped)
 
     def _mapper(self) -> Mapper:
         """A map over a small thread pool (overlapping round trips), or plain map with one worker."""
@@ -185,7 +189,8 @@ class _Apply:
         self._lock = threading.Lock()
 
     def in_plan_order(self, plan: Plan) -> list[Outcome]:
-        return [self.outcomes[c.ref] for c in plan.changes if c.ref in self.outcomes]
+        """Every change's outcome; one the run never reached (it stopped) was not started."""
+        return [self.outcomes.get(c.ref) or Outcome(c, False, interrupted=NOT_STARTED) for c in plan.changes]
 
     def record(self, outcomes: list[Outcome]) -> None:
         with self._lock:

@@ -170,6 +170,9 @@ def test_expired_credentials_on_a_write_still_stop_at_once(aws: realism.State) -
     assert result.exit_code == 1 and "aws sso login" in result.output
     assert result.output.strip().splitlines()[-1].startswith("error: CreatePermissionSet: ExpiredToken")
     assert realism.STATE.calls["sso-admin:CreateAccountAssignment"] == 0
+    # What it did before it stopped is reported, and what it never reached is not started.
+    assert "ok     create group IdentityCenterAdmins" in result.output
+    assert "Stopped: " in result.output and " not started" in result.output
 
 
 def test_changes_are_unaffected_when_nothing_is_denied(clients: Any, clock: Any) -> None:

@@ -110,7 +110,9 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
         done = f"wrote {written['path']}{kept}" if written["changed"] else f"{written['path']} is already this config"
         say(f"{done}: run `provisioner plan -f {written['path']}` any time to check for drift")
     if state.json:
-        if result.result is not None and not result.result.ok and not result.interrupted:
+        if result.result is not None and result.result.stopped:
+            say(f"error: {result.result.stopped}")
+        elif result.result is not None and not result.result.ok and not result.interrupted:
             failed = result.result.failed
             say(f"{len(failed)} change(s) failed: see result in the document")
         click.echo(report.change_document(result))

@@ -103,9 +103,10 @@ def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult
         with hooks.changing(runner):
             outcome.result = runner.apply(plan) if not plan.empty else None
             outcome.extra = request.after_apply() if request.after_apply else {}
-        # An interrupted run hands nothing off: what it made is in the outcomes, and the
+        # An interrupted (or stopped) run hands nothing off: what it made is in the outcomes, and the
         # next run finishes the job.
-        if not request.destroy and not request.expire and not outcome.interrupted:
+        stopped = outcome.result is not None and outcome.result.stopped is not None
+        if not request.destroy and not request.expire and not outcome.interrupted and not stopped:
             assert runner.ctx is not None and runner.live is not None
             outcome.handoff = access.handoff(
                 runner.ctx, runner.config, outcome.result, request.portal_url, request.sso_user, runner.live.now
