@@ -51,7 +51,8 @@ class Change(Generic[P]):
     `key` names the object in words a person recognises; `payload` is what its kind needs
     to apply it (typed per kind) and is not rendered. `requires` names the changes of this
     plan that must succeed first, as (kind, key): when one of them does not, this one is
-    skipped.
+    skipped. `refers_to` names the objects this one refers to (an assignment, its permission
+    set and principal): the deletion of one of those waits for this one's deletion.
     """
 
     kind: KindName
@@ -60,6 +61,7 @@ class Change(Generic[P]):
     payload: P
     fields: tuple[FieldChange, ...] = ()
     requires: frozenset[tuple[KindName, str]] = frozenset()
+    refers_to: frozenset[tuple[KindName, str]] = frozenset()
 
     @property
     def ref(self) -> tuple[KindName, str]:

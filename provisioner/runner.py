@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from . import context, quotas, retry
+from . import context, retry
 from .aws import Clients
 from .config import Config
 from .context import Context
@@ -34,13 +34,8 @@ class RunSettings:
     """Concurrency and polling; the defaults are the AWS quotas."""
 
     poll: PollSettings = field(default_factory=PollSettings)
-    # Outstanding requests of each asynchronous kind.
-    limits: Mapping[KindName, int] = field(
-        default_factory=lambda: {
-            KindName.ASSIGNMENT: quotas.MAX_OUTSTANDING_ASSIGNMENT_REQUESTS,
-            KindName.PROVISIONING: quotas.MAX_CONCURRENT_PROVISIONINGS,
-        }
-    )
+    # Outstanding requests of an asynchronous kind, where not its own quota (tests, benchmarks).
+    limits: Mapping[KindName, int] = field(default_factory=dict)
     workers: int = 4
     # "Now" for what expires (assignments' until); tests inject a fixed time.
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
@@ -103,8 +98,7 @@ class Runner:
             for kind in self.order:
                 self._add(plan, kind, kind.diff(self.config, live, mode))
         planned = list(dict((c.ref, c) for c in plan.changes).values())  # one change an object, whoever found it
-        by_kind = {kind.name: kind for kind in self.order}
-        plan.changes = [replace(c, requires=by_kind[c.kind].requires(c, planned)) for c in planned]
+        plan.changes = [replace(c, requires=c.requires | _dependents_first(c, planned)) for c in planned]
         # Creates and edits in dependency order; deletions after them, the other way round
         # (the order apply makes them in: deletions first).
         rank = {kind.name: index for index, kind in enumerate(self.order)}
@@ -206,6 +200,7 @@ class _Apply:
         the kinds of other lanes whose changes its own changes require."""
         order = self.runner.order
         finished = {kind.name: threading.Event() for kind in order}
+        earlier = {kind.name: {k.name for k in order[:index]} for index, kind in enumerate(order)}
         services = list(dict.fromkeys(kind.service for kind in order))
 
         def lane(service: str) -> None:
@@ -213,7 +208,8 @@ class _Apply:
             try:
                 for kind in mine:
                     batch = [c for c in changes if c.kind is kind.name]
-                    for needed in {k for c in batch for k, _ in c.requires} - {kind.name}:
+                    # Only kinds before it (a kind never waits on its own lane's later kinds).
+                    for needed in {k for c in batch for k, _ in c.requires} & earlier[kind.name]:
                         finished[needed].wait()
                     self.kind(kind, batch)
                     finished[kind.name].set()
@@ -341,6 +337,14 @@ def _failure(outcome: AsyncOutcome) -> str:
     already), the error for a request that could not be made, else the status and why."""
     reason = outcome.reason or "no reason given"
     return reason if outcome.status in ("FAILED", "ERROR") else f"{outcome.status}: {reason}"
+
+
+def _dependents_first(change: Change[Any], planned: list[Change[Any]]) -> frozenset[tuple[KindName, str]]:
+    """A deletion waits for the deletions of what refers to its object (AWS refuses to delete a
+    permission set that keeps an assignment): it is not tried when one of those failed."""
+    if change.action is not Action.DELETE:
+        return frozenset()
+    return frozenset(c.ref for c in planned if c.action is Action.DELETE and change.ref in c.refers_to)
 
 
 def read(order: list[Kind[Any, Any]], reader: Reader, config: Config, mode: Mode) -> LiveState:

@@ -55,3 +55,13 @@ def test_the_generic_modules_import_no_kind(name: str) -> None:
         m for m in imports(PACKAGE / name) if m.startswith("provisioner.kinds.") and m.split(".")[2] not in registry
     ]
     assert not kind_modules
+
+
+@pytest.mark.parametrize("name", ["runner.py", "export.py", "doctor.py"])
+def test_the_generic_modules_name_no_kind_member(name: str) -> None:
+    """No KindName.GROUP and the like: a kind's settings are declared on the kind."""
+    source = (PACKAGE / name).read_text()
+    assert not [member for member in ("KindName." + k for k in KIND_MEMBERS) if member in source]
+
+
+KIND_MEMBERS = ("GROUP", "USER", "MEMBERSHIP", "PERMISSION_SET", "PROVISIONING", "ASSIGNMENT")

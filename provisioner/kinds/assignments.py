@@ -259,6 +259,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
     service = "sso-admin"
     depends_on = (KindName.GROUP, KindName.USER, KindName.PERMISSION_SET, KindName.PROVISIONING)
     asynchronous = True
+    outstanding = quotas.MAX_OUTSTANDING_ASSIGNMENT_REQUESTS
     actions = frozenset(
         {
             "sso:ListAccountAssignmentsForPrincipal",
@@ -510,7 +511,9 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         return change.action is Action.DELETE and change.payload.until is not None
 
     def _deletion(self, assignment: Assignment, why: str = "") -> Change[Assignment]:
-        return deletion(self.name, assignment.describe(), assignment, why)
+        # The set's deletion waits for it: AWS refuses to delete a set that keeps an assignment.
+        refers_to = frozenset({(KindName.PERMISSION_SET, assignment.permission_set)})
+        return replace(deletion(self.name, assignment.describe(), assignment, why), refers_to=refers_to)
 
     def _refuse_inactive(
         self, config: Config, live: LiveState, creates: list[Assignment], part: AssignmentRows, diff: Diff[Assignment]
@@ -636,30 +639,35 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             by_principal.setdefault(key, []).append(assignment.account)
         return by_principal
 
-    def exported_sets(self, live: LiveState, scope: ExportScope) -> set[str]:
-        """The permission sets that have an exported assignment."""
-        return {set_name for set_name, _, _ in self._exported(live, scope)}
-
-    def unlisted(self, live: LiveState) -> Mapping[str, str]:
-        return live.get(self).unlisted
-
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
-        """One entry per permission set and principal, with every account it is assigned on."""
-        exported = {ps["name"] for ps in document.get("permission_sets", [])}
+        """One entry per permission set and principal, with every account it is assigned on.
+        A set whose assignments could not be listed is left out; with --group, so is a set
+        not assigned to those groups."""
+        part, sets = live.get(self), live.get(permission_sets.KIND)
+        found = self._exported(live, scope)
+        assigned = {set_name for set_name, _, _ in found}
+        document["permission_sets"] = [
+            ps
+            for ps in document.get("permission_sets", [])
+            if ps["name"] not in part.unlisted and (not scope.groups or ps["name"] in assigned)
+        ]
+        warnings = [
+            permission_sets.skipped(name, action, sets.arn(name)) for name, action in sorted(part.unlisted.items())
+        ]
+        exported = {ps["name"] for ps in document["permission_sets"]}
         document["assignments"] = [
             {
                 "permission_set": set_name,
                 "groups" if kind == "GROUP" else "users": [name],
                 "accounts": sorted(set(accounts)),
             }
-            for (set_name, kind, name), accounts in sorted(self._exported(live, scope).items())
+            for (set_name, kind, name), accounts in sorted(found.items())
             if set_name in exported
         ]
-        sets = live.get(permission_sets.KIND)
         on_management = sorted(name for name in exported if permission_sets.on_management(sets, name))
         if not on_management:
-            return []
-        return [
+            return warnings
+        return warnings + [
             f"assignments on the management account {live.ctx.management} were not read, and are not exported: "
             f"only that account may change them (permission set(s) provisioned there: "
             f"{permission_sets.some(on_management)}); export from the management account to include them"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -161,8 +161,10 @@ class Kind(Generic[L, P]):
     depends_on: ClassVar[tuple[KindName, ...]] = ()
     # IAM actions it may call (doctor checks them; a test checks the call log against them).
     actions: ClassVar[frozenset[str]] = frozenset()
-    # Asynchronous kinds are fired and checked (run_async) rather than applied.
+    # Asynchronous kinds are fired and checked (run_async) rather than applied, with at most
+    # `outstanding` requests in flight (its AWS quota).
     asynchronous: ClassVar[bool] = False
+    outstanding: ClassVar[int] = 1
 
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> L:
         """Read this kind's part of the live state (kinds it depends on are read already)."""
@@ -171,11 +173,6 @@ class Kind(Generic[L, P]):
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[P]:
         """The changes that bring the live state to the config (pure: no AWS call)."""
         raise NotImplementedError
-
-    def requires(self, change: Change[P], planned: Sequence[Change[Any]]) -> frozenset[tuple[KindName, str]]:
-        """The changes of the plan that must succeed before `change` (default: what its diff
-        said); a kind may add changes of kinds planned after it."""
-        return change.requires
 
     def ids(self, part: L) -> Iterable[tuple[str, str]]:
         """(natural key, AWS id) of the objects in this kind's part, for the changes of others."""
@@ -187,8 +184,9 @@ class Kind(Generic[L, P]):
 
     # -- asynchronous kinds -----------------------------------------------------------
     def limit(self, limits: Mapping[KindName, int]) -> int:
-        """How many of its requests may be outstanding at once."""
-        return limits[self.name]
+        """How many of its requests may be outstanding at once: its quota, unless the run's
+        settings say otherwise (a test, a benchmark)."""
+        return limits.get(self.name, self.outstanding)
 
     def batches(self, changes: list[Change[P]]) -> list[list[Change[P]]]:
         """Changes in rounds that must not overlap (one round unless a kind says otherwise)."""

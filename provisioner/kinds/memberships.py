@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups, users
-from .base import Diff, Env, Kind, LiveState, Mode, Reader, deletion
+from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, deletion
 from .identities import NOT_FOUND, Directory, delete, external_ids, settle_conflicts
 
 if TYPE_CHECKING:
@@ -183,15 +183,21 @@ class MembershipKind(Kind[Members, Membership]):
 
         return settle_conflicts(env.clients, create, explain)
 
-    def groups_of_members(self, live: LiveState) -> dict[str, list[str]]:
-        """User name -> the groups read (for export) they are in."""
+    def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
+        """Each exported user's groups (those read: every group, or those of --group); with
+        --group, only the members of those groups stay."""
         names = live.get(users.KIND).names()
-        out: dict[str, list[str]] = {}
+        groups_of: dict[str, list[str]] = {}
         for group, members in sorted(live.get(self).of_groups.items()):
             for user_id in members:
                 if user := names.get(user_id):
-                    out.setdefault(user, []).append(group)
-        return out
+                    groups_of.setdefault(user, []).append(group)
+        if scope.groups:
+            document["users"] = [u for u in document["users"] if u["user_name"] in groups_of]
+        for user_entry in document["users"]:
+            if groups := groups_of.get(user_entry["user_name"]):
+                user_entry["groups"] = sorted(groups)
+        return []
 
 
 def _from_idp(

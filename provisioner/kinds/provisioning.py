@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import quotas
 from ..config import Config
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, KindName
@@ -58,6 +59,7 @@ class ProvisioningKind(Kind[Provisioned, ProvisioningTarget]):
     service = "sso-admin"
     depends_on = (KindName.PERMISSION_SET,)
     asynchronous = True
+    outstanding = quotas.MAX_CONCURRENT_PROVISIONINGS
     actions = frozenset(
         {
             "sso:ListAccountsForProvisionedPermissionSet",

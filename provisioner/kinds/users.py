@@ -333,13 +333,10 @@ class UserKind(PrincipalKind[UserSpec]):
         return settle_conflicts(env.clients, update, email_taken)
 
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
-        """Every user (with --group, the members of those groups); an identity provider's
-        marked external, with only their user name."""
-        members = groups_of_members(live)
+        """Every user; an identity provider's marked external, with only their user name.
+        (The memberships kind adds their groups, and keeps only the members of --group.)"""
         document["users"] = []
         for name, user in sorted(live.get(self).by_name.items()):
-            if scope.groups and name not in members:
-                continue
             entry: dict[str, Any] = {"user_name": name}
             if user.from_idp:
                 entry["external"] = True
@@ -354,17 +351,8 @@ class UserKind(PrincipalKind[UserSpec]):
                     if value:
                         entry[key] = value
                 entry.update(exported_attributes(user.attributes))
-            if members.get(name):
-                entry["groups"] = sorted(members[name])
             document["users"].append(entry)
         return []
-
-
-def groups_of_members(live: LiveState) -> dict[str, list[str]]:
-    """User name -> the exported groups they are in (the memberships kind reads them)."""
-    from .memberships import KIND as MEMBERSHIPS
-
-    return MEMBERSHIPS.groups_of_members(live)
 
 
 def _emails_taken(changes: list[Change[UserSpec]], users: Directory) -> list[str]:

@@ -62,6 +62,11 @@ def on_management(part: PermissionSets, name: str) -> bool:
     return arn is not None and arn in part.on_management
 
 
+def skipped(name: str, action: str, arn: str | None) -> str:
+    """The export warning for a set the caller may not read."""
+    return f"permission set {name} skipped: the caller may not call {action} on it ({arn})"
+
+
 def doomed(config: Config, part: PermissionSets) -> dict[str, str]:
     """Name -> ARN of the sets prune deletes: ours (our ownership tag) and no longer declared.
     A set provisioned to the management account is left alone from any other account."""
@@ -253,22 +258,6 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             text += f"; if {some(missing)} (declared, not found) is one of them, {consequence}: grant {action} on it"
         diff.warnings.append(text)
 
-    def requires(self, change: Change[Payload], planned: Sequence[Change[Any]]) -> frozenset[tuple[KindName, str]]:
-        """A set is deleted only once every deletion of its assignments succeeded: AWS refuses
-        to delete a set that keeps one."""
-        if change.action is not Action.DELETE:
-            return change.requires
-        from ..assignments import Assignment
-
-        return change.requires | {
-            c.ref
-            for c in planned
-            if c.kind is KindName.ASSIGNMENT
-            and c.action is Action.DELETE
-            and isinstance(c.payload, Assignment)
-            and c.payload.permission_set == change.key
-        }
-
     # -- apply ------------------------------------------------------------------------
     def apply(self, change: Change[Payload], env: Env) -> str | None:
         payload = change.payload
@@ -359,9 +348,8 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
 
     # -- export -----------------------------------------------------------------------
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
-        """Every set read whole (in scope; with --group, those assigned to the groups)."""
-        from ..assignments import KIND as ASSIGNMENTS
-
+        """Every set read whole (those in scope). (The assignments kind keeps, with --group,
+        those assigned to the groups, and leaves out those whose assignments it could not list.)"""
         part = live.get(self)
         warnings = []
         if part.unreadable:
@@ -369,16 +357,9 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 f"{len(part.unreadable)} permission set(s) skipped: the caller may not call "
                 f"{next(iter(part.unreadable.values()))} on " + ", ".join(sorted(part.unreadable))
             )
-        skipped = {**part.denied, **ASSIGNMENTS.unlisted(live)}
-        warnings += [
-            f"permission set {name} skipped: the caller may not call {action} on it ({part.arn(name)})"
-            for name, action in sorted(skipped.items())
-        ]
-        assigned = ASSIGNMENTS.exported_sets(live, scope)
+        warnings += [skipped(name, action, part.arn(name)) for name, action in sorted(part.denied.items())]
         document["permission_sets"] = [
-            to_spec(set_live)
-            for name, set_live in sorted(part.live.items())
-            if name not in skipped and (not scope.groups or name in assigned)
+            to_spec(set_live) for name, set_live in sorted(part.live.items()) if name not in part.denied
         ]
         return warnings
 
