@@ -720,8 +720,6 @@ def read_access(
     otherwise those of every permission set (or of the filtered ones) by set, and then the
     members of each group that holds one. Reads grow with the sets, accounts and principals
     that hold assignments, never with the rest of the directory."""
-    if targets.states is None:
-        raise ValueError("read_access needs OrganizationTargets that keep account states")
     reading = _Readings(clients, ctx, targets.states, targets)
     read = _read_assignments(reading, filters)
     rows = read.rows

@@ -38,6 +38,7 @@ class AccountStates:
         self._states: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._listed = False
+        self._every: list[dict[str, Any]] | None = None
         self.note: str | None = None
         self.failure: AwsError | None = None  # why Organizations could not be read, if it could not
 
@@ -78,10 +79,18 @@ class AccountStates:
         """The accounts among these that are not ACTIVE, with their state."""
         return {a: state for a, state in self.of(accounts).items() if state != ACTIVE}
 
+    def every_account(self) -> list[dict[str, Any]]:
+        """Every account of the organization (ListAccounts), listed once per run."""
+        if self._every is None:
+            self._every = [
+                dict(a) for a in self.clients.organizations.pages(lambda c, more: c.list_accounts(**more), "Accounts")
+            ]
+            self.remember(self._every, every_account=True)
+        return self._every
+
     def _read(self, missing: list[str]) -> None:
-        org = self.clients.organizations
         if len(missing) > DESCRIBE_AT_MOST:
-            self.remember(org.pages(lambda c, more: c.list_accounts(**more), "Accounts"), every_account=True)
+            self.every_account()
             return
         for account in missing:
             self._describe(account)
@@ -124,10 +133,9 @@ class Resolution:
 class OrganizationTargets:
     """Reads Organizations once per run (each listing cached) and resolves target specs."""
 
-    def __init__(self, clients: Clients, states: AccountStates | None = None) -> None:
+    def __init__(self, clients: Clients, states: AccountStates) -> None:
         self.clients = clients
         self.states = states
-        self._accounts: dict[str, dict[str, Any]] | None = None
         self._children: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._management: str | None = None
         self._root: str | None = None
@@ -151,13 +159,7 @@ class OrganizationTargets:
         return self._management
 
     def accounts(self) -> dict[str, dict[str, Any]]:
-        if self._accounts is None:
-            self._accounts = {
-                a["Id"]: a for a in self._org().pages(lambda c, more: c.list_accounts(**more), "Accounts")
-            }
-            if self.states is not None:
-                self.states.remember(self._accounts.values(), every_account=True)
-        return self._accounts
+        return {a["Id"]: a for a in self.states.every_account()}
 
     def _list(self, kind: str, parent: str) -> list[dict[str, Any]]:
         key = (kind, parent)
@@ -166,8 +168,7 @@ class OrganizationTargets:
                 items = list(
                     self._org().pages(lambda c, more: c.list_accounts_for_parent(ParentId=parent, **more), "Accounts")
                 )
-                if self.states is not None:
-                    self.states.remember(items)
+                self.states.remember(items)
             else:
                 items = self._org().pages(
                     lambda c, more: c.list_organizational_units_for_parent(ParentId=parent, **more),
@@ -234,7 +235,7 @@ class OrganizationTargets:
                 for a in self.accounts().values()
                 if any(fnmatchcase(str(a.get("Name", "")), glob) for glob in spec.account_names)
             ]
-        management = self.management_account()
+        management = ctx.management or self.management_account()
         if spec.account_tags and not spec.all_accounts:
             # One tag listing per ACTIVE account the tags could add: not the management
             # account, nor one excluded or listed already.

@@ -93,3 +93,21 @@ def test_ou_assignments_apply_and_converge(org: dict[str, Any], clients: Any, cl
     assert result.ok and inventory()["assignments"] == 3
     again = Runner(make_clients(clock), config(org, **target), run_settings()).plan()
     assert again.empty
+
+
+def test_the_organization_is_read_once_for_every_target(org: dict[str, Any], clock: Any) -> None:
+    """From the management account its id is known (it owns the instance), and one listing of
+    the accounts serves the whole organization and the account states."""
+    clients = make_clients(clock)
+    doc = {
+        "groups": [{"name": "Ops"}],
+        "permission_sets": [{"name": "Admin", "managed_policies": ["AdministratorAccess"]}],
+        "assignments": [
+            {"permission_set": "Admin", "groups": ["Ops"], "all_accounts": True},
+            {"permission_set": "Admin", "groups": ["Ops"], "account_names": ["*"]},
+        ],
+    }
+    Runner(clients, parse(doc), run_settings()).plan()
+    counts = clients.log.counts
+    assert counts["organizations:DescribeOrganization"] == 0
+    assert counts["organizations:ListAccounts"] == 1
