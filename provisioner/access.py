@@ -155,11 +155,6 @@ class ProfileNaming:
         return safe_profile_name(text) or safe_profile_name(f"{permission_set}-{account_id}")
 
 
-def profile_name(permission_set: str, account_id: str) -> str:
-    """Stable and readable: <permission set>-<account id>."""
-    return ProfileNaming().name(permission_set, account_id)
-
-
 def reached_accounts(
     config: Config, ctx: Context, resolved: Mapping[int, Resolution] | None, now: datetime
 ) -> set[str]:

@@ -205,6 +205,8 @@ class Api(Generic[ClientT]):
             translated = self.translate(exc)
             if ignore and isinstance(translated, AwsError) and translated.code in ignore:
                 return None
+            if translated is exc:
+                raise
             raise translated from exc
 
     def pages(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> list[Any]:

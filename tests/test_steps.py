@@ -427,3 +427,17 @@ def test_stale_provisioning_left_by_an_interrupted_run_is_finished(clients: Clie
     assert result.ok and second.log.counts["sso-admin:ProvisionPermissionSet"] == 1
     plan3, _ = second_run_writes(parse(changed), clock)
     assert plan3.empty
+
+
+def test_a_set_created_meanwhile_is_found_with_one_describe(clients: Clients) -> None:
+    """The name conflict is read with the sets this run did not know, not every set again."""
+    arn, _ = instance()
+    for n in range(5):
+        sso().create_permission_set(InstanceArn=arn, Name=f"Other{n}", SessionDuration="PT1H")
+    runner = Runner(clients, load_example(), run_settings())
+    plan = runner.plan()
+    described = clients.log.counts["sso-admin:DescribePermissionSet"]
+    sso().create_permission_set(InstanceArn=arn, Name="IdentityCenterAdmin", SessionDuration="PT1H")
+    assert runner.apply(plan).ok
+    # One describe of the newcomer to adopt it by name, one of it whole to converge it.
+    assert clients.log.counts["sso-admin:DescribePermissionSet"] - described == 2

@@ -84,6 +84,11 @@ class Ids:
     def get(self, kind: KindName, name: str) -> str | None:
         return self._ids.get(kind, {}).get(name)
 
+    def known(self, kind: KindName) -> frozenset[str]:
+        """The ids of the objects of a kind known so far."""
+        with self._lock:
+            return frozenset(self._ids.get(kind, {}).values())
+
     def need(self, kind: KindName, name: str) -> str:
         """The id of an object a change depends on; Skipped if it was never created."""
         value = self.get(kind, name)

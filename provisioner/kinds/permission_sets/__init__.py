@@ -322,7 +322,8 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 raise
             # A conflict means either "the name exists" (adopt, never retry) or "something is
             # in flight" (retry). Tell them apart by looking the name up, not by the message.
-            existing, unreadable = describe_all(env.clients, env.ctx)
+            # Only the sets this run did not know: the one taking the name is among them.
+            existing, unreadable = describe_all(env.clients, env.ctx, env.ids.known(self.name))
             found = existing.get(spec.name)
             if found is not None:
                 arn = str(found["PermissionSetArn"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +61,11 @@ class PermissionSets:
         return str(described["PermissionSetArn"]) if described else None
 
 
-def describe_all(clients: Clients, ctx: Context) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
-    """(name -> DescribePermissionSet, ARN -> action denied) of every set in the instance."""
+def describe_all(
+    clients: Clients, ctx: Context, known: Collection[str] = ()
+) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
+    """(name -> DescribePermissionSet, ARN -> action denied) of every set in the instance but
+    those whose ARN is `known` (names need a describe: one call a set)."""
     sso = clients.sso_admin
     described: dict[str, Mapping[str, Any]] = {}
     unreadable: dict[str, str] = {}
@@ -80,7 +83,8 @@ def describe_all(clients: Clients, ctx: Context) -> tuple[dict[str, Mapping[str,
     for arn in sso.pages(
         lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets"
     ):
-        describe(arn)
+        if arn not in known:
+            describe(arn)
     return described, unreadable
 
 
