@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -102,7 +102,7 @@ class Runner:
 
     def _reader(self, ctx: Context) -> Reader:
         states = AccountStates(self.clients)
-        return Reader(self.clients, ctx, states, OrganizationTargets(self.clients, states))
+        return Reader(self.clients, ctx, states, OrganizationTargets(self.clients, states), parallel=self._mapper())
 
     @staticmethod
     def _add(plan: Plan, kind: Kind[Any, Any], diff: Diff[Any]) -> None:
@@ -328,9 +328,39 @@ def _failure(outcome: AsyncOutcome) -> str:
 
 
 def read(order: list[Kind[Any, Any]], reader: Reader, config: Config, mode: Mode) -> LiveState:
-    """Each kind's part of the live state, in dependency order (a kind reads with the parts
-    of the kinds it depends on)."""
+    """Each kind's part of the live state, read with the parts of the kinds it depends on.
+
+    With a parallel reader, each kind is read as soon as those are, so kinds that do not
+    depend on each other (the identity store's and the permission sets') are read at once,
+    all within the shared rate limits; the first error in dependency order is raised."""
+    if reader.parallel is sequential:
+        live = LiveState(reader.ctx)
+        for kind in order:
+            live = live.with_part(kind.name, kind.read(reader, config, live, mode))
+        return live
+    needs = _needs(order)
+    with ThreadPoolExecutor(max_workers=len(order)) as pool:
+        futures: dict[KindName, Future[Any]] = {}
+
+        def read_one(kind: Kind[Any, Any]) -> Any:
+            ready = LiveState(reader.ctx)
+            for name in needs[kind.name]:
+                ready = ready.with_part(name, futures[name].result())  # raises what reading it raised
+            return kind.read(reader, config, ready, mode)
+
+        for kind in order:  # a kind is submitted after those it needs: its wait cannot deadlock
+            futures[kind.name] = pool.submit(read_one, kind)
+        parts = [(kind.name, futures[kind.name].result()) for kind in order]
     live = LiveState(reader.ctx)
-    for kind in order:
-        live = live.with_part(kind.name, kind.read(reader, config, live, mode))
+    for name, part in parts:
+        live = live.with_part(name, part)
     return live
+
+
+def _needs(order: list[Kind[Any, Any]]) -> dict[KindName, list[KindName]]:
+    """The kinds each kind depends on, directly or through others, in `order`."""
+    needs: dict[KindName, list[KindName]] = {}
+    for kind in order:
+        wanted = {n for dep in kind.depends_on if dep in needs for n in (dep, *needs[dep])}
+        needs[kind.name] = [k.name for k in order if k.name in wanted]
+    return needs

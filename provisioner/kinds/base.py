@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from ..errors import ProvisionerError
 from ..plan import Action, Change, FieldChange, KindName
+from ..retry import sequential
 
 if TYPE_CHECKING:
     from ..aws import Clients
@@ -109,14 +110,16 @@ class LiveState:
 
 @dataclass(frozen=True)
 class Reader:
-    """What a kind reads with: the clients, the instance, and the run's shared Organizations
-    readers (each listing read once per run)."""
+    """What a kind reads with: the clients, the instance, the run's shared Organizations
+    readers (each listing read once per run), and a map for its independent reads (a thread
+    pool's, within the rate limit)."""
 
     clients: Clients
     ctx: Context
     accounts: AccountStates
     targets: OrganizationTargets
     scope: ExportScope = field(default_factory=lambda: ExportScope())
+    parallel: Mapper = sequential
 
 
 @dataclass(frozen=True)

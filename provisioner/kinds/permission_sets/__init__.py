@@ -91,7 +91,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         """Every set's name (a describe each); the declared ones whole (one call per aspect);
         with prune, the tags of the others; for export, every set in scope whole."""
         clients, ctx = reader.clients, reader.ctx
-        described, unreadable = describe_all(clients, ctx)
+        described, unreadable = describe_all(clients, ctx, reader.parallel)
         whole: dict[str, Any] = {}
         denied: dict[str, str] = {}
         tags: dict[str, dict[str, str]] = {}
@@ -102,13 +102,16 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             wanted = []
         else:
             wanted = [spec.name for spec in config.permission_sets if spec.name in described]
-        for name in wanted:
+
+        def read_whole(name: str) -> None:
             try:
                 whole[name] = read_one(clients, ctx, described[name])
             except AwsError as exc:
                 if not exc.denied:
                     raise
                 denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
+
+        reader.parallel(read_whole, wanted)
         if mode is Mode.PRUNE:
             declared = {spec.name for spec in config.permission_sets}
             for name, found in sorted(described.items()):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import canonical_policy
 from ...errors import AwsError
+from ...retry import Mapper, sequential
 
 if TYPE_CHECKING:
     from ...aws import Clients
@@ -56,8 +57,11 @@ class PermissionSets:
         return str(described["PermissionSetArn"]) if described else None
 
 
-def describe_all(clients: Clients, ctx: Context) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
-    """(name -> DescribePermissionSet, ARN -> action denied) of every set in the instance."""
+def describe_all(
+    clients: Clients, ctx: Context, parallel: Mapper = sequential
+) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
+    """(name -> DescribePermissionSet, ARN -> action denied) of every set in the instance;
+    the describes made with `parallel`."""
     sso = clients.sso_admin
     described: dict[str, Mapping[str, Any]] = {}
     unreadable: dict[str, str] = {}
@@ -72,10 +76,10 @@ def describe_all(clients: Clients, ctx: Context) -> tuple[dict[str, Mapping[str,
             return
         described[found["PermissionSet"]["Name"]] = found["PermissionSet"]
 
-    for arn in sso.pages(
-        lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets"
-    ):
-        describe(arn)
+    parallel(
+        describe,
+        sso.pages(lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets"),
+    )
     return described, unreadable
 
 
