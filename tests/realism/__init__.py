@@ -1051,6 +1051,12 @@ def _shape_problems(service: str, shape: Any, value: Any, where: str, problems: 
             if name in value:
                 _shape_problems(service, member, value[name], f"{where}.{_camel(name)}".lstrip("."), problems)
     elif shape.type_name == "list" and isinstance(value, list):
+        # IsMemberInGroups takes at most 100 GroupIds (the model's max; botocore checks only the min).
+        if shape.metadata.get("max") is not None and len(value) > shape.metadata["max"]:
+            problems.append(
+                f"Value at '{where}' failed to satisfy constraint: Member must have length less than or equal "
+                f"to {shape.metadata['max']}"
+            )
         for index, item in enumerate(value):
             _shape_problems(service, shape.member, item, f"{where}.{index + 1}.member", problems)
     elif shape.type_name == "integer" and isinstance(value, int):
