@@ -22,7 +22,7 @@ from .errors import AccessError, AwsAccessError, AwsError, Interrupted, Provisio
 from .kinds import KINDS, dependency_order
 from .kinds.base import Diff, Env, Ids, Kind, LiveState, Mode, Reader
 from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, KindName, Outcome, Plan
-from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
+from .retry import AsyncOutcome, Cadence, Mapper, PollSettings, run_async, sequential
 from .targets import AccountStates, OrganizationTargets
 
 Progress = Callable[[str, int, int], None]
@@ -280,16 +280,21 @@ class _Apply:
         """Fire and poll, within the kind's limit of outstanding requests, round by round;
         after a round with a timeout, nothing more is fired."""
         done, timed_out = 0, False
+        # What one round learns of the completion times paces the next.
+        poll = self.runner.settings.poll
+        cadence = Cadence(poll.first_delay, poll.min_interval)
         for batch in kind.batches(changes):
             if timed_out:
                 results = [AsyncOutcome("SKIPPED", "not started: earlier requests timed out")] * len(batch)
             else:
-                results = self._round(kind, batch, done, len(changes))
+                results = self._round(kind, batch, done, len(changes), cadence)
             timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
             done += len(batch)
             self.record(_outcomes(batch, results))
 
-    def _round(self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int) -> list[AsyncOutcome]:
+    def _round(
+        self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int, cadence: Cadence
+    ) -> list[AsyncOutcome]:
         runner, env, report = self.runner, self.env, self.runner.progress
         action = batch[0].action if batch else Action.CREATE
         progress = None
@@ -302,12 +307,14 @@ class _Apply:
             batch,
             fire=self._named(lambda change: kind.fire(change, env)),
             check=lambda request_ids: kind.check(request_ids, env, action),
+            conclude=lambda request_ids: kind.conclude(request_ids, env, action),
             parallel=env.parallel,
             limit=kind.limit(runner.settings.limits),
             clock=runner.clients.clock,
             settings=runner.settings.poll,
             progress=progress,
             cancel=runner.clients.cancel,
+            cadence=cadence,
         )
 
 

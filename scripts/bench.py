@@ -70,8 +70,8 @@ def measure(name: str, url: str, doc: dict[str, Any], tps: float, completion: fl
     )  # fmt: skip
     settings = ClientSettings(region=REGION, endpoint_url=url, sso_admin_tps=tps, identity_store_tps=tps)
     clients = Clients(session, settings)
-    # The real defaults (first poll 1s, at most every 5s) scaled like the completion time.
-    poll = PollSettings(first_delay=min(0.05, completion / 10), max_interval=completion / 5, backoff=1.25)
+    # The CLI's defaults with --max-rps TPS: the poll cadence is learnt, not set.
+    poll = PollSettings(min_interval=1.0 / tps)
     runner = Runner(clients, parse(doc, name), RunSettings(poll=poll, workers=4))
     start = time.monotonic()
     plan = runner.plan()

@@ -191,7 +191,12 @@ class Kind(Generic[L, P]):
         raise NotImplementedError
 
     def check(self, request_ids: list[str], env: Env, action: Action) -> Mapping[str, Mapping[str, Any]]:
-        """Status objects of the requests among these that are no longer IN_PROGRESS."""
+        """Status objects of the requests among these that are no longer IN_PROGRESS (Status
+        ENDED, from retry, when only that is known yet: `conclude` then tells the rest)."""
+        raise NotImplementedError
+
+    def conclude(self, request_ids: list[str], env: Env, action: Action) -> Mapping[str, Mapping[str, Any]]:
+        """Final status objects of requests that `check` said ENDED."""
         raise NotImplementedError
 
     # -- export -----------------------------------------------------------------------
