@@ -60,9 +60,7 @@ def rounds(call: str) -> dict[float, int]:
 
 
 @pytest.mark.parametrize("failing", [0, 18])
-def test_a_poll_round_costs_a_couple_of_calls_not_one_per_request(
-    clients: Clients, clock: Any, failing: int
-) -> None:
+def test_a_poll_round_costs_a_couple_of_calls_not_one_per_request(clients: Clients, clock: Any, failing: int) -> None:
     def fail(payload: dict[str, str]) -> str | None:
         return "IAM role quota exceeded" if payload["TargetId"] == "111122223333" else None
 
@@ -221,6 +219,24 @@ def test_workers_make_independent_calls_side_by_side(aws: realism.State, clock: 
     runner = Runner(make_clients(clock), parse(MANY), RunSettings(workers=4))
     assert runner.apply(runner.plan()).ok
     assert met == [True]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("identitystore:ListGroups", "sso-admin:ListPermissionSets"),  # kinds of either service
+        ("sso-admin:DescribePermissionSet", "sso-admin:DescribePermissionSet"),  # the sets, side by side
+        ("sso-admin:ListTagsForResource", "sso-admin:ListTagsForResource"),
+        ("sso-admin:ListAccountsForProvisionedPermissionSet", "sso-admin:ListAccountsForProvisionedPermissionSet"),
+        ("identitystore:ListGroupMemberships", "identitystore:ListGroupMemberships"),  # the groups
+    ],
+)
+def test_plan_reads_run_side_by_side(aws: realism.State, clock: Any, first: str, second: str) -> None:
+    config = parse(MANY | {"users": [{"user_name": "kim", "email": "k@example.com", "groups": ["team0", "team1"]}]})
+    plan_and_apply(make_clients(clock), config)
+    met = rendezvous(first, second)
+    plan = Runner(make_clients(clock), config, RunSettings(workers=4)).plan()
+    assert plan.empty and met == [True]
 
 
 def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(clients: Clients, clock: Any) -> None:
