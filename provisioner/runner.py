@@ -7,6 +7,7 @@ for deletions), and the lanes from each kind's service.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -226,7 +227,22 @@ class _Apply:
         if kind.asynchronous:
             self._asynchronous(kind, ready)
         else:
-            self.record(self.env.parallel(lambda change: self._one(kind, change), ready))
+            done = self._progress(kind, ready)
+            self.record(self.env.parallel(lambda change: done(self._one(kind, change)), ready))
+
+    def _progress(self, kind: Kind[Any, Any], changes: list[Change[Any]]) -> Callable[[Outcome], Outcome]:
+        """Tell the progress of these changes: none done yet, then each as it finishes."""
+        report = self.runner.progress
+        if report is None or not changes:
+            return lambda outcome: outcome
+        phase, total, finished = _phase(kind, changes), len(changes), itertools.count(1)
+        report(phase, 0, total)
+
+        def done(outcome: Outcome) -> Outcome:
+            report(phase, next(finished), total)
+            return outcome
+
+        return done
 
     def _blocked(self, change: Change[Any]) -> Outcome | None:
         """The outcome of a change that must not be tried: one it requires did not succeed."""
@@ -280,6 +296,8 @@ class _Apply:
         """Fire and poll, within the kind's limit of outstanding requests, round by round;
         after a round with a timeout, nothing more is fired."""
         done, timed_out = 0, False
+        if self.runner.progress is not None and changes:
+            self.runner.progress(_phase(kind, changes), 0, len(changes))
         # What one round learns of the completion times paces the next.
         poll = self.runner.settings.poll
         cadence = Cadence(poll.first_delay, poll.min_interval)
@@ -291,6 +309,8 @@ class _Apply:
             timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
             done += len(batch)
             self.record(_outcomes(batch, results))
+        if self.runner.progress is not None and changes:  # rounds skipped after a timeout end too
+            self.runner.progress(_phase(kind, changes), len(changes), len(changes))
 
     def _round(
         self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int, cadence: Cadence
@@ -301,7 +321,7 @@ class _Apply:
         if report is not None:
 
             def progress(n: int, _: int) -> None:  # over every round, not this one
-                report(f"{kind.name.label}s", offset + n, total)
+                report(_phase(kind, batch), offset + n, total)
 
         return run_async(
             batch,
@@ -316,6 +336,12 @@ class _Apply:
             cancel=runner.clients.cancel,
             cadence=cadence,
         )
+
+
+def _phase(kind: Kind[Any, Any], changes: list[Change[Any]]) -> str:
+    """What a batch of changes is called while it runs: "users", "deleting assignments"."""
+    deleting = changes[0].action is Action.DELETE
+    return f"{'deleting ' if deleting else ''}{kind.name.label}s"
 
 
 def _outcomes(changes: list[Change[Any]], results: list[AsyncOutcome]) -> list[Outcome]:
