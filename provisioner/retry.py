@@ -348,7 +348,8 @@ class AsyncOutcome:
 @dataclass
 class _Flight:
     """One request in flight: its item, when its firing ended, when it was last seen
-    IN_PROGRESS, when to look at it next, and how many looks found it still IN_PROGRESS."""
+    IN_PROGRESS (once it ENDED, when it was seen so), when to look at it next, and how many
+    looks found it still IN_PROGRESS."""
 
     index: int
     fired: float
@@ -484,7 +485,13 @@ def run_async(
                     else AsyncOutcome("SKIPPED", "not started: earlier requests timed out"),
                 )
             queue.clear()
-        if ended:  # told while the batch just fired is in flight
+        # Told while the batch just fired is in flight, and once per completion time at most:
+        # one listing then covers every request that ended meanwhile.
+        if ended and (
+            not (inflight or queue)
+            or grace_ends is not None
+            or clock.now() - min(f.seen for f in ended.values()) >= (cadence.median() or 0.0)
+        ):
             tell(conclude)
         if not inflight:
             continue
@@ -507,6 +514,7 @@ def run_async(
                 del inflight[request_id]
                 cadence.ended(flight.fired, flight.seen, now)
                 if status.get("Status") == ENDED:
+                    flight.seen = now  # from now on: when it was seen ended
                     ended[request_id] = flight
                 else:
                     settle(flight.index, status)

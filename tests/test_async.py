@@ -20,7 +20,7 @@ from provisioner.aws import Clients
 from provisioner.cli import cli
 from provisioner.errors import AwsAccessError, AwsError
 from provisioner.report import render_result
-from provisioner.retry import Cadence, FakeClock, PollSettings, Retrier, RetrySettings, run_async
+from provisioner.retry import ENDED, Cadence, FakeClock, PollSettings, Retrier, RetrySettings, run_async
 from provisioner.runner import Runner, RunSettings
 from tests import realism
 from tests.conftest import EXAMPLES, REGION, load_example, make_clients, parse, plan_and_apply, run_settings
@@ -147,6 +147,29 @@ def test_the_first_look_comes_near_the_median_completion_seen() -> None:
     assert cadence.median() == pytest.approx(4.0, rel=0.15)
     # After the first wave, every wave is seen ended within an eighth of its time.
     assert clock.now() <= 4.0 * 1.5 + 3 * 4.0 * 1.125 + 1e-9, clock.now()
+
+
+def test_requests_that_ended_give_their_slots_before_their_outcome_is_read() -> None:
+    clock, events = FakeClock(), []
+    aws = Timed(clock, took=lambda n: 2.0)
+
+    def fire(item: int) -> Mapping[str, Any]:
+        events.append(f"fire {item}")
+        return aws.fire(item)
+
+    def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        return {rid: {"Status": ENDED, "RequestId": rid} for rid in aws.check(request_ids)}
+
+    def conclude(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        events.append(f"conclude {len(request_ids)}")
+        failed = {"Status": "FAILED", "FailureReason": "role quota", "RequestId": "r3"}
+        return {rid: failed if rid == "r3" else {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids}
+
+    outcomes = run_async(list(range(60)), fire, check, 15, clock, PollSettings(), conclude=conclude)
+    assert [o.status for o in outcomes].count("SUCCEEDED") == 59 and outcomes[3].reason == "role quota"
+    assert events.index("fire 15") < events.index(next(e for e in events if e.startswith("conclude")))
+    concluded = [e for e in events if e.startswith("conclude")]
+    assert len(concluded) <= 5 and sum(int(e.split()[1]) for e in concluded) == 60  # one per wave at most
 
 
 def test_an_apply_polls_its_one_request_at_a_growing_pace(clients: Clients, clock: FakeClock) -> None:
