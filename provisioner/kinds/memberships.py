@@ -202,7 +202,7 @@ class MembershipKind(Kind[Members, Membership]):
         directory, people = live.get(groups.KIND), live.get(users.KIND)
         known = people.names()
         external = _external_ids(config, directory, people)
-        candidates = [m for m in _undeclared_ids(config, part, directory, people, external)]
+        candidates = _undeclared_ids(config, part, directory, people, external)
         if mode is Mode.PRUNE:
             absent = [
                 user_id
