@@ -36,7 +36,7 @@ apply: $(STAMP)  ## provisioner apply -f $(CONFIG)
 endpoint: $(STAMP)  ## run the local moto endpoint with the realism layer until Ctrl-C
 	$(BIN)/python scripts/moto_endpoint.py $(ARGS)
 
-bench: $(STAMP)  ## the reference organization against the realism endpoint (about a minute)
+bench: $(STAMP)  ## scenarios against the realism endpoint, each against its bound (about two minutes)
 	$(BIN)/python scripts/bench.py $(ARGS)
 
 mutants: $(STAMP)  ## mutation testing (cosmic-ray) of retry, aws, runner, quotas: survivors and rate (~30 min)

@@ -602,7 +602,7 @@ class _Readings:
         out: dict[str, set[str]] = {}
         for group_id in sorted(set(group_ids)):
             try:
-                out[group_id] = set(members_of(self.clients, self.store, group_id))
+                out[group_id] = set(members_of(self.clients, self.store, group_id)[0])  # listed whole
             except AwsError as exc:
                 if exc.code != "ResourceNotFoundException":
                     raise

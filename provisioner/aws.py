@@ -10,7 +10,7 @@ import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -216,15 +216,28 @@ class Api(Generic[ClientT]):
         The items are read at once (a loop that makes calls on them never holds a listing
         half-read).
         """
-        items: list[Any] = []
+        return [item for page in self.each_page(fn, result_key) for item in page.items]
+
+    def each_page(self, fn: Callable[[ClientT, dict[str, Any]], Mapping[str, Any]], result_key: str) -> Iterator[Page]:
+        """The pages of a paginated list call, each read when the loop asks for it: a loop
+        that stops early reads no more pages, and only the page at hand is held. Each page
+        is retried on its own, as in `pages`."""
         token: str | None = None
         while True:
             more = {"NextToken": token} if token else {}
             page = self.call(lambda c: fn(c, more))  # noqa: B023 - called before `more` changes
-            items.extend(page.get(result_key, []))
             token = page.get("NextToken")
+            yield Page(list(page.get(result_key, [])), last=not token)
             if not token:
-                return items
+                return
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing; `last` when no page follows it."""
+
+    items: list[Any]
+    last: bool
 
 
 def config_file() -> str:

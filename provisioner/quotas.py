@@ -17,6 +17,8 @@ MAX_CONCURRENT_PROVISIONINGS = 3  # ProvisionPermissionSet
 
 # Page sizes the list APIs accept.
 LIST_PAGE_SIZE = 100
+# Groups one IsMemberInGroups asks about (GroupIds: at most 100, botocore identitystore model).
+MAX_GROUPS_PER_MEMBERSHIP_CHECK = 100
 
 # IAM, in every account a permission set is provisioned to (IAM Identity Center user guide,
 # "Quotas"; IAM user guide, "IAM and AWS STS quotas"): the role it becomes takes 10 managed

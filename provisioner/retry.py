@@ -7,6 +7,7 @@ flight is polled for a short grace.
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from . import quotas
 from .errors import (
     SERVER_CODES,
     THROTTLING_CODES,
@@ -259,20 +261,73 @@ class Retrier:
 
 @dataclass(frozen=True)
 class PollSettings:
-    """How often to look at IN_PROGRESS requests and when to give up."""
+    """When to give up on asynchronous requests; how often to look at them is learnt (Cadence)."""
 
     timeout: float = 900.0
-    first_delay: float = 1.0
-    # A gentle backoff with a low ceiling: a poll round is one listing call, while each
-    # round of overshoot keeps up to 15 assignment slots idle.
-    max_interval: float = 5.0
-    backoff: float = 1.25
+    # The wait before the first look while no request has been seen to end (--poll-interval);
+    # None: as long as the call that fired it took.
+    first_delay: float | None = None
+    # Looks never come closer together than this: one call's share of the rate limit.
+    min_interval: float = 1.0 / quotas.SSO_ADMIN_TPS
     # Once the run is cancelled, how long the requests already fired are still polled.
     interrupt_grace: float = 10.0
 
 
+class Cadence:
+    """When to look at the requests in flight, learnt from how long those that ended took.
+
+    A request's first look comes once the median of the completion times seen so far has
+    passed; each look that finds it still IN_PROGRESS is followed by another an eighth of that
+    median later, then a quarter, a half, and then a whole median apart. Looks are never
+    closer together than an eighth of the median, so requests fired at different times are
+    looked at together. A completion time is taken halfway between the last look that saw the
+    request IN_PROGRESS (or its firing) and the look that saw it end, so the estimate comes
+    down as well as up. Until one has been seen to end, the first look comes after `first`
+    (else as long as the call that fired it took), and each wait is half as long as the
+    request has waited so far: it is seen ended at most half its time late. Nothing but
+    `floor` (one call's share of the rate limit) is a constant: the pace follows AWS, fast
+    or slow.
+    """
+
+    def __init__(self, first: float | None, floor: float) -> None:
+        self.first = first
+        self.floor = floor
+        self.took: list[float] = []  # the completion times seen, in order
+
+    def median(self) -> float | None:
+        took, middle = self.took, len(self.took) // 2
+        if not took:
+            return None
+        return took[middle] if len(took) % 2 else (took[middle - 1] + took[middle]) / 2
+
+    def first_look(self, fired: float, fire_took: float) -> float:
+        """When to look first at requests fired by `fired` (their calls took `fire_took`)."""
+        median = self.median()
+        wait = median if median is not None else self.first if self.first is not None else fire_took
+        return fired + max(wait, self.floor)
+
+    def next_look(self, fired: float, now: float, misses: int) -> float:
+        """When to look again at a request seen IN_PROGRESS at `now`, for the `misses`-th time."""
+        median = self.median()
+        if median is None:
+            return now + max((now - fired) / 2, self.floor)
+        return now + max(median * min(1.0, 2.0 ** (misses - 4)), self.floor)
+
+    def spacing(self) -> float:
+        """The least time between two looks: an eighth of the median, so requests fired at
+        different times are looked at together, a few times per completion time."""
+        return max(self.floor, (self.median() or 0.0) / 8)
+
+    def ended(self, fired: float, in_progress: float, seen: float) -> None:
+        """A request fired at `fired`, last seen IN_PROGRESS at `in_progress`, seen ended at `seen`."""
+        bisect.insort(self.took, (max(in_progress, fired) + seen) / 2 - fired)
+
+
 # The outcomes of a cancelled run: never fired, or fired and not seen to end.
 NOT_STARTED, UNKNOWN = "NOT_STARTED", "UNKNOWN"
+# The status `check` may give a request that left IN_PROGRESS before it knows whether it
+# SUCCEEDED or FAILED: its slot is free at once, and `conclude` says which, a little later.
+ENDED = "ENDED"
 
 
 @dataclass
@@ -290,6 +345,19 @@ class AsyncOutcome:
         return self.status == "SUCCEEDED"
 
 
+@dataclass
+class _Flight:
+    """One request in flight: its item, when its firing ended, when it was last seen
+    IN_PROGRESS (once it ENDED, when it was seen so), when to look at it next, and how many
+    looks found it still IN_PROGRESS."""
+
+    index: int
+    fired: float
+    seen: float
+    due: float
+    misses: int = 0
+
+
 def run_async(
     items: list[T],
     fire: Callable[[T], Mapping[str, Any]],
@@ -300,28 +368,35 @@ def run_async(
     progress: Callable[[int, int], None] | None = None,
     parallel: Mapper = sequential,
     cancel: Cancellation | None = None,
+    cadence: Cadence | None = None,
+    conclude: Callable[[list[str]], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> list[AsyncOutcome]:
     """Fire requests with at most `limit` outstanding, poll them together, return outcomes.
 
     `fire(item)` starts one request and returns its status object (Status, RequestId,
     FailureReason). `check(request_ids)` looks at all outstanding requests at once and
     returns the status objects of those that ended; if the look fails, the next round looks
-    again. `parallel` maps over a batch of new requests (a thread pool's map overlaps their
-    round trips). A request still IN_PROGRESS `settings.timeout` seconds after it was fired
-    is reported as TIMEOUT; no new request is fired after that, and the rest are SKIPPED.
-    Once `cancel` is set, nothing more is fired (NOT_STARTED) and the requests in flight are
-    polled for `settings.interrupt_grace` seconds more (UNKNOWN if still IN_PROGRESS then).
-    A failed request does not stop the others.
+    again. A look is made when a request is due one (`cadence`, learnt from the completion
+    times seen; pass one to carry it from round to round). `check` may say only that a
+    request ENDED: its slot goes to the next request at once, and `conclude(request_ids)`
+    gives the final status objects of those once the next requests are fired. `parallel`
+    maps over a batch of new requests (a thread pool's map overlaps their round trips). A
+    request still IN_PROGRESS `settings.timeout` seconds after it was fired is reported as
+    TIMEOUT; no new request is fired after that, and the rest are SKIPPED. Once `cancel` is
+    set, nothing more is fired (NOT_STARTED) and the requests in flight are polled for
+    `settings.interrupt_grace` seconds more (UNKNOWN if still IN_PROGRESS then). A failed
+    request does not stop the others.
     """
     from .errors import AccessError, ProvisionerError, is_denied
 
     cancel = cancel or Cancellation()
+    cadence = cadence or Cadence(settings.first_delay, settings.min_interval)
     outcomes: list[AsyncOutcome | None] = [None] * len(items)
     queue = list(range(len(items)))
     queue.reverse()
-    inflight: dict[str, tuple[int, float]] = {}
-    interval = settings.first_delay
-    last_check = clock.now()
+    inflight: dict[str, _Flight] = {}
+    ended: dict[str, _Flight] = {}  # left IN_PROGRESS; SUCCEEDED or FAILED still to be told
+    last_look: float | None = None
     done = 0
     timed_out = False
     grace_ends: float | None = None
@@ -333,31 +408,62 @@ def run_async(
         if progress:
             progress(done, len(items))
 
-    def try_fire(index: int) -> Mapping[str, Any] | ProvisionerError:
+    def try_fire(index: int) -> tuple[Mapping[str, Any] | ProvisionerError, float, float]:
+        """The status object (or the error), and when the call started and ended."""
+        started = clock.now()
         if cancel.cancelled:  # cancelled while this batch was being fired
-            return Interrupted("request")
+            return Interrupted("request"), started, started
         try:
-            return fire(items[index])
+            return fire(items[index]), started, clock.now()
         except ProvisionerError as exc:
             # Bad credentials stop everything; AccessDenied fails this request only, and the
             # requests in flight are still polled to their end.
             if isinstance(exc, AccessError) and not is_denied(exc):
                 raise
-            return exc
+            return exc, started, clock.now()
 
     def settle(index: int, status: Mapping[str, Any]) -> None:
         finish(index, AsyncOutcome(str(status.get("Status")), status.get("FailureReason"), status.get("RequestId")))
+
+    def tell(conclude: Callable[[list[str]], Mapping[str, Mapping[str, Any]]] | None) -> None:
+        """Settle the requests that ENDED with what `conclude` says of them. If it cannot say,
+        they are asked about again next round; once the run is cancelled, or after the
+        timeout, their outcome is UNKNOWN."""
+        try:
+            told = conclude(list(ended)) if conclude is not None else {}
+        except AccessError:
+            raise
+        except ProvisionerError:
+            told = {}
+        for request_id, status in told.items():
+            if (flight := ended.pop(request_id, None)) is not None:
+                settle(flight.index, status)
+        now = clock.now()
+        for request_id, flight in list(ended.items()):
+            if grace_ends is not None or now - flight.fired >= settings.timeout:
+                del ended[request_id]
+                finish(
+                    flight.index,
+                    AsyncOutcome(UNKNOWN, "it ended, but whether it succeeded could not be read", request_id),
+                )
+        if ended and not inflight:
+            clock.sleep(cadence.spacing())  # before asking again
 
     def notice_cancel() -> None:
         nonlocal grace_ends
         if cancel.cancelled and grace_ends is None:
             grace_ends = clock.now() + settings.interrupt_grace
 
-    while queue or inflight:
+    while queue or inflight or ended:
         batch: list[int] = []
         while queue and not timed_out and not cancel.cancelled and len(inflight) + len(batch) < limit:
             batch.append(queue.pop())
-        for index, fired in zip(batch, parallel(try_fire, batch), strict=True):
+        results = parallel(try_fire, batch)
+        # A batch is fired together and looked at together, from when its last call ended:
+        # its requests stay one wave, and a look frees the whole of it.
+        batch_end = max((ended for _, _, ended in results), default=0.0)
+        due = cadence.first_look(batch_end, max((ended - started for _, started, ended in results), default=0.0))
+        for index, (fired, _, _) in zip(batch, results, strict=True):
             if isinstance(fired, Interrupted):
                 if fired.may_have_taken_effect:
                     finish(index, AsyncOutcome(UNKNOWN, "interrupted: the request may have been made"))
@@ -366,7 +472,7 @@ def run_async(
             elif isinstance(fired, ProvisionerError):
                 finish(index, AsyncOutcome("ERROR", str(fired)))
             elif fired.get("Status") == "IN_PROGRESS":
-                inflight[str(fired["RequestId"])] = (index, clock.now())
+                inflight[str(fired["RequestId"])] = _Flight(index, batch_end, batch_end, due)
             else:
                 settle(index, fired)
         notice_cancel()
@@ -379,39 +485,59 @@ def run_async(
                     else AsyncOutcome("SKIPPED", "not started: earlier requests timed out"),
                 )
             queue.clear()
+        # Told while the batch just fired is in flight, and once per completion time at most:
+        # one listing then covers every request that ended meanwhile.
+        if ended and (
+            not (inflight or queue)
+            or grace_ends is not None
+            or clock.now() - min(f.seen for f in ended.values()) >= (cadence.median() or 0.0)
+        ):
+            tell(conclude)
         if not inflight:
             continue
-        # The interval runs from the last look, so time spent firing counts towards it.
-        wait = max(interval - (clock.now() - last_check), 0.0)
+        look = min(flight.due for flight in inflight.values())
+        if last_look is not None:
+            look = max(look, last_look + cadence.spacing())
         if grace_ends is not None:
-            wait = min(wait, max(grace_ends - clock.now(), 0.0))
-        clock.sleep(wait)
-        last_check = clock.now()
+            look = min(look, grace_ends)
+        clock.sleep(max(look - clock.now(), 0.0))
+        last_look = now = clock.now()
         try:
             finished = check(list(inflight))
         except AccessError:
             raise
         except ProvisionerError:
-            finished = {}  # a look changes nothing: the next round looks again
-        for request_id, status in finished.items():
-            entry = inflight.pop(request_id, None)
-            if entry is not None:
-                settle(entry[0], status)
-        interval = settings.first_delay if finished else min(settings.max_interval, interval * settings.backoff)
+            finished = None  # a look that failed tells nothing: the next one looks again
+        for request_id, flight in list(inflight.items()):
+            status = finished.get(request_id) if finished is not None else None
+            if status is not None:
+                del inflight[request_id]
+                cadence.ended(flight.fired, flight.seen, now)
+                if status.get("Status") == ENDED:
+                    flight.seen = now  # from now on: when it was seen ended
+                    ended[request_id] = flight
+                else:
+                    settle(flight.index, status)
+                continue
+            if finished is not None:
+                flight.seen = now
+            if flight.due <= now:
+                flight.misses += 1
+                flight.due = cadence.next_look(flight.fired, now, flight.misses)
         notice_cancel()
         now = clock.now()
         if grace_ends is not None:
             if now >= grace_ends:
                 for request_id in list(inflight):
-                    index, _ = inflight.pop(request_id)
-                    finish(index, AsyncOutcome(UNKNOWN, "interrupted while IN_PROGRESS", request_id))
+                    flight = inflight.pop(request_id)
+                    finish(flight.index, AsyncOutcome(UNKNOWN, "interrupted while IN_PROGRESS", request_id))
             continue
-        if any(now - fired >= settings.timeout for _, fired in inflight.values()):
+        if any(now - flight.fired >= settings.timeout for flight in inflight.values()):
             timed_out = True
             for request_id in list(inflight):
-                index, _ = inflight.pop(request_id)
+                flight = inflight.pop(request_id)
                 finish(
-                    index,
+                    flight.index,
                     AsyncOutcome(
                         "TIMEOUT",
                         f"still IN_PROGRESS after {settings.timeout:g}s; it may still finish: "

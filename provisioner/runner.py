@@ -7,9 +7,10 @@ for deletions), and the lanes from each kind's service.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ from .errors import AccessError, AwsAccessError, AwsError, Interrupted, Provisio
 from .kinds import KINDS, dependency_order
 from .kinds.base import Diff, Env, Ids, Kind, LiveState, Mode, Reader, reader
 from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, KindName, Outcome, Plan
-from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
+from .retry import AsyncOutcome, Cadence, Mapper, PollSettings, run_async, sequential
 
 Progress = Callable[[str, int, int], None]
 INTERRUPTED = {retry.NOT_STARTED: NOT_STARTED, retry.UNKNOWN: UNKNOWN}
@@ -94,7 +95,7 @@ class Runner:
         if mode is not Mode.DESTROY:
             plan.warnings += self.config.warnings
         with self._naming_the_caller():
-            self.live = live = read(self.order, reader(self.clients, self.ctx, self.settings.now()), self.config, mode)
+            self.live = live = read(self.order, self._reader(), self.config, mode)
             for kind in self.order:
                 self._add(plan, kind, kind.diff(self.config, live, mode))
         planned = list(dict((c.ref, c) for c in plan.changes).values())  # one change an object, whoever found it
@@ -108,6 +109,10 @@ class Runner:
         for items in (plan.notes, plan.warnings, plan.errors):
             items[:] = dict.fromkeys(items)  # two kinds may say the same thing once
         return plan
+
+    def _reader(self) -> Reader:
+        assert self.ctx is not None
+        return reader(self.clients, self.ctx, self.settings.now(), parallel=self._mapper())
 
     @staticmethod
     def _add(plan: Plan, kind: Kind[Any, Any], diff: Diff[Any]) -> None:
@@ -238,7 +243,22 @@ class _Apply:
         if kind.asynchronous:
             self._asynchronous(kind, ready)
         else:
-            self.record(self.env.parallel(lambda change: self._one(kind, change), ready))
+            done = self._progress(kind, ready)
+            self.record(self.env.parallel(lambda change: done(self._one(kind, change)), ready))
+
+    def _progress(self, kind: Kind[Any, Any], changes: list[Change[Any]]) -> Callable[[Outcome], Outcome]:
+        """Tell the progress of these changes: none done yet, then each as it finishes."""
+        report = self.runner.progress
+        if report is None or not changes:
+            return lambda outcome: outcome
+        phase, total, finished = _phase(kind, changes), len(changes), itertools.count(1)
+        report(phase, 0, total)
+
+        def done(outcome: Outcome) -> Outcome:
+            report(phase, next(finished), total)
+            return outcome
+
+        return done
 
     def _blocked(self, change: Change[Any]) -> Outcome | None:
         """The outcome of a change that must not be tried: one it requires did not succeed."""
@@ -292,35 +312,52 @@ class _Apply:
         """Fire and poll, within the kind's limit of outstanding requests, round by round;
         after a round with a timeout, nothing more is fired."""
         done, timed_out = 0, False
+        if self.runner.progress is not None and changes:
+            self.runner.progress(_phase(kind, changes), 0, len(changes))
+        # What one round learns of the completion times paces the next.
+        poll = self.runner.settings.poll
+        cadence = Cadence(poll.first_delay, poll.min_interval)
         for batch in kind.batches(changes):
             if timed_out:
                 results = [AsyncOutcome("SKIPPED", "not started: earlier requests timed out")] * len(batch)
             else:
-                results = self._round(kind, batch, done, len(changes))
+                results = self._round(kind, batch, done, len(changes), cadence)
             timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
             done += len(batch)
             self.record(_outcomes(batch, results))
+        if self.runner.progress is not None and changes:  # rounds skipped after a timeout end too
+            self.runner.progress(_phase(kind, changes), len(changes), len(changes))
 
-    def _round(self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int) -> list[AsyncOutcome]:
+    def _round(
+        self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int, cadence: Cadence
+    ) -> list[AsyncOutcome]:
         runner, env, report = self.runner, self.env, self.runner.progress
         action = batch[0].action if batch else Action.CREATE
         progress = None
         if report is not None:
 
             def progress(n: int, _: int) -> None:  # over every round, not this one
-                report(f"{kind.name.label}s", offset + n, total)
+                report(_phase(kind, batch), offset + n, total)
 
         return run_async(
             batch,
             fire=self._named(lambda change: kind.fire(change, env)),
             check=lambda request_ids: kind.check(request_ids, env, action),
+            conclude=lambda request_ids: kind.conclude(request_ids, env, action),
             parallel=env.parallel,
             limit=kind.limit(runner.settings.limits),
             clock=runner.clients.clock,
             settings=runner.settings.poll,
             progress=progress,
             cancel=runner.clients.cancel,
+            cadence=cadence,
         )
+
+
+def _phase(kind: Kind[Any, Any], changes: list[Change[Any]]) -> str:
+    """What a batch of changes is called while it runs: "users", "deleting assignments"."""
+    deleting = changes[0].action is Action.DELETE
+    return f"{'deleting ' if deleting else ''}{kind.name.label}s"
 
 
 def _outcomes(changes: list[Change[Any]], results: list[AsyncOutcome]) -> list[Outcome]:
@@ -348,9 +385,39 @@ def _dependents_first(change: Change[Any], planned: list[Change[Any]]) -> frozen
 
 
 def read(order: list[Kind[Any, Any]], reader: Reader, config: Config, mode: Mode) -> LiveState:
-    """Each kind's part of the live state, in dependency order (a kind reads with the parts
-    of the kinds it depends on)."""
+    """Each kind's part of the live state, read with the parts of the kinds it depends on.
+
+    With a parallel reader, each kind is read as soon as those are, so kinds that do not
+    depend on each other (the identity store's and the permission sets') are read at once,
+    all within the shared rate limits; the first error in dependency order is raised."""
+    if reader.parallel is sequential:
+        live = LiveState(reader.ctx, reader.now)
+        for kind in order:
+            live = live.with_part(kind.name, kind.read(reader, config, live, mode))
+        return live
+    needs = _needs(order)
+    with ThreadPoolExecutor(max_workers=len(order)) as pool:
+        futures: dict[KindName, Future[Any]] = {}
+
+        def read_one(kind: Kind[Any, Any]) -> Any:
+            ready = LiveState(reader.ctx, reader.now)
+            for name in needs[kind.name]:
+                ready = ready.with_part(name, futures[name].result())  # raises what reading it raised
+            return kind.read(reader, config, ready, mode)
+
+        for kind in order:  # a kind is submitted after those it needs: its wait cannot deadlock
+            futures[kind.name] = pool.submit(read_one, kind)
+        parts = [(kind.name, futures[kind.name].result()) for kind in order]
     live = LiveState(reader.ctx, reader.now)
-    for kind in order:
-        live = live.with_part(kind.name, kind.read(reader, config, live, mode))
+    for name, part in parts:
+        live = live.with_part(name, part)
     return live
+
+
+def _needs(order: list[Kind[Any, Any]]) -> dict[KindName, list[KindName]]:
+    """The kinds each kind depends on, directly or through others, in `order`."""
+    needs: dict[KindName, list[KindName]] = {}
+    for kind in order:
+        wanted = {n for dep in kind.depends_on if dep in needs for n in (dep, *needs[dep])}
+        needs[kind.name] = [k.name for k in order if k.name in wanted]
+    return needs

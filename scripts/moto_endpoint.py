@@ -5,6 +5,7 @@
     python scripts/moto_endpoint.py --port 5055 --async-seconds 2 --tps 20 --quotas
     python scripts/moto_endpoint.py --throttle-rate 0.3 --error-rate 0.05 --seed 7
     python scripts/moto_endpoint.py --member 111122223333 --caller DELEGATED=111122223333
+    python scripts/moto_endpoint.py --directory 20000,3000     # a store an identity provider synced
 
 Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake credentials:
 
@@ -115,11 +116,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=ACCOUNT",
         help="requests signed with access key id KEY act as member account ACCOUNT; repeatable",
     )
+    parser.add_argument(
+        "--directory",
+        default=None,
+        metavar="USERS,GROUPS",
+        help="start with an identity store of that many users and groups synced from an identity provider "
+        "(tests/realism/directory.py), in --region",
+    )
+    parser.add_argument("--region", default="ap-northeast-2", help="the Region of --directory")
     args = parser.parse_args(argv)
     for caller in args.caller:
         if "=" not in caller:
             parser.error(f"--caller {caller}: write it KEY=ACCOUNT")
     return args
+
+
+def directory_size(text: str) -> tuple[int, int]:
+    """USERS,GROUPS -> (users, groups)."""
+    users, _, groups = text.partition(",")
+    try:
+        return int(users), int(groups or 0)
+    except ValueError:
+        raise SystemExit(f"--directory takes USERS,GROUPS (two whole numbers), not {text!r}") from None
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -142,7 +160,12 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    size = directory_size(args.directory) if args.directory else None
     endpoint = Endpoint(args.port, tuple(args.member), **settings_from(args))
+    if size is not None:
+        from tests.realism.directory import populate
+
+        populate(*size, region=args.region)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from provisioner.aws import Clients
 from provisioner.cli import cli
 from provisioner.errors import AwsAccessError, AwsError
 from provisioner.report import render_result
-from provisioner.retry import FakeClock, PollSettings, Retrier, RetrySettings, run_async
+from provisioner.retry import ENDED, Cadence, FakeClock, PollSettings, Retrier, RetrySettings, run_async
 from provisioner.runner import Runner, RunSettings
 from tests import realism
 from tests.conftest import EXAMPLES, REGION, load_example, make_clients, parse, plan_and_apply, run_settings
@@ -53,53 +54,136 @@ def test_in_progress_assignments_are_polled_to_success(clients: Clients, clock: 
     assert clock.t >= 5 * 3, "three waves of 15, each IN_PROGRESS for 5 s, were waited for"
 
 
-def test_polling_is_batched_not_a_describe_per_request_per_round(clients: Clients, clock: Any) -> None:
-    realism.configure(async_seconds=5, clock=clock.now)
+def rounds(call: str) -> dict[float, int]:
+    """Calls of `call` per poll round: the calls at one time of the layer's fake clock."""
+    return dict(Counter(realism.STATE.times(call)))
+
+
+@pytest.mark.parametrize("failing", [0, 18])
+def test_a_poll_round_costs_a_couple_of_calls_not_one_per_request(clients: Clients, clock: Any, failing: int) -> None:
+    def fail(payload: dict[str, str]) -> str | None:
+        return "IAM role quota exceeded" if payload["TargetId"] == "111122223333" else None
+
+    realism.configure(async_seconds=5, clock=clock.now, fail_assignment=fail if failing else None)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    assert len(result.failed) == failing
+    listings = rounds("sso-admin:ListAccountAssignmentCreationStatus")
+    # One listing of the requests IN_PROGRESS, and one of those FAILED when some ended: at most
+    # two a round, however many requests are in flight; a describe only for each that FAILED.
+    assert len(listings) >= 3 and set(listings.values()) <= {1, 2}, listings
+    assert realism.STATE.calls["sso-admin:DescribeAccountAssignmentCreationStatus"] == failing
+    assert all("IAM role quota exceeded" in o.detail and o.request_id for o in result.failed)
+
+
+def test_deletions_are_polled_the_same_way(clients: Clients, clock: Any) -> None:
     plan_and_apply(clients, parse(MANY))
-    # Many in flight: one listing per round, and a describe only for each request that ended.
-    assert realism.STATE.calls["sso-admin:DescribeAccountAssignmentCreationStatus"] == 36
-    listings = realism.STATE.times("sso-admin:ListAccountAssignmentCreationStatus")
-    assert len(listings) >= 3 and len(set(listings)) == len(listings)
+    realism.configure(async_seconds=5, clock=clock.now)
+    runner = Runner(make_clients(clock), parse(MANY), run_settings())
+    assert runner.apply(runner.plan_destroy()).ok
+    listings = rounds("sso-admin:ListAccountAssignmentDeletionStatus")
+    assert len(listings) >= 3 and set(listings.values()) <= {1, 2}, listings
+    assert realism.STATE.calls["sso-admin:DescribeAccountAssignmentDeletionStatus"] == 0
 
 
-# -- the poll cadence: 1 s, growing by 1.25 to at most 5 s ----------------------------------------
-def gentle_backoff(until: float) -> list[float]:
-    """The waits between looks of the README's backoff, up to the first look at or after `until`."""
-    waits, interval = [], 1.0
-    while sum(waits) < until:
-        waits.append(interval)
-        interval = min(interval * 1.25, 5.0)
-    return waits
+# -- the poll cadence: learnt from the completion times seen -------------------------------------
+class Timed:
+    """Requests that end `took(n)` seconds after the n-th is fired, each call taking `rtt` of
+    the fake clock; records when it was looked at."""
+
+    def __init__(self, clock: FakeClock, took: Any, rtt: float = 0.0) -> None:
+        self.clock, self.took, self.rtt = clock, took, rtt
+        self.ends: dict[str, float] = {}
+        self.looks: list[float] = []
+
+    def fire(self, item: int) -> Mapping[str, Any]:
+        self.clock.t += self.rtt
+        self.ends[f"r{item}"] = self.clock.now() + self.took(item)
+        return {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}
+
+    def check(self, request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        self.looks.append(self.clock.now())
+        assert len(self.looks) <= 2000, f"looked {len(self.looks)} times in {self.clock.now()}s"
+        now = self.clock.now()
+        self.clock.t += self.rtt
+        return {rid: {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids if self.ends[rid] <= now}
 
 
-def test_polling_waits_one_second_then_backs_off_to_five() -> None:
+@pytest.mark.parametrize("first", [None, 1.0])
+def test_until_one_ends_each_wait_is_half_the_time_waited(first: float | None) -> None:
     clock = FakeClock()
-    looks: list[float] = []
+    aws = Timed(clock, took=lambda n: 60.0)
+    outcomes = run_async([1, 2], aws.fire, aws.check, 15, clock, PollSettings(first_delay=first))
+    assert [o.status for o in outcomes] == ["SUCCEEDED"] * 2
+    floor = PollSettings().min_interval  # one call's share of the rate: the fire took no time here
+    assert aws.looks[0] == pytest.approx(first or floor)
+    waits = [later - earlier for earlier, later in zip(aws.looks, aws.looks[1:], strict=False)]
+    assert waits == pytest.approx([max(waited / 2, floor) for waited in aws.looks[:-1]])
+    assert 60 <= aws.looks[-1] < 90  # seen ended at most half its time late
+
+
+@pytest.mark.parametrize(
+    ("took", "rtt"),
+    [(0.2, 0.005), (3.0, 0.1), (60.0, 0.1)],
+    ids=["ten times faster than AWS", "AWS", "slow"],
+)
+@pytest.mark.parametrize("spread", [0.0, 0.3])
+def test_the_quota_slots_never_sit_idle_long_on_fast_or_slow_aws(took: float, rtt: float, spread: float) -> None:
+    """No constant sets the pace: 300 requests through 15 slots take little more than the
+    20 waves the quota allows, and a wave costs a few looks, whatever the completion time."""
+    clock, jitter = FakeClock(), random.Random(7)
+    aws = Timed(clock, took=lambda n: took * (1 + jitter.uniform(-spread, spread)), rtt=rtt)
+    outcomes = run_async(list(range(300)), aws.fire, aws.check, 15, clock, PollSettings(min_interval=0.005))
+    assert all(o.ok for o in outcomes)
+    waves = 300 / 15
+    assert clock.now() <= 1.25 * waves * took * (1 + spread / 2), clock.now() / (waves * took)
+    assert len(aws.looks) <= 10 * waves
+
+
+def test_the_first_look_comes_near_the_median_completion_seen() -> None:
+    clock = FakeClock()
+    aws = Timed(clock, took=lambda n: 4.0)
+    cadence = Cadence(None, 0.05)
+    run_async(list(range(60)), aws.fire, aws.check, 15, clock, PollSettings(), cadence=cadence)
+    assert cadence.median() == pytest.approx(4.0, rel=0.15)
+    # After the first wave, every wave is seen ended within an eighth of its time.
+    assert clock.now() <= 4.0 * 1.5 + 3 * 4.0 * 1.125 + 1e-9, clock.now()
+
+
+def test_requests_that_ended_give_their_slots_before_their_outcome_is_read() -> None:
+    clock, events = FakeClock(), []
+    aws = Timed(clock, took=lambda n: 2.0)
+
+    def fire(item: int) -> Mapping[str, Any]:
+        events.append(f"fire {item}")
+        return aws.fire(item)
 
     def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
-        looks.append(clock.now())
-        assert len(looks) <= 100, f"polled {len(looks)} times in {clock.now()}s"
-        ended = clock.now() >= 60
-        return {rid: {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids if ended}
+        return {rid: {"Status": ENDED, "RequestId": rid} for rid in aws.check(request_ids)}
 
-    fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
-    outcomes = run_async([1, 2], fire, check, 15, clock, PollSettings())
-    assert [o.status for o in outcomes] == ["SUCCEEDED"] * 2
-    waits = [later - earlier for earlier, later in zip([0.0, *looks], looks, strict=False)]
-    assert waits == pytest.approx(gentle_backoff(60))
+    def conclude(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        events.append(f"conclude {len(request_ids)}")
+        failed = {"Status": "FAILED", "FailureReason": "role quota", "RequestId": "r3"}
+        return {rid: failed if rid == "r3" else {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids}
+
+    outcomes = run_async(list(range(60)), fire, check, 15, clock, PollSettings(), conclude=conclude)
+    assert [o.status for o in outcomes].count("SUCCEEDED") == 59 and outcomes[3].reason == "role quota"
+    assert events.index("fire 15") < events.index(next(e for e in events if e.startswith("conclude")))
+    concluded = [e for e in events if e.startswith("conclude")]
+    assert len(concluded) <= 5 and sum(int(e.split()[1]) for e in concluded) == 60  # one per wave at most
 
 
-def test_an_apply_polls_aws_gently_while_its_request_is_in_progress(clients: Clients, clock: FakeClock) -> None:
+def test_an_apply_polls_its_one_request_at_a_growing_pace(clients: Clients, clock: FakeClock) -> None:
     def takes(seconds: float) -> None:  # every call takes 10 ms of the fake clock
         clock.t += seconds
 
     realism.configure(async_seconds=30, clock=clock.now, latency=0.01, sleep=takes)
     plan, result, _ = plan_and_apply(clients, load_example())
     assert result.ok
-    created = realism.STATE.times("sso-admin:CreateAccountAssignment")
+    [created] = realism.STATE.times("sso-admin:CreateAccountAssignment")
     looks = realism.STATE.times("sso-admin:DescribeAccountAssignmentCreationStatus")
-    waits = [later - earlier for earlier, later in zip(created + looks, looks, strict=False)]
-    assert waits == pytest.approx(gentle_backoff(30), abs=0.05), waits
+    waited = [look - created for look in looks]
+    assert waited[0] < 0.1 and 30 <= waited[-1] < 46, waited
+    assert len(looks) <= 20  # not one a second: each wait is half the time waited so far
 
 
 def test_outstanding_requests_stay_within_the_quota(clients: Clients, clock: Any) -> None:
@@ -158,6 +242,24 @@ def test_workers_make_independent_calls_side_by_side(aws: realism.State, clock: 
     runner = Runner(make_clients(clock), parse(MANY), RunSettings(workers=4))
     assert runner.apply(runner.plan()).ok
     assert met == [True]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("identitystore:ListGroups", "sso-admin:ListPermissionSets"),  # kinds of either service
+        ("sso-admin:DescribePermissionSet", "sso-admin:DescribePermissionSet"),  # the sets, side by side
+        ("sso-admin:ListTagsForResource", "sso-admin:ListTagsForResource"),
+        ("sso-admin:ListAccountsForProvisionedPermissionSet", "sso-admin:ListAccountsForProvisionedPermissionSet"),
+        ("identitystore:ListGroupMemberships", "identitystore:ListGroupMemberships"),  # the groups
+    ],
+)
+def test_plan_reads_run_side_by_side(aws: realism.State, clock: Any, first: str, second: str) -> None:
+    config = parse(MANY | {"users": [{"user_name": "kim", "email": "k@example.com", "groups": ["team0", "team1"]}]})
+    plan_and_apply(make_clients(clock), config)
+    met = rendezvous(first, second)
+    plan = Runner(make_clients(clock), config, RunSettings(workers=4)).plan()
+    assert plan.empty and met == [True]
 
 
 def test_failed_assignment_reports_reason_and_request_id_and_the_rest_finishes(clients: Clients, clock: Any) -> None:

@@ -69,6 +69,46 @@ def test_apply_against_the_endpoint_then_plan_is_clean(endpoint: Endpoint) -> No
     assert served["identitystore:CreateUser"] == 1
 
 
+def on_a_terminal(endpoint: Endpoint, *args: str) -> tuple[int, str]:
+    """Run the CLI with its stderr on a pseudo-terminal, as a person at a shell has it; the
+    exit code and what the terminal received."""
+    import os
+    import pty
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        cli_command(endpoint.url, *args), stdout=subprocess.PIPE, stderr=child, env=cli_env(), cwd=ROOT
+    )
+    os.close(child)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child side closed: the process is gone
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(main)
+    return proc.wait(timeout=120), received.decode()
+
+
+def test_progress_shows_on_a_terminal_and_nowhere_else(endpoint: Endpoint) -> None:
+    code, terminal = on_a_terminal(endpoint, "apply", "-f", EXAMPLE, "--yes")
+    assert code == 0, terminal
+    # Each line as the terminal shows it in the end (\r rewrites it; the terminal sends \r\n).
+    shown = [line.split("\r")[-1].replace("\x1b[K", "") for line in terminal.replace("\r\n", "\n").split("\n")]
+    # Creates as well as polled requests, a line ending once all its phases are done.
+    done = [phase for line in shown for phase in line.strip().split(" | ") if phase.endswith(" 1/1")]
+    assert sorted(done) == [
+        f"{kind} 1/1" for kind in ("assignments", "groups", "memberships", "permission sets", "users")
+    ]
+    code, terminal = on_a_terminal(endpoint, "--output", "json", "destroy", "-f", EXAMPLE, "--yes")
+    assert code == 0 and "deleting" not in terminal and "\r" not in terminal, terminal
+    again = endpoint.cli("apply", "-f", EXAMPLE, "--yes")  # no terminal: a log, not a progress line
+    assert again.returncode == 0 and "assignments" not in again.stderr and "\r" not in again.stderr
+
+
 def test_doctor_against_the_endpoint_runs_its_checks(endpoint: Endpoint) -> None:
     result = endpoint.cli("doctor")
     assert "internal error" not in result.stderr and "error:" not in result.stderr, result.stderr

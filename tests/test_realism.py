@@ -205,6 +205,32 @@ def test_a_request_ends_when_its_time_has_passed_however_often_it_is_polled(inst
     assert [a["PrincipalId"] for a in assignments(instance, ps)] == [group]
 
 
+def listed_requests(instance: tuple[str, str], status: str | None = None) -> list[str]:
+    """The creation request ids the status listing shows (every page), with that Status."""
+    only = {"Filter": {"Status": status}} if status else {}
+    pages = sso().get_paginator("list_account_assignment_creation_status").paginate(InstanceArn=instance[0], **only)
+    return [r["RequestId"] for page in pages for r in page["AccountAssignmentsCreationStatus"]]
+
+
+def test_status_listings_filter_by_status_and_come_100_a_page(instance: Any, clock: FakeClock) -> None:
+    # ListAccountAssignmentCreationStatus: Filter (OperationStatusFilter) takes one Status of
+    # IN_PROGRESS, FAILED or SUCCEEDED; MaxResults at most 100 (botocore sso-admin model).
+    realism.configure(
+        async_seconds=5, clock=clock.now, fail_assignment=lambda p: "quota" if p["TargetId"] == OTHER else None
+    )
+    ps, group = new_set(instance), new_group(instance)
+    done = [assign(instance, ps, group)["RequestId"] for _ in range(110)]
+    failed = assign(instance, ps, group, OTHER)["RequestId"]
+    clock.t = 5
+    later = assign(instance, ps, group)["RequestId"]
+    assert listed_requests(instance, "IN_PROGRESS") == [later]
+    assert listed_requests(instance, "FAILED") == [failed]
+    assert sorted(listed_requests(instance, "SUCCEEDED")) == sorted(done)
+    assert sorted(listed_requests(instance)) == sorted([*done, failed, later])
+    page = sso().list_account_assignment_creation_status(InstanceArn=instance[0])
+    assert len(page["AccountAssignmentsCreationStatus"]) == 100 and page["NextToken"]
+
+
 def test_without_async_seconds_a_request_ends_at_once(instance: Any) -> None:
     ps, group = new_set(instance), new_group(instance)
     assert assign(instance, ps, group)["Status"] == "SUCCEEDED"
@@ -425,6 +451,34 @@ def test_a_page_size_outside_the_models_range_is_refused(instance: Any, size: in
         assert code(listing) == "ValidationException"
     else:
         listing()
+
+
+def test_a_list_longer_than_the_model_allows_is_refused(instance: Any) -> None:
+    user = new_user(instance, "kim")
+    groups = [new_group(instance, f"g{i}") for i in range(101)]
+
+    def ask(n: int) -> Any:
+        return ids().is_member_in_groups(IdentityStoreId=instance[1], MemberId={"UserId": user}, GroupIds=groups[:n])
+
+    assert len(ask(100)["Results"]) == 100
+    assert code(lambda: ask(101)) == "ValidationException"
+
+
+@pytest.mark.parametrize("synced", [True, False])
+def test_a_large_directory_comes_before_what_the_store_held(instance: Any, synced: bool) -> None:
+    from tests.realism.directory import populate
+
+    mine = new_user(instance, "admin")
+    filled = populate(users=250, groups=3, members={"AllStaff": 150}, synced=synced)
+    pages = list(ids().get_paginator("list_users").paginate(IdentityStoreId=instance[1]))
+    assert [len(p["Users"]) for p in pages] == [100, 100, 51]
+    assert pages[0]["Users"][0]["UserName"] == "staff00000" and pages[-1]["Users"][-1]["UserId"] == mine
+    assert ("ExternalIds" in pages[0]["Users"][0]) is synced
+    members = ids().list_group_memberships(IdentityStoreId=instance[1], GroupId=filled.groups["AllStaff"])
+    assert len(members["GroupMemberships"]) == 100 and members["NextToken"]
+    assert [g["DisplayName"] for g in ids().list_groups(IdentityStoreId=instance[1])["Groups"]] == [
+        "dept0000", "dept0001", "dept0002", "AllStaff",
+    ]  # fmt: skip
 
 
 def test_aws_managed_policies_are_found_by_their_path(instance: Any) -> None:

@@ -12,6 +12,7 @@ import click
 
 from ..commands.common import Options
 from ..errors import AwsError, ConfigError, ProvisionerError
+from .progress import ProgressLine
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 # A mistyped flag must not read as "changes pending" (2, click's own usage code) in CI:
@@ -217,7 +218,9 @@ def cli(
                 64 usage error (unknown command or option, missing or bad value),
                 130 interrupted (Ctrl-C).
     """
-    progress_on_terminal = sys.stderr.isatty() and output != "json"
+    # Progress is for people watching: a line on a terminal, silent in JSON and in logs
+    # (where -v writes a line as each phase ends).
+    progress_line = ProgressLine(sys.stderr) if sys.stderr.isatty() and output != "json" else None
 
     def on_retry(what: str, exc: BaseException, delay: float) -> None:
         if verbose:
@@ -225,10 +228,10 @@ def cli(
             say(f"retry: {line} (waiting {delay:.1f}s)")
 
     def progress(phase: str, done: int, total: int) -> None:
-        if progress_on_terminal:
-            click.echo(f"\r  {phase}: {done}/{total} finished", nl=done == total, err=True)
-        elif verbose:
-            say(f"{phase}: {done}/{total} finished")
+        if progress_line is not None:
+            progress_line(phase, done, total)
+        elif verbose and done == total:
+            say(f"{phase}: {done}/{total} done")
 
     options = Options(profile, region, endpoint_url, max_rps, workers, retry_budget, on_retry, progress)
     ctx.obj = State(options, output, verbose, debug)

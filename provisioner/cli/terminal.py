@@ -157,7 +157,8 @@ def change_options(fn: Any) -> Any:
             type=click.FloatRange(min=0.01),
             default=None,
             metavar="SECONDS",
-            help="First wait before polling asynchronous requests; it grows to 5s (default 1).",
+            help="First wait before looking at asynchronous requests, until one has been seen to end "
+            "(default: as long as the call that made it took); then the waits follow the completion times seen.",
         ),
         click.option(
             "--poll-timeout",

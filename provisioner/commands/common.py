@@ -63,7 +63,8 @@ def runner(
     from ..retry import Cancellation, PollSettings
     from ..runner import Runner, RunSettings
 
-    poll = PollSettings()
+    # Looks at asynchronous requests are never closer together than one call's share of the rate.
+    poll = PollSettings(min_interval=1.0 / options.max_rps)
     if poll_timeout:
         poll = replace(poll, timeout=poll_timeout)
     if poll_interval:

@@ -20,6 +20,7 @@ from .. import quotas
 from ..config import Config
 from ..errors import AwsError
 from ..plan import Action, Change, FieldChange, KindName
+from ..retry import ENDED
 from . import groups, permission_sets, users
 from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, deletion
 from .permission_sets.live import provisioned_accounts
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from ..context import Context
     from ..targets import Resolution
 
-# With this many requests outstanding, one status listing beats a describe per request.
-LIST_STATUS_THRESHOLD = 3
+# With more requests than this outstanding, status listings beat a describe each.
+LIST_STATUS_THRESHOLD = 1
 
 PrincipalType = Literal["GROUP", "USER"]
 PRINCIPAL_KINDS: dict[PrincipalType, KindName] = {"GROUP": KindName.GROUP, "USER": KindName.USER}
@@ -578,45 +579,60 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         return created["AccountAssignmentCreationStatus"]
 
     def check(self, request_ids: list[str], env: Env, action: Action) -> Mapping[str, Mapping[str, Any]]:
-        """Status objects of the creation (or deletion) requests no longer IN_PROGRESS: one
-        listing of those IN_PROGRESS, then a describe of each request that left it."""
+        """The requests no longer IN_PROGRESS. One request: its describe. More: one listing
+        of the requests IN_PROGRESS, however many are in flight; those of ours not in it
+        ENDED, and `conclude` tells which of them FAILED."""
+        if len(request_ids) <= LIST_STATUS_THRESHOLD:
+            statuses = env.parallel(lambda rid: self._describe(rid, env, action), request_ids)
+            return {rid: s for rid, s in zip(request_ids, statuses, strict=True) if s.get("Status") != "IN_PROGRESS"}
+        in_progress = self._listed("IN_PROGRESS", env, action)
+        return {rid: {"Status": ENDED, "RequestId": rid} for rid in request_ids if rid not in in_progress}
+
+    def conclude(self, request_ids: list[str], env: Env, action: Action) -> Mapping[str, Mapping[str, Any]]:
+        """Final statuses of requests that left IN_PROGRESS: one listing of the requests
+        FAILED, and a describe of each of ours there, for its reason; the others SUCCEEDED.
+        (FAILED and SUCCEEDED are final, and `check` listed IN_PROGRESS before: a request
+        that was IN_PROGRESS then is never taken for one that ended.)"""
+        failed_now = self._listed("FAILED", env, action)
+        failed = [rid for rid in request_ids if rid in failed_now]
+        found: dict[str, Mapping[str, Any]] = {rid: {"Status": "SUCCEEDED", "RequestId": rid} for rid in request_ids}
+        found |= dict(zip(failed, env.parallel(lambda rid: self._describe(rid, env, action), failed), strict=True))
+        return found
+
+    def _describe(self, request_id: str, env: Env, action: Action) -> Mapping[str, Any]:
+        """The status object of one creation (or deletion) request."""
         sso, instance = env.clients.sso_admin, env.ctx.instance_arn
-        deleting = action is Action.DELETE
-        in_progress_filter: Any = {"Status": "IN_PROGRESS"}
-        candidates = request_ids
-        if len(request_ids) > LIST_STATUS_THRESHOLD:
-            if deleting:
-                listing = sso.pages(
-                    lambda c, more: c.list_account_assignment_deletion_status(
-                        InstanceArn=instance, Filter=in_progress_filter, **more
-                    ),
-                    "AccountAssignmentsDeletionStatus",
-                )
-            else:
-                listing = sso.pages(
-                    lambda c, more: c.list_account_assignment_creation_status(
-                        InstanceArn=instance, Filter=in_progress_filter, **more
-                    ),
-                    "AccountAssignmentsCreationStatus",
-                )
-            in_progress = {s["RequestId"] for s in listing}
-            candidates = [rid for rid in request_ids if rid not in in_progress]
-
-        def describe(request_id: str) -> Mapping[str, Any]:
-            if deleting:
-                return sso.call(
-                    lambda c: c.describe_account_assignment_deletion_status(
-                        InstanceArn=instance, AccountAssignmentDeletionRequestId=request_id
-                    )
-                )["AccountAssignmentDeletionStatus"]
+        if action is Action.DELETE:
             return sso.call(
-                lambda c: c.describe_account_assignment_creation_status(
-                    InstanceArn=instance, AccountAssignmentCreationRequestId=request_id
+                lambda c: c.describe_account_assignment_deletion_status(
+                    InstanceArn=instance, AccountAssignmentDeletionRequestId=request_id
                 )
-            )["AccountAssignmentCreationStatus"]
+            )["AccountAssignmentDeletionStatus"]
+        return sso.call(
+            lambda c: c.describe_account_assignment_creation_status(
+                InstanceArn=instance, AccountAssignmentCreationRequestId=request_id
+            )
+        )["AccountAssignmentCreationStatus"]
 
-        statuses = env.parallel(describe, candidates)
-        return {rid: s for rid, s in zip(candidates, statuses, strict=True) if s.get("Status") != "IN_PROGRESS"}
+    def _listed(self, status: str, env: Env, action: Action) -> set[str]:
+        """The ids of the creation (or deletion) requests the status listing shows with `status`."""
+        sso, instance = env.clients.sso_admin, env.ctx.instance_arn
+        only: Any = {"Status": status}
+        if action is Action.DELETE:
+            listing = sso.pages(
+                lambda c, more: c.list_account_assignment_deletion_status(
+                    InstanceArn=instance, Filter=only, MaxResults=quotas.LIST_PAGE_SIZE, **more
+                ),
+                "AccountAssignmentsDeletionStatus",
+            )
+        else:
+            listing = sso.pages(
+                lambda c, more: c.list_account_assignment_creation_status(
+                    InstanceArn=instance, Filter=only, MaxResults=quotas.LIST_PAGE_SIZE, **more
+                ),
+                "AccountAssignmentsCreationStatus",
+            )
+        return {str(s["RequestId"]) for s in listing}
 
     # -- export -----------------------------------------------------------------------
     def _exported(self, live: LiveState, scope: ExportScope) -> dict[tuple[str, str, str], list[str]]:

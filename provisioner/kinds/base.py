@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from ..errors import ProvisionerError
 from ..plan import Action, Change, FieldChange, KindName
+from ..retry import sequential
 
 if TYPE_CHECKING:
     from ..aws import Clients
@@ -116,8 +117,9 @@ class LiveState:
 
 @dataclass(frozen=True)
 class Reader:
-    """What a kind reads with: the clients, the instance, and the run's shared Organizations
-    readers (each listing read once per run)."""
+    """What a kind reads with: the clients, the instance, the run's shared Organizations
+    readers (each listing read once per run), and a map for its independent reads (a thread
+    pool's, within the rate limit)."""
 
     clients: Clients
     ctx: Context
@@ -125,14 +127,18 @@ class Reader:
     targets: OrganizationTargets
     now: datetime  # the run's "now", for what expires (assignments' until)
     scope: ExportScope = field(default_factory=lambda: ExportScope())
+    parallel: Mapper = sequential
 
 
-def reader(clients: Clients, ctx: Context, now: datetime, scope: ExportScope | None = None) -> Reader:
+def reader(
+    clients: Clients, ctx: Context, now: datetime, scope: ExportScope | None = None, parallel: Mapper = sequential
+) -> Reader:
     """A run's reader, with its own Organizations readers (each listing read once)."""
     from ..targets import AccountStates, OrganizationTargets
 
     states = AccountStates(clients)
-    return Reader(clients, ctx, states, OrganizationTargets(clients, states), now, scope or ExportScope())
+    targets = OrganizationTargets(clients, states)
+    return Reader(clients, ctx, states, targets, now, scope or ExportScope(), parallel)
 
 
 @dataclass(frozen=True)
@@ -202,7 +208,12 @@ class Kind(Generic[L, P]):
         raise NotImplementedError
 
     def check(self, request_ids: list[str], env: Env, action: Action) -> Mapping[str, Mapping[str, Any]]:
-        """Status objects of the requests among these that are no longer IN_PROGRESS."""
+        """Status objects of the requests among these that are no longer IN_PROGRESS (Status
+        ENDED, from retry, when only that is known yet: `conclude` then tells the rest)."""
+        raise NotImplementedError
+
+    def conclude(self, request_ids: list[str], env: Env, action: Action) -> Mapping[str, Mapping[str, Any]]:
+        """Final status objects of requests that `check` said ENDED."""
         raise NotImplementedError
 
     # -- export -----------------------------------------------------------------------

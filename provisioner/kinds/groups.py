@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from .. import quotas
 from ..config import Config, GroupSpec
 from ..plan import Action, Change, FieldChange, KindName
 from .base import Env, ExportScope, LiveState
@@ -27,11 +28,12 @@ if TYPE_CHECKING:
 class GroupKind(PrincipalKind[GroupSpec]):
     name = KindName.GROUP
     natural_key = "DisplayName"
-    result_key, id_key = "Groups", "GroupId"
+    result_key, id_key, attribute_path = "Groups", "GroupId", "displayName"
     actions = frozenset(
         {
             "identitystore:ListGroups",
             "identitystore:GetGroupId",
+            "identitystore:DescribeGroup",
             "identitystore:CreateGroup",
             "identitystore:UpdateGroup",
             "identitystore:DeleteGroup",
@@ -39,7 +41,10 @@ class GroupKind(PrincipalKind[GroupSpec]):
     )
 
     def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
-        return client.list_groups(IdentityStoreId=store, **more)
+        return client.list_groups(IdentityStoreId=store, MaxResults=quotas.LIST_PAGE_SIZE, **more)
+
+    def describe(self, client: IdentityStoreClient, store: str, principal_id: str) -> Mapping[str, Any]:
+        return client.describe_group(IdentityStoreId=store, GroupId=principal_id)
 
     def specs(self, config: Config) -> list[tuple[str, bool, GroupSpec]]:
         return [(spec.name, spec.external, spec) for spec in config.groups]

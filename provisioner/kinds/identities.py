@@ -3,7 +3,7 @@ created (or adopted), deleted, and left alone when an identity provider owns the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_identitystore import IdentityStoreClient
     from mypy_boto3_identitystore.type_defs import UniqueAttributeTypeDef
 
-    from ..aws import Clients
+    from ..aws import Clients, Page
 
 NOT_FOUND = ("ResourceNotFoundException",)
 # How often a write refused with a ConflictException that nothing explains is made at most.
@@ -39,9 +39,21 @@ class Principal:
 
 @dataclass(frozen=True)
 class Directory:
-    """The users (or groups) read: by natural key."""
+    """The users (or groups) a run needs, by natural key, and what else it saw of them.
+
+    `by_name`: the principals the run needs (the declared ones, those under `absent:` with
+    prune; every one for export), whole. The identity store may hold tens of thousands more:
+    of those listed or looked up, only `seen` (id -> natural key) and `synced_ids` (those of
+    an identity provider) are kept. `complete`: the listing was read to its end, so `seen`
+    holds every one. `email_holders` (users): lowercased email -> the user holding it, for
+    the emails the run sets.
+    """
 
     by_name: Mapping[str, Principal] = field(default_factory=dict)
+    seen: Mapping[str, str] = field(default_factory=dict)
+    synced_ids: frozenset[str] = frozenset()
+    complete: bool = True
+    email_holders: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Principal | None:
         return self.by_name.get(name)
@@ -51,13 +63,17 @@ class Directory:
         return found.id if found else None
 
     def names(self) -> dict[str, str]:
-        """id -> natural key."""
-        return {p.id: p.name for p in self.by_name.values()}
+        """id -> natural key, of every one seen."""
+        return {**self.seen, **{p.id: p.name for p in self.by_name.values()}}
+
+    def from_idp(self) -> frozenset[str]:
+        """The ids of those seen that come from an external identity provider."""
+        return self.synced_ids | {p.id for p in self.by_name.values() if p.from_idp}
 
     @property
     def synced(self) -> int:
-        """How many come from an external identity provider."""
-        return sum(1 for p in self.by_name.values() if p.from_idp)
+        """How many of those seen come from an external identity provider."""
+        return len(self.from_idp())
 
 
 def read_directory(items: Iterable[Mapping[str, Any]], id_key: str, name_key: str) -> Directory:
@@ -186,24 +202,58 @@ def create_or_adopt(
 def external_ids(groups: Directory, users: Directory, marked: Iterable[tuple[Directory, str]]) -> set[str]:
     """The ids of principals an identity provider owns: read with ExternalIds, or declared
     `external: true` (`marked`: (directory, name) of each)."""
-    ids = {p.id for d in (groups, users) for p in d.by_name.values() if p.from_idp}
+    ids = set(groups.from_idp() | users.from_idp())
     return ids | {found for directory, name in marked if (found := directory.id_of(name)) is not None}
 
 
 S = TypeVar("S")  # a user's or group's spec
 
 
+class Listing:
+    """A listing read page by page only while that is cheaper than looking up what is still
+    wanted: it stops once the pages read reach what those lookups would cost. Either way the
+    calls stay within twice the cheaper of the two, however long the listing (the identity
+    store of an identity provider can hold tens of thousands of users), and only the page at
+    hand is held."""
+
+    def __init__(self, pages: Iterator[Page]) -> None:
+        self.pages = pages
+        self.read = 0
+        self.complete = False  # every page was read
+
+    def items(self, lookups: Callable[[], float]) -> Iterator[Any]:
+        """The items of the pages read; `lookups()` is what looking up the ones still
+        wanted would cost, asked after each page."""
+        for page in self.pages:
+            self.read += 1
+            yield from page.items
+            if page.last:
+                self.complete = True
+                return
+            if self.read >= lookups():
+                return
+
+
+# A lookup by natural key: GetUserId (GetGroupId), then DescribeUser (DescribeGroup).
+LOOKUP_CALLS = 2
+
+
 class PrincipalKind(Kind[Directory, S]):
-    """Users and groups: listed from the identity store, created when missing, their managed
-    attributes corrected, left alone when an identity provider owns them, deleted when
-    destroyed or under `absent:` with prune."""
+    """Users and groups: listed from the identity store, or looked up by natural key when
+    that is cheaper; created when missing, their managed attributes corrected, left alone
+    when an identity provider owns them, deleted when destroyed or under `absent:` with prune."""
 
     service = "identitystore"
     result_key: ClassVar[str]  # of the listing: "Users"
     id_key: ClassVar[str]  # "UserId"; the name key is natural_key
+    attribute_path: ClassVar[str]  # of the natural key, for GetUserId/GetGroupId: "userName"
 
     def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
         """One page of the listing."""
+        raise NotImplementedError
+
+    def describe(self, client: IdentityStoreClient, store: str, principal_id: str) -> Mapping[str, Any]:
+        """DescribeUser (DescribeGroup)."""
         raise NotImplementedError
 
     def specs(self, config: Config) -> list[tuple[str, bool, S]]:
@@ -225,10 +275,64 @@ class PrincipalKind(Kind[Directory, S]):
         raise NotImplementedError
 
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
-        """Every one in the identity store (one listing)."""
-        store = reader.ctx.identity_store_id
-        listed = reader.clients.identitystore.pages(lambda c, more: self.page(c, store, more), self.result_key)
-        return read_directory(listed, self.id_key, self.natural_key)
+        return self.read_principals(reader, config, mode)
+
+    def read_principals(
+        self, reader: Reader, config: Config, mode: Mode, watch: Callable[[Principal], None] | None = None
+    ) -> Directory:
+        """The ones the run needs (declared; with prune, also absent): the listing while it is
+        cheaper (see `Listing`), then a lookup of each still missing. Export lists every one.
+        `watch` is shown each principal read."""
+        store, api = reader.ctx.identity_store_id, reader.clients.identitystore
+        pages = api.each_page(lambda c, more: self.page(c, store, more), self.result_key)
+        if mode is Mode.EXPORT:
+            return read_directory((item for page in pages for item in page.items), self.id_key, self.natural_key)
+        wanted = {name for name, _, _ in self.specs(config)} | (
+            set(self.absent(config)) if mode is Mode.PRUNE else set()
+        )
+        found: dict[str, Principal] = {}
+        seen: dict[str, str] = {}
+        synced: set[str] = set()
+
+        def keep(principal: Principal) -> None:
+            seen[principal.id] = principal.name
+            if principal.from_idp:
+                synced.add(principal.id)
+            if principal.name in wanted:
+                found[principal.name] = principal
+            if watch is not None:
+                watch(principal)
+
+        listing = Listing(pages)
+        for item in listing.items(lambda: LOOKUP_CALLS * len(wanted - found.keys())):
+            if self.natural_key in item:
+                keep(Principal(item[self.id_key], item[self.natural_key], item))
+        if not listing.complete:
+            missing = sorted(wanted - found.keys())
+            for principal in reader.parallel(lambda name: self.look_up(reader, name), missing):
+                if principal is not None:
+                    keep(principal)
+        return Directory(found, seen, frozenset(synced), listing.complete)
+
+    def look_up(self, reader: Reader, name: str) -> Principal | None:
+        """One by its natural key (GetUserId, then DescribeUser); None when there is none."""
+        principal_id = find_id(reader.clients, reader.ctx.identity_store_id, self.attribute_path, name)
+        if principal_id is None:
+            return None
+        return self.describe_ids(reader, [principal_id]).get(principal_id)
+
+    def describe_ids(self, reader: Reader, ids: Iterable[str]) -> dict[str, Principal]:
+        """id -> the principal, of those among `ids` that exist (a Describe each)."""
+        store, api = reader.ctx.identity_store_id, reader.clients.identitystore
+
+        def one(principal_id: str) -> Principal | None:
+            described = api.call(lambda c: self.describe(c, store, principal_id), ignore=NOT_FOUND)
+            if described is None or self.natural_key not in described:
+                return None
+            item = {key: value for key, value in described.items() if key != "ResponseMetadata"}
+            return Principal(principal_id, item[self.natural_key], item)
+
+        return {p.id: p for p in reader.parallel(one, sorted(set(ids))) if p is not None}
 
     def ids(self, part: Directory) -> Iterable[tuple[str, str]]:
         return ((p.name, p.id) for p in part.by_name.values())

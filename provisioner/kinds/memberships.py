@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .. import quotas
 from ..config import Config
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups, users
 from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, deletion
-from .identities import NOT_FOUND, Directory, delete, external_ids, settle_conflicts
+from .identities import NOT_FOUND, Directory, Listing, Principal, delete, external_ids, settle_conflicts
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import MemberIdTypeDef
@@ -33,18 +35,36 @@ class Membership:
 class Members:
     """Memberships read: group name -> user id -> membership id, for the groups a run needs
     (the declared ones; with prune also the absent ones; for export, every exported group),
-    and, with prune, user name -> group id -> membership id for the absent users."""
+    and, with prune, user name -> group id -> membership id for the absent users.
+
+    A group is listed whole unless checking its declared members one by one costs less
+    (IsMemberInGroups, or GetGroupMembershipId when destroying): such groups are `checked`,
+    and hold only their declared members found (a membership id of "" when only its
+    existence was checked). `people` and `teams`: users and groups described by id, for
+    members (and groups of absent users) that the identity store listings did not show.
+    """
 
     of_groups: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     of_absent_users: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    checked: frozenset[str] = frozenset()
+    people: Mapping[str, Principal] = field(default_factory=dict)
+    teams: Mapping[str, Principal] = field(default_factory=dict)
 
 
-def members_of(clients: Clients, store: str, group_id: str) -> dict[str, str]:
-    """user id -> membership id: one listing."""
-    listing = clients.identitystore.pages(
-        lambda c, more: c.list_group_memberships(IdentityStoreId=store, GroupId=group_id, **more), "GroupMemberships"
+def members_of(clients: Clients, store: str, group_id: str, budget: float = math.inf) -> tuple[dict[str, str], bool]:
+    """user id -> membership id of a group's members listed, and whether the listing was
+    read whole: it stops once its pages reach `budget` (what checking the members wanted one
+    by one would cost)."""
+    listing = Listing(
+        clients.identitystore.each_page(
+            lambda c, more: c.list_group_memberships(
+                IdentityStoreId=store, GroupId=group_id, MaxResults=quotas.LIST_PAGE_SIZE, **more
+            ),
+            "GroupMemberships",
+        )
     )
-    return {m["MemberId"].get("UserId", ""): m["MembershipId"] for m in listing}
+    members = {m["MemberId"].get("UserId", ""): m["MembershipId"] for m in listing.items(lambda: budget)}
+    return members, listing.complete
 
 
 class MembershipKind(Kind[Members, Membership]):
@@ -57,26 +77,60 @@ class MembershipKind(Kind[Members, Membership]):
             "identitystore:ListGroupMemberships",
             "identitystore:ListGroupMembershipsForMember",
             "identitystore:GetGroupMembershipId",
+            "identitystore:IsMemberInGroups",
             "identitystore:CreateGroupMembership",
             "identitystore:DeleteGroupMembership",
         }
     )
 
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Members:
-        """One listing per group the run needs; with prune, one per absent user too."""
+        """Per group the run needs, its listing, unless checking its declared members one by
+        one costs less (a group of an identity provider's all staff); with prune, declared
+        groups are listed whole (their undeclared members go), and the absent users' groups."""
         directory, people = live.get(groups.KIND), live.get(users.KIND)
         store = reader.ctx.identity_store_id
+        declared: dict[str, set[str]] = {}
+        for spec in config.users:
+            for group in spec.groups:
+                members = declared.setdefault(group, set())
+                if (user_id := people.id_of(spec.user_name)) is not None:
+                    members.add(user_id)
         if mode is Mode.EXPORT:
             wanted = {name for name in directory.by_name if reader.scope.wants_group(name)}
         else:
-            wanted = {g for u in config.users for g in u.groups}
+            wanted = set(declared)
         if mode is Mode.PRUNE:
             wanted |= set(config.absent.groups)
-        of_groups = {
-            group: members_of(reader.clients, store, group_id)
-            for group in sorted(wanted)
-            if (group_id := directory.id_of(group)) is not None
-        }
+        external = _external_groups(config, directory)
+
+        def budget(group: str) -> float:
+            """What checking its members one by one would cost: one call per declared member;
+            unbounded where every member counts (export, and prune of our own groups)."""
+            if mode is Mode.EXPORT or (mode is Mode.PRUNE and group not in external):
+                return math.inf
+            return len(declared.get(group, ()))
+
+        def read_group(group: str) -> tuple[str, dict[str, str], bool] | None:
+            group_id = directory.id_of(group)
+            if group_id is None:
+                return None
+            return (group, *members_of(reader.clients, store, group_id, budget(group)))
+
+        of_groups: dict[str, dict[str, str]] = {}
+        checked: set[str] = set()
+        for read in reader.parallel(read_group, sorted(wanted)):
+            if read is not None:
+                of_groups[read[0]] = read[1]
+                if not read[2]:
+                    checked.add(read[0])
+        unresolved = [
+            (group, user_id)
+            for group in sorted(checked)
+            for user_id in sorted(declared.get(group, ()))
+            if user_id not in of_groups[group]
+        ]
+        for group, user_id, membership_id in self._check(reader, directory, unresolved, mode is Mode.DESTROY):
+            of_groups[group][user_id] = membership_id
         of_absent_users: dict[str, dict[str, str]] = {}
         if mode is Mode.PRUNE:
             for user in config.absent.users:
@@ -92,16 +146,91 @@ class MembershipKind(Kind[Members, Membership]):
                     "GroupMemberships",
                 )
                 of_absent_users[user] = {m["GroupId"]: m["MembershipId"] for m in listing}
-        return Members(of_groups, of_absent_users)
+        part = Members(of_groups, of_absent_users, frozenset(checked))
+        return self._named(reader, config, live, part, mode)
+
+    def _check(
+        self, reader: Reader, directory: Directory, pairs: list[tuple[str, str]], with_ids: bool
+    ) -> list[tuple[str, str, str]]:
+        """(group, user id, membership id) of the (group, user id) pairs that are memberships:
+        one IsMemberInGroups per user (up to 100 groups each), or, `with_ids`, one
+        GetGroupMembershipId per pair (membership id "" when only its existence is known)."""
+        store, api = reader.ctx.identity_store_id, reader.clients.identitystore
+        if with_ids:
+
+            def membership(pair: tuple[str, str]) -> tuple[str, str, str] | None:
+                group, user_id = pair
+                group_id = directory.id_of(group) or ""
+                found = api.call(
+                    lambda c: c.get_group_membership_id(
+                        IdentityStoreId=store, GroupId=group_id, MemberId={"UserId": user_id}
+                    ),
+                    ignore=NOT_FOUND,
+                )
+                return (group, user_id, found["MembershipId"]) if found else None
+
+            return [found for found in reader.parallel(membership, pairs) if found is not None]
+        by_user: dict[str, list[str]] = {}
+        for group, user_id in pairs:
+            by_user.setdefault(user_id, []).append(group)
+        asks = [
+            (user_id, names[start : start + quotas.MAX_GROUPS_PER_MEMBERSHIP_CHECK])
+            for user_id, names in sorted(by_user.items())
+            for start in range(0, len(names), quotas.MAX_GROUPS_PER_MEMBERSHIP_CHECK)
+        ]
+        names_by_id = {directory.id_of(group): group for group, _ in pairs}
+
+        def ask(question: tuple[str, list[str]]) -> list[tuple[str, str, str]]:
+            user_id, names = question
+            group_ids = [directory.id_of(group) or "" for group in names]
+            results = api.call(
+                lambda c: c.is_member_in_groups(IdentityStoreId=store, MemberId={"UserId": user_id}, GroupIds=group_ids)
+            )["Results"]
+            return [
+                (names_by_id[r["GroupId"]], user_id, "")
+                for r in results
+                if r.get("MembershipExists") and r.get("GroupId") in names_by_id
+            ]
+
+        return [found for answer in reader.parallel(ask, asks) for found in answer]
+
+    def _named(self, reader: Reader, config: Config, live: LiveState, part: Members, mode: Mode) -> Members:
+        """`part` with the users (and groups) it names that the listings did not show,
+        described: with prune, every one it may delete; otherwise the few a note shows."""
+        if mode not in (Mode.PLAN, Mode.PRUNE):
+            return part
+        directory, people = live.get(groups.KIND), live.get(users.KIND)
+        known = people.names()
+        external = _external_ids(config, directory, people)
+        candidates = _undeclared_ids(config, part, directory, people, external)
+        if mode is Mode.PRUNE:
+            absent = [
+                user_id
+                for group in config.absent.groups
+                if directory.id_of(group) not in external
+                for user_id in part.of_groups.get(group, {})
+            ]
+            unknown = {user_id for _, user_id, _ in candidates} | set(absent)
+            described = users.KIND.describe_ids(reader, unknown - known.keys())
+            group_ids = {group_id for of_user in part.of_absent_users.values() for group_id in of_user}
+            teams = groups.KIND.describe_ids(reader, group_ids - directory.names().keys())
+            return replace(part, people=described, teams=teams)
+        # A note shows three: describe the first ones until three are known not to be an
+        # identity provider's (whose memberships are not ours to note).
+        described = {}
+        shown = 0
+        for _, user_id, _ in candidates:
+            if shown == 3:
+                break
+            if user_id not in known and user_id not in described:
+                described |= users.KIND.describe_ids(reader, [user_id])
+            found = described.get(user_id)
+            shown += 0 if found is not None and found.from_idp else 1
+        return replace(part, people=described)
 
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Membership]:
         members, directory, people = live.get(self), live.get(groups.KIND), live.get(users.KIND)
-        external = external_ids(
-            directory,
-            people,
-            [(directory, g.name) for g in config.groups if g.external]
-            + [(people, u.user_name) for u in config.users if u.external],
-        )
+        external = _external_ids(config, directory, people) | {p.id for p in members.people.values() if p.from_idp}
         diff: Diff[Membership] = Diff()
         if mode is Mode.DESTROY:
             for user in config.users:
@@ -144,6 +273,12 @@ class MembershipKind(Kind[Members, Membership]):
                     )
                 )
         undeclared = _undeclared(config, members, directory, people, external)
+        if checked := sorted(members.checked & set(declared_groups(config)) - _external_groups(config, directory)):
+            diff.notes.append(
+                f"the members of group(s) {', '.join(checked)} were checked one by one, which costs less than "
+                "listing every member: memberships there that the config does not declare were not looked for"
+                + ("" if mode is Mode.PRUNE else "; plan --prune lists them")
+            )
         if mode is Mode.PRUNE:
             for membership in undeclared:
                 diff.changes.append(deletion(self.name, membership.key, membership, "not in the config"))
@@ -200,6 +335,28 @@ class MembershipKind(Kind[Members, Membership]):
         return []
 
 
+def declared_groups(config: Config) -> list[str]:
+    """The groups that declared users are in."""
+    return list(dict.fromkeys(g for u in config.users for g in u.groups))
+
+
+def _external_groups(config: Config, directory: Directory) -> set[str]:
+    """The groups an identity provider owns: read with ExternalIds, or declared `external: true`."""
+    synced = directory.from_idp()
+    marked = {g.name for g in config.groups if g.external}
+    return marked | {name for name, group in directory.by_name.items() if group.id in synced}
+
+
+def _external_ids(config: Config, directory: Directory, people: Directory) -> set[str]:
+    """The ids of the users and groups an identity provider owns."""
+    return external_ids(
+        directory,
+        people,
+        [(directory, g.name) for g in config.groups if g.external]
+        + [(people, u.user_name) for u in config.users if u.external],
+    )
+
+
 def _from_idp(
     config: Config, directory: Directory, people: Directory, external: set[str], user: str, group: str
 ) -> str | None:
@@ -212,30 +369,46 @@ def _from_idp(
     return None
 
 
+def _undeclared_ids(
+    config: Config, members: Members, directory: Directory, people: Directory, external: set[str]
+) -> list[tuple[str, str, str]]:
+    """(group, user id, membership id) of the members of declared groups, listed whole, that
+    the config does not list there (identity-provider users and groups excluded: their
+    members are managed there)."""
+    declared = {(u.user_name, g) for u in config.users for g in u.groups}
+    names = people.names()
+    found = []
+    for group in declared_groups(config):
+        if group in members.checked or directory.id_of(group) in external:
+            continue
+        for user_id, membership_id in sorted(members.of_groups.get(group, {}).items()):
+            if user_id not in external and (names.get(user_id), group) not in declared:
+                found.append((group, user_id, membership_id))
+    return sorted(found)
+
+
 def _undeclared(
     config: Config, members: Members, directory: Directory, people: Directory, external: set[str]
 ) -> list[Membership]:
-    """Members of declared groups that the config does not list (identity-provider users and
-    groups excluded: their members are managed there)."""
-    names = people.names()
-    declared_groups = {g for u in config.users for g in u.groups}
-    declared = {(u.user_name, g) for u in config.users for g in u.groups}
-    found = []
-    for group, group_members in sorted(members.of_groups.items()):
-        if group not in declared_groups or directory.id_of(group) in external:
-            continue
-        for user_id, membership_id in sorted(group_members.items()):
-            user = names.get(user_id, user_id)
-            if user_id not in external and (user, group) not in declared:
-                found.append(Membership(user, group, membership_id))
-    return found
+    """Members of declared groups listed whole that the config does not list there."""
+    names = _names(members, people)
+    return [
+        Membership(names.get(user_id, user_id), group, membership_id)
+        for group, user_id, membership_id in _undeclared_ids(config, members, directory, people, external)
+    ]
+
+
+def _names(members: Members, people: Directory) -> dict[str, str]:
+    """User id -> user name, of the users read or described."""
+    return people.names() | {p.id: p.name for p in members.people.values()}
 
 
 def _of_absent(
     config: Config, members: Members, directory: Directory, people: Directory, external: set[str]
 ) -> list[Change[Membership]]:
     """Every membership of the users and groups under `absent:`."""
-    names, group_names = people.names(), {p.id: p.name for p in directory.by_name.values()}
+    names = _names(members, people)
+    group_names = directory.names() | {p.id: p.name for p in members.teams.values()}
     out = []
     for group in config.absent.groups:
         if directory.id_of(group) in external:

@@ -79,17 +79,30 @@ class ProvisioningKind(Kind[Provisioned, ProvisioningTarget]):
         stale: dict[str, tuple[str, ...]] = {}
         accounts: dict[str, tuple[str, ...]] = {}
         denied: dict[str, str] = {}
-        for name, changed in _changes_roles(config, live).items():
+
+        def read_set(item: tuple[str, bool]) -> tuple[str, tuple[str, ...], tuple[str, ...] | None, str | None]:
+            """(name, stale accounts, every account or None, the action denied or None)."""
+            name, changed = item
             arn = part.live[name].arn
             try:
-                stale[name] = tuple(provisioned_accounts(reader.clients, reader.ctx, arn, stale_only=True))
-                if stale[name] or changed:  # no more reads for a set that is up to date
-                    on = provisioned_accounts(reader.clients, reader.ctx, arn)
-                    accounts[name] = tuple(sorted(set(on) | set(stale[name])))
+                stale_on = tuple(provisioned_accounts(reader.clients, reader.ctx, arn, stale_only=True))
+                if not (stale_on or changed):  # no more reads for a set that is up to date
+                    return name, stale_on, None, None
+                on = provisioned_accounts(reader.clients, reader.ctx, arn)
+                return name, stale_on, tuple(sorted(set(on) | set(stale_on))), None
             except AwsError as exc:
                 if not exc.denied:
                     raise
-                denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
+                return name, (), None, exc.action  # a policy scoped by tags: this set alone may not be read
+
+        # In the order of the config, whatever order the reads end in.
+        for name, stale_on, on, action in reader.parallel(read_set, list(_changes_roles(config, live).items())):
+            if action is not None:
+                denied[name] = action
+                continue
+            stale[name] = stale_on
+            if on is not None:
+                accounts[name] = on
         states = reader.accounts.inactive({a for found in accounts.values() for a in found}) if accounts else {}
         return Provisioned(stale, accounts, states, reader.accounts.note if accounts else None, denied)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from .. import shapes
+from .. import quotas, shapes
 from ..config import ENTERPRISE_EXTENSION, Config, UserSpec
 from ..errors import AwsError, ProvisionerError
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups
-from .base import Diff, Env, ExportScope, LiveState, Mode
+from .base import Diff, Env, ExportScope, LiveState, Mode, Reader
 from .identities import (
     NOT_FOUND,
     Directory,
@@ -40,6 +41,13 @@ def primary_email(user: Mapping[str, Any]) -> str | None:
 def same_email(old: str | None, new: str | None) -> bool:
     """Email addresses compare case-insensitively, as the identity store treats them."""
     return (old or "").lower() == (new or "").lower()
+
+
+def sets_email(spec: UserSpec, found: Principal | None) -> bool:
+    """Whether a run sets this user's email: a local user to create, or whose email differs."""
+    if spec.email is None or spec.external:
+        return False
+    return found is None or (not found.from_idp and not same_email(primary_email(found.attributes), spec.email))
 
 
 def work_email(spec: UserSpec) -> list[EmailTypeDef]:
@@ -104,7 +112,7 @@ ENTERPRISE_PREFIX = "enterprise."
 
 
 def listing_extensions() -> dict[str, Any]:
-    """ListUsers's Extensions argument: the enterprise extension, when botocore knows it.
+    """The Extensions argument of ListUsers and DescribeUser: the enterprise extension, when botocore knows it.
     AWS returns an extension only when asked for it (identitystore User.Extensions: "A map of
     explicitly requested attribute extensions")."""
     return (
@@ -248,7 +256,7 @@ def exported_attributes(user: Mapping[str, Any]) -> dict[str, Any]:
 class UserKind(PrincipalKind[UserSpec]):
     name = KindName.USER
     natural_key = "UserName"
-    result_key, id_key = "Users", "UserId"
+    result_key, id_key, attribute_path = "Users", "UserId", "userName"
     actions = frozenset(
         {
             "identitystore:ListUsers",
@@ -261,7 +269,55 @@ class UserKind(PrincipalKind[UserSpec]):
     )
 
     def page(self, client: IdentityStoreClient, store: str, more: dict[str, Any]) -> Mapping[str, Any]:
-        return client.list_users(IdentityStoreId=store, **listing_extensions(), **more)
+        return client.list_users(
+            IdentityStoreId=store, MaxResults=quotas.LIST_PAGE_SIZE, **listing_extensions(), **more
+        )
+
+    def describe(self, client: IdentityStoreClient, store: str, principal_id: str) -> Mapping[str, Any]:
+        return client.describe_user(IdentityStoreId=store, UserId=principal_id, **listing_extensions())
+
+    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
+        """The users the run needs (see PrincipalKind), and who else holds an email the run
+        sets: seen while listing, else looked up by email (GetUserId), so the plan can warn."""
+        owners = {spec.email.lower(): spec.user_name for spec in config.users if spec.email and not spec.external}
+        holders: dict[str, str] = {}
+
+        def watch(user: Principal) -> None:
+            for email in user.attributes.get("Emails") or []:
+                value = str(email.get("Value") or "").lower()
+                if owners.get(value, user.name) != user.name:
+                    holders[value] = user.name
+
+        directory = self.read_principals(reader, config, mode, watch)
+        if not directory.complete and mode in (Mode.PLAN, Mode.PRUNE):
+            setting = [
+                spec
+                for spec in config.users
+                if sets_email(spec, directory.get(spec.user_name)) and (spec.email or "").lower() not in holders
+            ]
+            holders |= self._email_holders(reader, directory, setting)
+        return replace(directory, email_holders=holders)
+
+    def _email_holders(self, reader: Reader, directory: Directory, specs: list[UserSpec]) -> dict[str, str]:
+        """Lowercased email -> the name of another user who holds it, of the emails these
+        users would get (GetUserId by email; DescribeUser for a holder not seen yet)."""
+        store = reader.ctx.identity_store_id
+
+        def holder(spec: UserSpec) -> tuple[str, str] | None:
+            email = spec.email or ""
+            # AWS does not say whether the lookup ignores case; uniqueness does (see email_holder).
+            holder_id = find_id(reader.clients, store, "emails.value", email)
+            if holder_id is None and email != email.lower():
+                holder_id = find_id(reader.clients, store, "emails.value", email.lower())
+            if holder_id is None or holder_id == directory.id_of(spec.user_name):
+                return None
+            name = directory.names().get(holder_id)
+            if name is None:
+                found = self.describe_ids(reader, [holder_id]).get(holder_id)
+                name = found.name if found else holder_id
+            return email.lower(), name
+
+        return dict(pair for pair in reader.parallel(holder, specs) if pair is not None)
 
     def specs(self, config: Config) -> list[tuple[str, bool, UserSpec]]:
         return [(spec.user_name, spec.external, spec) for spec in config.users]
@@ -359,7 +415,7 @@ def _emails_taken(changes: list[Change[UserSpec]], users: Directory) -> list[str
     """An email another user holds: this change will fail (emails are unique in a store)."""
     holders = {
         str(e.get("Value")).lower(): name for name, u in users.by_name.items() for e in u.attributes.get("Emails") or []
-    }
+    } | dict(users.email_holders)
     warnings = []
     for change in changes:
         spec = change.payload
@@ -376,14 +432,16 @@ def _clashes_with_idp(config: Config, changes: list[Change[UserSpec]], live: Liv
     """Warn before creating a user or group locally in a store an identity provider syncs to:
     if the provider later pushes one with the same name, its sync fails on the duplicate.
     (Groups are read before users, so every principal's ExternalIds are known here.)"""
-    directory = live.get(groups.KIND)
-    synced = directory.synced + live.get(KIND).synced
+    directory, people = live.get(groups.KIND), live.get(KIND)
+    synced = directory.synced + people.synced
     if not synced:
         return []
+    # Listings read in part (a store of thousands) count only what was read.
+    holds = f"{'at least ' if not (directory.complete and people.complete) else ''}{synced}"
     group_creates = [spec.name for spec in config.groups if directory.get(spec.name) is None and not spec.external]
     user_creates = [c.key for c in changes if c.action is Action.CREATE]
     return [
-        f"{kind} {name!r} does not exist and would be created here, but this identity store holds {synced} "
+        f"{kind} {name!r} does not exist and would be created here, but this identity store holds {holds} "
         "user(s) and group(s) synced from an external identity provider: if it comes from there, creating it "
         "here will clash with the provider's next sync; mark it `external: true` in the config and let the "
         "provider create it"
@@ -410,7 +468,11 @@ def email_holder(clients: Clients, store: str, email: str, user_id: str | None) 
     holder_id = find_id(clients, store, "emails.value", email)
     if holder_id is not None and holder_id != user_id:
         return str(api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=holder_id)).get("UserName"))
-    for user in api.pages(lambda c, more: c.list_users(IdentityStoreId=store, **more), "Users"):
+    # Page by page: the store may hold tens of thousands of users, and the holder ends the search.
+    pages = api.each_page(
+        lambda c, more: c.list_users(IdentityStoreId=store, MaxResults=quotas.LIST_PAGE_SIZE, **more), "Users"
+    )
+    for user in (user for page in pages for user in page.items):
         held = [e.get("Value") for e in user.get("Emails") or []]
         if user["UserId"] != user_id and any(same_email(value, email) for value in held):
             return str(user.get("UserName"))

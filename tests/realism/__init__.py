@@ -192,6 +192,8 @@ class Pause:
 class State:
     settings: Settings = field(default_factory=Settings)
     requests: dict[str, Request] = field(default_factory=dict)
+    # Those of `requests` still IN_PROGRESS: every call looks at them, not at all ever made.
+    pending: dict[str, Request] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     log: list[tuple[float, str]] = field(default_factory=list)  # (clock, "service:Operation") of every call
     # The most asynchronous requests ever IN_PROGRESS at once: "assignment" (creations and
@@ -239,6 +241,7 @@ def reset() -> None:
             pause.release()
         STATE.pauses.clear()
         STATE.requests.clear()
+        STATE.pending.clear()
         STATE.calls.clear()
         STATE.log.clear()
         STATE.peak.clear()
@@ -334,12 +337,17 @@ def _async() -> bool:
 
 def _started(req: Request, quota: str) -> None:
     """Record a new request, and the most ever IN_PROGRESS at once under its quota."""
-    STATE.requests[req.request_id] = req
+    STATE.requests[req.request_id] = STATE.pending[req.request_id] = req
     STATE.peak[quota] = max(STATE.peak[quota], len(_in_progress(quota)))
 
 
 def _in_progress(kind_prefix: str) -> list[Request]:
-    return [r for r in STATE.requests.values() if r.kind.startswith(kind_prefix) and r.status == "IN_PROGRESS"]
+    return [r for r in STATE.pending.values() if r.kind.startswith(kind_prefix) and r.status == "IN_PROGRESS"]
+
+
+def _ended(req: Request, status: str, failure: str | None = None) -> None:
+    req.status, req.failure = status, failure
+    STATE.pending.pop(req.request_id, None)
 
 
 def _settle(resp: Any, req: Request) -> None:
@@ -351,7 +359,7 @@ def _settle(resp: Any, req: Request) -> None:
         reason = s.fail_assignment(req.payload) if s.fail_assignment else None
         reason = reason or _unreachable(resp, [req.payload["TargetId"]])
         if reason:
-            req.status, req.failure = "FAILED", reason
+            _ended(req, "FAILED", reason)
             return
         _create_assignment(resp, req.payload)
     elif req.kind == "assignment-delete":
@@ -361,13 +369,13 @@ def _settle(resp: Any, req: Request) -> None:
     elif req.kind == "provisioning":
         reason = s.fail_provisioning(req.payload["PermissionSetArn"]) if s.fail_provisioning else None
         if reason:
-            req.status, req.failure = "FAILED", reason
+            _ended(req, "FAILED", reason)
             return
         reason = _provisioned_to(resp, req.payload)
         if reason:
-            req.status, req.failure = "FAILED", reason
+            _ended(req, "FAILED", reason)
             return
-    req.status = "SUCCEEDED"
+    _ended(req, "SUCCEEDED")
 
 
 def _unreachable(resp: Any, accounts: list[str]) -> str | None:
@@ -446,7 +454,7 @@ def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
     if not any(a.permission_set_arn == arn and a.target_id == account for a in backend.account_assignments):
         removal = {"PermissionSetArn": arn, "AccountId": account}
         req = Request("deprovision", str(uuid.uuid4()), removal, STATE.settings.clock())
-        STATE.requests[req.request_id] = req
+        STATE.requests[req.request_id] = STATE.pending[req.request_id] = req
         _settle(resp, req)
 
 
@@ -575,10 +583,11 @@ def _list_requests(resp: Any, kind: str, key: str) -> str:
     p = _params(resp)
     wanted = (p.get("Filter") or {}).get("Status")
     items = []
-    for req in list(STATE.requests.values()):
+    for req in list((STATE.pending if wanted == "IN_PROGRESS" else STATE.requests).values()):
         if req.kind != kind:
             continue
-        _settle(resp, req)
+        if req.status == "IN_PROGRESS":
+            _settle(resp, req)
         if wanted is None or req.status == wanted:
             items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
     return _page(p, key, items)
@@ -1120,6 +1129,8 @@ def _shape_problems(service: str, shape: Any, value: Any, where: str, problems: 
             if name in value:
                 _shape_problems(service, member, value[name], f"{where}.{_camel(name)}".lstrip("."), problems)
     elif shape.type_name == "list" and isinstance(value, list):
+        # A list longer (or shorter) than the model allows is refused: IsMemberInGroups takes
+        # at most 100 GroupIds, an access control attribute one source (botocore checks only the min).
         low, high = int(shape.metadata.get("min", 0)), shape.metadata.get("max")
         if len(value) < low or (high is not None and len(value) > int(high)):
             problems.append(

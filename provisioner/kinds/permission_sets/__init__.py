@@ -120,7 +120,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         with prune, the tags of the others; for export, every set in scope whole. From
         another account than the management account, the sets provisioned to it (one call)."""
         clients, ctx = reader.clients, reader.ctx
-        described, unreadable = describe_all(clients, ctx)
+        described, unreadable = describe_all(clients, ctx, reader.parallel)
         on_management: frozenset[str] = frozenset()
         management_unread = None
         if not ctx.in_management_account and ctx.management:
@@ -140,13 +140,16 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             wanted = []
         else:
             wanted = [spec.name for spec in config.permission_sets if spec.name in described]
-        for name in wanted:
+
+        def read_whole(name: str) -> None:
             try:
                 whole[name] = read_one(clients, ctx, described[name])
             except AwsError as exc:
                 if not exc.denied:
                     raise
                 denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
+
+        reader.parallel(read_whole, wanted)
         if mode is Mode.PRUNE:
             declared = {spec.name for spec in config.permission_sets}
             for name, found in sorted(described.items()):
@@ -323,7 +326,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             # A conflict means either "the name exists" (adopt, never retry) or "something is
             # in flight" (retry). Tell them apart by looking the name up, not by the message.
             # Only the sets this run did not know: the one taking the name is among them.
-            existing, unreadable = describe_all(env.clients, env.ctx, env.ids.known(self.name))
+            existing, unreadable = describe_all(env.clients, env.ctx, known=env.ids.known(self.name))
             found = existing.get(spec.name)
             if found is not None:
                 arn = str(found["PermissionSetArn"])

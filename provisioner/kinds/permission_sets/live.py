@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import canonical_policy
 from ...errors import AwsError
+from ...retry import Mapper, sequential
 
 if TYPE_CHECKING:
     from ...aws import Clients
@@ -62,10 +63,10 @@ class PermissionSets:
 
 
 def describe_all(
-    clients: Clients, ctx: Context, known: Collection[str] = ()
+    clients: Clients, ctx: Context, parallel: Mapper = sequential, known: Collection[str] = ()
 ) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
     """(name -> DescribePermissionSet, ARN -> action denied) of every set in the instance but
-    those whose ARN is `known` (names need a describe: one call a set)."""
+    those whose ARN is `known` (names need a describe: one call a set, made with `parallel`)."""
     sso = clients.sso_admin
     described: dict[str, Mapping[str, Any]] = {}
     unreadable: dict[str, str] = {}
@@ -80,11 +81,8 @@ def describe_all(
             return
         described[found["PermissionSet"]["Name"]] = found["PermissionSet"]
 
-    for arn in sso.pages(
-        lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets"
-    ):
-        if arn not in known:
-            describe(arn)
+    listed = sso.pages(lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets")
+    parallel(describe, [arn for arn in listed if arn not in known])
     return described, unreadable
 
 
