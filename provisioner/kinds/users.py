@@ -305,10 +305,7 @@ class UserKind(PrincipalKind[UserSpec]):
 
         def holder(spec: UserSpec) -> tuple[str, str] | None:
             email = spec.email or ""
-            # AWS does not say whether the lookup ignores case; uniqueness does (see email_holder).
-            holder_id = find_id(reader.clients, store, "emails.value", email)
-            if holder_id is None and email != email.lower():
-                holder_id = find_id(reader.clients, store, "emails.value", email.lower())
+            holder_id = id_by_email(reader.clients, store, email)
             if holder_id is None or holder_id == directory.id_of(spec.user_name):
                 return None
             name = directory.names().get(holder_id)
@@ -339,7 +336,8 @@ class UserKind(PrincipalKind[UserSpec]):
         return drift(spec, found.attributes)
 
     def gone(self, name: str, found: Principal) -> UserSpec:
-        return UserSpec(user_name=name, email=primary_email(found.attributes) or "x@example.com")
+        # A deletion needs only the name: not validated as a user to create would be.
+        return UserSpec.model_construct(user_name=name, email=primary_email(found.attributes))
 
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[UserSpec]:
         diff = super().diff(config, live, mode)
@@ -461,14 +459,23 @@ def refuse_taken_email(clients: Clients, store: str, exc: AwsError, spec: UserSp
         raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
 
 
-def email_holder(clients: Clients, store: str, email: str, user_id: str | None) -> str | None:
-    """The UserName of another user who holds `email`, read now. GetUserId finds an exact
-    match; AWS does not say how case counts, so a listing looks for the others."""
-    api = clients.identitystore
+def id_by_email(clients: Clients, store: str, email: str) -> str | None:
+    """The UserId of the user holding `email` as written or lowercased, read now (GetUserId).
+    Uniqueness ignores case; AWS does not say whether the lookup does."""
     holder_id = find_id(clients, store, "emails.value", email)
+    if holder_id is None and email != email.lower():
+        holder_id = find_id(clients, store, "emails.value", email.lower())
+    return holder_id
+
+
+def email_holder(clients: Clients, store: str, email: str, user_id: str | None) -> str | None:
+    """The UserName of another user who holds `email`, read now. Only after a write was
+    refused: a lookup finds an exact match (see id_by_email); a listing looks for another
+    casing, page by page, and the holder ends the search."""
+    api = clients.identitystore
+    holder_id = id_by_email(clients, store, email)
     if holder_id is not None and holder_id != user_id:
         return str(api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=holder_id)).get("UserName"))
-    # Page by page: the store may hold tens of thousands of users, and the holder ends the search.
     pages = api.each_page(
         lambda c, more: c.list_users(IdentityStoreId=store, MaxResults=quotas.LIST_PAGE_SIZE, **more), "Users"
     )
