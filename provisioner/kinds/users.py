@@ -64,12 +64,22 @@ def work_email(spec: UserSpec) -> list[EmailTypeDef]:
 # (aws:identitystore:enterprise.department). A multi-valued attribute (emails, phoneNumbers,
 # addresses) is replaced whole: "Complex types, such as the `emails` field, don't allow field
 # by field updates" (hashicorp/terraform-provider-aws, internal/service/identitystore/user.go).
-ATTRIBUTE_PATHS = {
-    "display_name": "displayName",
-    "given_name": "name.givenName",
-    "family_name": "name.familyName",
-    "email": "emails",
+# The names: config field -> (where the listing holds it, attribute path).
+NAMES = {
+    "display_name": (("DisplayName",), "displayName"),
+    "given_name": (("Name", "GivenName"), "name.givenName"),
+    "family_name": (("Name", "FamilyName"), "name.familyName"),
 }
+
+
+def listed_name(user: Mapping[str, Any], field: str) -> str | None:
+    """A name field of a listed user."""
+    value: Any = user
+    for key in NAMES[field][0]:
+        value = (value or {}).get(key)
+    return value
+
+
 # Single-valued attributes: config field -> (the listing's key, attribute path).
 SCALARS = {
     "title": ("Title", "title"),
@@ -181,14 +191,12 @@ def attribute_drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange
 
 def drift(spec: UserSpec, user: Mapping[str, Any]) -> list[FieldChange]:
     """Fields the config sets explicitly that differ; defaults only apply at creation."""
-    name = user.get("Name") or {}
     declared = spec.model_fields_set
-    wanted = [
-        ("display_name", "display_name" in declared, user.get("DisplayName"), spec.display_name),
-        ("given_name", "given_name" in declared, name.get("GivenName"), spec.given_name),
-        ("family_name", "family_name" in declared, name.get("FamilyName"), spec.family_name),
+    out = [
+        FieldChange(field, old, new)
+        for field in NAMES
+        if field in declared and (old := listed_name(user, field)) != (new := getattr(spec, field))
     ]
-    out = [FieldChange(field, old, new) for field, managed, old, new in wanted if managed and old != new]
     if spec.email is not None and not same_email(primary_email(user), spec.email):
         out.append(FieldChange("email", primary_email(user), spec.email))
     return out + attribute_drift(spec, user)
@@ -232,13 +240,9 @@ def update_operation(spec: UserSpec, field: str) -> dict[str, Any]:
         if key == "manager" and value is not None:
             value = {"value": value}
         return {"AttributePath": f"{ENTERPRISE_EXTENSION}.{ENTERPRISE_KEYS[key]}", "AttributeValue": value}
-    values = {
-        "display_name": spec.display_name,
-        "given_name": spec.given_name,
-        "family_name": spec.family_name,
-        "email": work_email(spec) if spec.email is not None else None,
-    }
-    return {"AttributePath": ATTRIBUTE_PATHS[field], "AttributeValue": values[field]}
+    if field in NAMES:
+        return {"AttributePath": NAMES[field][1], "AttributeValue": getattr(spec, field)}
+    return {"AttributePath": "emails", "AttributeValue": work_email(spec) if spec.email is not None else None}
 
 
 def exported_attributes(user: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,9 +329,7 @@ class UserKind(PrincipalKind[UserSpec]):
     def creation_fields(self, spec: UserSpec) -> list[FieldChange]:
         return [
             FieldChange("user_name", None, spec.user_name),
-            FieldChange("display_name", None, spec.resolved_display_name),
-            FieldChange("given_name", None, spec.resolved_given_name),
-            FieldChange("family_name", None, spec.resolved_family_name),
+            *(FieldChange(field, None, getattr(spec, f"resolved_{field}")) for field in NAMES),
             FieldChange("email", None, spec.email),
             *(f for f in attribute_drift(spec, {}) if f.new is not None),
         ]
@@ -395,15 +397,8 @@ class UserKind(PrincipalKind[UserSpec]):
             if user.from_idp:
                 entry["external"] = True
             else:
-                person = user.attributes.get("Name") or {}
                 entry["email"] = primary_email(user.attributes) or ""
-                for key, value in (
-                    ("display_name", user.attributes.get("DisplayName")),
-                    ("given_name", person.get("GivenName")),
-                    ("family_name", person.get("FamilyName")),
-                ):
-                    if value:
-                        entry[key] = value
+                entry.update({field: value for field in NAMES if (value := listed_name(user.attributes, field))})
                 entry.update(exported_attributes(user.attributes))
             document["users"].append(entry)
         return []
