@@ -18,9 +18,9 @@ from .context import CURRENT_ACCOUNT, Context
 from .errors import ACCESS_CODES, AwsError, ProvisionerError
 from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
 from .kinds.base import ADOPTED
-from .kinds.identities import find_id
 from .kinds.memberships import members_of
 from .kinds.permission_sets.live import attached, describe_all, inline_of
+from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
 from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
 
@@ -562,7 +562,7 @@ class _Readings:
         the user ids among these that are in it)."""
         ids: dict[str, str] = {}
         for name in users:
-            user_id = find_id(self.clients, self.store, "userName", name)
+            user_id = USER_KIND.find_id(self.clients, self.store, name)
             if user_id is None:
                 raise ProvisionerError(f"--user {name}: identity store {self.store} has no user with that UserName")
             ids[user_id] = name

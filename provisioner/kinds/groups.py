@@ -15,14 +15,13 @@ from .identities import (
     PrincipalKind,
     create_or_adopt,
     delete,
-    find_id,
     settle_conflicts,
     unexplained,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore import IdentityStoreClient
-    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef
+    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, UniqueAttributeTypeDef
 
 
 class GroupKind(PrincipalKind[GroupSpec]):
@@ -45,6 +44,9 @@ class GroupKind(PrincipalKind[GroupSpec]):
 
     def describe(self, client: IdentityStoreClient, store: str, principal_id: str) -> Mapping[str, Any]:
         return client.describe_group(IdentityStoreId=store, GroupId=principal_id)
+
+    def get_id(self, client: IdentityStoreClient, store: str, key: UniqueAttributeTypeDef) -> Mapping[str, Any]:
+        return client.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
 
     def specs(self, config: Config) -> list[tuple[str, bool, GroupSpec]]:
         return [(spec.name, spec.external, spec) for spec in config.groups]
@@ -80,7 +82,7 @@ class GroupKind(PrincipalKind[GroupSpec]):
                 create=lambda: api.call(
                     lambda c: c.create_group(IdentityStoreId=store, DisplayName=spec.name, **description)
                 )["GroupId"],
-                lookup=lambda: find_id(env.clients, store, "displayName", spec.name),
+                lookup=lambda: self.find_id(env.clients, store, spec.name),
                 record=lambda group_id: env.ids.set(self.name, spec.name, group_id),
             )
         operation: AttributeOperationTypeDef = {

@@ -159,23 +159,6 @@ def unexplained(exc: AwsError) -> None:
     return None
 
 
-def find_id(clients: Clients, store: str, attribute_path: str, value: str) -> str | None:
-    """UserId (userName, emails.value) or GroupId (displayName) by a unique attribute, read
-    now; None when nothing has it."""
-    key: UniqueAttributeTypeDef = {"AttributePath": attribute_path, "AttributeValue": cast(Any, value)}
-    api = clients.identitystore
-    if attribute_path == "displayName":
-        group = api.call(
-            lambda c: c.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key}),
-            ignore=NOT_FOUND,
-        )
-        return group["GroupId"] if group else None
-    user = api.call(
-        lambda c: c.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key}), ignore=NOT_FOUND
-    )
-    return user["UserId"] if user else None
-
-
 def create_or_adopt(
     clients: Clients, create: Callable[[], str], lookup: Callable[[], str | None], record: Callable[[str], None],
     refuse: Callable[[AwsError], None] = lambda exc: None,
@@ -256,6 +239,20 @@ class PrincipalKind(Kind[Directory, S]):
         """DescribeUser (DescribeGroup)."""
         raise NotImplementedError
 
+    def get_id(self, client: IdentityStoreClient, store: str, key: UniqueAttributeTypeDef) -> Mapping[str, Any]:
+        """GetUserId (GetGroupId) by a unique attribute."""
+        raise NotImplementedError
+
+    def find_id(self, clients: Clients, store: str, value: str, attribute_path: str | None = None) -> str | None:
+        """The id of the one holding `value` in a unique attribute (by default the natural
+        key's), read now; None when nothing has it."""
+        key: UniqueAttributeTypeDef = {
+            "AttributePath": attribute_path or self.attribute_path,
+            "AttributeValue": cast(Any, value),
+        }
+        found = clients.identitystore.call(lambda c: self.get_id(c, store, key), ignore=NOT_FOUND)
+        return str(found[self.id_key]) if found else None
+
     def specs(self, config: Config) -> list[tuple[str, bool, S]]:
         """(natural key, marked external, spec) of each declared one."""
         raise NotImplementedError
@@ -316,7 +313,7 @@ class PrincipalKind(Kind[Directory, S]):
 
     def look_up(self, reader: Reader, name: str) -> Principal | None:
         """One by its natural key (GetUserId, then DescribeUser); None when there is none."""
-        principal_id = find_id(reader.clients, reader.ctx.identity_store_id, self.attribute_path, name)
+        principal_id = self.find_id(reader.clients, reader.ctx.identity_store_id, name)
         if principal_id is None:
             return None
         return self.describe_ids(reader, [principal_id]).get(principal_id)

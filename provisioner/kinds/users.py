@@ -19,13 +19,12 @@ from .identities import (
     PrincipalKind,
     create_or_adopt,
     delete,
-    find_id,
     settle_conflicts,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore import IdentityStoreClient
-    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, EmailTypeDef
+    from mypy_boto3_identitystore.type_defs import AttributeOperationTypeDef, EmailTypeDef, UniqueAttributeTypeDef
 
     from ..aws import Clients
 
@@ -280,6 +279,9 @@ class UserKind(PrincipalKind[UserSpec]):
     def describe(self, client: IdentityStoreClient, store: str, principal_id: str) -> Mapping[str, Any]:
         return client.describe_user(IdentityStoreId=store, UserId=principal_id, **listing_extensions())
 
+    def get_id(self, client: IdentityStoreClient, store: str, key: UniqueAttributeTypeDef) -> Mapping[str, Any]:
+        return client.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": key})
+
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
         """The users the run needs (see PrincipalKind), and who else holds an email the run
         sets: seen while listing, else looked up by email (GetUserId), so the plan can warn."""
@@ -371,7 +373,7 @@ class UserKind(PrincipalKind[UserSpec]):
                     )
                 )["UserId"],
                 # Adopt only a user with this name; an email another user holds fails this change.
-                lookup=lambda: find_id(env.clients, store, "userName", spec.user_name),
+                lookup=lambda: self.find_id(env.clients, store, spec.user_name),
                 record=lambda user_id: env.ids.set(self.name, spec.user_name, user_id),
                 refuse=lambda exc: refuse_taken_email(env.clients, store, exc, spec, None),
             )
@@ -457,9 +459,9 @@ def refuse_taken_email(clients: Clients, store: str, exc: AwsError, spec: UserSp
 def id_by_email(clients: Clients, store: str, email: str) -> str | None:
     """The UserId of the user holding `email` as written or lowercased, read now (GetUserId).
     Uniqueness ignores case; AWS does not say whether the lookup does."""
-    holder_id = find_id(clients, store, "emails.value", email)
+    holder_id = KIND.find_id(clients, store, email, "emails.value")
     if holder_id is None and email != email.lower():
-        holder_id = find_id(clients, store, "emails.value", email.lower())
+        holder_id = KIND.find_id(clients, store, email.lower(), "emails.value")
     return holder_id
 
 
