@@ -105,10 +105,6 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
     result = change(runner, request, TerminalHooks(state, when_empty))
     if result.refused:
         say(result.refused)
-    if written := result.extra.get("config_file"):
-        kept = f" (backup: {written['backup']})" if written["backup"] else ""
-        done = f"wrote {written['path']}{kept}" if written["changed"] else f"{written['path']} is already this config"
-        say(f"{done}: run `provisioner plan -f {written['path']}` any time to check for drift")
     if state.json:
         if result.result is not None and result.result.stopped:
             say(f"error: {result.result.stopped}")
@@ -116,14 +112,17 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
             failed = result.result.failed
             say(f"{len(failed)} change(s) failed: see result in the document")
         click.echo(report.change_document(result))
-    else:
-        if result.result is not None:
-            click.echo("")
-            verb = "Destroy" if request.destroy else "Apply"
-            click.echo(report.render_result(result.result, result.plan, state.color, verb))
-        if result.handoff is not None:
-            click.echo("")
-            click.echo(result.handoff.text)
+    elif result.result is not None:
+        click.echo("")
+        verb = "Destroy" if request.destroy else "Apply"
+        click.echo(report.render_result(result.result, result.plan, state.color, verb))
+    if written := result.extra.get("config_file"):  # after the results it follows from
+        kept = f" (backup: {written['backup']})" if written["backup"] else ""
+        done = f"wrote {written['path']}{kept}" if written["changed"] else f"{written['path']} is already this config"
+        say(f"{done}: run `provisioner plan -f {written['path']}` any time to check for drift")
+    if result.handoff is not None and not state.json:
+        click.echo("")
+        click.echo(result.handoff.text)
     exit_with(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_ERROR)
 
 

@@ -47,8 +47,9 @@ class ChangeRequest:
     expire: bool = False  # only the removals of assignments past their until
     # bootstrap: the user whose AWS CLI profiles the hand-off shows.
     sso_user: str | None = None
-    # Runs once the plan was applied (or there was nothing to do), never when the run stopped
-    # before changing anything; what it returns goes with the result.
+    # Runs once the whole plan was applied (or there was nothing to do), never after a run that
+    # stopped first (refused, interrupted, or stopped by credentials); what it returns goes with
+    # the result.
     after_apply: Callable[[], dict[str, Any]] | None = None
 
 
@@ -102,11 +103,13 @@ def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult
     if outcome.refused is None:
         with hooks.changing(runner):
             outcome.result = runner.apply(plan) if not plan.empty else None
-            outcome.extra = request.after_apply() if request.after_apply else {}
-        # An interrupted (or stopped) run hands nothing off: what it made is in the outcomes, and the
-        # next run finishes the job.
+        # An interrupted (or stopped) run hands nothing off and writes nothing: what it made is in
+        # the outcomes, and the next run finishes the job.
         stopped = outcome.result is not None and outcome.result.stopped is not None
-        if not request.destroy and not request.expire and not outcome.interrupted and not stopped:
+        finished = not outcome.interrupted and not stopped
+        if finished and request.after_apply:
+            outcome.extra = request.after_apply()
+        if not request.destroy and not request.expire and finished:
             assert runner.ctx is not None and runner.live is not None
             outcome.handoff = access.handoff(
                 runner.ctx, runner.config, outcome.result, request.portal_url, request.sso_user, runner.live.now
