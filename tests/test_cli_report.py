@@ -4,14 +4,22 @@ only what finished, and no config file written by a run that stopped first."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from provisioner.aws import Clients
 from provisioner.cli import cli
+from provisioner.cli.progress import ProgressLine
+from provisioner.runner import Runner
 from tests import realism
-from tests.conftest import EXAMPLES, REGION
+from tests.conftest import EXAMPLES, REGION, parse, run_settings
+from tests.test_async import MANY
+from tests.test_cli import on_a_terminal
 from tests.test_interrupt import BOOTSTRAP, ctrl_c_at
 
 EXAMPLE = str(EXAMPLES / "identity-center-admin.yaml")
@@ -39,3 +47,57 @@ def test_the_written_config_is_announced_after_the_results(aws: realism.State, t
     assert result.exit_code == 0, result.output
     # result.output holds stdout and stderr as they came.
     assert result.output.index("Apply complete:") < result.output.index(f"wrote {out}")
+
+
+# -- item 4: the progress line after Ctrl-C ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("operation", "phase", "finished"),
+    [
+        # The second group's call is under way at Ctrl-C (it still takes effect): 2 of 6.
+        ("identitystore:CreateGroup", "groups", 2),
+        # Two requests fired, never ended (IN_PROGRESS past the grace): none of 36 finished.
+        ("sso-admin:CreateAccountAssignment", "assignments", 0),
+    ],
+    ids=["sync", "async"],
+)
+def test_progress_counts_only_the_changes_that_finished(
+    clients: Clients, clock: Any, operation: str, phase: str, finished: int
+) -> None:
+    realism.configure(async_seconds=10**9, clock=clock.now)
+    realism.pause_at(operation, 2, action=clients.cancel.cancel)
+    told: list[tuple[int, int]] = []
+
+    def progress(name: str, done: int, total: int) -> None:
+        if name == phase:
+            told.append((done, total))
+
+    runner = Runner(clients, parse(MANY), run_settings(), progress=progress)
+    result = runner.apply(runner.plan())
+    assert result.interrupted
+    assert told[-1][0] == finished == max(done for done, _ in told)
+    assert told[-1][1] > finished
+
+
+def test_a_progress_line_left_open_is_closed_with_what_stopped() -> None:
+    stream = io.StringIO()
+    line = ProgressLine(stream, clock=lambda: 0.0, width=200)
+    line("groups", 0, 6)
+    line("groups", 2, 6)
+    line.close("interrupted")
+    last = stream.getvalue().split("\r")[-1]
+    assert last == "  groups 2/6 interrupted\x1b[K\n"
+    line.close("interrupted")  # nothing open: nothing more written
+    assert stream.getvalue().split("\r")[-1] == last
+
+
+def test_ctrl_c_ends_the_progress_line_saying_what_was_interrupted(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_a_terminal(monkeypatch)  # stderr too: the progress line is drawn
+    config = tmp_path / "many.yaml"
+    config.write_text(json.dumps(MANY))
+    ctrl_c_at("identitystore:CreateGroup")  # the first of 6 groups is under way: it is done
+    result = invoke("--workers", "1", "apply", "-f", str(config), "--yes")
+    assert result.exit_code == 130, result.output
+    assert "\r  groups 1/6 interrupted\x1b[K\n" in result.stderr
+    assert "groups 6/6" not in result.stderr

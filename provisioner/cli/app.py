@@ -25,8 +25,11 @@ NOTHING_CHANGED = "interrupted: nothing was changed"
 class State:
     """What the global options say: the command options, and how to show things."""
 
-    def __init__(self, options: Options, output: str, verbose: int, debug: bool) -> None:
+    def __init__(
+        self, options: Options, output: str, verbose: int, debug: bool, progress_line: ProgressLine | None = None
+    ) -> None:
         self.options, self.output, self.verbose, self.debug = options, output, verbose, debug
+        self.progress_line = progress_line  # on a terminal, while a command changes AWS
 
     @property
     def json(self) -> bool:
@@ -234,4 +237,4 @@ def cli(
             say(f"{phase}: {done}/{total} done")
 
     options = Options(profile, region, endpoint_url, max_rps, workers, retry_budget, on_retry, progress)
-    ctx.obj = State(options, output, verbose, debug)
+    ctx.obj = State(options, output, verbose, debug, progress_line)

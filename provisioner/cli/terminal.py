@@ -65,10 +65,20 @@ class TerminalHooks:
     def changing(self, runner: Runner) -> Iterator[None]:
         """While a command changes AWS, the first Ctrl-C cancels the run: nothing new starts,
         the requests in flight are polled a few seconds more, and the summary follows. A
-        second Ctrl-C exits at once."""
-        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-            yield
-            return
+        second Ctrl-C exits at once. A progress line the run left open is ended, saying why."""
+        cancel = runner.clients.cancel
+        try:
+            if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+                yield
+            else:
+                with self._ctrl_c_cancels(runner):
+                    yield
+        finally:
+            if self.state.progress_line is not None:
+                self.state.progress_line.close("interrupted" if cancel.cancelled else "stopped")
+
+    @contextmanager
+    def _ctrl_c_cancels(self, runner: Runner) -> Iterator[None]:
         cancel, grace = runner.clients.cancel, runner.settings.poll.interrupt_grace
         json_mode = self.state.json
 
