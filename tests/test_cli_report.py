@@ -15,9 +15,11 @@ from click.testing import CliRunner, Result
 from provisioner.aws import Clients
 from provisioner.cli import cli
 from provisioner.cli.progress import ProgressLine
+from provisioner.plan import NOT_STARTED
+from provisioner.report import render_result
 from provisioner.runner import Runner
 from tests import realism
-from tests.conftest import EXAMPLES, REGION, parse, run_settings
+from tests.conftest import EXAMPLES, REGION, parse, plan_and_apply, run_settings
 from tests.test_async import MANY
 from tests.test_cli import on_a_terminal
 from tests.test_interrupt import BOOTSTRAP, ctrl_c_at
@@ -101,3 +103,25 @@ def test_ctrl_c_ends_the_progress_line_saying_what_was_interrupted(
     assert result.exit_code == 130, result.output
     assert "\r  groups 1/6 interrupted\x1b[K\n" in result.stderr
     assert "groups 6/6" not in result.stderr
+
+
+# -- item 5: every change that was not started is named ---------------------------------------
+def test_the_text_result_names_each_change_not_started(clients: Clients, clock: Any) -> None:
+    realism.configure(async_seconds=10**9, clock=clock.now)
+    realism.pause_at("sso-admin:CreateAccountAssignment", 2, action=clients.cancel.cancel)
+    plan, result, _ = plan_and_apply(clients, parse(MANY))
+    text = render_result(result, plan)
+    not_started = [o.change for o in result.outcomes if o.status == NOT_STARTED]
+    assert len(not_started) == 34
+    for change in not_started:
+        assert f"  not started create assignment {change.key}\n" in text + "\n"
+
+
+def test_a_provisioning_is_reported_in_words(aws: realism.State, tmp_path: Path) -> None:
+    assert invoke("apply", "-f", EXAMPLE, "--yes").exit_code == 0
+    edited = tmp_path / "ic.yaml"
+    edited.write_text(Path(EXAMPLE).read_text().replace("PT4H", "PT8H"))
+    result = invoke("apply", "-f", str(edited), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "  ok     provisioning IdentityCenterAdmin" in result.stdout
+    assert "provision provisioning" not in result.stdout
