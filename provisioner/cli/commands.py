@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..commands.bootstrap import BootstrapRequest, flag
-from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, cli, exit_with, say
+from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, checked, cli, exit_with, portal_url_rule, say
 from .terminal import change_options, config_option, run_change
 
 
@@ -223,9 +223,14 @@ def bootstrap(
     from ..commands.bootstrap import config_of, config_writer
     from ..commands.change import ChangeRequest
     from ..commands.common import runner
+    from ..errors import ConfigError
 
     request = BootstrapRequest(**parameters)
-    config = config_of(request)
+    try:
+        config = config_of(request)
+    except ConfigError as exc:  # a bad option value: a usage error, named as click names one
+        problems = [f"Invalid value for {where!r}: {why}" for where, why in exc.problems]
+        raise click.UsageError("\n".join(problems), click.get_current_context()) from None
     after_apply = config_writer(Path(write_config), request.document(), force) if write_config else None
     run = runner(state.options, config, poll_timeout, poll_interval)
     change = ChangeRequest(
@@ -303,7 +308,13 @@ def _profile_template(ctx: click.Context, param: click.Parameter, value: str | N
     help="Profile names from {account_name} (from AWS Organizations), {account_id} and {permission_set}, "
     "made safe as profile names. Default: {permission_set}-{account_id}.",
 )
-@click.option("--portal-url", default=None, metavar="URL", help="Access portal URL (default as for apply).")
+@click.option(
+    "--portal-url",
+    default=None,
+    metavar="URL",
+    callback=checked(portal_url_rule),
+    help="Access portal URL (default as for apply).",
+)
 @click.option(
     "--write",
     "write_path",

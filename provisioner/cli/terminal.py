@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, State, exit_with, interrupted_document, say
+from .app import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    State,
+    checked,
+    exit_with,
+    interrupted_document,
+    portal_url_rule,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..commands.change import ChangeRequest, Decision
@@ -153,6 +163,7 @@ def change_options(fn: Any) -> Any:
             "--portal-url",
             default=None,
             metavar="URL",
+            callback=checked(portal_url_rule),
             help="Access portal URL to print (default: config portal_url, else "
             "https://<identity store id>.awsapps.com/start).",
         ),
