@@ -483,29 +483,14 @@ def backups(path: Path) -> list[Path]:
     return sorted(path.parent.glob(f"{path.name}.*.bak"))
 
 
-@pytest.fixture
-def no_aws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Fails the run at its first AWS client, and records that it got that far."""
-    from provisioner.aws import Clients
-
-    built: list[str] = []
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        built.append("clients")
-        raise AssertionError("no AWS client expected")
-
-    monkeypatch.setattr(Clients, "from_settings", refuse)
-    return built
-
-
-def test_bootstrap_refuses_to_overwrite_a_different_config_before_any_call(tmp_path: Path, no_aws: list[str]) -> None:
+def test_bootstrap_refuses_to_overwrite_a_different_config_before_any_call(aws: realism.State, tmp_path: Path) -> None:
     out = tmp_path / "ic.yaml"
     out.write_text(curated_config())
     result = invoke(*SEED, "--write-config", str(out), "--yes")
     assert result.exit_code == 1
     assert str(out) in result.stderr and "--force" in result.stderr
     assert out.read_text() == curated_config() and backups(out) == []
-    assert no_aws == []
+    assert realism.STATE.calls == {}
 
 
 def test_bootstrap_force_replaces_the_config_and_keeps_a_backup(aws: realism.State, tmp_path: Path) -> None:

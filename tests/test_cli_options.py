@@ -117,3 +117,22 @@ def test_version_in_json(args: list[str]) -> None:
 def test_version_in_text() -> None:
     result = CliRunner().invoke(cli, ["--version"], prog_name="provisioner")
     assert result.exit_code == 0 and result.stdout == "provisioner, version 0.1.0\n"
+
+
+# -- item 23: the config bootstrap writes names the Region it ran in ----------------------------
+@pytest.mark.parametrize("given", ["--region", "AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_the_bootstrap_config_names_the_region_the_run_used(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    args = ["--region", REGION] if given == "--region" else []
+    if given != "--region":
+        monkeypatch.setenv(given, REGION)
+    out = tmp_path / "ic.yaml"
+    assert invoke(*args, *SEED, "--write-config", str(out)).exit_code == 0
+    assert f"\nregion: {REGION}\n" in "\n" + out.read_text()
+    # A later run (CI, cron) with no Region in its environment plans in the same one.
+    monkeypatch.delenv(given, raising=False)
+    plan = invoke("plan", "-f", str(out), "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert f"in {REGION}, account" in plan.stdout

@@ -231,8 +231,10 @@ def bootstrap(
     except ConfigError as exc:  # a bad option value: a usage error, named as click names one
         problems = [f"Invalid value for {where!r}: {why}" for where, why in exc.problems]
         raise click.UsageError("\n".join(problems), click.get_current_context()) from None
-    after_apply = config_writer(Path(write_config), request.document(), force) if write_config else None
     run = runner(state.options, config, poll_timeout, poll_interval)
+    # The file names the Region this run uses (known before any AWS call).
+    document = request.document(region=run.clients.region)
+    after_apply = config_writer(Path(write_config), document, force) if write_config else None
     change = ChangeRequest(
         "bootstrap", yes, allow_root, portal_url, sso_user=request.user_name, after_apply=after_apply
     )
