@@ -80,12 +80,12 @@ def apply(
     Example:
       provisioner apply -f examples/identity-center-admin.yaml --yes
     """
-    from ..commands.change import ChangeRequest
+    from ..commands.change import ChangeRequest, Mode
     from ..commands.common import load, runner
 
     config = load(config_path, prune)
     run = runner(state.options, config, poll_timeout, poll_interval)
-    run_change(state, run, ChangeRequest("apply", yes, allow_root, portal_url, prune=prune))
+    run_change(state, run, ChangeRequest("apply", yes, allow_root, portal_url, Mode.PRUNE if prune else Mode.PLAN))
 
 
 @cli.command()
@@ -116,11 +116,11 @@ def destroy(
       provisioner destroy -f identity-center.yaml
     """
     from .. import report
-    from ..commands.change import ChangeRequest
+    from ..commands.change import ChangeRequest, Mode
     from ..commands.common import load, runner
 
     run = runner(state.options, load(config_path), poll_timeout, poll_interval)
-    request = ChangeRequest("destroy", yes, allow_root, portal_url, destroy=True)
+    request = ChangeRequest("destroy", yes, allow_root, portal_url, Mode.DESTROY)
     run_change(state, run, request, report.NOTHING_TO_DESTROY)
 
 
