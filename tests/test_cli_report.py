@@ -125,3 +125,57 @@ def test_a_provisioning_is_reported_in_words(aws: realism.State, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "  ok     provisioning IdentityCenterAdmin" in result.stdout
     assert "provision provisioning" not in result.stdout
+
+
+# -- item 29: words that say what happened ---------------------------------------------------
+def test_expire_reports_expirations_not_an_apply(aws: realism.State, tmp_path: Path) -> None:
+    doc = {
+        "groups": [{"name": "Ops"}],
+        "permission_sets": [{"name": "Power", "managed_policies": ["PowerUserAccess"]}],
+        "assignments": [{"permission_set": "Power", "groups": ["Ops"], "accounts": ["current"]}],
+    }
+    path = tmp_path / "ic.yaml"
+    path.write_text(json.dumps(doc))
+    assert invoke("apply", "-f", str(path), "--yes").exit_code == 0
+    doc["assignments"][0]["until"] = "2001-01-01T00:00:00Z"
+    path.write_text(json.dumps(doc))
+    result = invoke("expire", "-f", str(path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Expire complete: 1 done" in result.stdout and "Apply complete" not in result.stdout
+
+
+def test_expire_help_gives_the_cadence_of_the_readme() -> None:
+    text = " ".join(CliRunner().invoke(cli, ["expire", "--help"]).output.split())
+    assert "hourly" not in text and "every 15 minutes" in text and "*/15 * * * *" in text
+
+
+def test_doctor_counts_warnings_in_words() -> None:
+    from provisioner.doctor import FAIL, PASS, WARN, Check, render
+
+    checks = [Check("caller", WARN, "access keys"), Check("root MFA", PASS, "on"), Check("x", FAIL, "no")]
+    assert render(checks).splitlines()[-1] == "1 failed, 1 warned, 1 passed."
+
+
+def test_an_organization_target_that_picks_no_account_ends_without_a_colon() -> None:
+    from provisioner.config import AssignmentSpec
+    from provisioner.targets import Resolution
+
+    spec = AssignmentSpec(permission_set="Dev", groups=["Devs"], account_tags={"env": "dev"})
+    assert Resolution([]).describe(spec) == "Dev: tagged env=dev -> 0 account(s)"
+    assert Resolution(["111122223333"]).describe(spec) == "Dev: tagged env=dev -> 1 account(s): 111122223333"
+
+
+@pytest.mark.parametrize(("edited", "words"), [(False, "declares it too"), (True, "changes it too")])
+def test_a_set_of_another_config_is_said_to_be_changed_only_when_it_is(
+    clients: Clients, clock: Any, edited: bool, words: str
+) -> None:
+    from tests.conftest import make_clients
+    from tests.test_ownership import team
+
+    plan_and_apply(clients, parse(team("team-b", ["Shared"])))
+    mine = team("team-a", ["Shared"])
+    if edited:
+        mine["permission_sets"][0]["session_duration"] = "PT8H"
+    plan = Runner(make_clients(clock), parse(mine), run_settings()).plan()
+    [warning] = [w for w in plan.warnings if "provisioner:team-b" in w]
+    assert words in warning

@@ -144,8 +144,8 @@ def expire(
     the plan's errors, which concern those, do not stop the expirations.
 
     \b
-    Example (hourly, from cron):
-      provisioner expire -f identity-center.yaml --yes
+    Example (every 15 minutes, from cron):
+      */15 * * * *  provisioner expire -f identity-center.yaml --yes
     """
     from .. import report
     from ..commands.change import ChangeRequest

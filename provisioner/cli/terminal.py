@@ -134,7 +134,7 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
         click.echo(report.change_document(result))
     elif result.result is not None:
         click.echo("")
-        verb = "Destroy" if request.command == "destroy" else "Apply"
+        verb = {"destroy": "Destroy", "expire": "Expire"}.get(request.command, "Apply")
         click.echo(report.render_result(result.result, result.plan, state.color, verb))
     if written := result.extra.get("config_file"):  # after the results it follows from
         kept = f" (backup: {written['backup']})" if written["backup"] else ""
