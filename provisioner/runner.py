@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from . import context, retry
+from . import context, quotas, retry
 from .aws import Clients
 from .config import Config
 from .context import Context
@@ -37,7 +37,7 @@ class RunSettings:
     poll: PollSettings = field(default_factory=PollSettings)
     # Outstanding requests of an asynchronous kind, where not its own quota (tests, benchmarks).
     limits: Mapping[KindName, int] = field(default_factory=dict)
-    workers: int = 4
+    workers: int = quotas.WORKERS
     # "Now" for what expires (assignments' until); tests inject a fixed time.
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 

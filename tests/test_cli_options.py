@@ -136,3 +136,24 @@ def test_the_bootstrap_config_names_the_region_the_run_used(
     plan = invoke("plan", "-f", str(out), "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
     assert f"in {REGION}, account" in plan.stdout
+
+
+# -- R32: help that stays true now that `until` deletes ----------------------------------------
+@pytest.mark.parametrize("args", [["--help"], ["apply", "--help"]], ids=["group", "apply"])
+def test_help_names_every_way_something_is_deleted(args: list[str]) -> None:
+    text = " ".join(invoke(*args).stdout.split())
+    assert "--prune only" not in text
+    assert "`until`" in text and "--prune" in text
+
+
+# -- R21: the CLI's defaults are the library's --------------------------------------------------
+def test_the_cli_defaults_are_the_librarys_own() -> None:
+    from provisioner import quotas
+    from provisioner.retry import RetrySettings
+    from provisioner.runner import RunSettings
+
+    defaults = {param.name: param.default for param in cli.params}
+    assert defaults["max_rps"] == quotas.SSO_ADMIN_TPS == quotas.IDENTITY_STORE_TPS
+    assert defaults["workers"] == RunSettings().workers
+    assert defaults["retry_budget"] == RetrySettings().deadline
+    assert "per service" in " ".join(invoke("--help").stdout.split())

@@ -277,21 +277,22 @@ def endpoint_url_rule(value: str) -> None:
 @click.option(
     "--max-rps",
     type=click.FloatRange(min=0.1),
-    default=20.0,
+    default=Options.max_rps,
     show_default=True,
-    help="Requests per second per service, shared by all threads (the AWS quota).",
+    help="Requests per second to each AWS service (sso-admin and identitystore each get this many), "
+    "shared by all threads: AWS's quota is per service.",
 )
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=32),
-    default=4,
+    default=Options.workers,
     show_default=True,
     help="Threads that make independent calls at once (within --max-rps).",
 )
 @click.option(
     "--retry-budget",
     type=click.FloatRange(min=0),
-    default=300.0,
+    default=Options.retry_budget,
     show_default=True,
     metavar="SECONDS",
     help="How long one call is retried on throttling, 5xx and dropped connections (0: never).",
@@ -328,7 +329,8 @@ def cli(
 
     Every run is idempotent: a second apply of the same config changes nothing. Nothing
     is deleted unless you ask: `apply --prune` removes what provisioner created and the
-    config dropped; `destroy` removes what the config declares.
+    config dropped; `destroy` removes what the config declares; an assignment's `until`
+    that has passed makes `apply` (or `expire`) remove it.
 
     \b
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),

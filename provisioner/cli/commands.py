@@ -70,11 +70,11 @@ def apply(
 ) -> None:
     """Make IAM Identity Center match the config.
 
-    Shows the plan first and asks on a terminal. Deletions (--prune only) go first;
-    then groups and users beside permission sets, then memberships beside one
-    provisioning per changed set and the account assignments, polled to completion.
-    A failed request is reported with its reason and request id; the rest still runs
-    and the exit code is 1.
+    Shows the plan first and asks on a terminal. Deletions go first: with --prune, and
+    the assignments whose `until` has passed (no --prune needed); then groups and users
+    beside permission sets, then memberships beside one provisioning per changed set
+    and the account assignments, polled to completion. A failed request is reported
+    with its reason and request id; the rest still runs and the exit code is 1.
 
     \b
     Example:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ..retry import PollSettings
 from .app import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -185,7 +186,7 @@ def change_options(fn: Any) -> Any:
             type=click.FloatRange(min=1),
             default=None,
             metavar="SECONDS",
-            help="Give up waiting for an asynchronous request after this long (default 900).",
+            help=f"Give up waiting for an asynchronous request after this long (default {PollSettings.timeout:g}).",
         ),
     ]
     for option in options:
