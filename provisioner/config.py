@@ -41,9 +41,25 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
 DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII)
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
+PORTAL_URL = re.compile(r"https://[^\s/]+(/\S*)?")
+
 # "Administrator and AWSAdministrators are reserved names and can't be used for users or
 # groups" (identitystore API reference, CreateUser and CreateGroup); refused in any case.
 RESERVED_PRINCIPAL_NAMES = frozenset({"administrator", "awsadministrators"})
+
+
+def check_region(value: str) -> str:
+    """An AWS Region name, as the config's `region:` and `--region` take it."""
+    if not REGION.fullmatch(value):
+        raise ValueError(f"{value!r} is not an AWS Region such as ap-northeast-2")
+    return value
+
+
+def check_portal_url(value: str) -> str:
+    """An access portal URL, as the config's `portal_url:` and `--portal-url` take it."""
+    if not PORTAL_URL.fullmatch(value):
+        raise ValueError("must be an https:// URL such as https://my-org.awsapps.com/start")
+    return value
 
 
 # -- YAML: the 1.2 core schema, merge keys, no duplicate keys ----------------------------------
@@ -682,16 +698,12 @@ class Config(_Model):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not REGION.fullmatch(value):
-            raise ValueError(f"{value!r} is not an AWS Region such as ap-northeast-2")
-        return value
+        return None if value is None else check_region(value)
 
     @field_validator("portal_url")
     @classmethod
     def _portal(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
-            raise ValueError("must be an https:// URL such as https://my-org.awsapps.com/start")
-        return value
+        return None if value is None else check_portal_url(value)
 
     @field_validator("access_control_attributes")
     @classmethod

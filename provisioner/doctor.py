@@ -354,5 +354,5 @@ def render(checks: list[Check]) -> str:
     failed = sum(c.status == FAIL for c in checks)
     warned = sum(c.status == WARN for c in checks)
     lines.append("")
-    lines.append(f"{failed} failed, {warned} warnings, {len(checks) - failed - warned} passed.")
+    lines.append(f"{failed} failed, {warned} warned, {len(checks) - failed - warned} passed.")
     return "\n".join(lines)

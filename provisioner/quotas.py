@@ -11,6 +11,10 @@ MAX_TAGS_PER_PERMISSION_SET = 75
 SSO_ADMIN_TPS = 20.0
 IDENTITY_STORE_TPS = 20.0
 
+# Threads one run makes independent calls with (--workers): enough to overlap round trips
+# within the rates above; more only queue at the rate limit.
+WORKERS = 4
+
 # Asynchronous work.
 MAX_OUTSTANDING_ASSIGNMENT_REQUESTS = 15  # CreateAccountAssignment / DeleteAccountAssignment
 MAX_CONCURRENT_PROVISIONINGS = 3  # ProvisionPermissionSet

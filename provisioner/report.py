@@ -143,18 +143,30 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty
     return "\n".join(lines)
 
 
+# How each outcome's line begins, and its colour (none for a change not started).
+RESULT_MARKS = {
+    "done": ("ok", "32"),
+    "failed": ("FAILED", "31"),
+    UNKNOWN: ("unknown", "33"),
+    NOT_STARTED: ("not started", ""),
+}
+
+
+def change_words(change: Change[Any]) -> str:
+    """What a change does, in words: `create user kim`, or `provisioning Dev` where the
+    kind's name says the action already."""
+    if change.kind.label.startswith(change.action.value):
+        return f"{change.kind.label} {change.key}"
+    return f"{change.action.value} {change.kind.label} {change.key}"
+
+
 def render_result(result: ApplyResult, plan: Plan, color: bool = False, verb: str = "Apply") -> str:
-    """One line per change done, failed or unknown (not each one not started), then the counts."""
+    """One line per change: done, failed, not started or unknown; then the counts."""
     lines = []
-    marks = {"done": ("ok", "32"), "failed": ("FAILED", "31"), UNKNOWN: ("unknown", "33")}
     for outcome in result.outcomes:
-        if outcome.status == NOT_STARTED:
-            continue
-        change = outcome.change
-        label, paint = marks[outcome.status]
-        mark = _paint(label, paint, color)
-        what = f"{change.action.value} {change.kind.label} {change.key}"
-        line = f"  {mark:<6} {what}"
+        label, paint = RESULT_MARKS[outcome.status]
+        mark = _paint(label.ljust(6), paint, color and bool(paint))  # padded first: colour codes have width 0
+        line = f"  {mark} {change_words(outcome.change)}"
         if outcome.detail:
             line += f": {outcome.detail}"
         if outcome.request_id and not outcome.ok and outcome.request_id not in outcome.detail:

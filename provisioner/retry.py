@@ -385,7 +385,8 @@ def run_async(
     TIMEOUT; no new request is fired after that, and the rest are SKIPPED. Once `cancel` is
     set, nothing more is fired (NOT_STARTED) and the requests in flight are polled for
     `settings.interrupt_grace` seconds more (UNKNOWN if still IN_PROGRESS then). A failed
-    request does not stop the others.
+    request does not stop the others. `progress(finished, total)` is told as each request
+    ends; one cut short by the cancellation (NOT_STARTED, UNKNOWN) has not.
     """
     from .errors import AccessError, ProvisionerError, is_denied
 
@@ -404,6 +405,8 @@ def run_async(
     def finish(index: int, outcome: AsyncOutcome) -> None:
         nonlocal done
         outcomes[index] = outcome
+        if outcome.status in (NOT_STARTED, UNKNOWN):
+            return  # cut short by Ctrl-C: not finished, so not counted as progress
         done += 1
         if progress:
             progress(done, len(items))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from . import context, retry
+from . import context, quotas, retry
 from .aws import Clients
 from .config import Config
 from .context import Context
@@ -37,7 +37,7 @@ class RunSettings:
     poll: PollSettings = field(default_factory=PollSettings)
     # Outstanding requests of an asynchronous kind, where not its own quota (tests, benchmarks).
     limits: Mapping[KindName, int] = field(default_factory=dict)
-    workers: int = 4
+    workers: int = quotas.WORKERS
     # "Now" for what expires (assignments' until); tests inject a fixed time.
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
@@ -255,7 +255,8 @@ class _Apply:
         report(phase, 0, total)
 
         def done(outcome: Outcome) -> Outcome:
-            report(phase, next(finished), total)
+            if not outcome.interrupted:  # one cut short by Ctrl-C has not finished
+                report(phase, next(finished), total)
             return outcome
 
         return done
@@ -311,7 +312,7 @@ class _Apply:
     def _asynchronous(self, kind: Kind[Any, Any], changes: list[Change[Any]]) -> None:
         """Fire and poll, within the kind's limit of outstanding requests, round by round;
         after a round with a timeout, nothing more is fired."""
-        done, timed_out = 0, False
+        finished, timed_out = 0, False
         if self.runner.progress is not None and changes:
             self.runner.progress(_phase(kind, changes), 0, len(changes))
         # What one round learns of the completion times paces the next.
@@ -321,12 +322,13 @@ class _Apply:
             if timed_out:
                 results = [AsyncOutcome("SKIPPED", "not started: earlier requests timed out")] * len(batch)
             else:
-                results = self._round(kind, batch, done, len(changes), cadence)
+                results = self._round(kind, batch, finished, len(changes), cadence)
             timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
-            done += len(batch)
-            self.record(_outcomes(batch, results))
+            outcomes = _outcomes(batch, results)
+            finished += sum(not o.interrupted for o in outcomes)  # Ctrl-C's are not finished
+            self.record(outcomes)
         if self.runner.progress is not None and changes:  # rounds skipped after a timeout end too
-            self.runner.progress(_phase(kind, changes), len(changes), len(changes))
+            self.runner.progress(_phase(kind, changes), finished, len(changes))
 
     def _round(
         self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int, cadence: Cadence

@@ -123,8 +123,9 @@ class Resolution:
             sources.append("tagged " + ", ".join(f"{key}={value}" for key, value in spec.account_tags.items()))
         if spec.account_names:
             sources.append("named " + ", ".join(spec.account_names))
-        text = f"{spec.permission_set}: {' + '.join(sources)} -> {len(self.accounts)} account(s): "
-        text += ", ".join(self.accounts)
+        text = f"{spec.permission_set}: {' + '.join(sources)} -> {len(self.accounts)} account(s)"
+        if self.accounts:
+            text += ": " + ", ".join(self.accounts)
         if self.skipped:
             text += "; skipped " + ", ".join(f"{a} ({why})" for a, why in self.skipped)
         return text

@@ -20,14 +20,17 @@ from moto_endpoint import Endpoint  # noqa: E402
 REGION = "ap-northeast-2"
 CONFIG = ROOT / "examples" / "identity-center-admin.yaml"
 WRITES = ("Create", "Attach", "Update", "Put", "Delete", "Provision")
+HANDOFF = "Access portal:"  # where bootstrap's sign-in instructions begin: shown once, last
 
 
-def run(title: str, args: list[str], env: dict[str, str]) -> tuple[int, str]:
+def run(title: str, args: list[str], env: dict[str, str], hold: str = "") -> tuple[int, str]:
+    """Run the CLI and show its output, up to `hold` (what the demo shows once, at its end)."""
     print(f"\n=== {title}\n$ provisioner {' '.join(args)}\n", flush=True)
     proc = subprocess.run(
         [sys.executable, "-m", "provisioner", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
-    print(proc.stdout, end="", flush=True)
+    held = proc.stdout.find(hold) if hold else -1
+    print(proc.stdout if held < 0 else proc.stdout[:held] + "(how to sign in: at the end)\n", end="", flush=True)
     return proc.returncode, proc.stdout
 
 
@@ -44,7 +47,9 @@ def main() -> int:
     with Endpoint(async_seconds=1.0) as endpoint:  # the assignment is IN_PROGRESS for 1 s
         print(f"local AWS endpoint (moto + realism layer): {endpoint.url}")
         common = ["--endpoint-url", endpoint.url, "--region", REGION]
-        code, bootstrap_out = run("Bootstrap: the console walkthrough in one command", common + bootstrap, env)
+        code, bootstrap_out = run(
+            "Bootstrap: the console walkthrough in one command", common + bootstrap, env, hold=HANDOFF
+        )
         if code != 0:
             print(f"demo: bootstrap exited {code}", file=sys.stderr)
             return code
@@ -59,7 +64,7 @@ def main() -> int:
         print(f"\nThe endpoint served {sum(calls.values())} calls; writes: {writes}")
     print("demo: endpoint stopped.")
     # End with what a person does next: sign in at the portal, or with the AWS CLI.
-    handoff = bootstrap_out[bootstrap_out.find("Access portal:") :]
+    handoff = bootstrap_out[bootstrap_out.find(HANDOFF) :]
     print(f"\n=== Sign in with temporary credentials\n\n{handoff}", end="")
     return 0
 

@@ -181,7 +181,8 @@ def test_bootstrap_delegate_to_takes_an_account_id(aws: realism.State) -> None:
         cli,
         ["--region", REGION, "bootstrap", "--user-name", "a", "--email", "a@example.com", "--delegate-to", "me"],
     )
-    assert result.exit_code == 1 and "--delegate-to: 'me' is not a 12-digit account id" in result.output
+    assert result.exit_code == 64  # a bad option value: a usage error
+    assert "Invalid value for '--delegate-to': 'me' is not a 12-digit account id" in result.output
     assert realism.STATE.calls == {}
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
 
 from ..commands.common import Options
-from ..errors import AwsError, ConfigError, ProvisionerError
+from ..errors import AccessError, AwsError, ConfigError, Interrupted, PreflightError, ProvisionerError
 from .progress import ProgressLine
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -25,8 +26,11 @@ NOTHING_CHANGED = "interrupted: nothing was changed"
 class State:
     """What the global options say: the command options, and how to show things."""
 
-    def __init__(self, options: Options, output: str, verbose: int, debug: bool) -> None:
+    def __init__(
+        self, options: Options, output: str, verbose: int, debug: bool, progress_line: ProgressLine | None = None
+    ) -> None:
         self.options, self.output, self.verbose, self.debug = options, output, verbose, debug
+        self.progress_line = progress_line  # on a terminal, while a command changes AWS
 
     @property
     def json(self) -> bool:
@@ -37,8 +41,29 @@ class State:
         return not self.json and sys.stdout.isatty()
 
 
+# The `type` of a JSON error document, one word each: what went wrong, not a class name.
+USAGE, INTERRUPTED, INTERNAL = "usage", "interrupted", "internal"
+ERROR_TYPES: tuple[tuple[type[Exception], str], ...] = (
+    (ConfigError, "config"),
+    (AwsError, "aws"),
+    (AccessError, "access"),  # credentials, Region, endpoint: the run could not go on
+    (PreflightError, "preflight"),
+    (Interrupted, INTERRUPTED),
+    (ProvisionerError, "error"),
+)
+
+
+def error_type(exc: Exception) -> str:
+    return next((name for cls, name in ERROR_TYPES if isinstance(exc, cls)), INTERNAL)
+
+
+def error_document(kind: str, message: str, **extra: Any) -> str:
+    """The JSON document of a command that failed: {"error": {"type", "message"}}."""
+    return json.dumps({"error": {"type": kind, "message": message}, **extra}, indent=2)
+
+
 def interrupted_document(message: str) -> str:
-    return json.dumps({"error": {"type": "Interrupted", "message": message}, "interrupted": True}, indent=2)
+    return error_document(INTERRUPTED, message, interrupted=True)
 
 
 def say(message: str) -> None:
@@ -81,7 +106,7 @@ class ProvisionerGroup(click.Group):
                 code = EXIT_ERROR
             say(message)
             if state and state.json:
-                click.echo(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}, indent=2))
+                click.echo(error_document(error_type(exc), str(exc)))
             ctx.exit(code)
 
 
@@ -101,8 +126,10 @@ class BadUsage(click.UsageError):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, cause: click.UsageError, json_mode: bool) -> None:
+    def __init__(self, cause: click.UsageError, json_mode: bool, hint: str = "") -> None:
         message = "Missing command." if isinstance(cause, click.exceptions.NoArgsIsHelpError) else None
+        if hint:
+            cause = click.UsageError(f"{cause.format_message()}\n{hint}", cause.ctx)
         super().__init__(message or cause.format_message(), cause.ctx)
         self.cause = cause
         self.json_mode = json_mode
@@ -110,7 +137,7 @@ class BadUsage(click.UsageError):
     def show(self, file: Any = None) -> None:
         self.cause.show(file)
         if self.json_mode:
-            click.echo(json.dumps({"error": {"type": "usage", "message": self.format_message()}}, indent=2))
+            click.echo(error_document(USAGE, self.format_message()))
 
 
 def _json_requested(args: list[str]) -> bool:
@@ -126,6 +153,10 @@ def _json_requested(args: list[str]) -> bool:
     return value == "json"
 
 
+# In the top context's meta: whether `--output json` is among the arguments, and the arguments.
+JSON_REQUESTED, ARGUMENTS = "provisioner.json", "provisioner.args"
+
+
 class CommandLine(ProvisionerGroup):
     """The top command: click's usage errors become BadUsage, whether they arise parsing the
     global options (make_context) or naming and parsing a command (invoke)."""
@@ -139,21 +170,101 @@ class CommandLine(ProvisionerGroup):
         except click.UsageError as exc:
             raise BadUsage(exc, _json_requested(given)) from None
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Known before the options are processed: --version answers in JSON too.
+        ctx.meta[JSON_REQUESTED] = _json_requested(args)
+        ctx.meta[ARGUMENTS] = list(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            raise BadUsage(exc, ctx.params.get("output") == "json") from None
+            hint = self._global_option_hint(exc, ctx.meta.get(ARGUMENTS, []))
+            raise BadUsage(exc, bool(ctx.meta.get(JSON_REQUESTED)), hint) from None
+
+    def _global_option_hint(self, exc: click.UsageError, args: list[str]) -> str:
+        """Where an option of provisioner itself given after the command goes."""
+        name = exc.option_name if isinstance(exc, click.NoSuchOption) else None
+        option = next((p for p in self.params if name in p.opts + p.secondary_opts), None)
+        if name is None or option is None or exc.ctx is None:
+            return ""
+        given = [name]
+        for i, arg in enumerate(args):
+            if arg.startswith(name + "="):
+                given = [arg]
+            elif arg == name and not (isinstance(option, click.Option) and option.is_flag) and i + 1 < len(args):
+                given = [name, args[i + 1]]
+        return (
+            f"{name} is an option of provisioner itself: give it before the command, "
+            f"as in `provisioner {' '.join(given)} {exc.ctx.info_name} ...`"
+        )
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--version: `provisioner, version 0.1.0`, or a JSON document with --output json."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    installed = version("provisioner")
+    if ctx.meta.get(JSON_REQUESTED):
+        click.echo(json.dumps({"command": "version", "version": installed}, indent=2))
+    else:
+        click.echo(f"{ctx.info_name}, version {installed}")
+    ctx.exit()
+
+
+def checked(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that holds an option's value to the library's own rule (`check` raises
+    ValueError, or a ProvisionerError): a bad value is a usage error, exit 64, before any call."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            check(value)
+        except (ValueError, ProvisionerError) as exc:
+            raise click.BadParameter(str(exc)) from None
+        return value
+
+    return callback
+
+
+def region_rule(value: str) -> None:
+    from ..config import check_region
+
+    check_region(value)
+
+
+def portal_url_rule(value: str) -> None:
+    from ..config import check_portal_url
+
+    try:
+        check_portal_url(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} {exc}") from None
+
+
+def endpoint_url_rule(value: str) -> None:
+    from ..aws import check_endpoint_url
+
+    check_endpoint_url(value, "it")
 
 
 @click.group(cls=CommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile to use (prefer an IAM Identity Center profile).")
 @click.option(
     "--region",
+    callback=checked(region_rule),
     help="Region of IAM Identity Center. Default: config `region:`, then AWS_REGION, "
     "AWS_DEFAULT_REGION, the profile's region.",
 )
-@click.option("--endpoint-url", help="Send every AWS call here (a local moto endpoint, for example).")
+@click.option(
+    "--endpoint-url",
+    callback=checked(endpoint_url_rule),
+    help="Send every AWS call here (a local moto endpoint, for example): http:// or https://.",
+)
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -166,26 +277,34 @@ class CommandLine(ProvisionerGroup):
 @click.option(
     "--max-rps",
     type=click.FloatRange(min=0.1),
-    default=20.0,
+    default=Options.max_rps,
     show_default=True,
-    help="Requests per second per service, shared by all threads (the AWS quota).",
+    help="Requests per second to each AWS service (sso-admin and identitystore each get this many), "
+    "shared by all threads: AWS's quota is per service.",
 )
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=32),
-    default=4,
+    default=Options.workers,
     show_default=True,
     help="Threads that make independent calls at once (within --max-rps).",
 )
 @click.option(
     "--retry-budget",
     type=click.FloatRange(min=0),
-    default=300.0,
+    default=Options.retry_budget,
     show_default=True,
     metavar="SECONDS",
     help="How long one call is retried on throttling, 5xx and dropped connections (0: never).",
 )
-@click.version_option(package_name="provisioner")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -210,7 +329,8 @@ def cli(
 
     Every run is idempotent: a second apply of the same config changes nothing. Nothing
     is deleted unless you ask: `apply --prune` removes what provisioner created and the
-    config dropped; `destroy` removes what the config declares.
+    config dropped; `destroy` removes what the config declares; an assignment's `until`
+    that has passed makes `apply` (or `expire`) remove it.
 
     \b
     Exit codes: 0 success, 1 error (config, AWS, or a failed request),
@@ -234,4 +354,4 @@ def cli(
             say(f"{phase}: {done}/{total} done")
 
     options = Options(profile, region, endpoint_url, max_rps, workers, retry_budget, on_retry, progress)
-    ctx.obj = State(options, output, verbose, debug)
+    ctx.obj = State(options, output, verbose, debug, progress_line)

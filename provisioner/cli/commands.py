@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..commands.bootstrap import BootstrapRequest, flag
-from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, cli, exit_with, say
+from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, checked, cli, exit_with, portal_url_rule, say
 from .terminal import change_options, config_option, run_change
 
 
@@ -70,22 +70,22 @@ def apply(
 ) -> None:
     """Make IAM Identity Center match the config.
 
-    Shows the plan first and asks on a terminal. Deletions (--prune only) go first;
-    then groups and users beside permission sets, then memberships beside one
-    provisioning per changed set and the account assignments, polled to completion.
-    A failed request is reported with its reason and request id; the rest still runs
-    and the exit code is 1.
+    Shows the plan first and asks on a terminal. Deletions go first: with --prune, and
+    the assignments whose `until` has passed (no --prune needed); then groups and users
+    beside permission sets, then memberships beside one provisioning per changed set
+    and the account assignments, polled to completion. A failed request is reported
+    with its reason and request id; the rest still runs and the exit code is 1.
 
     \b
     Example:
       provisioner apply -f examples/identity-center-admin.yaml --yes
     """
-    from ..commands.change import ChangeRequest
+    from ..commands.change import ChangeRequest, Mode
     from ..commands.common import load, runner
 
     config = load(config_path, prune)
     run = runner(state.options, config, poll_timeout, poll_interval)
-    run_change(state, run, ChangeRequest("apply", yes, allow_root, portal_url, prune=prune))
+    run_change(state, run, ChangeRequest("apply", yes, allow_root, portal_url, Mode.PRUNE if prune else Mode.PLAN))
 
 
 @cli.command()
@@ -116,11 +116,11 @@ def destroy(
       provisioner destroy -f identity-center.yaml
     """
     from .. import report
-    from ..commands.change import ChangeRequest
+    from ..commands.change import ChangeRequest, Mode
     from ..commands.common import load, runner
 
     run = runner(state.options, load(config_path), poll_timeout, poll_interval)
-    request = ChangeRequest("destroy", yes, allow_root, portal_url, destroy=True)
+    request = ChangeRequest("destroy", yes, allow_root, portal_url, Mode.DESTROY)
     run_change(state, run, request, report.NOTHING_TO_DESTROY)
 
 
@@ -144,8 +144,8 @@ def expire(
     the plan's errors, which concern those, do not stop the expirations.
 
     \b
-    Example (hourly, from cron):
-      provisioner expire -f identity-center.yaml --yes
+    Example (every 15 minutes, from cron):
+      */15 * * * *  provisioner expire -f identity-center.yaml --yes
     """
     from .. import report
     from ..commands.change import ChangeRequest
@@ -223,11 +223,18 @@ def bootstrap(
     from ..commands.bootstrap import config_of, config_writer
     from ..commands.change import ChangeRequest
     from ..commands.common import runner
+    from ..errors import ConfigError
 
     request = BootstrapRequest(**parameters)
-    config = config_of(request)
-    after_apply = config_writer(Path(write_config), request.document(), force) if write_config else None
+    try:
+        config = config_of(request)
+    except ConfigError as exc:  # a bad option value: a usage error, named as click names one
+        problems = [f"Invalid value for {where!r}: {why}" for where, why in exc.problems]
+        raise click.UsageError("\n".join(problems), click.get_current_context()) from None
     run = runner(state.options, config, poll_timeout, poll_interval)
+    # The file names the Region this run uses (known before any AWS call).
+    document = request.document(region=run.clients.region)
+    after_apply = config_writer(Path(write_config), document, force) if write_config else None
     change = ChangeRequest(
         "bootstrap", yes, allow_root, portal_url, sso_user=request.user_name, after_apply=after_apply
     )
@@ -303,7 +310,13 @@ def _profile_template(ctx: click.Context, param: click.Parameter, value: str | N
     help="Profile names from {account_name} (from AWS Organizations), {account_id} and {permission_set}, "
     "made safe as profile names. Default: {permission_set}-{account_id}.",
 )
-@click.option("--portal-url", default=None, metavar="URL", help="Access portal URL (default as for apply).")
+@click.option(
+    "--portal-url",
+    default=None,
+    metavar="URL",
+    callback=checked(portal_url_rule),
+    help="Access portal URL (default as for apply).",
+)
 @click.option(
     "--write",
     "write_path",

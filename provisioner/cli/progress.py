@@ -62,19 +62,30 @@ class ProgressLine:
             elif begun or ended or now - self.drawn >= REDRAW_SECONDS:
                 self._draw(now)
 
-    def render(self, now: float) -> str:
+    def close(self, why: str) -> None:
+        """End a line whose phases did not all end (the run was interrupted or stopped),
+        saying `why` after each of those."""
+        with self._lock:
+            if self.phases:
+                self._draw(self.clock(), end=True, why=why)
+                self.phases.clear()
+
+    def render(self, now: float, why: str = "") -> str:
+        """The line; with `why`, the phases not over are said to have stopped, not timed."""
         parts = []
         for name, p in self.phases.items():
             part = f"{name} {p.done}/{p.total}"
-            if 0 < p.done < p.total:
+            if why and not p.over:
+                part += f" {why}"
+            elif 0 < p.done < p.total:
                 part += f", {time_left((now - p.started) / p.done * (p.total - p.done))} left"
             parts.append(part)
         line = "  " + " | ".join(parts)
         width = self.width or shutil.get_terminal_size((100, 20)).columns
         return line if len(line) < width else line[: max(width - 4, 0)] + "..."
 
-    def _draw(self, now: float, end: bool = False) -> None:
+    def _draw(self, now: float, end: bool = False, why: str = "") -> None:
         # \r back to the start of the line, \x1b[K clears what a longer line left there.
-        self.stream.write("\r" + self.render(now) + "\x1b[K" + ("\n" if end else ""))
+        self.stream.write("\r" + self.render(now, why) + "\x1b[K" + ("\n" if end else ""))
         self.stream.flush()
         self.drawn = now

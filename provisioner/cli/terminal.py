@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, State, exit_with, interrupted_document, say
+from ..retry import PollSettings
+from .app import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    State,
+    checked,
+    exit_with,
+    interrupted_document,
+    portal_url_rule,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..commands.change import ChangeRequest, Decision
@@ -65,10 +76,20 @@ class TerminalHooks:
     def changing(self, runner: Runner) -> Iterator[None]:
         """While a command changes AWS, the first Ctrl-C cancels the run: nothing new starts,
         the requests in flight are polled a few seconds more, and the summary follows. A
-        second Ctrl-C exits at once."""
-        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-            yield
-            return
+        second Ctrl-C exits at once. A progress line the run left open is ended, saying why."""
+        cancel = runner.clients.cancel
+        try:
+            if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+                yield
+            else:
+                with self._ctrl_c_cancels(runner):
+                    yield
+        finally:
+            if self.state.progress_line is not None:
+                self.state.progress_line.close("interrupted" if cancel.cancelled else "stopped")
+
+    @contextmanager
+    def _ctrl_c_cancels(self, runner: Runner) -> Iterator[None]:
         cancel, grace = runner.clients.cancel, runner.settings.poll.interrupt_grace
         json_mode = self.state.json
 
@@ -105,10 +126,6 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
     result = change(runner, request, TerminalHooks(state, when_empty))
     if result.refused:
         say(result.refused)
-    if written := result.extra.get("config_file"):
-        kept = f" (backup: {written['backup']})" if written["backup"] else ""
-        done = f"wrote {written['path']}{kept}" if written["changed"] else f"{written['path']} is already this config"
-        say(f"{done}: run `provisioner plan -f {written['path']}` any time to check for drift")
     if state.json:
         if result.result is not None and result.result.stopped:
             say(f"error: {result.result.stopped}")
@@ -116,14 +133,17 @@ def run_change(state: State, runner: Runner, request: ChangeRequest, when_empty:
             failed = result.result.failed
             say(f"{len(failed)} change(s) failed: see result in the document")
         click.echo(report.change_document(result))
-    else:
-        if result.result is not None:
-            click.echo("")
-            verb = "Destroy" if request.destroy else "Apply"
-            click.echo(report.render_result(result.result, result.plan, state.color, verb))
-        if result.handoff is not None:
-            click.echo("")
-            click.echo(result.handoff.text)
+    elif result.result is not None:
+        click.echo("")
+        verb = {"destroy": "Destroy", "expire": "Expire"}.get(request.command, "Apply")
+        click.echo(report.render_result(result.result, result.plan, state.color, verb))
+    if written := result.extra.get("config_file"):  # after the results it follows from
+        kept = f" (backup: {written['backup']})" if written["backup"] else ""
+        done = f"wrote {written['path']}{kept}" if written["changed"] else f"{written['path']} is already this config"
+        say(f"{done}: run `provisioner plan -f {written['path']}` any time to check for drift")
+    if result.handoff is not None and not state.json:
+        click.echo("")
+        click.echo(result.handoff.text)
     exit_with(EXIT_INTERRUPTED if result.interrupted else EXIT_OK if result.ok else EXIT_ERROR)
 
 
@@ -144,6 +164,7 @@ def change_options(fn: Any) -> Any:
             "--portal-url",
             default=None,
             metavar="URL",
+            callback=checked(portal_url_rule),
             help="Access portal URL to print (default: config portal_url, else "
             "https://<identity store id>.awsapps.com/start).",
         ),
@@ -165,7 +186,7 @@ def change_options(fn: Any) -> Any:
             type=click.FloatRange(min=1),
             default=None,
             metavar="SECONDS",
-            help="Give up waiting for an asynchronous request after this long (default 900).",
+            help=f"Give up waiting for an asynchronous request after this long (default {PollSettings.timeout:g}).",
         ),
     ]
     for option in options:

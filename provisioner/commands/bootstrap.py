@@ -77,15 +77,17 @@ class BootstrapRequest:
         metavar="ACCOUNT",
     )
 
-    def document(self) -> dict[str, Any]:
-        """The seed scenario as a config document."""
+    def document(self, region: str | None = None) -> dict[str, Any]:
+        """The seed scenario as a config document; with `region`, one that names it, so later
+        runs (CI, cron) do not depend on their environment for it."""
         user: dict[str, Any] = {"user_name": self.user_name, "email": self.email}
         names = {"display_name": self.display_name, "given_name": self.given_name, "family_name": self.family_name}
         user.update({key: value for key, value in names.items() if value is not None})
         user["groups"] = [self.group]
         # Administered from the delegated administrator, the admins need their access there.
         accounts = self.account or ((self.delegate_to,) if self.delegate_to else (CURRENT_ACCOUNT,))
-        document: dict[str, Any] = {
+        document: dict[str, Any] = {"region": region} if region else {}
+        document |= {
             "groups": [{"name": self.group, "description": "Administer IAM Identity Center"}],
             "users": [user],
             "permission_sets": [

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..kinds.base import Mode  # the CLI says which through ChangeRequest
 from .common import api_calls
 
 if TYPE_CHECKING:
@@ -42,13 +43,13 @@ class ChangeRequest:
     yes: bool = False
     allow_root: bool = False
     portal_url: str | None = None
-    prune: bool = False
-    destroy: bool = False
+    mode: Mode = Mode.PLAN  # what the plan brings about: the config, also --prune, or destroy
     expire: bool = False  # only the removals of assignments past their until
     # bootstrap: the user whose AWS CLI profiles the hand-off shows.
     sso_user: str | None = None
-    # Runs once the plan was applied (or there was nothing to do), never when the run stopped
-    # before changing anything; what it returns goes with the result.
+    # Runs once the whole plan was applied (or there was nothing to do), never after a run that
+    # stopped first (refused, interrupted, or stopped by credentials); what it returns goes with
+    # the result.
     after_apply: Callable[[], dict[str, Any]] | None = None
 
 
@@ -83,12 +84,12 @@ class ChangeResult:
 def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult:
     from .. import access
 
-    if request.destroy:
+    if request.mode is Mode.DESTROY:
         plan = runner.plan_destroy(allow_root=request.allow_root)
     elif request.expire:
         plan = runner.plan_expirations(allow_root=request.allow_root)
     else:
-        plan = runner.plan(allow_root=request.allow_root, prune=request.prune)
+        plan = runner.plan(allow_root=request.allow_root, prune=request.mode is Mode.PRUNE)
     hooks.planned(runner, plan)
     outcome = ChangeResult(request.command, runner.ctx, plan)
     if plan.errors:
@@ -102,11 +103,13 @@ def change(runner: Runner, request: ChangeRequest, hooks: Hooks) -> ChangeResult
     if outcome.refused is None:
         with hooks.changing(runner):
             outcome.result = runner.apply(plan) if not plan.empty else None
-            outcome.extra = request.after_apply() if request.after_apply else {}
-        # An interrupted (or stopped) run hands nothing off: what it made is in the outcomes, and the
-        # next run finishes the job.
+        # An interrupted (or stopped) run hands nothing off and writes nothing: what it made is in
+        # the outcomes, and the next run finishes the job.
         stopped = outcome.result is not None and outcome.result.stopped is not None
-        if not request.destroy and not request.expire and not outcome.interrupted and not stopped:
+        finished = not outcome.interrupted and not stopped
+        if finished and request.after_apply:
+            outcome.extra = request.after_apply()
+        if request.mode is not Mode.DESTROY and not request.expire and finished:
             assert runner.ctx is not None and runner.live is not None
             outcome.handoff = access.handoff(
                 runner.ctx, runner.config, outcome.result, request.portal_url, request.sso_user, runner.live.now

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from .. import quotas
+from ..retry import RetrySettings
+
 if TYPE_CHECKING:
     from ..aws import Clients
     from ..config import Config
@@ -17,14 +20,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Options:
-    """The options every command takes (the CLI's global options)."""
+    """The options every command takes (the CLI's global options). Their defaults are the
+    CLI's, taken from where the library keeps them."""
 
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
-    max_rps: float = 20.0
-    workers: int = 4
-    retry_budget: float = 300.0
+    max_rps: float = quotas.SSO_ADMIN_TPS  # per service: sso-admin and identitystore each
+    workers: int = quotas.WORKERS
+    retry_budget: float = RetrySettings.deadline
     # Told of each retry (verbose output), and of the progress of asynchronous work.
     on_retry: Callable[[str, BaseException, float], None] | None = None
     progress: Progress | None = None

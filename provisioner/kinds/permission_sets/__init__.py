@@ -200,7 +200,8 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             if owner not in (None, value) and not desired.claim(current):
                 diff.warnings.append(
                     f"permission set {name} carries {key}={owner}: another config (or tool) owns it, and this "
-                    "config changes it too; declare each permission set in one config only"
+                    f"config {'declares' if edit.empty else 'changes'} it too; declare each permission set in "
+                    "one config only"
                 )
             if edit.empty:
                 diff.unchanged += 1
