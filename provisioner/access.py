@@ -680,6 +680,7 @@ class _Readings:
         if not wanted:
             return None
         ids = {self.ctx.account(a) for a in wanted if a == CURRENT_ACCOUNT or ACCOUNT_ID.fullmatch(a)}
+        self._check_ids(sorted(a for a in wanted if ACCOUNT_ID.fullmatch(a)))
         names = [a for a in wanted if a != CURRENT_ACCOUNT and not ACCOUNT_ID.fullmatch(a)]
         if not names:
             return ids
@@ -701,6 +702,23 @@ class _Readings:
                 )
             ids |= matching
         return ids
+
+    def _check_ids(self, ids: list[str]) -> None:
+        """Refuse an account id the organization does not have (the names it reads serve the
+        report later); when Organizations cannot be read, the ids are taken as given, with a note."""
+        if not ids:
+            return
+        named = self.states.names(ids)
+        if (exc := self.states.failure) is not None:
+            self.notes.append(
+                f"--account {', '.join(ids)} could not be checked against AWS Organizations "
+                f"({exc.code} on {exc.operation}): taken as given"
+            )
+        elif unknown := [account for account in ids if account not in named]:
+            raise ProvisionerError(
+                f"--account {unknown[0]}: no account of the organization has that id; "
+                "check it (`aws organizations list-accounts`), or give the account's name"
+            )
 
     def for_users(self, users: tuple[str, ...]) -> tuple[set[Row], dict[str, str], dict[str, set[str]]]:
         """The assignments of these users and of their groups: (rows, user id -> name, group id ->
