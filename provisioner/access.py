@@ -19,7 +19,7 @@ from .errors import ACCESS_CODES, AwsError, ProvisionerError
 from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
 from .kinds.base import ADOPTED
 from .kinds.memberships import members_of
-from .kinds.permission_sets.live import attached, describe_all, inline_of
+from .kinds.permission_sets.live import attached, describe_all, inline_of, refuse_unknown_sets
 from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
 from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
@@ -925,7 +925,7 @@ def _read_assignments(reading: _Readings, filters: AccessFilters) -> _Assignment
         if missing := set(filters.permission_sets) - set(set_names.values()):
             # Not among the user's sets: only now is it worth reading every set, to tell a
             # set the user does not reach from a name that is wrong.
-            _refuse_unknown_sets(missing, *describe_all(clients, ctx))
+            refuse_unknown_sets(missing, *describe_all(clients, ctx))
         read = _Assignments(rows, set_names, members, wanted_users)
     else:
         described, unreadable = describe_all(clients, ctx)
@@ -933,7 +933,7 @@ def _read_assignments(reading: _Readings, filters: AccessFilters) -> _Assignment
             reading.warnings.append(
                 f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
             )
-        _refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
+        refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
         set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
         wanted = [
             arn for arn, name in set_names.items() if name in filters.permission_sets or not filters.permission_sets
@@ -977,17 +977,6 @@ def _expand(
                 f"assignments name {len(gone)} {principal_type}(s) that no longer exist, shown by id: {', '.join(gone)}"
             )
     return found
-
-
-def _refuse_unknown_sets(
-    wanted: set[str], described: Mapping[str, Mapping[str, Any]], unreadable: Mapping[str, str]
-) -> None:
-    """A clear error for a `--permission-set` that names no set of the instance."""
-    if unknown := sorted(wanted - set(described)):
-        hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
-        raise ProvisionerError(
-            f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
-        )
 
 
 def _declared(

@@ -389,14 +389,16 @@ def sso_config(
     "permission_sets",
     multiple=True,
     metavar="NAME",
-    help="Only this permission set (repeatable) and its assignments.",
+    help="Only this permission set (repeatable), its assignments, and the groups and users they reach "
+    "(with those groups' members). A name the instance does not have is an error.",
 )
 @click.option(
     "--group",
     "groups",
     multiple=True,
     metavar="NAME",
-    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments.",
+    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments. "
+    "A name the identity store does not have is an error.",
 )
 @click.pass_obj
 def export(state: State, output_file: str | None, permission_sets: tuple[str, ...], groups: tuple[str, ...]) -> None:
