@@ -7,7 +7,7 @@ import json
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from .errors import ACCESS_CODES, AwsError, ProvisionerError
 from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
 from .kinds.base import ADOPTED
 from .kinds.memberships import members_of
-from .kinds.permission_sets.live import attached, describe_all, inline_of
+from .kinds.permission_sets.live import attached, describe_all, inline_of, refuse_unknown_sets
 from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
 from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
@@ -100,6 +100,7 @@ class Profile:
     name: str
     account_id: str
     role: str  # the permission set name (sso_role_name)
+    users: tuple[str, ...] = field(default=(), compare=False)  # the declared users it is written for
 
 
 # Profile names: `--profile-name` fills these fields; the default is stable and readable.
@@ -177,13 +178,15 @@ def profiles_for(
     if user is not None and user not in groups_of:
         raise KeyError(user)
     wanted = [user] if user else list(groups_of)
-    reachable: set[Profile] = set()
+    reached_by: dict[Profile, set[str]] = {}
     for a in desired_assignments(config, ctx, resolved, now):
         for name in wanted:
             if (a.principal_type == "USER" and a.principal == name) or (
                 a.principal_type == "GROUP" and a.principal in groups_of[name]
             ):
-                reachable.add(Profile(naming.name(a.permission_set, a.account), a.account, a.permission_set))
+                profile = Profile(naming.name(a.permission_set, a.account), a.account, a.permission_set)
+                reached_by.setdefault(profile, set()).add(name)
+    reachable = {replace(p, users=tuple(sorted(users))) for p, users in reached_by.items()}
     roles: dict[str, list[Profile]] = {}
     for profile in sorted(reachable):
         roles.setdefault(profile.name, []).append(profile)
@@ -199,20 +202,34 @@ def profiles_for(
 
 # The mark on each section sso-config writes: `--write` replaces only sections that carry it
 # for the same identity store, so it never re-points or rewrites a profile someone else owns.
-# A whole-line comment: botocore's loader (configparser) ignores it.
+# A profile's mark also names the users it is written for (JSON, ASCII only, so any user name
+# fits), so that a run for one user never removes a profile another user still reaches; marks
+# of earlier versions name nobody, and those profiles are never removed. A whole-line comment:
+# botocore's loader (configparser) ignores it.
 OWNER_MARK = "# written by provisioner sso-config for identity store {store}; delete this line to keep your edits"
+USERS_MARK = (
+    "# written by provisioner sso-config for identity store {store}; users {users}; "
+    "delete this line to keep your edits"
+)
 _OWNER = re.compile(r"^\s*#\s*written by provisioner sso-config for identity store (\S+?);")
+_USERS = "users "
+
+
+def _mark(store: str, users: Iterable[str] | None) -> str:
+    """The mark of a section written for this store (and, for a profile, these users)."""
+    if users is None:
+        return OWNER_MARK.format(store=store)
+    return USERS_MARK.format(store=store, users=json.dumps(sorted(users)))
 
 
 def render_sso_config(
     session_name: str, start_url: str, sso_region: str, profiles: list[Profile], region: str, identity_store_id: str
 ) -> str:
     """The ~/.aws/config text: one sso-session section and one profile per reachable role,
-    each marked as written by provisioner for this identity store."""
-    mark = OWNER_MARK.format(store=identity_store_id)
+    each marked as written by provisioner for this identity store (and the profile's users)."""
     out = [
         f"[sso-session {session_name}]",
-        mark,
+        _mark(identity_store_id, None),
         f"sso_start_url = {start_url}",
         f"sso_region = {sso_region}",
         "sso_registration_scopes = sso:account:access",
@@ -221,7 +238,7 @@ def render_sso_config(
     for profile in profiles:
         out += [
             f"[profile {profile.name}]",
-            mark,
+            _mark(identity_store_id, profile.users or None),
             f"sso_session = {session_name}",
             f"sso_account_id = {profile.account_id}",
             f"sso_role_name = {profile.role}",
@@ -231,18 +248,28 @@ def render_sso_config(
     return "\n".join(out)
 
 
-_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+# A section header as configparser (so botocore and the AWS CLI) finds one: matched at the
+# start of the stripped line, "very permissive" (its SECTCRE).
+_HEADER = re.compile(r"\[(?P<header>.+)\]")
 
 
 def _sections(text: str) -> list[tuple[str | None, list[str]]]:
-    """Split an INI text into (header, lines) blocks, keeping every line verbatim."""
+    """Split an INI text into (header, lines) blocks, keeping every line verbatim. A header is
+    what configparser takes for one: not a line indented deeper than the setting above it,
+    which continues that setting's value (blank and comment lines do not end a value)."""
     blocks: list[tuple[str | None, list[str]]] = [(None, [])]
+    indent: int | None = None  # of the setting whose value deeper lines continue
     for line in text.splitlines(keepends=True):
-        match = _HEADER.match(line)
-        if match:
-            blocks.append((" ".join(match.group(1).split()), [line]))
-        else:
-            blocks[-1][1].append(line)
+        if _is_setting(line):
+            depth = len(line) - len(line.lstrip())
+            match = None if indent is not None and depth > indent else _HEADER.match(line.strip())
+            if match:
+                blocks.append((" ".join(match.group("header").split()), [line]))
+                indent = None
+                continue
+            if indent is None or depth <= indent:
+                indent = depth
+        blocks[-1][1].append(line)
     return blocks
 
 
@@ -260,6 +287,32 @@ def _split_trailing(lines: list[str]) -> tuple[list[str], list[str]]:
 def _owner(lines: list[str]) -> str | None:
     """The identity store a section was written for, or None when provisioner did not write it."""
     return next((m.group(1) for m in map(_OWNER.match, lines) if m), None)
+
+
+def _users(lines: list[str]) -> frozenset[str] | None:
+    """The users a profile was written for; None when its mark does not say (or there is none)."""
+    for line in lines:
+        if match := _OWNER.match(line):
+            rest = line[match.end() :].strip()
+            if not rest.startswith(_USERS):
+                return None
+            try:
+                users, _ = json.JSONDecoder().raw_decode(rest, len(_USERS))
+            except ValueError:
+                return None
+            listed = isinstance(users, list) and all(isinstance(u, str) for u in users)
+            return frozenset(users) if listed else None
+    return None
+
+
+def _remarked(lines: list[str], users: Iterable[str] | None) -> list[str]:
+    """A section's lines with its mark naming these users (None: nobody, as earlier versions wrote it)."""
+    out = []
+    for line in lines:
+        if match := _OWNER.match(line):
+            line = _mark(match.group(1), users) + line[len(line.rstrip("\r\n")) :]
+        out.append(line)
+    return out
 
 
 def _settings(lines: list[str]) -> dict[str, str]:
@@ -284,15 +337,15 @@ def clashes(existing: str, generated: str) -> list[str]:
     return problems
 
 
-def stale_profiles(existing: str, generated: str) -> list[str]:
+def _earlier(existing: str, generated: str) -> list[tuple[str, list[str]]]:
     """The profiles of `existing` that sso-config wrote for the same identity store and
-    sso-session as `generated`, and that `generated` no longer has: roles no longer reached.
-    (Profiles of another session may be another person's: they are left alone.)"""
+    sso-session as `generated`, and that `generated` no longer has. (Profiles of another
+    session may be another person's: they are never among them.)"""
     new_headers = {h for h, _ in _sections(generated) if h is not None}
     store = _owner(generated.splitlines())
     session = next((h.split(" ", 1)[1] for h in sorted(new_headers) if h.startswith("sso-session ")), None)
     return [
-        header
+        (header, lines)
         for header, lines in _sections(existing)
         if header is not None
         and header.startswith("profile ")
@@ -302,23 +355,59 @@ def stale_profiles(existing: str, generated: str) -> list[str]:
     ]
 
 
-def merge(existing: str, generated: str) -> str:
-    """`existing` with the sections of `generated` replaced or appended, and its stale
-    profiles (see stale_profiles) removed; the rest untouched.
+def _still_for(lines: list[str], users: frozenset[str]) -> frozenset[str] | None:
+    """Whom an earlier profile is still written for once `users`, who no longer reach it, are
+    taken off; None when none of them is among those it names (or it names nobody)."""
+    before = _users(lines)
+    if before is None or not before & users:
+        return None
+    return before - users
+
+
+def stale_profiles(existing: str, generated: str, users: Iterable[str]) -> list[str]:
+    """The profiles sso-config wrote for `users` alone (and this store and session) that
+    `generated` no longer has: none of those it was written for reaches it any more."""
+    run = frozenset(users)
+    return [header for header, lines in _earlier(existing, generated) if _still_for(lines, run) == frozenset()]
+
+
+def unproven_profiles(existing: str, generated: str) -> list[str]:
+    """The profiles an earlier sso-config wrote (this store and session) without naming for
+    whom, that `generated` does not have: whether anyone still reaches them is unknown."""
+    return [header for header, lines in _earlier(existing, generated) if _users(lines) is None]
+
+
+def merge(existing: str, generated: str, users: Iterable[str] = ()) -> str:
+    """`existing` with the sections of `generated` replaced or appended, and the profiles
+    that `users` (those the run is for) were the last to reach removed (see stale_profiles);
+    each profile's mark names whom it is written for now; the rest untouched.
     Check `clashes` first: this replaces whatever section has a generated header."""
+    run = frozenset(users)
     new_blocks = {h: lines for h, lines in _sections(generated) if h is not None}
-    stale = set(stale_profiles(existing, generated))
+    earlier = dict(_earlier(existing, generated))
+    store = _owner(generated.splitlines())
     out: list[str] = []
     seen: set[str] = set()
+    removed = False
     for header, lines in _sections(existing):
         if header is not None and header in new_blocks:
-            out.extend(_split_trailing(new_blocks[header])[0] + _split_trailing(lines)[1])
+            block = _split_trailing(new_blocks[header])[0]
+            if header.startswith("profile ") and _owner(lines) == store:
+                before = _users(lines)  # the others it was written for stay named
+                block = _remarked(block, None if before is None else (before - run) | (_users(block) or set()))
+            out.extend(block + _split_trailing(lines)[1])
             seen.add(header)
-        elif header is not None and header in stale:
-            out.extend(_split_trailing(lines)[1])  # the comments after it introduce the next section
+        elif header is not None and header in earlier and (left := _still_for(lines, run)) is not None:
+            if left:
+                out.extend(_remarked(lines, left))
+            else:  # its comments introduce the next section; its blank lines go with it
+                out.extend(line for line in _split_trailing(lines)[1] if line.strip())
+                removed = True
         else:
             out.extend(lines)
     text = "".join(out)
+    if removed and text.endswith("\n\n") and not existing.endswith("\n\n"):
+        text = text.rstrip("\n") + "\n"  # the last section went: not the blank line before it
     missing = [h for h in new_blocks if h not in seen]
     if missing:
         if text and not text.endswith("\n"):
@@ -329,6 +418,54 @@ def merge(existing: str, generated: str) -> str:
     return text
 
 
+def refuse_unparsable(path: Path) -> None:
+    """A clear error, before anything is written, when `path` exists but is not an AWS config
+    file as botocore (and so the AWS CLI) reads it: merging into it would hide a mistake
+    (`[profile broken`) or damage another file given by mistake (the YAML config)."""
+    from botocore.configloader import raw_config_parse
+    from botocore.exceptions import ConfigParseError
+
+    if not path.is_file():
+        return
+    try:
+        raw_config_parse(str(path))
+    except ConfigParseError as exc:
+        lines = (files.read_existing(path) or "").splitlines()
+        raise ProvisionerError(
+            f"{path} is not an AWS config file ({_parse_problem(exc.kwargs.get('error'), lines)}); nothing was "
+            "written. Fix that line, or give --write your AWS config file (e.g. ~/.aws/config)"
+        ) from None
+
+
+def _parse_problem(error: object, lines: list[str]) -> str:
+    """Where configparser stopped reading a file, and why, in a few words. A line it cannot
+    read at all is named first (read loosely, duplicates allowed): a broken header otherwise
+    shows only as the setting after it being set twice in the section above."""
+    import configparser
+
+    loose = configparser.RawConfigParser(strict=False)
+    try:
+        loose.read_string("\n".join(lines))
+    except configparser.MissingSectionHeaderError as exc:
+        return _unreadable_line(exc.lineno, lines, "comes before any [section] header")
+    except configparser.ParsingError as exc:
+        return _unreadable_line(exc.errors[0][0], lines, "is neither a [section] header nor a setting (key = value)")
+    except configparser.Error:
+        pass
+    if isinstance(error, configparser.DuplicateSectionError):
+        return f"line {error.lineno}: [{error.section}] is there twice"
+    if isinstance(error, configparser.DuplicateOptionError):
+        return f"line {error.lineno}: {error.option} is set twice in [{error.section}]"
+    return str(error).splitlines()[0] if str(error) else "not an INI file"
+
+
+def _unreadable_line(lineno: int, lines: list[str], why: str) -> str:
+    text = lines[lineno - 1].strip()
+    if text.startswith("[") and not _HEADER.match(text):
+        why = "is not a section header: it has no closing ]"
+    return f"line {lineno}: {text!r} {why}"
+
+
 @dataclass(frozen=True)
 class Written:
     """What `--write` did to one file."""
@@ -337,20 +474,25 @@ class Written:
     changed: bool
     backup: Path | None
     removed: tuple[str, ...] = ()  # profiles it had written that are no longer reached
+    created: bool = False  # there was no file before
+    unproven: tuple[str, ...] = ()  # profiles an earlier version wrote without naming for whom: left
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
             "changed": self.changed,
+            "created": self.created,
             "backup": str(self.backup) if self.backup else None,
             "removed": list(self.removed),
+            "unproven": list(self.unproven),
         }
 
 
 def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
-    """The text of `path` ("" when there is none), once it is known to hold no section that
-    `generated` would replace and provisioner did not write for this store; else a clear
-    error, before anything is written."""
+    """The text of `path` ("" when there is none), once it is known to be an AWS config file
+    holding no section that `generated` would replace and provisioner did not write for this
+    store; else a clear error, before anything is written."""
+    refuse_unparsable(path)
     existing = files.read_existing(path) or ""
     if found := clashes(existing, generated):
         session = f"[sso-session {session_name}]"
@@ -367,14 +509,17 @@ def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
     return existing
 
 
-def write_merged(path: Path, generated: str, session_name: str) -> Written:
-    """Merge into `path`, removing the profiles it wrote that are no longer reached; back the
-    old file up first. Idempotent. Refuses, writing nothing, to replace a section provisioner
-    did not write for this store."""
+def write_merged(path: Path, generated: str, session_name: str, users: Iterable[str] = ()) -> Written:
+    """Merge into `path`, removing the profiles it wrote for `users` (the run's) alone that
+    none of them reaches any more; back the old file up first. Idempotent. Refuses, writing
+    nothing, a file that is not an AWS config file, or to replace a section provisioner did
+    not write for this store."""
     existing = refuse_clashes(path, generated, session_name)
-    removed = tuple(h.split(" ", 1)[1] for h in stale_profiles(existing, generated))
-    changed, backup = files.write_with_backup(path, merge(existing, generated))
-    return Written(path, changed, backup, removed)
+    created = not path.exists()
+    removed = tuple(h.split(" ", 1)[1] for h in stale_profiles(existing, generated, users))
+    unproven = tuple(h.split(" ", 1)[1] for h in unproven_profiles(existing, generated))
+    changed, backup = files.write_with_backup(path, merge(existing, generated, users))
+    return Written(path, changed, backup, removed, created and changed, unproven)
 
 
 # -- who can reach what ----------------------------------------------------------------------
@@ -535,6 +680,7 @@ class _Readings:
         if not wanted:
             return None
         ids = {self.ctx.account(a) for a in wanted if a == CURRENT_ACCOUNT or ACCOUNT_ID.fullmatch(a)}
+        self._check_ids(sorted(a for a in wanted if ACCOUNT_ID.fullmatch(a)))
         names = [a for a in wanted if a != CURRENT_ACCOUNT and not ACCOUNT_ID.fullmatch(a)]
         if not names:
             return ids
@@ -556,6 +702,23 @@ class _Readings:
                 )
             ids |= matching
         return ids
+
+    def _check_ids(self, ids: list[str]) -> None:
+        """Refuse an account id the organization does not have (the names it reads serve the
+        report later); when Organizations cannot be read, the ids are taken as given, with a note."""
+        if not ids:
+            return
+        named = self.states.names(ids)
+        if (exc := self.states.failure) is not None:
+            self.notes.append(
+                f"--account {', '.join(ids)} could not be checked against AWS Organizations "
+                f"({exc.code} on {exc.operation}): taken as given"
+            )
+        elif unknown := [account for account in ids if account not in named]:
+            raise ProvisionerError(
+                f"--account {unknown[0]}: no account of the organization has that id; "
+                "check it (`aws organizations list-accounts`), or give the account's name"
+            )
 
     def for_users(self, users: tuple[str, ...]) -> tuple[set[Row], dict[str, str], dict[str, set[str]]]:
         """The assignments of these users and of their groups: (rows, user id -> name, group id ->
@@ -762,7 +925,7 @@ def _read_assignments(reading: _Readings, filters: AccessFilters) -> _Assignment
         if missing := set(filters.permission_sets) - set(set_names.values()):
             # Not among the user's sets: only now is it worth reading every set, to tell a
             # set the user does not reach from a name that is wrong.
-            _refuse_unknown_sets(missing, *describe_all(clients, ctx))
+            refuse_unknown_sets(missing, *describe_all(clients, ctx))
         read = _Assignments(rows, set_names, members, wanted_users)
     else:
         described, unreadable = describe_all(clients, ctx)
@@ -770,7 +933,7 @@ def _read_assignments(reading: _Readings, filters: AccessFilters) -> _Assignment
             reading.warnings.append(
                 f"permission set {arn} could not be described ({action} denied): its assignments are not in the report"
             )
-        _refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
+        refuse_unknown_sets(set(filters.permission_sets), described, unreadable)
         set_names = {str(d["PermissionSetArn"]): name for name, d in described.items()}
         wanted = [
             arn for arn, name in set_names.items() if name in filters.permission_sets or not filters.permission_sets
@@ -814,17 +977,6 @@ def _expand(
                 f"assignments name {len(gone)} {principal_type}(s) that no longer exist, shown by id: {', '.join(gone)}"
             )
     return found
-
-
-def _refuse_unknown_sets(
-    wanted: set[str], described: Mapping[str, Mapping[str, Any]], unreadable: Mapping[str, str]
-) -> None:
-    """A clear error for a `--permission-set` that names no set of the instance."""
-    if unknown := sorted(wanted - set(described)):
-        hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
-        raise ProvisionerError(
-            f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
-        )
 
 
 def _declared(

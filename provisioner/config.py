@@ -454,6 +454,16 @@ class PermissionSetSpec(_Model):
             raise ValueError("set inline_policy or inline_policy_file, not both")
         return self
 
+    def ownership_problem(self, key: str) -> str | None:
+        """Why `tags` may not hold the ownership tag `key`: the config's name: sets it, and
+        one under tags would override the owner without a word."""
+        if key not in self.tags:
+            return None
+        return (
+            f"{key} is the ownership tag: provisioner sets it from the top-level name: ({key}: provisioner:<name>); "
+            "remove it from tags and set name: (or ownership_tag: {key, value})"
+        )
+
     @property
     def managed_policy_count(self) -> int:
         """AWS and customer managed policies together: what IAM counts on the role."""
@@ -866,6 +876,8 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
                     f"{quotas.MAX_TAGS_PER_PERMISSION_SET} per permission set",
                 )
             )
+        if problem := ps.ownership_problem(owner_key):
+            problems.append((f"permission_sets[{pi}].tags", problem))
     for ai, assignment in enumerate(config.assignments):
         if assignment.permission_set not in set_names:
             problems.append(

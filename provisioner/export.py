@@ -42,5 +42,36 @@ def export(
     exported = Exported({"region": ctx.region})
     for kind in order:
         exported.warnings += kind.export(exported.document, live, scope)
+    owner, warnings = _owner(exported.document)
+    exported.document = {**owner, **exported.document}
+    exported.warnings += warnings
     config_module.parse(exported.document, "exported config")  # what we write must load
     return exported
+
+
+def _owner(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The ownership tag taken out of the exported sets' tags (a config sets it with name:,
+    and refuses it under tags), and the name: that gives it when they share one owner (an
+    ownership_tag value when it is not provisioner's form); a warning when they differ."""
+    key = config_module.OwnershipTag().key
+    owners: dict[str, list[str]] = {}
+    for ps in document.get("permission_sets", []):
+        tags = ps.get("tags", {})
+        if key in tags:
+            owners.setdefault(tags.pop(key), []).append(ps["name"])
+            if not tags:
+                del ps["tags"]
+    if len(owners) > 1:
+        listed = "; ".join(f"{key}={value}: {', '.join(names)}" for value, names in sorted(owners.items()))
+        return {}, [
+            f"the exported permission sets have different owners ({listed}), so the file has no name: and "
+            "plan warns that other configs own them; export each owner's sets (--permission-set) to a file "
+            "of its own to keep its name:"
+        ]
+    value = next(iter(owners), config_module.UNNAMED_OWNER)
+    name = value.removeprefix(f"{config_module.UNNAMED_OWNER}:")
+    if value == config_module.UNNAMED_OWNER:
+        return {}, []
+    if name != value and name:
+        return {"name": name}, []
+    return {"ownership_tag": {"value": value}}, []

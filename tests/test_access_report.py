@@ -421,6 +421,8 @@ def test_filter_by_permission_set_and_user_together(org: dict[str, Any]) -> None
         (["--permission-set", "Nope"], "--permission-set Nope"),
         (["--user", "bo", "--permission-set", "Nope"], "--permission-set Nope"),
         (["--account", "No Such Account"], "--account No Such Account"),
+        (["--account", "999999999999"], "--account 999999999999: no account of the organization has that id"),
+        (["--account", "Development", "--account", "999999999999"], "--account 999999999999"),
     ],
 )
 def test_a_filter_naming_nothing_is_an_error(org: dict[str, Any], args: list[str], words: str) -> None:
@@ -441,6 +443,14 @@ def test_without_organizations_accounts_are_shown_by_id(org: dict[str, Any]) -> 
     assert [n for n in found["notes"] if n.startswith("account names could not be read from AWS Organizations")]
     refused = invoke("access", "--account", "Development")
     assert refused.exit_code == 1 and "give the 12-digit account id instead" in refused.stderr
+
+
+def test_without_organizations_an_account_id_is_taken_unchecked(org: dict[str, Any]) -> None:
+    realism.configure(deny=lambda operation, request: operation in {"ListAccounts", "DescribeAccount"})
+    development = org["accounts"]["Development"]
+    found = report("--account", development)
+    assert found["grants"] and {g["account_id"] for g in found["grants"]} == {development}
+    assert [n for n in found["notes"] if n.startswith(f"--account {development} could not be checked")]
 
 
 def test_a_set_whose_policies_cannot_be_read_is_admin_unknown(org: dict[str, Any]) -> None:

@@ -16,6 +16,8 @@ from provisioner.cli import cli
 from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import REGION, make_clients, run_settings
+from tests.test_access_report import ids_store, principal_id
+from tests.test_denied import set_arn
 
 
 def build_by_hand() -> None:
@@ -240,3 +242,77 @@ def test_a_partial_export_leaves_the_access_control_attributes_out(aws: realism.
     build_abac_by_hand()
     build_by_hand()
     assert "access_control_attributes" not in export("--group", "Ops")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--permission-set", "Nope"], "--permission-set Nope: the instance has no permission set with that name"),
+        (["--permission-set", "OpsAdmin", "--permission-set", "Nope"], "--permission-set Nope"),
+        (["--group", "Nope"], "--group Nope: identity store"),
+        (["--group", "Ops", "--group", "ops"], "--group ops"),  # names match exactly
+    ],
+)
+def test_export_of_a_name_that_does_not_exist_is_an_error(
+    aws: realism.State, tmp_path: Path, args: list[str], words: str
+) -> None:
+    build_by_hand()
+    path = tmp_path / "ic.yaml"
+    result = CliRunner().invoke(cli, ["--region", REGION, "export", *args, "-o", str(path)])
+    assert result.exit_code == 1 and words in result.stderr, result.output
+    assert not path.exists() and "Traceback" not in result.output
+
+
+def in_audit_too() -> None:
+    """Lee is in the Audit group as well, and kai only there."""
+    ids = boto3.client("identitystore", region_name=REGION)
+    kai = ids.create_user(
+        IdentityStoreId=ids_store(),
+        UserName="kai",
+        DisplayName="Kai Park",
+        Name={"GivenName": "Kai", "FamilyName": "Park"},
+        Emails=[{"Value": "kai@example.com", "Type": "work", "Primary": True}],
+    )["UserId"]
+    for member in (principal_id("USER", "lee"), kai):
+        ids.create_group_membership(
+            IdentityStoreId=ids_store(), GroupId=principal_id("GROUP", "Audit"), MemberId={"UserId": member}
+        )
+
+
+def test_export_of_a_permission_set_has_only_the_principals_it_reaches(
+    aws: realism.State, clock: Any, tmp_path: Path
+) -> None:
+    """OpsAdmin is assigned to the Ops group and to lee: Empty, Audit and kai are not exported,
+    and lee keeps only the groups exported."""
+    build_by_hand()
+    another_team()
+    in_audit_too()
+    path = tmp_path / "ops.yaml"
+    result = CliRunner().invoke(cli, ["--region", REGION, "export", "--permission-set", "OpsAdmin", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    doc = yaml.safe_load(path.read_text())
+    assert [ps["name"] for ps in doc["permission_sets"]] == ["OpsAdmin"]
+    assert [g["name"] for g in doc["groups"]] == ["Ops"]
+    assert [(u["user_name"], u.get("groups")) for u in doc["users"]] == [("lee", ["Ops"])]
+    plan = Runner(make_clients(clock), config_module.load(path), run_settings()).plan()
+    assert plan.empty, plan.to_json()
+
+
+def test_export_of_a_permission_set_keeps_a_directly_assigned_user_without_groups(aws: realism.State) -> None:
+    build_by_hand()
+    another_team()
+    in_audit_too()
+    sso = boto3.client("sso-admin", region_name=REGION)
+    sso.create_account_assignment(
+        InstanceArn=sso.list_instances()["Instances"][0]["InstanceArn"],
+        TargetId="111122223333",
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=set_arn("Auditor"),
+        PrincipalType="USER",
+        PrincipalId=principal_id("USER", "kai"),
+    )
+    doc = export("--permission-set", "OpsAdmin")
+    assert [u["user_name"] for u in doc["users"]] == ["lee"]
+    doc = export("--permission-set", "Auditor")
+    assert [g["name"] for g in doc["groups"]] == ["Audit"]
+    assert [(u["user_name"], u.get("groups")) for u in doc["users"]] == [("kai", ["Audit"]), ("lee", ["Audit"])]

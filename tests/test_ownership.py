@@ -177,3 +177,81 @@ def test_plan_names_the_config_its_tag_and_the_owner_of_each_deletion(aws: reali
     assert doc["context"]["ownership_tag"] == {"key": "managed-by", "value": "provisioner:team-a"}
     deletion = next(c for c in doc["plan"]["changes"] if c["resource"] == "permission_set")
     assert deletion["fields"] == {"owner": {"old": "provisioner:team-a", "new": None}}
+
+
+# -- the ownership tag is set by name:, never under tags: ----------------------------------------
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({}, "managed-by"),
+        ({"name": "team-a"}, "managed-by"),
+        ({"ownership_tag": {"key": "owner"}}, "owner"),
+    ],
+)
+def test_the_ownership_tag_under_tags_is_refused(extra: dict[str, Any], key: str) -> None:
+    doc = team(None, ["Deploy"]) | extra
+    doc["permission_sets"][0]["tags"] = {"team": "platform", key: "provisioner:other"}
+    with pytest.raises(ConfigError) as refused:
+        parse(doc)
+    assert refused.value.problems == [
+        (
+            "permission_sets[0].tags",
+            f"{key} is the ownership tag: provisioner sets it from the top-level name: "
+            f"({key}: provisioner:<name>); remove it from tags and set name: (or ownership_tag: {{key, value}})",
+        )
+    ]
+
+
+def test_a_tag_named_like_the_default_ownership_key_is_a_tag_when_the_key_is_another() -> None:
+    doc = team(None, ["Deploy"]) | {"ownership_tag": {"key": "owner"}}
+    doc["permission_sets"][0]["tags"] = {"managed-by": "terraform"}
+    assert parse(doc).permission_sets[0].tags == {"managed-by": "terraform"}
+
+
+def exported(tmp_path: Path, *args: str) -> tuple[Result, dict[str, Any]]:
+    path = tmp_path / "exported.yaml"
+    result = invoke("export", "-o", str(path), *args)
+    assert result.exit_code == 0, result.output
+    return result, yaml.safe_load(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("extra", "owner"),
+    [
+        ({"name": "team-a"}, {"name": "team-a"}),
+        ({}, {}),  # an unnamed config's sets: managed-by: provisioner, what a config without name: writes
+        ({"ownership_tag": {"value": "platform"}}, {"ownership_tag": {"value": "platform"}}),
+    ],
+)
+def test_export_writes_the_owner_as_the_configs_name_not_as_a_tag(
+    aws: realism.State, clock: Any, tmp_path: Path, extra: dict[str, Any], owner: dict[str, Any]
+) -> None:
+    doc = team(None, ["Deploy", "Read"]) | extra
+    doc["permission_sets"][0]["tags"] = {"team": "platform"}
+    assert invoke("apply", "-f", write(tmp_path, doc), "--yes").exit_code == 0
+    _, document = exported(tmp_path)
+    assert {k: document[k] for k in ("name", "ownership_tag") if k in document} == owner
+    assert [ps.get("tags") for ps in document["permission_sets"]] == [{"team": "platform"}, None]
+    plan = Runner(make_clients(clock), config_module.load(tmp_path / "exported.yaml"), run_settings()).plan()
+    assert plan.empty and not plan.warnings, plan.to_json()
+
+
+def test_renaming_an_exported_config_is_warned_about(aws: realism.State, clock: Any, tmp_path: Path) -> None:
+    """The reported surprise: `name: other` added to the export changed nothing, silently."""
+    assert invoke("apply", "-f", write(tmp_path, team("platform", ["Deploy"])), "--yes").exit_code == 0
+    _, document = exported(tmp_path)
+    plan = Runner(make_clients(clock), parse(document | {"name": "other"}), run_settings()).plan()
+    assert any("Deploy carries managed-by=provisioner:platform" in w for w in plan.warnings), plan.warnings
+
+
+def test_export_of_sets_of_different_owners_has_no_name_and_says_why(aws: realism.State, tmp_path: Path) -> None:
+    assert invoke("apply", "-f", write(tmp_path, team("team-a", ["DeployA"]), "a.yaml"), "--yes").exit_code == 0
+    assert invoke("apply", "-f", write(tmp_path, team("team-b", ["DeployB"]), "b.yaml"), "--yes").exit_code == 0
+    result, document = exported(tmp_path)
+    assert "name" not in document and all("tags" not in ps for ps in document["permission_sets"])
+    assert (
+        "warning: the exported permission sets have different owners (managed-by=provisioner:team-a: DeployA; "
+        "managed-by=provisioner:team-b: DeployB), so the file has no name:" in result.stderr
+    ), result.stderr
+    _, only_a = exported(tmp_path, "--permission-set", "DeployA")
+    assert only_a["name"] == "team-a"

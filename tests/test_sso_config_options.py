@@ -4,6 +4,7 @@ account names of AWS Organizations, one file per user, and profiles no longer re
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from botocore.configloader import load_config
 from click.testing import Result
 
-from provisioner.access import safe_profile_name
+from provisioner.access import _sections, safe_profile_name
 from provisioner.commands.sso_config import user_file_name
 from tests import realism
 from tests.test_access_report import MANAGEMENT, PROD_NAME, config_file, invoke, organization, teams
@@ -248,3 +249,155 @@ def test_removed_profiles_are_in_the_json_document(org: dict[str, Any], tmp_path
     config = config_file(tmp_path, doc, "later.yaml")
     result = invoke("--output", "json", "sso-config", "-f", config, "--user", "ana", "--write", str(path))
     assert json.loads(result.stdout)["written"]["removed"] == [f"IAMAdmin-{MANAGEMENT}"]
+
+
+# -- several users in one file -------------------------------------------------------------------
+def moved(org: dict[str, Any], tmp_path: Path, groups: dict[str, list[str]]) -> str:
+    """The teams' config with these users in these groups instead: a config file of its own."""
+    doc = org["doc"]
+    doc["users"] = [{**u, "groups": groups[u["user_name"]]} if u["user_name"] in groups else u for u in doc["users"]]
+    return config_file(tmp_path, doc, "-".join(sorted(groups)) + "-moved.yaml")
+
+
+def test_a_second_user_keeps_the_first_users_profiles(org: dict[str, Any], tmp_path: Path) -> None:
+    """cy reaches ReadOnly everywhere, bo does not: writing bo's profiles leaves cy's alone."""
+    path = tmp_path / "config"
+    assert sso_config(org, "--user", "cy", "--write", str(path)).exit_code == 0
+    cy = set(loaded(path)["profiles"])
+    result = sso_config(org, "--user", "bo", "--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert "removed" not in result.stderr
+    assert set(loaded(path)["profiles"]) == cy  # bo's two Developer profiles are cy's too
+
+
+def test_a_profile_goes_once_no_user_it_was_written_for_reaches_it(org: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    developer = {f"Developer-{org['accounts'][name]}" for name in ("Development", PROD_NAME)}
+    for user in ("cy", "bo"):
+        assert sso_config(org, "--user", user, "--write", str(path)).exit_code == 0
+    # cy leaves the developers: bo still reaches the Developer profiles, so they stay.
+    cy_left = moved(org, tmp_path, {"cy": ["Auditors"]})
+    result = invoke("sso-config", "-f", cy_left, "--user", "cy", "--write", str(path))
+    assert result.exit_code == 0 and "removed" not in result.stderr, result.output
+    assert developer <= set(loaded(path)["profiles"])
+    # Then bo moves to the auditors: nobody they were written for reaches them any more.
+    both_left = moved(org, tmp_path, {"cy": ["Auditors"], "bo": ["Auditors"]})
+    result = invoke("sso-config", "-f", both_left, "--user", "bo", "--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"removed {', '.join(sorted(developer))} (no longer reached)" in result.stderr
+    assert not developer & set(loaded(path)["profiles"])
+
+
+def test_every_user_together_removes_what_none_of_them_reaches(org: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    everything = f"Everything-{org['accounts']['Sandbox']}"
+    assert sso_config(org, "--user", "dee", "--write", str(path)).exit_code == 0
+    assert sso_config(org, "--write", str(path)).exit_code == 0  # every declared user's profiles together
+    doc = org["doc"]
+    doc["assignments"] = [a for a in doc["assignments"] if a["permission_set"] != "Everything"]
+    result = invoke("sso-config", "-f", config_file(tmp_path, doc, "no-everything.yaml"), "--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"removed {everything} (no longer reached)" in result.stderr
+    assert everything not in loaded(path)["profiles"]
+
+
+def test_the_profiles_of_a_user_the_config_does_not_declare_stay(org: dict[str, Any], tmp_path: Path) -> None:
+    """Written for dee, who is not in this config (another team's, say): not this run's to remove."""
+    path = tmp_path / "config"
+    assert sso_config(org, "--user", "dee", "--write", str(path)).exit_code == 0
+    doc = org["doc"]
+    doc["assignments"] = [a for a in doc["assignments"] if a["permission_set"] != "Everything"]
+    doc["users"] = [u for u in doc["users"] if u["user_name"] != "dee"]
+    result = invoke("sso-config", "-f", config_file(tmp_path, doc, "no-dee.yaml"), "--write", str(path))
+    assert result.exit_code == 0 and "removed" not in result.stderr, result.output
+    assert f"Everything-{org['accounts']['Sandbox']}" in loaded(path)["profiles"]
+
+
+def test_profiles_marked_without_their_users_are_never_removed(org: dict[str, Any], tmp_path: Path) -> None:
+    """Sections an earlier sso-config wrote carry only the identity store: whose they are is
+    unknown, so they stay (and stderr says so)."""
+    path = tmp_path / "config"
+    assert sso_config(org, "--user", "cy", "--write", str(path)).exit_code == 0
+    old = re.sub(r"; users \[[^\]]*\];", ";", path.read_text())
+    assert "users [" not in old
+    path.write_text(old)
+    result = sso_config(org, "--user", "bo", "--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert "removed" not in result.stderr
+    readonly = sorted(p for p in loaded(path)["profiles"] if p.startswith("ReadOnly-"))
+    assert len(readonly) == 3 and f"left {', '.join(readonly)}" in result.stderr
+    assert "did not record for whom" in result.stderr
+
+
+# -- the file --write merges into ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "# the team's config\nregion: ap-northeast-2\nusers:\n  - user_name: kim\n",
+            "line 2: 'region: ap-northeast-2' comes before any [section] header",
+        ),
+        ("[profile broken\nregion = us-east-1\n", "line 1: '[profile broken' is not a section header"),
+        ("[default]\nregion = us-east-1\n\n[profile broken\nregion = eu-west-1\n", "line 4: '[profile broken'"),
+        ("[profile a]\nregion = us-east-1\n[profile a]\n", "line 3: [profile a] is there twice"),
+        ("[profile a]\nregion = us-east-1\nregion = eu-west-1\n", "line 3: region is set twice"),
+    ],
+)
+def test_a_file_that_is_not_an_aws_config_file_is_refused(
+    org: dict[str, Any], tmp_path: Path, text: str, words: str
+) -> None:
+    """A copy of the YAML config given by mistake, or a broken header (which botocore, so
+    `plan`, refuses too): nothing is merged into it, before any AWS call."""
+    path = tmp_path / "oops.yaml"
+    path.write_text(text)
+    realism.STATE.calls.clear()
+    result = sso_config(org, "--user", "bo", "--write", str(path))
+    assert result.exit_code == 1, result.output
+    assert f"{path} is not an AWS config file" in result.stderr and words in result.stderr, result.stderr
+    assert path.read_text() == text and list(tmp_path.glob("oops.yaml.*")) == []
+    assert realism.STATE.calls == {}
+
+
+def test_a_file_in_the_all_users_folder_that_is_not_an_aws_config_file_is_refused(
+    org: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "cy.config").write_text("[profile broken\n")
+    result = sso_config(org, "--all-users", "--write", str(folder))
+    assert result.exit_code == 1 and f"{folder / 'cy.config'} is not an AWS config file" in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["cy.config"]  # nobody's file written
+
+
+def test_a_new_file_is_created_and_says_so(org: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    first = sso_config(org, "--user", "bo", "--write", str(path))
+    assert first.exit_code == 0 and f"created {path}" in first.stderr and "updated" not in first.stderr
+    doc = org["doc"]
+    doc["users"] = [{**u, "groups": ["Developers", "Auditors"]} if u["user_name"] == "bo" else u for u in doc["users"]]
+    later = invoke("sso-config", "-f", config_file(tmp_path, doc, "later.yaml"), "--user", "bo", "--write", str(path))
+    assert later.exit_code == 0 and f"updated {path} (backup: " in later.stderr
+
+
+def test_removing_a_profile_leaves_one_blank_line_between_sections(org: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    assert sso_config(org, "--user", "bo", "--write", str(path)).exit_code == 0
+    written = path.read_text()
+    path.write_text(written + "\n# mine\n[profile mine]\nregion = eu-west-1\n")
+    doc = org["doc"]
+    doc["assignments"] = [
+        {**a, "accounts": [org["accounts"][PROD_NAME]]} if a["permission_set"] == "Developer" else a
+        for a in doc["assignments"]
+    ]
+    result = invoke("sso-config", "-f", config_file(tmp_path, doc, "later.yaml"), "--user", "bo", "--write", str(path))
+    assert result.exit_code == 0 and "removed Developer-" in result.stderr, result.output
+    text = path.read_text()
+    assert "\n\n\n" not in text and not text.endswith("\n\n")
+    assert text.count("\n\n") == 2  # after the session, and after the one profile left (before mine)
+    assert "\n\n# mine\n[profile mine]\n" in text
+
+
+def test_a_setting_continued_on_an_indented_line_is_not_a_section() -> None:
+    """configparser reads a line indented under a setting as part of its value, so does the merge."""
+    text = "[profile mine]\ns3 =\n  [profile Developer-1]\n  addressing_style = path\n"
+    assert [header for header, _ in _sections(text)] == [None, "profile mine"]

@@ -323,7 +323,8 @@ def _profile_template(ctx: click.Context, param: click.Parameter, value: str | N
     default=None,
     type=click.Path(dir_okay=True),
     help="Merge into this file (e.g. ~/.aws/config), keeping other sections and a backup, and removing the "
-    "profiles it wrote that are no longer reached. With --all-users, a folder.",
+    "profiles it wrote that no user they were written for reaches any more. Refused when the file is not an "
+    "AWS config file. With --all-users, a folder.",
 )
 @click.pass_obj
 def sso_config(
@@ -339,9 +340,9 @@ def sso_config(
     """Print the ~/.aws/config text for signing in with the AWS CLI: one sso-session and one
     profile per (permission set x account) a user reaches through groups or directly.
 
-    With --write, the sections it wrote before for the same session and identity store
-    that are no longer reached are removed (a backup keeps the old file); sections it did
-    not write are never touched.
+    With --write, the profiles it wrote before for the same session and identity store
+    that no user they were written for reaches any more are removed (a backup keeps the
+    old file); sections it did not write are never touched.
 
     \b
     Examples:
@@ -365,7 +366,13 @@ def sso_config(
         if written := config.written:
             backup = f" (backup: {written.backup})" if written.backup else ""
             removed = f"; removed {', '.join(written.removed)} (no longer reached)" if written.removed else ""
-            say(f"{'updated' if written.changed else 'already up to date:'} {written.path}{backup}{removed}")
+            done = "created" if written.created else "updated" if written.changed else "already up to date:"
+            say(f"{done} {written.path}{backup}{removed}")
+            if written.unproven:
+                say(
+                    f"note: left {', '.join(written.unproven)} in {written.path}: an earlier sso-config wrote "
+                    "them and did not record for whom; delete any that nobody uses"
+                )
     if state.json:
         document: dict[str, Any] = {"command": "sso-config", "portal_url": result.portal_url}
         if all_users:
@@ -395,14 +402,16 @@ def sso_config(
     "permission_sets",
     multiple=True,
     metavar="NAME",
-    help="Only this permission set (repeatable) and its assignments.",
+    help="Only this permission set (repeatable), its assignments, and the groups and users they reach "
+    "(with those groups' members). A name the instance does not have is an error.",
 )
 @click.option(
     "--group",
     "groups",
     multiple=True,
     metavar="NAME",
-    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments.",
+    help="Only this group (repeatable), its members, the permission sets assigned to it, and those assignments. "
+    "A name the identity store does not have is an error.",
 )
 @click.pass_obj
 def export(state: State, output_file: str | None, permission_sets: tuple[str, ...], groups: tuple[str, ...]) -> None:

@@ -97,6 +97,8 @@ def sso_config(
             f"--write {write_path} is a folder: name the file (e.g. ~/.aws/config), or add --all-users"
         )
     paths = _user_files([u.user_name for u in config.users], folder) if folder is not None else {}
+    for target in paths.values() if folder is not None else [Path(write_path).expanduser()] if write_path else []:
+        access.refuse_unparsable(target)  # before any AWS call: a file given by mistake
 
     api = clients(options, config.region)
     ctx = context.resolve(api)
@@ -128,8 +130,14 @@ def sso_config(
         targets = {c.user: paths[c.user] if c.user in paths else Path(write_path).expanduser() for c in configs}
         for c in configs:  # every file is checked before any is written: no half-done folder
             access.refuse_clashes(targets[c.user], c.text, session_name)
+        declared = [u.user_name for u in config.users]
         configs = [
-            UserConfig(c.user, c.text, c.profiles, access.write_merged(targets[c.user], c.text, session_name))
+            UserConfig(
+                c.user,
+                c.text,
+                c.profiles,
+                access.write_merged(targets[c.user], c.text, session_name, [c.user] if c.user else declared),
+            )
             for c in configs
         ]
     return SsoConfigResult(url, configs, unreached, warnings, all_users)

@@ -680,6 +680,8 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             for (set_name, kind, name), accounts in sorted(found.items())
             if set_name in exported
         ]
+        if scope.permission_sets and not scope.groups:
+            _reached_only(document)
         on_management = sorted(name for name in exported if permission_sets.on_management(sets, name))
         if not on_management:
             return warnings
@@ -688,6 +690,22 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             f"only that account may change them (permission set(s) provisioned there: "
             f"{permission_sets.some(on_management)}); export from the management account to include them"
         ]
+
+
+def _reached_only(document: dict[str, Any]) -> None:
+    """With --permission-set: only the principals its exported assignments reach (the groups
+    and users assigned, and the members of those groups), each user with only those groups."""
+    groups = {g for entry in document["assignments"] for g in entry.get("groups", [])}
+    users = {u for entry in document["assignments"] for u in entry.get("users", [])}
+    document["groups"] = [g for g in document["groups"] if g["name"] in groups]
+    kept = []
+    for user in document["users"]:
+        entry = {key: value for key, value in user.items() if key != "groups"}
+        if in_groups := [g for g in user.get("groups", []) if g in groups]:
+            entry["groups"] = in_groups
+        if in_groups or user["user_name"] in users:
+            kept.append(entry)
+    document["users"] = kept
 
 
 KIND = AssignmentKind()

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .. import quotas
 from ..config import Config, GroupSpec
+from ..errors import ProvisionerError
 from ..plan import Action, Change, FieldChange, KindName
-from .base import Env, ExportScope, LiveState
+from .base import Env, ExportScope, LiveState, Mode, Reader
 from .identities import (
     NOT_FOUND,
+    Directory,
     Principal,
     PrincipalKind,
     create_or_adopt,
@@ -50,6 +52,16 @@ class GroupKind(PrincipalKind[GroupSpec]):
 
     def specs(self, config: Config) -> list[tuple[str, bool, GroupSpec]]:
         return [(spec.name, spec.external, spec) for spec in config.groups]
+
+    def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Directory:
+        """As every principal kind reads; an export of a group there is not is refused."""
+        directory = super().read(reader, config, live, mode)
+        if mode is Mode.EXPORT and (unknown := sorted(reader.scope.groups - directory.by_name.keys())):
+            raise ProvisionerError(
+                f"--group {unknown[0]}: identity store {reader.ctx.identity_store_id} has no group with that "
+                "DisplayName (names match exactly, case included)"
+            )
+        return directory
 
     def absent(self, config: Config) -> list[str]:
         return config.absent.groups

@@ -14,7 +14,15 @@ from ...plan import Action, Change, FieldChange, KindName
 from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
 from .desired import Desired, to_spec
 from .edit import Edit, Target, compute_edit
-from .live import PermissionSets, describe_all, provisioned_accounts, provisioned_to, read_one, tags_of
+from .live import (
+    PermissionSets,
+    describe_all,
+    provisioned_accounts,
+    provisioned_to,
+    read_one,
+    refuse_unknown_sets,
+    tags_of,
+)
 
 if TYPE_CHECKING:
     from ...context import Context
@@ -135,6 +143,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         tags: dict[str, dict[str, str]] = {}
         hidden: dict[str, str] = {}
         if mode is Mode.EXPORT:
+            refuse_unknown_sets(reader.scope.permission_sets, described, unreadable)
             wanted = [name for name in described if reader.scope.wants_set(name)]
         elif mode is Mode.DESTROY:
             wanted = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...config import canonical_policy
-from ...errors import AwsError
+from ...errors import AwsError, ProvisionerError
 from ...retry import Mapper, sequential
 
 if TYPE_CHECKING:
@@ -84,6 +84,17 @@ def describe_all(
     listed = sso.pages(lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets")
     parallel(describe, [arn for arn in listed if arn not in known])
     return described, unreadable
+
+
+def refuse_unknown_sets(
+    wanted: Collection[str], described: Mapping[str, Mapping[str, Any]], unreadable: Mapping[str, str]
+) -> None:
+    """A clear error for a `--permission-set` that names no set of the instance."""
+    if unknown := sorted(set(wanted) - set(described)):
+        hidden = f" ({len(unreadable)} set(s) could not be described)" if unreadable else ""
+        raise ProvisionerError(
+            f"--permission-set {unknown[0]}: the instance has no permission set with that name{hidden}"
+        )
 
 
 def read_one(clients: Clients, ctx: Context, described: Mapping[str, Any]) -> LivePermissionSet:
