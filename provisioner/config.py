@@ -33,7 +33,6 @@ from pydantic import (
 )
 
 from . import quotas, shapes
-from .context import CURRENT_ACCOUNT
 from .errors import ConfigError
 
 MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$", re.ASCII)
@@ -41,6 +40,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
 DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII)
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
+CURRENT_ACCOUNT = "current"  # in the config: the caller's account
 # "Administrator and AWSAdministrators are reserved names and can't be used for users or
 # groups" (identitystore API reference, CreateUser and CreateGroup); refused in any case.
 RESERVED_PRINCIPAL_NAMES = frozenset({"administrator", "awsadministrators"})
