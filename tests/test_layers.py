@@ -79,7 +79,7 @@ def test_the_config_imports_only_what_validating_needs() -> None:
 # What a fresh interpreter holds after one entry point: the AWS SDK and the retry machinery
 # stay unloaded until a command makes a call (`--help` and config errors come at once).
 AWS_MODULES = ("boto3", "botocore", "tenacity", "provisioner.aws", "provisioner.retry", "provisioner.context")
-HELP = "from provisioner.cli import main\nsys.argv = ['provisioner', '--help']\ntry:\n    main()\nexcept SystemExit:\n    pass"
+HELP = "from provisioner.cli import main\nsys.argv[1:] = ['--help']\ntry:\n    main()\nexcept SystemExit:\n    pass"
 
 
 @pytest.mark.parametrize("entry", ["import provisioner.config", HELP], ids=["import provisioner.config", "--help"])
