@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -71,7 +72,32 @@ def scalar_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(scalar_text)]
+# The JSON Schema (`provisioner schema`) gives each field the types the config takes before it
+# checks the value, so that an editor or a CI linter never refuses what `plan` accepts: a text
+# field takes a number or a boolean as its text. (A YAML 1.1 reader such as PyYAML reads
+# `0042` as the number 34: it passes too, and the config still reads the text, "0042".)
+Text = Annotated[str, BeforeValidator(scalar_text), WithJsonSchema({"type": ["string", "number", "boolean"]})]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+
+
+# A boolean field takes true/false, and what pydantic reads as one: 0 and 1, and these words
+# in any case (so `yes`, `Off`, which YAML 1.2 reads as text, still work).
+BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "1", "0")
+Flag = Annotated[
+    bool,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "boolean"},
+                {"enum": [0, 1]},
+                {"type": "string", "pattern": f"^(?:{'|'.join(map(_any_case, BOOLEAN_WORDS))})$"},
+            ]
+        }
+    ),
+]
 
 
 def _aws(service: str, shape: str, allowed: str, mismatch: str | None = None) -> AfterValidator:
@@ -155,7 +181,7 @@ def _not_reserved(value: str) -> str:
 class GroupSpec(_Model):
     name: Annotated[GroupName, AfterValidator(_not_reserved)] = Field(description="Group DisplayName, unique")
     description: IdentityText | None = None
-    external: bool = Field(default=False, description=EXTERNAL_FIELD)
+    external: Flag = Field(default=False, description=EXTERNAL_FIELD)
 
 
 # Scripts whose names read family name first, with no space: 김민수, 山田太郎, 王小明.
@@ -196,7 +222,7 @@ class PhoneNumberSpec(_Model):
 
     value: IdentityText
     type: IdentityText | None = Field(default=None, description="e.g. work or mobile")
-    primary: bool = Field(default=True, description="AWS keeps one phone number: the primary one by default")
+    primary: Flag = Field(default=True, description="AWS keeps one phone number: the primary one by default")
 
 
 class AddressSpec(_Model):
@@ -209,7 +235,7 @@ class AddressSpec(_Model):
     country: IdentityText | None = None
     formatted: IdentityText | None = None
     type: IdentityText | None = Field(default=None, description="e.g. work or home")
-    primary: bool = Field(default=True, description="AWS keeps one address: the primary one by default")
+    primary: Flag = Field(default=True, description="AWS keeps one address: the primary one by default")
 
     @model_validator(mode="after")
     def _has_a_part(self) -> AddressSpec:
@@ -250,7 +276,7 @@ def _at_most(shape: str, what: str) -> Callable[[list[Any] | None], list[Any] | 
 class UserSpec(_Model):
     user_name: Annotated[UserName, AfterValidator(_not_reserved)] = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
-    external: bool = Field(default=False, description=EXTERNAL_FIELD)
+    external: Flag = Field(default=False, description=EXTERNAL_FIELD)
     email: IdentityText | None = Field(default=None, validate_default=True, description="Required unless external")
     display_name: IdentityText | None = None
     given_name: IdentityText | None = None
@@ -379,7 +405,7 @@ def _tag_problems(tags: dict[str, str]) -> list[str]:
 class PermissionSetSpec(_Model):
     name: PermissionSetName
     description: PermissionSetDescription | None = None
-    session_duration: Text = "PT1H"
+    session_duration: str = "PT1H"  # not Text: a number is refused, not read as its text
     relay_state: RelayState | None = None
     managed_policies: list[Annotated[Text, AfterValidator(normalize_managed_policy)]] = Field(default_factory=list)
     customer_managed_policies: list[CustomerPolicyRef] = Field(default_factory=list)
@@ -464,8 +490,9 @@ def _account_id(item: Any, allow_current: bool) -> Any:
     return item
 
 
-AccountId = Annotated[str, BeforeValidator(lambda item: _account_id(item, allow_current=False))]
-AccountTarget = Annotated[str, BeforeValidator(lambda item: _account_id(item, allow_current=True))]
+ACCOUNT_SCHEMA = WithJsonSchema({"type": ["string", "integer"]})
+AccountId = Annotated[str, BeforeValidator(lambda item: _account_id(item, allow_current=False)), ACCOUNT_SCHEMA]
+AccountTarget = Annotated[str, BeforeValidator(lambda item: _account_id(item, allow_current=True)), ACCOUNT_SCHEMA]
 
 
 # RFC 3339 date-time (section 5.6); the offset is optional here only to name it when missing.
@@ -537,8 +564,8 @@ class AssignmentSpec(_Model):
     organizational_units: list[Annotated[Text, AfterValidator(_organizational_unit)]] = Field(
         default_factory=list, description="OU ids (ou-...), a root id (r-...), or paths from the root (/Workloads/Prod)"
     )
-    recursive: bool = True
-    all_accounts: bool = False
+    recursive: Flag = True
+    all_accounts: Flag = False
     account_tags: dict[Text, Text] = Field(
         default_factory=dict, description="the ACTIVE accounts whose Organizations tags match all of these"
     )

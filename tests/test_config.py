@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from provisioner import config as config_module
@@ -608,3 +610,72 @@ def test_inline_policy_and_tag_problems_come_with_the_field_errors() -> None:
         "permission_sets[0].tags",
         "users[0].email",
     ]
+
+
+# -- The JSON Schema takes what the config takes (issue 27) ----------------------------------------
+def schema_problems(document: Any) -> list[str]:
+    validator = jsonschema.Draft202012Validator(config_module.json_schema())
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+def test_the_examples_pass_the_schema(example: str) -> None:
+    document = yaml.load((EXAMPLES / example).read_text(), Loader=config_module._Loader)  # noqa: S506
+    assert schema_problems(document) == []
+
+
+SCALARS = """\
+    name: 2026
+    groups: [{name: 0042, description: 1e3, external: no}]
+    users:
+      - {user_name: 1234, email: a@example.com, title: true, phone_numbers: [{value: 01012345678, primary: yes}]}
+    permission_sets: [{name: "1", tags: {cost-center: 0042, enabled: true, ratio: 0.5}}]
+    assignments:
+      - permission_set: "1"
+        groups: ["0042"]
+        accounts: [012345678901, 123456789012, current]
+        account_tags: {env: 1}
+        organizational_units: [r-ab12]
+        recursive: off
+        all_accounts: "False"
+"""
+
+
+@pytest.mark.parametrize("loader", [config_module._Loader, yaml.SafeLoader], ids=["YAML 1.2", "PyYAML (YAML 1.1)"])
+def test_numbers_and_booleans_where_text_is_expected_pass_the_schema(tmp_path: Path, loader: Any) -> None:
+    """As the config reads them (their text), and as a YAML 1.1 reader such as PyYAML reads them
+    (0042 is the octal 34 there)."""
+    load_text(tmp_path, SCALARS)  # the config takes them
+    assert schema_problems(yaml.load(textwrap.dedent(SCALARS), Loader=loader)) == []  # noqa: S506
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where"),
+    [
+        ("groups: [{name: [a, b]}]", "groups/0/name"),
+        ("groups: [{name: A, external: maybe}]", "groups/0/external"),
+        ("assignments: [{permission_set: A, groups: [A], accounts: [true]}]", "assignments/0/accounts/0"),
+        ("permission_sets: [{name: A, session_duration: 4}]", "permission_sets/0/session_duration"),
+        ("permission_sets: [{name: A, tags: {team: [a]}}]", "permission_sets/0/tags/team"),
+    ],
+)
+def test_what_the_config_refuses_for_its_type_the_schema_refuses(tmp_path: Path, yaml_text: str, where: str) -> None:
+    with pytest.raises(ConfigError):
+        load_text(tmp_path, yaml_text)
+    found = schema_problems(yaml.load(yaml_text, Loader=config_module._Loader))  # noqa: S506
+    assert [p for p in found if p.startswith(f"{where}:")], found
+
+
+def test_a_tag_written_0042_reaches_aws_as_0042_then_plans_clean(aws: realism.State, tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text("permission_sets:\n  - name: Billing\n    tags: {cost-center: 0042}\n", encoding="utf-8")
+    applied = CliRunner().invoke(cli, ["--region", REGION, "apply", "-f", str(path), "--yes"])
+    assert applied.exit_code == 0, applied.output
+    sso = boto3.client("sso-admin", region_name=REGION)
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    [arn] = sso.list_permission_sets(InstanceArn=instance)["PermissionSets"]
+    tags = {t["Key"]: t["Value"] for t in sso.list_tags_for_resource(InstanceArn=instance, ResourceArn=arn)["Tags"]}
+    assert tags["cost-center"] == "0042"
+    before = aws.writes()
+    again = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(path), "--detailed-exitcode"])
+    assert again.exit_code == 0 and aws.writes() == before, again.output
