@@ -614,7 +614,9 @@ def test_inline_policy_and_tag_problems_come_with_the_field_errors() -> None:
 
 # -- The JSON Schema takes what the config takes (issue 27) ----------------------------------------
 def schema_problems(document: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator(config_module.json_schema())
+    schema = config_module.json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)  # a schema editors can load
+    validator = jsonschema.Draft202012Validator(schema)
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
 
 
