@@ -681,3 +681,15 @@ def test_a_tag_written_0042_reaches_aws_as_0042_then_plans_clean(aws: realism.St
     before = aws.writes()
     again = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(path), "--detailed-exitcode"])
     assert again.exit_code == 0 and aws.writes() == before, again.output
+
+
+@pytest.mark.parametrize("word", ["yes", "No", "ON", "oFF", "Y", "n", "True", "f", "1", "0", "maybe", "2", "enabled"])
+def test_a_boolean_field_and_its_schema_take_the_same_words(word: str) -> None:
+    doc = with_change("groups.0", {"name": "Admins", "external": word})
+    try:
+        config_module.parse(doc, "cfg.yaml")
+        taken = True
+    except ConfigError:
+        taken = False
+    assert (schema_problems(doc) == []) is taken
+    assert taken is (word.lower() in config_module.BOOLEAN_WORDS)
