@@ -15,9 +15,10 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import (
@@ -28,12 +29,12 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from . import quotas, shapes
-from .context import CURRENT_ACCOUNT
 from .errors import ConfigError
 
 MANAGED_POLICY_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(aws|\d{12}):policy/(.+)$", re.ASCII)
@@ -42,6 +43,7 @@ OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
 DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", re.ASCII)
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+", re.ASCII)
 PORTAL_URL = re.compile(r"https://[^\s/]+(/\S*)?")
+CURRENT_ACCOUNT = "current"  # in the config: the caller's account
 
 # "Administrator and AWSAdministrators are reserved names and can't be used for users or
 # groups" (identitystore API reference, CreateUser and CreateGroup); refused in any case.
@@ -86,7 +88,32 @@ def scalar_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(scalar_text)]
+# The JSON Schema (`provisioner schema`) gives each field the types the config takes before it
+# checks the value, so that an editor or a CI linter never refuses what `plan` accepts: a text
+# field takes a number or a boolean as its text. (A YAML 1.1 reader such as PyYAML reads
+# `0042` as the number 34: it passes too, and the config still reads the text, "0042".)
+Text = Annotated[str, BeforeValidator(scalar_text), WithJsonSchema({"type": ["string", "number", "boolean"]})]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+
+
+# A boolean field takes true/false, and what pydantic reads as one: 0 and 1, and these words
+# in any case (so `yes`, `Off`, which YAML 1.2 reads as text, still work).
+BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "1", "0")
+Flag = Annotated[
+    bool,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "boolean"},
+                {"enum": [0, 1]},
+                {"type": "string", "pattern": f"^(?:{'|'.join(map(_any_case, BOOLEAN_WORDS))})$"},
+            ]
+        }
+    ),
+]
 
 
 def _aws(service: str, shape: str, allowed: str, mismatch: str | None = None) -> AfterValidator:
@@ -170,7 +197,7 @@ def _not_reserved(value: str) -> str:
 class GroupSpec(_Model):
     name: Annotated[GroupName, AfterValidator(_not_reserved)] = Field(description="Group DisplayName, unique")
     description: IdentityText | None = None
-    external: bool = Field(default=False, description=EXTERNAL_FIELD)
+    external: Flag = Field(default=False, description=EXTERNAL_FIELD)
 
 
 # Scripts whose names read family name first, with no space: 김민수, 山田太郎, 王小明.
@@ -211,7 +238,7 @@ class PhoneNumberSpec(_Model):
 
     value: IdentityText
     type: IdentityText | None = Field(default=None, description="e.g. work or mobile")
-    primary: bool = Field(default=True, description="AWS keeps one phone number: the primary one by default")
+    primary: Flag = Field(default=True, description="AWS keeps one phone number: the primary one by default")
 
 
 class AddressSpec(_Model):
@@ -224,7 +251,7 @@ class AddressSpec(_Model):
     country: IdentityText | None = None
     formatted: IdentityText | None = None
     type: IdentityText | None = Field(default=None, description="e.g. work or home")
-    primary: bool = Field(default=True, description="AWS keeps one address: the primary one by default")
+    primary: Flag = Field(default=True, description="AWS keeps one address: the primary one by default")
 
     @model_validator(mode="after")
     def _has_a_part(self) -> AddressSpec:
@@ -265,7 +292,7 @@ def _at_most(shape: str, what: str) -> Callable[[list[Any] | None], list[Any] | 
 class UserSpec(_Model):
     user_name: Annotated[UserName, AfterValidator(_not_reserved)] = Field(description="UserName, unique; no spaces")
     # Before email: the email check reads it.
-    external: bool = Field(default=False, description=EXTERNAL_FIELD)
+    external: Flag = Field(default=False, description=EXTERNAL_FIELD)
     email: IdentityText | None = Field(default=None, validate_default=True, description="Required unless external")
     display_name: IdentityText | None = None
     given_name: IdentityText | None = None
@@ -394,9 +421,9 @@ def _tag_problems(tags: dict[str, str]) -> list[str]:
 class PermissionSetSpec(_Model):
     name: PermissionSetName
     description: PermissionSetDescription | None = None
-    session_duration: Text = "PT1H"
+    session_duration: str = "PT1H"  # not Text: a number is refused, not read as its text
     relay_state: RelayState | None = None
-    managed_policies: list[Text] = Field(default_factory=list)
+    managed_policies: list[Annotated[Text, AfterValidator(normalize_managed_policy)]] = Field(default_factory=list)
     customer_managed_policies: list[CustomerPolicyRef] = Field(default_factory=list)
     inline_policy: dict[Text, Any] | Text | None = None
     inline_policy_file: Text | None = None
@@ -423,9 +450,8 @@ class PermissionSetSpec(_Model):
     @field_validator("managed_policies")
     @classmethod
     def _managed(cls, value: list[str]) -> list[str]:
-        names = [normalize_managed_policy(v) for v in value]
-        _reject_duplicates(names, "managed policy")
-        return names
+        _reject_duplicates(value, "managed policy")
+        return value
 
     @field_validator("customer_managed_policies")
     @classmethod
@@ -474,28 +500,25 @@ class PermissionSetSpec(_Model):
         return duration_seconds(self.session_duration)
 
 
-def _account_ids(value: Any, allow_current: bool) -> Any:
-    """Account ids as strings; a YAML number stands for its text, so 012345678901 keeps its 0."""
-    if not isinstance(value, list):
-        return value
+def _account_id(item: Any, allow_current: bool) -> Any:
+    """An account id as a string; a YAML number stands for its text, so 012345678901 keeps its 0."""
     account_id = shapes.string_shape("sso-admin", "AccountId")
-    out = []
-    for item in value:
-        if isinstance(item, bool):
-            raise ValueError(f"{item!r} is not an account id")
-        if isinstance(item, ScalarInt):
-            item = item.text
-        elif isinstance(item, int) and not account_id.matches(str(item)):
-            raise ValueError(
-                f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept"
-            )
-        elif isinstance(item, int):
-            item = str(item)
-        if isinstance(item, str) and not account_id.matches(item) and not (allow_current and item == CURRENT_ACCOUNT):
-            raise ValueError(f"{item!r} is not a 12-digit account id" + (" or 'current'" if allow_current else ""))
-        out.append(item)
-    _reject_duplicates([str(i) for i in out], "account")
-    return out
+    if isinstance(item, bool):
+        raise ValueError(f"{item!r} is not an account id")
+    if isinstance(item, ScalarInt):
+        item = item.text
+    elif isinstance(item, int) and not account_id.matches(str(item)):
+        raise ValueError(f"{item} is not a 12-digit account id; quote account ids in YAML so leading zeros are kept")
+    elif isinstance(item, int):
+        item = str(item)
+    if isinstance(item, str) and not account_id.matches(item) and not (allow_current and item == CURRENT_ACCOUNT):
+        raise ValueError(f"{item!r} is not a 12-digit account id" + (" or 'current'" if allow_current else ""))
+    return item
+
+
+ACCOUNT_SCHEMA = WithJsonSchema({"type": ["string", "integer"]})
+AccountId = Annotated[str, BeforeValidator(lambda item: _account_id(item, allow_current=False)), ACCOUNT_SCHEMA]
+AccountTarget = Annotated[str, BeforeValidator(lambda item: _account_id(item, allow_current=True)), ACCOUNT_SCHEMA]
 
 
 # RFC 3339 date-time (section 5.6); the offset is optional here only to name it when missing.
@@ -530,6 +553,23 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _organizational_unit(ou: str) -> str:
+    """An OU id, a root id, or a path from the root (normalized)."""
+    if ou.startswith("/"):
+        return _ou_path(ou)
+    if not OU_ID.fullmatch(ou):
+        raise ValueError(
+            f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx), a root id (r-xxxx) or a path from the root (/Workloads/Prod)"
+        )
+    return ou
+
+
+def _account_name_pattern(pattern: str) -> str:
+    if not pattern:
+        raise ValueError("an account name pattern is empty; write a name or a glob such as prod-*")
+    return pattern
+
+
 def _ou_path(text: str) -> str:
     """An OU path from the root (/Workloads/Prod), without a trailing slash; "/" is the root."""
     names = text.strip("/").split("/") if text.strip("/") else []
@@ -545,18 +585,20 @@ class AssignmentSpec(_Model):
     permission_set: Text
     groups: list[Text] = Field(default_factory=list)
     users: list[Text] = Field(default_factory=list)
-    accounts: list[Text] = Field(default_factory=list)
+    accounts: list[AccountTarget] = Field(default_factory=list)
     # Resolved through Organizations at every run; ACTIVE accounts only.
-    organizational_units: list[Text] = Field(
+    organizational_units: list[Annotated[Text, AfterValidator(_organizational_unit)]] = Field(
         default_factory=list, description="OU ids (ou-...), a root id (r-...), or paths from the root (/Workloads/Prod)"
     )
-    recursive: bool = True
-    all_accounts: bool = False
+    recursive: Flag = True
+    all_accounts: Flag = False
     account_tags: dict[Text, Text] = Field(
         default_factory=dict, description="the ACTIVE accounts whose Organizations tags match all of these"
     )
-    account_names: list[Text] = Field(default_factory=list, description="shell globs on the account name, e.g. prod-*")
-    exclude_accounts: list[Text] = Field(default_factory=list)
+    account_names: list[Annotated[Text, AfterValidator(_account_name_pattern)]] = Field(
+        default_factory=list, description="shell globs on the account name, e.g. prod-*"
+    )
+    exclude_accounts: list[AccountId] = Field(default_factory=list)
     until: Text | None = Field(
         default=None,
         description="RFC 3339 time with a timezone (2026-12-01T18:00:00Z): after it, apply (or expire) removes "
@@ -566,19 +608,8 @@ class AssignmentSpec(_Model):
     @field_validator("organizational_units")
     @classmethod
     def _ous(cls, value: list[str]) -> list[str]:
-        out = []
-        for ou in value:
-            if ou.startswith("/"):
-                out.append(_ou_path(ou))
-            elif not OU_ID.fullmatch(ou):
-                raise ValueError(
-                    f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx), a root id (r-xxxx) or a path from the root "
-                    "(/Workloads/Prod)"
-                )
-            else:
-                out.append(ou)
-        _reject_duplicates(out, "organizational unit")
-        return out
+        _reject_duplicates(value, "organizational unit")
+        return value
 
     @field_validator("account_tags")
     @classmethod
@@ -596,8 +627,6 @@ class AssignmentSpec(_Model):
     @field_validator("account_names")
     @classmethod
     def _account_names(cls, value: list[str]) -> list[str]:
-        if any(not name for name in value):
-            raise ValueError("an account name pattern is empty; write a name or a glob such as prod-*")
         _reject_duplicates(value, "account name pattern")
         return value
 
@@ -613,19 +642,21 @@ class AssignmentSpec(_Model):
         """When these assignments expire (UTC), if they do."""
         return parse_time(self.until) if self.until is not None else None
 
-    @field_validator("exclude_accounts", mode="before")
+    @field_validator("accounts", "exclude_accounts")
     @classmethod
-    def _excluded(cls, value: Any) -> Any:
-        return _account_ids(value, allow_current=False)
+    def _accounts(cls, value: list[str]) -> list[str]:
+        _reject_duplicates(value, "account")
+        return value
+
+    @field_validator("groups", "users")
+    @classmethod
+    def _principal_names(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        _reject_duplicates(value, "group" if info.field_name == "groups" else "user")
+        return value
 
     @property
     def targets_organization(self) -> bool:
         return bool(self.organizational_units or self.account_tags or self.account_names) or self.all_accounts
-
-    @field_validator("accounts", mode="before")
-    @classmethod
-    def _accounts(cls, value: Any) -> Any:
-        return _account_ids(value, allow_current=True)
 
     @model_validator(mode="after")
     def _principals(self) -> AssignmentSpec:
@@ -635,8 +666,6 @@ class AssignmentSpec(_Model):
             raise ValueError(
                 "name the targets: accounts, organizational_units, account_tags, account_names, or all_accounts: true"
             )
-        _reject_duplicates(self.groups, "group")
-        _reject_duplicates(self.users, "user")
         return self
 
 
@@ -692,7 +721,7 @@ class Config(_Model):
         description="ABAC: key -> the user attribute it takes, e.g. Department: ${path:enterprise.department}; "
         "IAM sees it as aws:PrincipalTag/<key>. The whole mapping is managed when set",
     )
-    delegated_administrator: Text | None = Field(
+    delegated_administrator: AccountId | None = Field(
         default=None,
         description="Member account to register as IAM Identity Center's delegated administrator "
         "(from the management account; never deregistered here)",
@@ -756,11 +785,6 @@ class Config(_Model):
             for key, source in self.access_control_attributes.items()
         }
 
-    @field_validator("delegated_administrator", mode="before")
-    @classmethod
-    def _delegated(cls, value: Any) -> Any:
-        return value if value is None else _account_ids([value], allow_current=False)[0]
-
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
@@ -817,56 +841,146 @@ def check_prunable(config: Config, file: str) -> None:
 
 
 def _reject_duplicates(values: Iterable[str], what: str) -> None:
+    """Refuse a list that names something twice, naming every such value."""
     seen: set[str] = set()
+    twice: dict[str, None] = {}
     for value in values:
         if value in seen:
-            raise ValueError(f"{what} {value!r} is listed twice")
+            twice[value] = None
         seen.add(value)
+    if twice:
+        raise ValueError("; ".join(f"{what} {value!r} is listed twice" for value in twice))
 
 
-def _cross_check(config: Config) -> list[tuple[str, str]]:
-    """References between sections and uniqueness across items."""
+@dataclass(frozen=True)
+class _Parsed:
+    """The items of a document that are valid on their own, with their index in the file, and
+    the ownership tag if it parsed: what the checks across sections read beyond the names. For
+    a document with errors, they let those checks run on the rest, so that every problem comes
+    in one report."""
+
+    users: list[tuple[int, UserSpec]]
+    permission_sets: list[tuple[int, PermissionSetSpec]]
+    ownership: tuple[str, str] | None
+
+    @classmethod
+    def of(cls, config: Config) -> _Parsed:
+        return cls(list(enumerate(config.users)), list(enumerate(config.permission_sets)), config.ownership)
+
+    @classmethod
+    def salvage(cls, document: dict[str, Any]) -> _Parsed:
+        """What parsed of a document that did not validate as a whole."""
+        try:
+            named = Config.model_validate({k: document[k] for k in ("name", "ownership_tag") if k in document})
+            ownership: tuple[str, str] | None = named.ownership
+        except ValidationError:
+            ownership = None
+        return cls(
+            _valid_items(document.get("users"), UserSpec),
+            _valid_items(document.get("permission_sets"), PermissionSetSpec),
+            ownership,
+        )
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _valid_items(section: Any, model: type[ModelT]) -> list[tuple[int, ModelT]]:
+    """The items of a section that validate (the others' problems are reported already)."""
+    valid = []
+    for index, item in _mappings(section):
+        try:
+            valid.append((index, model.model_validate(item)))
+        except ValidationError:
+            continue
+    return valid
+
+
+def _mappings(section: Any) -> list[tuple[int, dict[Any, Any]]]:
+    """The mappings of a section's list, with their index; nothing if the section is no list."""
+    return [(i, item) for i, item in enumerate(section) if isinstance(item, dict)] if isinstance(section, list) else []
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as a text field reads it (a number is its text, spaces around it dropped); None
+    for what is not text (missing, null, a list or a mapping)."""
+    text = scalar_text(value)
+    return text.strip() if isinstance(text, str) else None
+
+
+def _texts(value: Any) -> list[tuple[int, str]]:
+    """The text items of a list, with their index."""
+    return (
+        [(i, text) for i, item in enumerate(value) if (text := _text(item)) is not None]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _declared(document: dict[str, Any], section: str, key: str) -> set[str] | None:
+    """The names a section declares, its invalid items' included; None when the section is no
+    list, so that references to it are not called unknown."""
+    items = document.get(section)
+    if items is not None and not isinstance(items, list):
+        return None
+    return {name for _, item in _mappings(items) if (name := _text(item.get(key))) is not None}
+
+
+def _cross_check(document: dict[str, Any], parsed: _Parsed) -> list[tuple[str, str]]:
+    """References between sections and uniqueness across items.
+
+    Names are read from the document as the models read them, so an item with an error of its
+    own still declares its name and has its references checked.
+    """
     problems: list[tuple[str, str]] = []
 
-    def unique(values: list[str | None], field: str, what: str, fold: bool = False) -> None:
-        """Each value once in its section; `field` is "section[].name"."""
-        section, attr = field.split("[].")
+    def unique(section: str, key: str, what: str, fold: bool = False) -> None:
+        """Each value of `key` once in its section."""
         seen: dict[str, int] = {}
-        for index, value in enumerate(values):
-            if value is None:  # optional here (an external user's email)
+        for index, item in _mappings(document.get(section)):
+            value = _text(item.get(key))
+            if value is None:  # not text (reported as such), or optional (an external user's email)
                 continue
-            key = value.lower() if fold else value
-            if key in seen:
-                where = f"{section}[{index}].{attr}"
-                problems.append((where, f"duplicate {what} {value!r} (first at {section}[{seen[key]}])"))
-            seen.setdefault(key, index)
+            folded = value.lower() if fold else value
+            if folded in seen:
+                where = f"{section}[{index}].{key}"
+                problems.append((where, f"duplicate {what} {value!r} (first at {section}[{seen[folded]}])"))
+            seen.setdefault(folded, index)
 
-    unique([g.name for g in config.groups], "groups[].name", "group name")
-    unique([u.user_name for u in config.users], "users[].user_name", "user name")
-    unique([u.email for u in config.users], "users[].email", "email", fold=True)
-    unique([p.name for p in config.permission_sets], "permission_sets[].name", "permission set name")
+    def known(where: str, name: str, names: set[str] | None, what: str, section: str) -> None:
+        if names is not None and name not in names:
+            problems.append((where, f"unknown {what} {name!r}; declare it under {section}"))
 
-    group_names = {g.name for g in config.groups}
-    user_names = {u.user_name for u in config.users}
-    for i, name in enumerate(config.absent.users):
-        if name in user_names:
+    unique("groups", "name", "group name")
+    unique("users", "user_name", "user name")
+    unique("users", "email", "email", fold=True)
+    unique("permission_sets", "name", "permission set name")
+
+    group_names = _declared(document, "groups", "name")
+    user_names = _declared(document, "users", "user_name")
+    set_names = _declared(document, "permission_sets", "name")
+    absent = document.get("absent")
+    absent = absent if isinstance(absent, dict) else {}
+    for i, name in _texts(absent.get("users")):
+        if name in (user_names or ()):
             problems.append((f"absent.users[{i}]", f"user {name!r} is declared under users too; keep one"))
-    for i, name in enumerate(config.absent.groups):
-        if name in group_names:
+    for i, name in _texts(absent.get("groups")):
+        if name in (group_names or ()):
             problems.append((f"absent.groups[{i}]", f"group {name!r} is declared under groups too; keep one"))
-    set_names = {p.name for p in config.permission_sets}
-    for ui, user in enumerate(config.users):
+    for ui, user in parsed.users:
         if user.display_name is None and (
             problem := aws_shape_problem(
                 user.resolved_display_name, "identitystore", "SensitiveStringType", IDENTITY_TEXT
             )
         ):
             problems.append((f"users[{ui}].display_name", f"the default display name {problem}; set display_name"))
-        for gi, group in enumerate(user.groups):
-            if group not in group_names:
-                problems.append((f"users[{ui}].groups[{gi}]", f"unknown group {group!r}; declare it under groups"))
-    for pi, ps in enumerate(config.permission_sets):
-        owner_key, owner_value = config.ownership
+    for ui, raw_user in _mappings(document.get("users")):
+        for gi, group in _texts(raw_user.get("groups")):
+            known(f"users[{ui}].groups[{gi}]", group, group_names, "group", "groups")
+    for pi, ps in parsed.permission_sets:
+        if parsed.ownership is None:  # invalid itself: reported as such
+            break
+        owner_key, owner_value = parsed.ownership
         tags = {**ps.tags, owner_key: owner_value}
         if len(tags) > quotas.MAX_TAGS_PER_PERMISSION_SET:
             problems.append(
@@ -878,22 +992,13 @@ def _cross_check(config: Config) -> list[tuple[str, str]]:
             )
         if problem := ps.ownership_problem(owner_key):
             problems.append((f"permission_sets[{pi}].tags", problem))
-    for ai, assignment in enumerate(config.assignments):
-        if assignment.permission_set not in set_names:
-            problems.append(
-                (
-                    f"assignments[{ai}].permission_set",
-                    f"unknown permission set {assignment.permission_set!r}; declare it under permission_sets",
-                )
-            )
-        for gi, group in enumerate(assignment.groups):
-            if group not in group_names:
-                problems.append(
-                    (f"assignments[{ai}].groups[{gi}]", f"unknown group {group!r}; declare it under groups")
-                )
-        for ui, member in enumerate(assignment.users):
-            if member not in user_names:
-                problems.append((f"assignments[{ai}].users[{ui}]", f"unknown user {member!r}; declare it under users"))
+    for ai, assignment in _mappings(document.get("assignments")):
+        if (set_name := _text(assignment.get("permission_set"))) is not None:
+            known(f"assignments[{ai}].permission_set", set_name, set_names, "permission set", "permission_sets")
+        for gi, group in _texts(assignment.get("groups")):
+            known(f"assignments[{ai}].groups[{gi}]", group, group_names, "group", "groups")
+        for ui, member in _texts(assignment.get("users")):
+            known(f"assignments[{ai}].users[{ui}]", member, user_names, "user", "users")
     return problems
 
 
@@ -1077,28 +1182,37 @@ def _read_text(path: Path, file: str) -> str:
 
 
 def parse(data: Any, file: str, base_dir: Path | None = None) -> Config:
-    """Validate an already-parsed document (a mapping) into a Config."""
+    """Validate an already-parsed document (a mapping) into a Config.
+
+    Every problem is reported at once: each field and each item of a list, then the checks
+    across sections and of the inline policies on what did parse.
+    """
     if data is None:
         raise ConfigError(file, [("", "is empty; see examples/identity-center-admin.yaml")])
     if not isinstance(data, dict):
         raise ConfigError(file, [("", f"must be a mapping of sections, not a {type(data).__name__}")])
+    config: Config | None = None
     try:
         config = Config.model_validate(data)
+        problems = []
     except ValidationError as exc:
-        raise ConfigError(file, [_format_pydantic(e) for e in exc.errors()]) from None
-    problems = _cross_check(config)
-    config, inline_problems = _resolve_inline_policies(config, base_dir or Path("."))
+        problems = [_format_pydantic(e) for e in exc.errors()]
+    parsed = _Parsed.of(config) if config is not None else _Parsed.salvage(data)
+    problems.extend(_cross_check(data, parsed))
+    permission_sets, inline_problems = _resolve_inline_policies(parsed.permission_sets, base_dir or Path("."))
     problems.extend(inline_problems)
-    if problems:
+    if config is None or problems:
         raise ConfigError(file, problems)
-    return config
+    return config.model_copy(update={"permission_sets": permission_sets})
 
 
-def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, list[tuple[str, str]]]:
+def _resolve_inline_policies(
+    permission_sets: list[tuple[int, PermissionSetSpec]], base_dir: Path
+) -> tuple[list[PermissionSetSpec], list[tuple[str, str]]]:
     """Load inline_policy_file, parse string policies, and check the sizes AWS allows."""
     problems: list[tuple[str, str]] = []
     sets = []
-    for index, ps in enumerate(config.permission_sets):
+    for index, ps in permission_sets:
         field = f"permission_sets[{index}].inline_policy"
         document: Any = ps.inline_policy
         if ps.inline_policy_file is not None:
@@ -1125,7 +1239,7 @@ def _resolve_inline_policies(config: Config, base_dir: Path) -> tuple[Config, li
                 problems.append((field, problem))
             ps = ps.model_copy(update={"inline_policy": document, "inline_policy_file": None})
         sets.append(ps)
-    return config.model_copy(update={"permission_sets": sets}), problems
+    return sets, problems
 
 
 def _json_values(value: Any) -> Any:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .aws import IDENTITY_CENTER_PRINCIPAL
+from .config import CURRENT_ACCOUNT
 from .errors import NOT_IN_USE, AwsError, PreflightError
 
 if TYPE_CHECKING:
     from .aws import Clients
 
-CURRENT_ACCOUNT = "current"  # in the config: the caller's account
 # What reading where a run works calls (doctor checks them with the kinds' own).
 ACTIONS = frozenset(
     {

@@ -8,6 +8,11 @@ lacks, are translated into character classes built from `unicodedata`. Lengths c
 code units, as Java's String.length() does.
 
 botocore is imported on first use only: loading a config must not slow down `--help`.
+
+The functools caches below hold only pure functions of their arguments: the service models
+installed with botocore, the patterns compiled from them, and Unicode's categories. None of
+it is AWS state or depends on a caller, a Region or a client, so it is not the module-level
+cache of AWS state the house rules forbid; it is the same for every run of the process.
 """
 
 from __future__ import annotations

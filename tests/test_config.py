@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from provisioner import config as config_module
@@ -84,10 +86,15 @@ def test_examples_are_valid(example: str) -> None:
         (
             "permission_sets.0.managed_policies",
             ["arn:aws:iam::123456789012:policy/Mine"],
-            "permission_sets[0].managed_policies",
+            "permission_sets[0].managed_policies[0]",
             "customer_managed_policies",
         ),
-        ("permission_sets.0.managed_policies", ["Not A Policy"], "permission_sets[0].managed_policies", "AWS managed"),
+        (
+            "permission_sets.0.managed_policies",
+            ["Not A Policy"],
+            "permission_sets[0].managed_policies[0]",
+            "AWS managed",
+        ),
         (
             "permission_sets.0.managed_policies",
             ["IAMFullAccess", "IAMFullAccess"],
@@ -117,8 +124,8 @@ def test_examples_are_valid(example: str) -> None:
         ("users.0.user_name", "Administrator", "users[0].user_name", "reserved"),
         ("users.0.email", DELETE, "users[0].email", "required"),
         ("users.0.groups", ["Nobody"], "users[0].groups[0]", "unknown group"),
-        ("assignments.0.accounts", ["1234567890123"], "assignments[0].accounts", "12-digit"),
-        ("assignments.0.accounts", [12345], "assignments[0].accounts", "12-digit"),
+        ("assignments.0.accounts", ["1234567890123"], "assignments[0].accounts[0]", "12-digit"),
+        ("assignments.0.accounts", [12345], "assignments[0].accounts[0]", "12-digit"),
         ("assignments.0.accounts", [], "assignments[0]", "name the targets"),
         ("assignments.0.groups", ["Ghosts"], "assignments[0].groups[0]", "unknown group"),
         ("assignments.0.permission_set", "Nope", "assignments[0].permission_set", "unknown permission set"),
@@ -460,7 +467,7 @@ def policy_of(characters: int) -> dict[str, Any]:
         ("users.0.user_name", "aWsAdministrators", "users[0].user_name", "reserved"),
         ("groups.0.name", "AWSAdministrators", "groups[0].name", "reserved"),
         ("absent", {"users": ["two words"]}, "absent.users[0]", "no spaces"),
-        ("assignments.0.exclude_accounts", [12345], "assignments[0].exclude_accounts", "leading zeros"),
+        ("assignments.0.exclude_accounts", [12345], "assignments[0].exclude_accounts[0]", "leading zeros"),
     ],
 )
 def test_what_aws_refuses_later_is_refused_now(path: str, value: Any, field: str, words: str) -> None:
@@ -489,3 +496,200 @@ def test_more_managed_policies_than_iam_allows_a_role_is_a_plan_warning(
     plan = Runner(clients, config, run_settings()).plan()
     assert any(f"{count} managed policies" in w and "permission_sets[0]" in w for w in plan.warnings) is warned
     assert not plan.errors
+
+
+# -- Every problem in one report (issue 6) ---------------------------------------------------------
+def load_problems(tmp_path: Path, text: str) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as info:
+        load_text(tmp_path, text)
+    return info.value.problems
+
+
+def test_field_list_item_and_reference_problems_come_in_one_report(tmp_path: Path) -> None:
+    found = load_problems(
+        tmp_path,
+        """\
+        groups:
+          - {name: Admins}
+          - {name: Admins}
+        users:
+          - {user_name: alice, email: not-an-email, groups: [Nope]}
+        permission_sets:
+          - {name: Dev, session_duration: PT13H}
+        assignments:
+          - {permission_set: Devv, groups: [Admins], accounts: [12345, "1111222233334"]}
+        """,
+    )
+    assert sorted(where for where, _ in found) == [
+        "assignments[0].accounts[0]",
+        "assignments[0].accounts[1]",
+        "assignments[0].permission_set",
+        "groups[1].name",
+        "permission_sets[0].session_duration",
+        "users[0].email",
+        "users[0].groups[0]",
+    ]
+    reasons = " | ".join(reason for _, reason in found)
+    for words in ("'12345' is not a 12-digit", "'1111222233334' is not a 12-digit", "duplicate group name 'Admins'"):
+        assert words in reasons
+    assert "unknown group 'Nope'" in reasons and "unknown permission set 'Devv'" in reasons
+
+
+def test_a_duplicate_email_is_reported_with_the_field_errors(tmp_path: Path) -> None:
+    found = load_problems(
+        tmp_path,
+        """\
+        users:
+          - {user_name: alice, email: a@example.com}
+          - {user_name: bob, email: A@example.com, title: ""}
+          - {user_name: two words, email: c@example.com}
+        """,
+    )
+    assert [where for where, _ in found] == ["users[1].title", "users[2].user_name", "users[1].email"]
+    assert "duplicate email 'A@example.com' (first at users[0])" in found[-1][1]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "bad"),
+    [
+        ("assignments.0.accounts", [12345, "1111222233334", "current"], [0, 1]),
+        ("assignments.0.exclude_accounts", ["current", 12], [0, 1]),
+        ("assignments.0.organizational_units", ["ou-bad", "ou-ab12-cdef3456", "/a//b"], [0, 2]),
+        ("assignments.0.account_names", ["", "prod-*", ""], [0, 2]),
+        ("permission_sets.0.managed_policies", ["No Such", "arn:aws:iam::123456789012:policy/Mine"], [0, 1]),
+    ],
+)
+def test_every_bad_item_of_a_list_is_named(path: str, value: Any, bad: list[int]) -> None:
+    section, index, field = path.split(".")
+    assert [where for where, _ in problems(with_change(path, value))] == [
+        f"{section}[{index}].{field}[{i}]" for i in bad
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "twice"),
+    [
+        ("assignments.0.accounts", ["111122223333", "111122223333", "current", "current"], ["111122223333", "current"]),
+        (
+            "permission_sets.0.managed_policies",
+            ["ReadOnlyAccess", "IAMFullAccess"] * 2,
+            ["ReadOnlyAccess", "IAMFullAccess"],
+        ),
+        ("users.0.groups", ["Admins", "Admins", "Ops", "Ops"], ["Admins", "Ops"]),
+    ],
+)
+def test_every_duplicate_in_a_list_is_named(path: str, value: Any, twice: list[str]) -> None:
+    [(_, reason)] = [p for p in problems(with_change(path, value)) if "twice" in p[1]]
+    assert all(f"{name!r} is listed twice" in reason for name in twice), reason
+
+
+def test_references_are_checked_while_the_principals_have_errors() -> None:
+    doc = with_change("groups.0.description", "")  # Admins itself is invalid, but declared
+    doc["users"][0]["email"] = "bad"
+    doc["assignments"][0]["groups"] = ["Admins", "Ghosts"]
+    doc["assignments"][0]["users"] = ["alice", "nobody"]
+    assert sorted(where for where, _ in problems(doc)) == [
+        "assignments[0].groups[1]",
+        "assignments[0].users[1]",
+        "groups[0].description",
+        "users[0].email",
+    ]
+
+
+def test_a_section_that_is_not_a_list_makes_no_unknown_references() -> None:
+    doc = with_change("groups", "Admins")
+    assert [where for where, _ in problems(doc)] == ["groups"]
+
+
+def test_inline_policy_and_tag_problems_come_with_the_field_errors() -> None:
+    doc = with_change("users.0.email", "bad")
+    doc["permission_sets"][0]["inline_policy"] = "{not json"
+    doc["permission_sets"][0]["tags"] = {f"k{i}": "v" for i in range(75)}  # 76 with the ownership tag
+    assert sorted(where for where, _ in problems(doc)) == [
+        "permission_sets[0].inline_policy",
+        "permission_sets[0].tags",
+        "users[0].email",
+    ]
+
+
+# -- The JSON Schema takes what the config takes (issue 27) ----------------------------------------
+def schema_problems(document: Any) -> list[str]:
+    schema = config_module.json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)  # a schema editors can load
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+def test_the_examples_pass_the_schema(example: str) -> None:
+    document = yaml.load((EXAMPLES / example).read_text(), Loader=config_module._Loader)  # noqa: S506
+    assert schema_problems(document) == []
+
+
+SCALARS = """\
+    name: 2026
+    groups: [{name: 0042, description: 1e3, external: no}]
+    users:
+      - {user_name: 1234, email: a@example.com, title: true, phone_numbers: [{value: 01012345678, primary: yes}]}
+    permission_sets: [{name: "1", tags: {cost-center: 0042, enabled: true, ratio: 0.5}}]
+    assignments:
+      - permission_set: "1"
+        groups: ["0042"]
+        accounts: [012345678901, 123456789012, current]
+        account_tags: {env: 1}
+        organizational_units: [r-ab12]
+        recursive: off
+        all_accounts: "False"
+"""
+
+
+@pytest.mark.parametrize("loader", [config_module._Loader, yaml.SafeLoader], ids=["YAML 1.2", "PyYAML (YAML 1.1)"])
+def test_numbers_and_booleans_where_text_is_expected_pass_the_schema(tmp_path: Path, loader: Any) -> None:
+    """As the config reads them (their text), and as a YAML 1.1 reader such as PyYAML reads them
+    (0042 is the octal 34 there)."""
+    load_text(tmp_path, SCALARS)  # the config takes them
+    assert schema_problems(yaml.load(textwrap.dedent(SCALARS), Loader=loader)) == []  # noqa: S506
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where"),
+    [
+        ("groups: [{name: [a, b]}]", "groups/0/name"),
+        ("groups: [{name: A, external: maybe}]", "groups/0/external"),
+        ("assignments: [{permission_set: A, groups: [A], accounts: [true]}]", "assignments/0/accounts/0"),
+        ("permission_sets: [{name: A, session_duration: 4}]", "permission_sets/0/session_duration"),
+        ("permission_sets: [{name: A, tags: {team: [a]}}]", "permission_sets/0/tags/team"),
+    ],
+)
+def test_what_the_config_refuses_for_its_type_the_schema_refuses(tmp_path: Path, yaml_text: str, where: str) -> None:
+    with pytest.raises(ConfigError):
+        load_text(tmp_path, yaml_text)
+    found = schema_problems(yaml.load(yaml_text, Loader=config_module._Loader))  # noqa: S506
+    assert [p for p in found if p.startswith(f"{where}:")], found
+
+
+def test_a_tag_written_0042_reaches_aws_as_0042_then_plans_clean(aws: realism.State, tmp_path: Path) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text("permission_sets:\n  - name: Billing\n    tags: {cost-center: 0042}\n", encoding="utf-8")
+    applied = CliRunner().invoke(cli, ["--region", REGION, "apply", "-f", str(path), "--yes"])
+    assert applied.exit_code == 0, applied.output
+    sso = boto3.client("sso-admin", region_name=REGION)
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    [arn] = sso.list_permission_sets(InstanceArn=instance)["PermissionSets"]
+    tags = {t["Key"]: t["Value"] for t in sso.list_tags_for_resource(InstanceArn=instance, ResourceArn=arn)["Tags"]}
+    assert tags["cost-center"] == "0042"
+    before = aws.writes()
+    again = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(path), "--detailed-exitcode"])
+    assert again.exit_code == 0 and aws.writes() == before, again.output
+
+
+@pytest.mark.parametrize("word", ["yes", "No", "ON", "oFF", "Y", "n", "True", "f", "1", "0", "maybe", "2", "enabled"])
+def test_a_boolean_field_and_its_schema_take_the_same_words(word: str) -> None:
+    doc = with_change("groups.0", {"name": "Admins", "external": word})
+    try:
+        config_module.parse(doc, "cfg.yaml")
+        taken = True
+    except ConfigError:
+        taken = False
+    assert (schema_problems(doc) == []) is taken
+    assert taken is (word.lower() in config_module.BOOLEAN_WORDS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,23 @@ def test_the_generic_modules_name_no_kind_member(name: str) -> None:
 
 
 KIND_MEMBERS = ("GROUP", "USER", "MEMBERSHIP", "PERMISSION_SET", "PROVISIONING", "ASSIGNMENT")
+
+
+def test_the_config_imports_only_what_validating_needs() -> None:
+    """config.py sits below the AWS layer: loading a config needs no client, retry or context."""
+    allowed = ("provisioner.errors", "provisioner.quotas", "provisioner.shapes")
+    ours = [m for m in imports(PACKAGE / "config.py") if m.startswith("provisioner.")]
+    assert [m for m in ours if not m.startswith(allowed)] == []
+
+
+# What a fresh interpreter holds after one entry point: the AWS SDK and the retry machinery
+# stay unloaded until a command makes a call (`--help` and config errors come at once).
+AWS_MODULES = ("boto3", "botocore", "tenacity", "provisioner.aws", "provisioner.retry", "provisioner.context")
+HELP = "from provisioner.cli import main\nsys.argv[1:] = ['--help']\ntry:\n    main()\nexcept SystemExit:\n    pass"
+
+
+@pytest.mark.parametrize("entry", ["import provisioner.config", HELP], ids=["import provisioner.config", "--help"])
+def test_config_and_help_load_no_aws_module(entry: str) -> None:
+    code = f"import sys\n{entry}\nprint(' '.join(sys.modules), file=sys.stderr)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr.split()
+    assert [m for m in loaded if m.startswith(AWS_MODULES)] == []

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..context import CURRENT_ACCOUNT
 from ..errors import ConfigError, ProvisionerError
 
 SEED_POLICIES = (
@@ -80,6 +79,8 @@ class BootstrapRequest:
     def document(self, region: str | None = None) -> dict[str, Any]:
         """The seed scenario as a config document; with `region`, one that names it, so later
         runs (CI, cron) do not depend on their environment for it."""
+        from ..config import CURRENT_ACCOUNT  # here: the module is on the `--help` path
+
         user: dict[str, Any] = {"user_name": self.user_name, "email": self.email}
         names = {"display_name": self.display_name, "given_name": self.given_name, "family_name": self.family_name}
         user.update({key: value for key, value in names.items() if value is not None})
