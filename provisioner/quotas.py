@@ -15,6 +15,13 @@ IDENTITY_STORE_TPS = 20.0
 # within the rates above; more only queue at the rate limit.
 WORKERS = 4
 
+# How long one call is retried through throttling, 5xx and dropped connections
+# (--retry-budget). Under sustained throttling a call can need dozens of attempts; an
+# attempt count ran out and lost whole runs.
+RETRY_BUDGET_SECONDS = 300.0
+# How long one asynchronous request is waited for (--timeout).
+POLL_TIMEOUT_SECONDS = 900.0
+
 # Asynchronous work.
 MAX_OUTSTANDING_ASSIGNMENT_REQUESTS = 15  # CreateAccountAssignment / DeleteAccountAssignment
 MAX_CONCURRENT_PROVISIONINGS = 3  # ProvisionPermissionSet

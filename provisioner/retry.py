@@ -186,10 +186,7 @@ class RetrySettings:
 
     base_delay: float = 0.25
     max_delay: float = 20.0
-    # The retry budget (--retry-budget): throttling, 5xx and dropped connections. Under
-    # sustained throttling a call can need dozens of attempts; an attempt count ran out
-    # and lost whole runs.
-    deadline: float = 300.0
+    deadline: float = quotas.RETRY_BUDGET_SECONDS
     # Transient ConflictException (a write in flight on the same permission set).
     conflict_deadline: float = 120.0
 
@@ -263,7 +260,7 @@ class Retrier:
 class PollSettings:
     """When to give up on asynchronous requests; how often to look at them is learnt (Cadence)."""
 
-    timeout: float = 900.0
+    timeout: float = quotas.POLL_TIMEOUT_SECONDS
     # The wait before the first look while no request has been seen to end (--poll-interval);
     # None: as long as the call that fired it took.
     first_delay: float | None = None

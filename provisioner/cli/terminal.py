@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ..retry import PollSettings
+from .. import quotas
 from .app import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -186,7 +186,10 @@ def change_options(fn: Any) -> Any:
             type=click.FloatRange(min=1),
             default=None,
             metavar="SECONDS",
-            help=f"Give up waiting for an asynchronous request after this long (default {PollSettings.timeout:g}).",
+            help=(
+                "Give up waiting for an asynchronous request after this long "
+                f"(default {quotas.POLL_TIMEOUT_SECONDS:g})."
+            ),
         ),
     ]
     for option in options:

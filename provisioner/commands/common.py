@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from .. import quotas
-from ..retry import RetrySettings
 
 if TYPE_CHECKING:
     from ..aws import Clients
@@ -28,7 +27,7 @@ class Options:
     endpoint_url: str | None = None
     max_rps: float = quotas.SSO_ADMIN_TPS  # per service: sso-admin and identitystore each
     workers: int = quotas.WORKERS
-    retry_budget: float = RetrySettings.deadline
+    retry_budget: float = quotas.RETRY_BUDGET_SECONDS
     # Told of each retry (verbose output), and of the progress of asynchronous work.
     on_retry: Callable[[str, BaseException, float], None] | None = None
     progress: Progress | None = None
