@@ -168,3 +168,23 @@ def test_an_endpoint_nobody_listens_on_fails_in_seconds(tmp_path: Path) -> None:
         "Check --endpoint-url (or AWS_ENDPOINT_URL), the Region, and the network"
     )
     assert time.monotonic() - started < 15
+
+
+def test_a_port_in_use_is_an_error_naming_it_not_a_hang() -> None:
+    with socket.socket() as taken:  # another program (another endpoint, say) listens there
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "moto_endpoint.py"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is in use by another program (an endpoint started earlier?): "
+        "stop it, or choose another port with --port (--port 0 takes a free one)"
+    )
