@@ -154,6 +154,52 @@ def test_the_endpoint_answers_an_operation_it_lacks_as_aws_does(
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+
+def plain_client(url: str, service: str) -> Any:
+    """A boto3 client of the endpoint that makes each call once (botocore's retries would hide
+    what the endpoint answered)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def test_a_dropped_call_is_a_dropped_connection(tmp_path: Path) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    ep = Endpoint(tmp_path, "--drop-rate", "1")
+    try:
+        client = plain_client(ep.url, "sso-admin")
+        for _ in range(2):  # the connection a drop closed is not reused for the next call
+            with pytest.raises(ConnectionClosedError):
+                client.list_instances()
+        assert ep.stop()["sso-admin:ListInstances"] == 2
+    finally:
+        if ep.proc.poll() is None:
+            ep.proc.kill()
+
+
+def test_an_injected_server_error_is_a_500_in_the_services_protocol(tmp_path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    ep = Endpoint(tmp_path, "--error-rate", "1")
+    try:
+        with pytest.raises(ClientError) as raised:
+            plain_client(ep.url, "identitystore").list_users(IdentityStoreId="d-1234567890")
+    finally:
+        ep.proc.kill()
+    response = raised.value.response
+    assert response["Error"]["Code"] == "InternalServerException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/x-amz-json-1.1"
+
 def test_an_endpoint_nobody_listens_on_fails_in_seconds(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -19,8 +19,9 @@ both dispatch through the same response classes. What the layer does is set per 
   a FAILED provisioning leaves the set stale where it failed;
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
   provisionings, ConflictException for a write to a set that is being provisioned;
-- faults: a fraction of calls throttled, answered 500, or dropped (before or after the
-  write took effect), from a seeded random generator so a failing run can be replayed;
+- faults: a fraction of calls throttled, answered 500 (in the service's JSON), or dropped
+  (before or after the write took effect; in the endpoint the connection closes with no
+  answer), from a seeded random generator so a failing run can be replayed;
   some operations can be throttled harder than the rest (`throttle_operations`);
 - unknown and unimplemented operations (of every moto service) answered as AWS answers an
   operation it does not serve: a 400 error in the request's protocol, never moto's HTML 500.
@@ -51,6 +52,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 import uuid
@@ -329,7 +331,10 @@ def _error_response(err: _Error) -> tuple[int, dict[str, Any], str]:
         body["Reason"] = err.reason
     if err.retry_after is not None:
         body["RetryAfterSeconds"] = err.retry_after
-    return err.status, {"status": err.status, "x-amzn-ErrorType": err.code}, json.dumps(body)
+    # In the services' own protocol (awsJson1_1, botocore sso-admin and identitystore models),
+    # a short JSON body, whatever the status.
+    headers = {"status": err.status, "x-amzn-ErrorType": err.code, "Content-Type": "application/x-amz-json-1.1"}
+    return err.status, headers, json.dumps(body)
 
 
 def _sso_backend(resp: Any) -> Any:
@@ -1072,7 +1077,7 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             return _error_response(_Error("InternalServerException", "Internal failure", status=500))
         roll -= s.error_rate
         if roll < s.drop_before_rate:
-            _drop()
+            return _drop(resp)
         roll -= s.drop_before_rate
         if service == "identitystore" and STATE.modified[operation] < s.concurrent_modification.get(operation, 0):
             STATE.modified[operation] += 1
@@ -1092,7 +1097,7 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         except _Error as err:
             return _error_response(err)
         if roll < s.drop_after_rate:
-            _drop()  # the write happened; the caller never hears of it
+            return _drop(resp)  # the write happened; the caller never hears of it
         return result
 
 
@@ -1203,10 +1208,21 @@ def _service_model(service: str) -> Any:
 _MODELS: dict[str, Any] = {}
 
 
-def _drop() -> None:
-    from botocore.exceptions import ConnectionClosedError
+def _drop(resp: Any) -> tuple[int, dict[str, Any], str]:
+    """The connection closes with no answer, as one AWS drops: botocore raises
+    ConnectionClosedError ("Connection was closed before we received a valid response").
 
-    raise ConnectionClosedError(endpoint_url="realism-layer")
+    Served over HTTP (scripts/moto_endpoint.py), the request's socket is shut down: an
+    exception would reach Flask, which answers with its HTML 500 page, and the answer returned
+    here is never delivered. In process (mock_aws), the error botocore would raise is raised."""
+    environ = getattr(getattr(resp, "normalized_request", None), "environ", None) or {}
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        from botocore.exceptions import ConnectionClosedError
+
+        raise ConnectionClosedError(endpoint_url="realism-layer")
+    connection.shutdown(socket.SHUT_RDWR)
+    return 500, {}, ""
 
 
 SSO_OPERATIONS: dict[str, Callable[..., str]] = {
