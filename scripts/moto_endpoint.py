@@ -6,6 +6,7 @@
     python scripts/moto_endpoint.py --throttle-rate 0.3 --error-rate 0.05 --seed 7
     python scripts/moto_endpoint.py --member 111122223333 --caller DELEGATED=111122223333
     python scripts/moto_endpoint.py --directory 20000,3000     # a store an identity provider synced
+    python scripts/moto_endpoint.py --root-without-mfa         # doctor's root MFA check FAILs
 
 Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake credentials:
 
@@ -17,7 +18,8 @@ cannot listen on (another program has it) is an error naming the port, exit 1. W
 --calls-file it writes the calls it served, by operation, as JSON when it stops.
 
 The data lives in one account, 123456789012: the management account, owner of the IAM
-Identity Center instance. --member adds member accounts to its organization; --caller makes
+Identity Center instance. Its root user has MFA and no access keys, as a well-kept account's
+(--root-without-mfa takes the MFA away). --member adds member accounts to its organization; --caller makes
 the requests signed with an access key id act as one of them (AWS_ACCESS_KEY_ID=DELEGATED
 above): GetCallerIdentity answers that account, and AWS refuses it what it refuses a member
 account, or IAM Identity Center's delegated administrator once it is registered.
@@ -180,6 +182,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(tests/realism/directory.py), in --region",
     )
     parser.add_argument("--region", default="ap-northeast-2", help="the Region of --directory")
+    parser.add_argument(
+        "--root-without-mfa",
+        action="store_true",
+        help="the account's root user has no MFA device, so doctor's root MFA check FAILs "
+        "(default: it has one, as in a well-kept account)",
+    )
     args = parser.parse_args(argv)
     for caller in args.caller:
         if "=" not in caller:
@@ -213,6 +221,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
         "latency": args.latency,
         "seed": args.seed,
         "callers": dict(caller.split("=", 1) for caller in args.caller),
+        "root_mfa": not args.root_without_mfa,
     }
     if args.quotas:
         settings.update(

@@ -109,13 +109,26 @@ def test_progress_shows_on_a_terminal_and_nowhere_else(endpoint: Endpoint) -> No
     assert again.returncode == 0 and "assignments" not in again.stderr and "\r" not in again.stderr
 
 
-def test_doctor_against_the_endpoint_runs_its_checks(endpoint: Endpoint) -> None:
-    result = endpoint.cli("doctor")
+@pytest.mark.parametrize(
+    ("args", "root_mfa", "code"),
+    [((), "PASS  root MFA", 0), (("--root-without-mfa",), "FAIL  root MFA", 1)],
+    ids=["a well-kept account", "root without MFA"],
+)
+def test_doctor_against_the_endpoint_runs_its_checks(
+    tmp_path: Path, args: tuple[str, ...], root_mfa: str, code: int
+) -> None:
+    ep = Endpoint(tmp_path, *args)
+    try:
+        result = ep.cli("doctor")
+    finally:
+        ep.proc.kill()
     assert "internal error" not in result.stderr and "error:" not in result.stderr, result.stderr
-    assert result.returncode == 1  # moto reports no root MFA: a FAIL, as it should be
+    assert result.returncode == code, result.stdout
+    assert root_mfa in result.stdout
     for check in ("caller", "root MFA", "IAM Identity Center", "organization", "permissions"):
         assert f"  {check}" in result.stdout
-    assert "could not simulate (InvalidAction)" in result.stdout
+    # The endpoint lacks iam:SimulatePrincipalPolicy: a warning, which does not fail doctor.
+    assert "WARN  permissions              could not simulate (InvalidAction)" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -483,6 +483,13 @@ def test_an_operation_moto_lacks_is_a_400_in_the_requests_protocol(
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+
+@pytest.mark.parametrize("root_mfa", [False, True])
+def test_the_root_user_has_mfa_when_the_setting_says_so(aws: realism.State, root_mfa: bool) -> None:
+    realism.configure(root_mfa=root_mfa)
+    summary = client("iam").get_account_summary()["SummaryMap"]
+    assert summary["AccountMFAEnabled"] == int(root_mfa)
+
 # -- what AWS refuses and moto accepts -------------------------------------------------------------
 def test_a_duplicate_permission_set_name_conflicts(instance: Any) -> None:
     new_set(instance)

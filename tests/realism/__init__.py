@@ -137,6 +137,10 @@ class Settings:
     # management account): every request's, or by the access key id that signed it.
     caller_account: str | None = None
     callers: dict[str, str] = field(default_factory=dict)
+    # Whether the root user has an MFA device: IAM GetAccountSummary's AccountMFAEnabled, 1
+    # when it has one (IAM API Reference, GetAccountSummary). moto always answers 0 (it has no
+    # way to give root a device); the local endpoint sets this unless --root-without-mfa.
+    root_mfa: bool = False
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -1471,6 +1475,21 @@ def _answer_every_operation() -> None:
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
 
+def _answer_root_mfa() -> None:
+    """GetAccountSummary reports the root user's MFA as the `root_mfa` setting says."""
+    from moto.iam.models import AccountSummary
+
+    original = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        summary = dict(original.fget(self))
+        if STATE.settings.root_mfa:
+            summary["AccountMFAEnabled"] = 1
+        return summary
+
+    AccountSummary.summary_map = property(summary_map)
+
+
 def install() -> None:
     """Patch moto once per process; safe to call again."""
     global _installed
@@ -1486,5 +1505,6 @@ def install() -> None:
     organizations.install()
     delegation.install()
     _fix_managed_policy_lookup()
+    _answer_root_mfa()
     _answer_every_operation()
     _installed = True
