@@ -39,7 +39,7 @@ endpoint: $(STAMP)  ## run the local moto endpoint with the realism layer until 
 bench: $(STAMP)  ## scenarios against the realism endpoint, each against its bound (about two minutes)
 	$(BIN)/python scripts/bench.py $(ARGS)
 
-mutants: $(STAMP)  ## mutation testing (cosmic-ray) of retry, aws, runner, quotas: survivors and rate (~30 min)
+mutants: $(STAMP)  ## mutation testing (cosmic-ray) of retry, aws, runner, quotas: survivors and rate (about an hour on 2 cores)
 	$(BIN)/python scripts/mutants.py $(ARGS)
 
 clean:

@@ -6,17 +6,20 @@
     python scripts/moto_endpoint.py --throttle-rate 0.3 --error-rate 0.05 --seed 7
     python scripts/moto_endpoint.py --member 111122223333 --caller DELEGATED=111122223333
     python scripts/moto_endpoint.py --directory 20000,3000     # a store an identity provider synced
+    python scripts/moto_endpoint.py --root-without-mfa         # doctor's root MFA check FAILs
 
 Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake credentials:
 
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\
       provisioner --endpoint-url http://127.0.0.1:5055 --region ap-northeast-2 plan -f CONFIG
 
-It prints `endpoint: URL` once it listens, and stops cleanly on Ctrl-C or SIGTERM. With
+It prints `endpoint: URL` once it listens, and stops cleanly on Ctrl-C or SIGTERM. A port it
+cannot listen on (another program has it) is an error naming the port, exit 1. With
 --calls-file it writes the calls it served, by operation, as JSON when it stops.
 
 The data lives in one account, 123456789012: the management account, owner of the IAM
-Identity Center instance. --member adds member accounts to its organization; --caller makes
+Identity Center instance. Its root user has MFA and no access keys, as a well-kept account's
+(--root-without-mfa takes the MFA away). --member adds member accounts to its organization; --caller makes
 the requests signed with an access key id act as one of them (AWS_ACCESS_KEY_ID=DELEGATED
 above): GetCallerIdentity answers that account, and AWS refuses it what it refuses a member
 account, or IAM Identity Center's delegated administrator once it is registered.
@@ -25,8 +28,10 @@ account, or IAM Identity Center's delegated administrator once it is registered.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -37,13 +42,46 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+HOST = "127.0.0.1"
+
+
+class PortUnavailable(Exception):
+    """The endpoint cannot listen on the port it was given."""
+
+    def __init__(self, port: int, error: OSError) -> None:
+        if error.errno == errno.EADDRINUSE:
+            problem = "is in use by another program (an endpoint started earlier?): stop it, or"
+        elif error.errno == errno.EACCES:
+            problem = "may not be used by this user (ports below 1024 need privileges):"
+        else:
+            problem = f"cannot be listened on ({error.strerror}):"
+        super().__init__(f"port {port} on {HOST} {problem} choose another port with --port (--port 0 takes a free one)")
+
+
+def listen(port: int) -> socket.socket:
+    """A socket listening on HOST:port, or PortUnavailable.
+
+    Bound here, in the caller's thread: moto's ThreadedMotoServer binds in its server thread,
+    where werkzeug answers a taken port with sys.exit, which ends only that thread and leaves
+    the caller waiting for a server that never comes (nor for SIGINT or SIGTERM)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As werkzeug does: a port a stopped endpoint left in TIME_WAIT is free to take again.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+        sock.listen(socket.SOMAXCONN)
+    except OSError as error:
+        sock.close()
+        raise PortUnavailable(port, error) from None
+    return sock
+
+
 class Endpoint:
-    """moto's ThreadedMotoServer on 127.0.0.1 with the realism layer configured."""
+    """moto's server (as its ThreadedMotoServer runs it) on 127.0.0.1, with the realism layer
+    configured."""
 
     def __init__(self, port: int = 0, members: tuple[str, ...] = (), **realism_settings: Any) -> None:
         import logging
-
-        from moto.server import ThreadedMotoServer
 
         from tests import realism
         from tests.realism import delegation
@@ -55,16 +93,36 @@ class Endpoint:
         for index, account in enumerate(members):
             delegation.add_member(account, f"member-{index + 1}")
         self.realism = realism
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.port = port
+        self.server: Any = None
+        self.thread: threading.Thread | None = None
 
     def start(self) -> str:
-        self.server.start()
-        host, port = self.server.get_host_and_port()
+        """Listen, serve on a thread of its own, and return the URL; PortUnavailable if the port
+        cannot be had."""
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        listener = listen(self.port)
+        try:
+            app = DomainDispatcherApplication(create_backend_app)
+            self.server = make_server(
+                HOST, self.port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
+            )
+        finally:
+            listener.close()  # the server listens on its own duplicate of the socket
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
         return self.url
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.thread is not None:
+            self.thread.join()
 
     def calls(self) -> dict[str, int]:
         return dict(self.realism.STATE.calls)
@@ -83,7 +141,7 @@ class Endpoint:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--port", type=port_number, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument(
         "--async-seconds",
         type=float,
@@ -124,11 +182,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(tests/realism/directory.py), in --region",
     )
     parser.add_argument("--region", default="ap-northeast-2", help="the Region of --directory")
+    parser.add_argument(
+        "--root-without-mfa",
+        action="store_true",
+        help="the account's root user has no MFA device, so doctor's root MFA check FAILs "
+        "(default: it has one, as in a well-kept account)",
+    )
     args = parser.parse_args(argv)
     for caller in args.caller:
         if "=" not in caller:
             parser.error(f"--caller {caller}: write it KEY=ACCOUNT")
     return args
+
+
+def port_number(text: str) -> int:
+    """--port's value: a whole number from 0 to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 0 to 65535 (0: a free one)")
+    return int(text)
 
 
 def directory_size(text: str) -> tuple[int, int]:
@@ -150,6 +221,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
         "latency": args.latency,
         "seed": args.seed,
         "callers": dict(caller.split("=", 1) for caller in args.caller),
+        "root_mfa": not args.root_without_mfa,
     }
     if args.quotas:
         settings.update(
@@ -169,7 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    url = endpoint.start()
+    try:
+        url = endpoint.start()
+    except PortUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"endpoint: {url}", flush=True)
     try:
         while not stop.wait(0.2):

@@ -109,13 +109,26 @@ def test_progress_shows_on_a_terminal_and_nowhere_else(endpoint: Endpoint) -> No
     assert again.returncode == 0 and "assignments" not in again.stderr and "\r" not in again.stderr
 
 
-def test_doctor_against_the_endpoint_runs_its_checks(endpoint: Endpoint) -> None:
-    result = endpoint.cli("doctor")
+@pytest.mark.parametrize(
+    ("args", "root_mfa", "code"),
+    [((), "PASS  root MFA", 0), (("--root-without-mfa",), "FAIL  root MFA", 1)],
+    ids=["a well-kept account", "root without MFA"],
+)
+def test_doctor_against_the_endpoint_runs_its_checks(
+    tmp_path: Path, args: tuple[str, ...], root_mfa: str, code: int
+) -> None:
+    ep = Endpoint(tmp_path, *args)
+    try:
+        result = ep.cli("doctor")
+    finally:
+        ep.proc.kill()
     assert "internal error" not in result.stderr and "error:" not in result.stderr, result.stderr
-    assert result.returncode == 1  # moto reports no root MFA: a FAIL, as it should be
+    assert result.returncode == code, result.stdout
+    assert root_mfa in result.stdout
     for check in ("caller", "root MFA", "IAM Identity Center", "organization", "permissions"):
         assert f"  {check}" in result.stdout
-    assert "could not simulate (InvalidAction)" in result.stdout
+    # The endpoint lacks iam:SimulatePrincipalPolicy: a warning, which does not fail doctor.
+    assert "WARN  permissions              could not simulate (InvalidAction)" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -154,6 +167,52 @@ def test_the_endpoint_answers_an_operation_it_lacks_as_aws_does(
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+
+def plain_client(url: str, service: str) -> Any:
+    """A boto3 client of the endpoint that makes each call once (botocore's retries would hide
+    what the endpoint answered)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def test_a_dropped_call_is_a_dropped_connection(tmp_path: Path) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    ep = Endpoint(tmp_path, "--drop-rate", "1")
+    try:
+        client = plain_client(ep.url, "sso-admin")
+        for _ in range(2):  # the connection a drop closed is not reused for the next call
+            with pytest.raises(ConnectionClosedError):
+                client.list_instances()
+        assert ep.stop()["sso-admin:ListInstances"] == 2
+    finally:
+        if ep.proc.poll() is None:
+            ep.proc.kill()
+
+
+def test_an_injected_server_error_is_a_500_in_the_services_protocol(tmp_path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    ep = Endpoint(tmp_path, "--error-rate", "1")
+    try:
+        with pytest.raises(ClientError) as raised:
+            plain_client(ep.url, "identitystore").list_users(IdentityStoreId="d-1234567890")
+    finally:
+        ep.proc.kill()
+    response = raised.value.response
+    assert response["Error"]["Code"] == "InternalServerException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/x-amz-json-1.1"
+
 def test_an_endpoint_nobody_listens_on_fails_in_seconds(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,3 +227,23 @@ def test_an_endpoint_nobody_listens_on_fails_in_seconds(tmp_path: Path) -> None:
         "Check --endpoint-url (or AWS_ENDPOINT_URL), the Region, and the network"
     )
     assert time.monotonic() - started < 15
+
+
+def test_a_port_in_use_is_an_error_naming_it_not_a_hang() -> None:
+    with socket.socket() as taken:  # another program (another endpoint, say) listens there
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "moto_endpoint.py"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is in use by another program (an endpoint started earlier?): "
+        "stop it, or choose another port with --port (--port 0 takes a free one)"
+    )

@@ -300,6 +300,57 @@ def test_the_peak_of_requests_in_flight_is_recorded(instance: Any, clock: FakeCl
     assert realism.STATE.peak["assignment"] == 3
 
 
+
+ELSEWHERE = "eu-central-1"
+
+
+def in_flight(instance: tuple[str, str], clock: FakeClock, kind: str) -> str:
+    """A set assigned to a group on ACCOUNT, then one request of `kind` on it left IN_PROGRESS
+    until clock.t = 10: the set's ARN."""
+    ps, group = new_set(instance), new_group(instance)
+    assign(instance, ps, group)
+    if kind == "provisioning":
+        edit(instance, ps)
+    realism.configure(async_seconds=10, clock=clock.now)
+    if kind == "creation":
+        assign(instance, ps, new_group(instance, "Later"))
+    elif kind == "deletion":
+        assign(instance, ps, group, delete=True)
+    else:
+        provision(instance, ps)
+    return ps
+
+
+@pytest.mark.parametrize(("kind", "assigned"), [("creation", 2), ("deletion", 0), ("provisioning", 1)])
+def test_work_in_flight_ends_in_the_region_it_was_started_in(
+    instance: Any, clock: FakeClock, kind: str, assigned: int
+) -> None:
+    # A request that comes due while a call arrives in another Region (an interrupted apply,
+    # then a command with --region eu-central-1) takes effect on its own instance, and the
+    # call in the other Region is answered as if the request did not exist.
+    ps = in_flight(instance, clock, kind)
+    clock.t = 10
+    other = client("sso-admin", ELSEWHERE)
+    there = other.list_instances()["Instances"][0]["InstanceArn"]
+    assert other.list_permission_sets(InstanceArn=there)["PermissionSets"] == []
+    assert len(assignments(instance, ps)) == assigned
+    assert stale(instance, ps) == []
+
+def test_requests_are_listed_only_on_the_instance_they_were_made_on(instance: Any, clock: FakeClock) -> None:
+    realism.configure(async_seconds=10, clock=clock.now)
+    ps, group = new_set(instance), new_group(instance)
+    request = assign(instance, ps, group)["RequestId"]
+    other = client("sso-admin", ELSEWHERE)
+    there = other.list_instances()["Instances"][0]["InstanceArn"]
+    assert other.list_account_assignment_creation_status(InstanceArn=there)["AccountAssignmentsCreationStatus"] == []
+    missing = error(
+        lambda: other.describe_account_assignment_creation_status(
+            InstanceArn=there, AccountAssignmentCreationRequestId=request
+        )
+    )
+    assert missing["Error"]["Code"] == "ResourceNotFoundException"
+    assert listed_requests(instance) == [request]
+
 # -- quotas ----------------------------------------------------------------------------------------
 def test_more_outstanding_assignment_requests_than_the_quota_are_throttled(instance: Any, clock: FakeClock) -> None:
     realism.configure(async_seconds=5, clock=clock.now, max_outstanding_assignments=2)
@@ -431,6 +482,13 @@ def test_an_operation_moto_lacks_is_a_400_in_the_requests_protocol(
     assert response["Error"]["Code"] == expected
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
+
+
+@pytest.mark.parametrize("root_mfa", [False, True])
+def test_the_root_user_has_mfa_when_the_setting_says_so(aws: realism.State, root_mfa: bool) -> None:
+    realism.configure(root_mfa=root_mfa)
+    summary = client("iam").get_account_summary()["SummaryMap"]
+    assert summary["AccountMFAEnabled"] == int(root_mfa)
 
 # -- what AWS refuses and moto accepts -------------------------------------------------------------
 def test_a_duplicate_permission_set_name_conflicts(instance: Any) -> None:

@@ -71,6 +71,7 @@ def test_the_walkthrough_from_a_delegated_administrator(endpoint: Endpoint, tmp_
     assert f"[profile {PROFILE}]" in aws_config.read_text()
     doctor = provisioner(endpoint, "doctor", delegated=True)
     assert f"PASS  delegated administrator  this account ({DELEGATED})" in doctor.stdout
+    assert doctor.returncode == 0, doctor.stdout  # as the README shows it: a PASS, no FAIL
 
     # 4. and the config is the truth: a plan with nothing to do, an edit applied, a plan clean again.
     plan = provisioner(endpoint, "plan", "-f", str(config), "--detailed-exitcode", delegated=True)

@@ -14,11 +14,14 @@ both dispatch through the same response classes. What the layer does is set per 
 - asynchronous statuses: assignments and provisionings answer IN_PROGRESS, then SUCCEEDED
   or a scripted FAILED once `async_seconds` have passed on the layer's clock (however often
   they were polled: AWS finishes them in its own time), so a test on a fake clock sees the
-  poll cadence; a FAILED provisioning leaves the set stale where it failed;
+  poll cadence; each takes effect on the instance, in the account and Region, it was made in,
+  whichever call finds it due, and status calls see only their own instance's requests;
+  a FAILED provisioning leaves the set stale where it failed;
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
   provisionings, ConflictException for a write to a set that is being provisioned;
-- faults: a fraction of calls throttled, answered 500, or dropped (before or after the
-  write took effect), from a seeded random generator so a failing run can be replayed;
+- faults: a fraction of calls throttled, answered 500 (in the service's JSON), or dropped
+  (before or after the write took effect; in the endpoint the connection closes with no
+  answer), from a seeded random generator so a failing run can be replayed;
   some operations can be throttled harder than the rest (`throttle_operations`);
 - unknown and unimplemented operations (of every moto service) answered as AWS answers an
   operation it does not serve: a 400 error in the request's protocol, never moto's HTML 500.
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 import uuid
@@ -133,19 +137,45 @@ class Settings:
     # management account): every request's, or by the access key id that signed it.
     caller_account: str | None = None
     callers: dict[str, str] = field(default_factory=dict)
+    # Whether the root user has an MFA device: IAM GetAccountSummary's AccountMFAEnabled, 1
+    # when it has one (IAM API Reference, GetAccountSummary). moto always answers 0 (it has no
+    # way to give root a device); the local endpoint sets this unless --root-without-mfa.
+    root_mfa: bool = False
     seed: int = 0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a request was made: the account and Region (moto's backend) its effect lands in,
+    whichever call later finds it due. It has the attributes of a moto response that settling
+    a request reads, so it stands in for one."""
+
+    ssoadmin_backend: Any
+    current_account: str
+    partition: str
+
+    @classmethod
+    def of(cls, resp: Any) -> Origin:
+        return cls(resp.ssoadmin_backend, resp.current_account, resp.partition)
+
+
 @dataclass
 class Request:
-    kind: str  # assignment-create, assignment-delete, provisioning
+    kind: str  # assignment-create, assignment-delete, deprovision, provisioning, access-control
     request_id: str
     payload: dict[str, Any]
     created: float
+    origin: Origin
     status: str = "IN_PROGRESS"
     failure: str | None = None
+
+    def made_on(self, instance_arn: str | None) -> bool:
+        """Whether the request was made on that instance. Every status call names one (a required
+        InstanceArn: botocore sso-admin model); what it answers for another instance's request
+        the docs do not say: modelled harshly, it does not see it."""
+        return self.payload.get("InstanceArn") == instance_arn
 
 
 @dataclass
@@ -305,7 +335,10 @@ def _error_response(err: _Error) -> tuple[int, dict[str, Any], str]:
         body["Reason"] = err.reason
     if err.retry_after is not None:
         body["RetryAfterSeconds"] = err.retry_after
-    return err.status, {"status": err.status, "x-amzn-ErrorType": err.code}, json.dumps(body)
+    # In the services' own protocol (awsJson1_1, botocore sso-admin and identitystore models),
+    # a short JSON body, whatever the status.
+    headers = {"status": err.status, "x-amzn-ErrorType": err.code, "Content-Type": "application/x-amz-json-1.1"}
+    return err.status, headers, json.dumps(body)
 
 
 def _sso_backend(resp: Any) -> Any:
@@ -350,28 +383,29 @@ def _ended(req: Request, status: str, failure: str | None = None) -> None:
     STATE.pending.pop(req.request_id, None)
 
 
-def _settle(resp: Any, req: Request) -> None:
-    """Finish a request whose time has come: apply its effect or record its failure."""
+def _settle(req: Request) -> None:
+    """Finish a request whose time has come: apply its effect, in the account and Region it
+    was made in, or record its failure."""
     if req.status != "IN_PROGRESS" or not _done(req):
         return
-    s = STATE.settings
+    s, where = STATE.settings, req.origin
     if req.kind == "assignment-create":
         reason = s.fail_assignment(req.payload) if s.fail_assignment else None
-        reason = reason or _unreachable(resp, [req.payload["TargetId"]])
+        reason = reason or _unreachable(where, [req.payload["TargetId"]])
         if reason:
             _ended(req, "FAILED", reason)
             return
-        _create_assignment(resp, req.payload)
+        _create_assignment(where, req.payload)
     elif req.kind == "assignment-delete":
-        _delete_assignment(resp, req.payload)
+        _delete_assignment(where, req.payload)
     elif req.kind == "deprovision":
-        _deprovisioned(resp, req.payload)
+        _deprovisioned(where, req.payload)
     elif req.kind == "provisioning":
         reason = s.fail_provisioning(req.payload["PermissionSetArn"]) if s.fail_provisioning else None
         if reason:
             _ended(req, "FAILED", reason)
             return
-        reason = _provisioned_to(resp, req.payload)
+        reason = _provisioned_to(where, req.payload)
         if reason:
             _ended(req, "FAILED", reason)
             return
@@ -427,6 +461,7 @@ def _assignment_key(p: dict[str, Any]) -> tuple[str, ...]:
 
 def _create_assignment(resp: Any, p: dict[str, Any]) -> None:
     backend = _sso_backend(resp)
+    ps = _find_set(resp, p["PermissionSetArn"])  # before any change: nothing half done if it fails
     for a in backend.account_assignments:
         if (a.instance_arn, a.target_id, a.permission_set_arn, a.principal_type, a.principal_id) == _assignment_key(p):
             return  # AWS keeps one assignment however often it is requested
@@ -439,7 +474,7 @@ def _create_assignment(resp: Any, p: dict[str, Any]) -> None:
         principal_id=p["PrincipalId"],
     )
     # A first assignment provisions the set to that account (moto forgets this).
-    _provisioned(_find_set(resp, p["PermissionSetArn"])).add(p["TargetId"])
+    _provisioned(ps).add(p["TargetId"])
 
 
 def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
@@ -453,9 +488,9 @@ def _delete_assignment(resp: Any, p: dict[str, Any]) -> None:
     arn, account = p["PermissionSetArn"], p["TargetId"]
     if not any(a.permission_set_arn == arn and a.target_id == account for a in backend.account_assignments):
         removal = {"PermissionSetArn": arn, "AccountId": account}
-        req = Request("deprovision", str(uuid.uuid4()), removal, STATE.settings.clock())
+        req = Request("deprovision", str(uuid.uuid4()), removal, STATE.settings.clock(), Origin.of(resp))
         STATE.requests[req.request_id] = STATE.pending[req.request_id] = req
-        _settle(resp, req)
+        _settle(req)
 
 
 def _deprovisioned(resp: Any, p: dict[str, Any]) -> None:
@@ -468,11 +503,11 @@ def _deprovisioned(resp: Any, p: dict[str, Any]) -> None:
     _stale(ps).discard(p["AccountId"])
 
 
-def _poll_removals(resp: Any, arn: str) -> None:
+def _poll_removals(arn: str) -> None:
     """A look at a set (listing its accounts, trying to delete it) sees the removals that are done."""
     for req in _in_progress("deprovision"):
         if req.payload["PermissionSetArn"] == arn:
-            _settle(resp, req)
+            _settle(req)
 
 
 def _delete_permission_set(resp: Any, original: Callable[[], str]) -> str:
@@ -485,7 +520,7 @@ def _delete_permission_set(resp: Any, original: Callable[[], str]) -> str:
     moto deletes it and leaves its assignments behind."""
     arn = _params(resp)["PermissionSetArn"]
     _find_set(resp, arn)
-    _poll_removals(resp, arn)
+    _poll_removals(arn)
     pending = [r for r in _in_progress("") if r.payload.get("PermissionSetArn") == arn and r.kind != "provisioning"]
     if pending or any(a.permission_set_arn == arn for a in _sso_backend(resp).account_assignments):
         raise _Error("ConflictException", "Could not delete because the permission set is assigned in accounts")
@@ -516,14 +551,15 @@ def _assignment_status(req: Request) -> dict[str, Any]:
     )
 
 
-def _tick(resp: Any) -> None:
-    """Let time-bound requests finish even if nobody polls them (AWS does not wait for us)."""
+def _tick() -> None:
+    """Let time-bound requests finish even if nobody polls them (AWS does not wait for us),
+    each where it was made, whatever the call that finds them due."""
     for req in _in_progress(""):
-        _settle(resp, req)
+        _settle(req)
 
 
-def _guard_provisioning(resp: Any, arn: str) -> None:
-    _tick(resp)
+def _guard_provisioning(arn: str) -> None:
+    _tick()
     if STATE.settings.conflict_while_provisioning and any(
         r.payload.get("PermissionSetArn") == arn for r in _in_progress("provisioning")
     ):
@@ -535,36 +571,35 @@ def _create_account_assignment(resp: Any) -> str:
     p = _params(resp)
     s = STATE.settings
     _find_set(resp, p["PermissionSetArn"])
-    _guard_provisioning(resp, p["PermissionSetArn"])
-    _tick(resp)
+    _guard_provisioning(p["PermissionSetArn"])
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
         raise _Error("ThrottlingException", "There are too many requests processing. Please try again later.")
-    req = Request("assignment-create", str(uuid.uuid4()), p, s.clock())
+    req = Request("assignment-create", str(uuid.uuid4()), p, s.clock(), Origin.of(resp))
     _started(req, "assignment")
     if not _async():
-        _settle(resp, req)
+        _settle(req)
     return json.dumps({"AccountAssignmentCreationStatus": _assignment_status(req)})
 
 
 def _delete_account_assignment(resp: Any) -> str:
     p = _params(resp)
     s = STATE.settings
-    _tick(resp)
+    _tick()
     if s.max_outstanding_assignments is not None and len(_in_progress("assignment")) >= s.max_outstanding_assignments:
         raise _Error("ThrottlingException", "There are too many requests processing. Please try again later.")
-    req = Request("assignment-delete", str(uuid.uuid4()), p, s.clock())
+    req = Request("assignment-delete", str(uuid.uuid4()), p, s.clock(), Origin.of(resp))
     _started(req, "assignment")
     if not _async():
-        _settle(resp, req)
+        _settle(req)
     return json.dumps({"AccountAssignmentDeletionStatus": _assignment_status(req)})
 
 
 def _describe_request(resp: Any, kind: str, id_param: str, key: str) -> str:
     p = _params(resp)
     req = STATE.requests.get(p.get(id_param, ""))
-    if req is None or req.kind != kind:
+    if req is None or req.kind != kind or not req.made_on(p.get("InstanceArn")):
         raise _Error("ResourceNotFoundException", f"Request {p.get(id_param)} not found")
-    _settle(resp, req)
+    _settle(req)
     body = (
         _assignment_status(req)
         if kind.startswith("assignment")
@@ -584,10 +619,10 @@ def _list_requests(resp: Any, kind: str, key: str) -> str:
     wanted = (p.get("Filter") or {}).get("Status")
     items = []
     for req in list((STATE.pending if wanted == "IN_PROGRESS" else STATE.requests).values()):
-        if req.kind != kind:
+        if req.kind != kind or not req.made_on(p.get("InstanceArn")):
             continue
         if req.status == "IN_PROGRESS":
-            _settle(resp, req)
+            _settle(req)
         if wanted is None or req.status == wanted:
             items.append({"Status": req.status, "RequestId": req.request_id, "CreatedDate": req.created})
     return _page(p, key, items)
@@ -607,7 +642,7 @@ def _provision_permission_set(resp: Any) -> str:
     p = _params(resp)
     s = STATE.settings
     ps = _find_set(resp, p["PermissionSetArn"])
-    _guard_provisioning(resp, p["PermissionSetArn"])
+    _guard_provisioning(p["PermissionSetArn"])
     limit = s.max_concurrent_provisionings
     if limit is not None and len(_in_progress("provisioning")) >= limit:
         raise _Error("ThrottlingException", "Too many concurrent permission set provisioning requests")
@@ -616,10 +651,10 @@ def _provision_permission_set(resp: Any) -> str:
         targets = [p["TargetId"]]
     else:
         targets = sorted(_provisioned(ps))
-    req = Request("provisioning", str(uuid.uuid4()), {**p, "Targets": targets}, s.clock())
+    req = Request("provisioning", str(uuid.uuid4()), {**p, "Targets": targets}, s.clock(), Origin.of(resp))
     _started(req, "provisioning")
     if not _async():
-        _settle(resp, req)
+        _settle(req)
     return json.dumps(
         {
             "PermissionSetProvisioningStatus": _status_json(
@@ -632,7 +667,7 @@ def _provision_permission_set(resp: Any) -> str:
 def _list_accounts_for_provisioned_permission_set(resp: Any) -> str:
     p = _params(resp)
     ps = _find_set(resp, p["PermissionSetArn"])
-    _poll_removals(resp, p["PermissionSetArn"])
+    _poll_removals(p["PermissionSetArn"])
     # Accounts that are not ACTIVE stay listed (aws-samples/aws-identitycenter-codepipeline-auto-assignment#31).
     accounts = sorted(_provisioned(ps))
     status = p.get("ProvisioningStatus")
@@ -669,7 +704,7 @@ def _mark_stale(resp: Any) -> None:
             ps = _find_set(resp, arn)
         except _Error:
             return
-        _guard_provisioning(resp, arn)
+        _guard_provisioning(arn)
         _stale(ps).update(_provisioned(ps))
 
 
@@ -723,7 +758,7 @@ def _tags_op(resp: Any, action: str) -> str:
     tags = STATE.tags.setdefault(arn, {})
     if action == "list":
         return json.dumps({"Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
-    _guard_provisioning(resp, arn)
+    _guard_provisioning(arn)
     # Tags never make a set stale: they stay on the permission set and are not put on its
     # roles: "Tags can only be applied to permission sets and cannot be applied to
     # corresponding roles that IAM Identity Center creates in AWS accounts"
@@ -1046,7 +1081,7 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
             return _error_response(_Error("InternalServerException", "Internal failure", status=500))
         roll -= s.error_rate
         if roll < s.drop_before_rate:
-            _drop()
+            return _drop(resp)
         roll -= s.drop_before_rate
         if service == "identitystore" and STATE.modified[operation] < s.concurrent_modification.get(operation, 0):
             STATE.modified[operation] += 1
@@ -1061,12 +1096,12 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         try:
             _validate_input(service, operation, _params(resp))
             if service == "sso-admin":
-                _tick(resp)
+                _tick()
             result = run()
         except _Error as err:
             return _error_response(err)
         if roll < s.drop_after_rate:
-            _drop()  # the write happened; the caller never hears of it
+            return _drop(resp)  # the write happened; the caller never hears of it
         return result
 
 
@@ -1177,10 +1212,21 @@ def _service_model(service: str) -> Any:
 _MODELS: dict[str, Any] = {}
 
 
-def _drop() -> None:
-    from botocore.exceptions import ConnectionClosedError
+def _drop(resp: Any) -> tuple[int, dict[str, Any], str]:
+    """The connection closes with no answer, as one AWS drops: botocore raises
+    ConnectionClosedError ("Connection was closed before we received a valid response").
 
-    raise ConnectionClosedError(endpoint_url="realism-layer")
+    Served over HTTP (scripts/moto_endpoint.py), the request's socket is shut down: an
+    exception would reach Flask, which answers with its HTML 500 page, and the answer returned
+    here is never delivered. In process (mock_aws), the error botocore would raise is raised."""
+    environ = getattr(getattr(resp, "normalized_request", None), "environ", None) or {}
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        from botocore.exceptions import ConnectionClosedError
+
+        raise ConnectionClosedError(endpoint_url="realism-layer")
+    connection.shutdown(socket.SHUT_RDWR)
+    return 500, {}, ""
 
 
 SSO_OPERATIONS: dict[str, Callable[..., str]] = {
@@ -1429,6 +1475,21 @@ def _answer_every_operation() -> None:
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
 
 
+def _answer_root_mfa() -> None:
+    """GetAccountSummary reports the root user's MFA as the `root_mfa` setting says."""
+    from moto.iam.models import AccountSummary
+
+    original = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        summary = dict(original.fget(self))
+        if STATE.settings.root_mfa:
+            summary["AccountMFAEnabled"] = 1
+        return summary
+
+    AccountSummary.summary_map = property(summary_map)
+
+
 def install() -> None:
     """Patch moto once per process; safe to call again."""
     global _installed
@@ -1444,5 +1505,6 @@ def install() -> None:
     organizations.install()
     delegation.install()
     _fix_managed_policy_lookup()
+    _answer_root_mfa()
     _answer_every_operation()
     _installed = True

@@ -84,7 +84,9 @@ def create(resp: Any) -> str:
     arn = _instance(resp)
     if arn in layer.STATE.access_control:
         raise layer._Error("ConflictException", "An access control attribute configuration already exists")
-    request = layer.Request("access-control", str(uuid.uuid4()), {}, layer.STATE.settings.clock())
+    request = layer.Request(
+        "access-control", str(uuid.uuid4()), {}, layer.STATE.settings.clock(), layer.Origin.of(resp)
+    )
     found = Configuration(_attributes(resp), request)
     layer.STATE.access_control[arn] = found
     if not layer._async():
