@@ -65,3 +65,13 @@ def test_delegated_noop_plan_reads_each_set_where_it_is(aws: realism.State, cloc
     # ListPermissionSetsProvisionedToAccount.
     assert sum(counts.values()) == 5 + groups + 7 * sets + sets + sets * accounts + 2
     assert "sso-admin:ListAccountAssignmentsForPrincipal" not in counts
+
+
+def test_one_set_edited_lists_where_it_is_once(aws: realism.State, clock: Any) -> None:
+    """A changed set is provisioned to every account it is on: one listing of them, and one
+    listing of where each set that does not change is stale."""
+    plan_and_apply(make_clients(clock), parse(SMALL))
+    edited = {**SMALL, "permission_sets": [dict(SMALL["permission_sets"][0], session_duration="PT2H")]}
+    edited["permission_sets"] += SMALL["permission_sets"][1:]
+    counts = plan_reads(edited, clock)
+    assert counts["sso-admin:ListAccountsForProvisionedPermissionSet"] == 5

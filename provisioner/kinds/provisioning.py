@@ -71,8 +71,8 @@ class ProvisioningKind(Kind[Provisioned, ProvisioningTarget]):
     )
 
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Provisioned:
-        """One listing of the stale accounts per declared set; for a set stale or changed,
-        one of every account it is on, and the states of those accounts."""
+        """One listing of the stale accounts per declared set that does not change; for a
+        set stale or changed, one of every account it is on, and the states of those accounts."""
         if mode not in (Mode.PLAN, Mode.PRUNE):
             return Provisioned()
         part = live.get(permission_sets.KIND)
@@ -85,7 +85,11 @@ class ProvisioningKind(Kind[Provisioned, ProvisioningTarget]):
             name, changed = item
             arn = part.live[name].arn
             try:
-                stale_on = tuple(provisioned_accounts(reader.clients, reader.ctx, arn, stale_only=True))
+                # A changed set goes to every account it is on: which of them are stale
+                # does not matter, so it is not listed.
+                stale_on: tuple[str, ...] = ()
+                if not changed:
+                    stale_on = tuple(provisioned_accounts(reader.clients, reader.ctx, arn, stale_only=True))
                 if not (stale_on or changed):  # no more reads for a set that is up to date
                     return name, stale_on, None, None
                 on = provisioned_accounts(reader.clients, reader.ctx, arn)
