@@ -395,25 +395,26 @@ class BoundarySpec(_Model):
         return self
 
 
-def _tag_key_problem(key: str) -> str | None:
-    if problem := aws_shape_problem(key, "sso-admin", "TagKey", TAG_CHARS):
+def _tag_key_problem(key: str, service: str = "sso-admin") -> str | None:
+    if problem := aws_shape_problem(key, service, "TagKey", TAG_CHARS):
         return problem
     if key.lower().startswith("aws:"):
         return f"{key!r} must not start with aws: (reserved for AWS)"
     return None
 
 
-def _tag_value_problem(value: str) -> str | None:
-    return aws_shape_problem(value, "sso-admin", "TagValue", TAG_CHARS)
+def _tag_value_problem(value: str, service: str = "sso-admin") -> str | None:
+    return aws_shape_problem(value, service, "TagValue", TAG_CHARS)
 
 
-def _tag_problems(tags: dict[str, str]) -> list[str]:
-    """What AWS would refuse in these tags: keys and values by the model, and aws: keys."""
+def _tag_problems(tags: dict[str, str], service: str = "sso-admin") -> list[str]:
+    """What `service` would refuse in these tags: keys and values by its model, and aws:
+    keys (reserved in sso-admin and Organizations alike)."""
     problems = []
     for key, value in tags.items():
-        if problem := _tag_key_problem(key):
+        if problem := _tag_key_problem(key, service):
             problems.append(f"tag key {key!r}: {problem}")
-        if problem := _tag_value_problem(value):
+        if problem := _tag_value_problem(value, service):
             problems.append(f"tag {key!r}: value {problem}")
     return problems
 
@@ -614,13 +615,7 @@ class AssignmentSpec(_Model):
     @field_validator("account_tags")
     @classmethod
     def _account_tags(cls, value: dict[str, str]) -> dict[str, str]:
-        problems = []
-        for key, tag_value in value.items():
-            if problem := aws_shape_problem(key, "organizations", "TagKey", TAG_CHARS):
-                problems.append(f"tag key {key!r}: {problem}")
-            if problem := aws_shape_problem(tag_value, "organizations", "TagValue", TAG_CHARS):
-                problems.append(f"tag {key!r}: value {problem}")
-        if problems:
+        if problems := _tag_problems(value, "organizations"):
             raise ValueError("; ".join(problems))
         return value
 
