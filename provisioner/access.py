@@ -12,17 +12,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import files, quotas
+from . import files
 from .config import Config
 from .context import CURRENT_ACCOUNT, Context
 from .errors import ACCESS_CODES, AwsError, ProvisionerError
 from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
-from .kinds.base import ADOPTED
+from .kinds.base import ADOPTED, Reader
+from .kinds.groups import KIND as GROUP_KIND
+from .kinds.identities import Listing, Principal, PrincipalKind
 from .kinds.memberships import members_of
 from .kinds.permission_sets.live import attached, describe_all, inline_of, refuse_unknown_sets
 from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
-from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
+from .targets import NOT_IN_USE, OrganizationTargets, Resolution
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -669,9 +671,10 @@ class AccessReport:
 class _Readings:
     """What the access report reads, bounded by the principals and sets that hold assignments."""
 
-    def __init__(self, clients: Clients, ctx: Context, states: AccountStates, targets: OrganizationTargets) -> None:
-        self.clients, self.ctx, self.states, self.targets = clients, ctx, states, targets
-        self.store = ctx.identity_store_id
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.clients, self.ctx, self.states, self.targets = reader.clients, reader.ctx, reader.accounts, reader.targets
+        self.store = reader.ctx.identity_store_id
         self.notes: list[str] = []
         self.warnings: list[str] = []
 
@@ -772,40 +775,24 @@ class _Readings:
                 out[group_id] = set()
         return out
 
-    def principals(self, principal_type: PrincipalType, ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+    def principals(self, kind: PrincipalKind[Any], ids: Iterable[str]) -> dict[str, Principal]:
         """Id -> the user (or group) as the identity store has it, for these principals, at about
-        the cost of the cheaper way: the directory's listing, page by page, while fewer pages
-        have been read than principals are still unknown; then one Describe for each of the
-        rest. A principal that no longer exists is left out."""
+        the cost of the cheaper way: the directory's listing while that is cheaper (see
+        `Listing`), then one Describe for each of the rest. A principal that no longer exists
+        is left out."""
         wanted = set(ids)
-        found: dict[str, Mapping[str, Any]] = {}
-        users = principal_type == "USER"
-        id_key, result_key = ("UserId", "Users") if users else ("GroupId", "Groups")
-        api, store, size = self.clients.identitystore, self.store, quotas.LIST_PAGE_SIZE
-        token: str | None = None
-        pages = 0
-        while (missing := wanted - found.keys()) and pages < len(missing):
-            more: dict[str, Any] = {"NextToken": token} if token else {}
-            page: Mapping[str, Any] = (
-                api.call(lambda c: c.list_users(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
-                if users
-                else api.call(lambda c: c.list_groups(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
-            )
-            pages += 1
-            found.update({item[id_key]: item for item in page.get(result_key, []) if item[id_key] in wanted})
-            token = page.get("NextToken")
-            if not token:
-                return found  # the whole directory was read: the others are gone
-        gone = ("ResourceNotFoundException",)
-        for principal_id in sorted(wanted - found.keys()):
-            item: Mapping[str, Any] | None = (
-                api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=principal_id), ignore=gone)  # noqa: B023
-                if users
-                else api.call(lambda c: c.describe_group(IdentityStoreId=store, GroupId=principal_id), ignore=gone)  # noqa: B023
-            )
-            if item is not None:
-                found[principal_id] = item
-        return found
+        found: dict[str, Principal] = {}
+        if not wanted:
+            return found
+        store, reader = self.store, self.reader
+        pages = reader.clients.identitystore.each_page(lambda c, more: kind.page(c, store, more), kind.result_key)
+        listing = Listing(pages)
+        for item in listing.items(lambda: len(wanted - found.keys())):  # one Describe each
+            if (principal_id := item[kind.id_key]) in wanted:
+                found[principal_id] = Principal(principal_id, item.get(kind.natural_key, principal_id), item)
+        if listing.complete:
+            return found  # the whole directory was read: the others are gone
+        return {**found, **kind.describe_ids(reader, wanted - found.keys())}
 
     def set_names(self, arns: Iterable[str]) -> dict[str, str]:
         """ARN -> name of these permission sets (one Describe each); a set the caller may not
@@ -878,22 +865,22 @@ def read_access(
     otherwise those of every permission set (or of the filtered ones) by set, and then the
     members of each group that holds one. Reads grow with the sets, accounts and principals
     that hold assignments, never with the rest of the directory."""
-    reading = _Readings(clients, ctx, targets.states, targets)
+    reading = _Readings(Reader(clients, ctx, targets.states, targets, now))
     read = _read_assignments(reading, filters)
     rows = read.rows
-    groups = reading.principals("GROUP", {row[1] for row in rows if row[0] == "GROUP"})
-    group_names = {group_id: str(g.get("DisplayName", group_id)) for group_id, g in groups.items()}
+    groups = reading.principals(GROUP_KIND, {row[1] for row in rows if row[0] == "GROUP"})
+    group_names = {group_id: g.name for group_id, g in groups.items()}
     if read.wanted_users is not None:
         user_names = read.wanted_users
     else:
         reached = {row[1] for row in rows if row[0] == "USER"} | {u for g in read.members.values() for u in g}
-        user_names = {user_id: str(u["UserName"]) for user_id, u in reading.principals("USER", reached).items()}
+        user_names = {user_id: u.name for user_id, u in reading.principals(USER_KIND, reached).items()}
     found = _expand(reading, read, user_names, group_names)
     # Admin-grade or not, for each set a grant reaches (one that could not be described too).
     arns = {read.set_names.get(arn, arn): arn for arn in {row[2] for row in rows}}
     admin = {name: reading.admin(arn, name) for name, arn in sorted(arns.items()) if name in {f[2] for f in found}}
     account_names = reading.account_names({f[1] for f in found}) if found else {}
-    from_idp = {group_names[group_id] for group_id, g in groups.items() if g.get("ExternalIds")}
+    from_idp = {group_names[group_id] for group_id, g in groups.items() if g.from_idp}
     declared = _declared(config, ctx, resolved, now, from_idp) if config is not None else None
     grants = [
         Grant(
