@@ -16,7 +16,7 @@ from . import files
 from .config import Config
 from .context import CURRENT_ACCOUNT, Context
 from .errors import ACCESS_CODES, AwsError, ProvisionerError
-from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
+from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, read_each_set
 from .kinds.base import ADOPTED, Reader
 from .kinds.groups import KIND as GROUP_KIND
 from .kinds.identities import Listing, Principal, PrincipalKind
@@ -751,16 +751,11 @@ class _Readings:
     def for_sets(self, arns: Iterable[str], accounts: set[str] | None) -> set[Row]:
         """Every assignment of these sets (on `accounts`), whoever holds it; a set the caller may
         not list is named in a warning."""
-        rows: set[Row] = set()
-        for arn in sorted(set(arns)):
-            try:
-                rows |= rows_of_set(self.clients, self.ctx, arn, accounts)
-            except AwsError as exc:
-                if not exc.denied:
-                    raise
-                self.warnings.append(
-                    f"the assignments of permission set {arn} could not be listed ({exc.action} denied)"
-                )
+        rows, unlisted = read_each_set(self.clients, self.ctx, {arn: arn for arn in arns}, accounts)
+        self.warnings += [
+            f"the assignments of permission set {arn} could not be listed ({action} denied)"
+            for arn, action in sorted(unlisted.items())
+        ]
         return rows
 
     def members(self, group_ids: Iterable[str]) -> dict[str, set[str]]:
