@@ -21,7 +21,7 @@ from .kinds.base import ADOPTED, Reader
 from .kinds.groups import KIND as GROUP_KIND
 from .kinds.identities import Listing, Principal, PrincipalKind
 from .kinds.memberships import members_of
-from .kinds.permission_sets.live import attached, describe_all, inline_of, refuse_unknown_sets
+from .kinds.permission_sets.live import attached, describe_all, describe_each, inline_of, refuse_unknown_sets
 from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
 from .targets import NOT_IN_USE, OrganizationTargets, Resolution
@@ -792,19 +792,12 @@ class _Readings:
     def set_names(self, arns: Iterable[str]) -> dict[str, str]:
         """ARN -> name of these permission sets (one Describe each); a set the caller may not
         describe keeps its ARN, with a warning."""
-        out = {}
-        for arn in sorted(set(arns)):
-            try:
-                described = self.clients.sso_admin.call(
-                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)  # noqa: B023
-                )
-            except AwsError as exc:
-                if not exc.denied:
-                    raise
-                self.warnings.append(f"permission set {arn} could not be described ({exc.action} denied): shown by ARN")
-                continue
-            out[arn] = str(described["PermissionSet"]["Name"])
-        return out
+        described, unreadable = describe_each(self.clients, self.ctx, sorted(set(arns)))
+        self.warnings += [
+            f"permission set {arn} could not be described ({action} denied): shown by ARN"
+            for arn, action in sorted(unreadable.items())
+        ]
+        return {str(d["PermissionSetArn"]): name for name, d in described.items()}
 
     def admin(self, arn: str, name: str) -> tuple[str, ...] | None:
         """Why a set is admin-grade; None (with a warning) when its policies may not be read."""
