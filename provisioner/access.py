@@ -20,7 +20,7 @@ from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignmen
 from .kinds.base import ADOPTED, Reader
 from .kinds.groups import KIND as GROUP_KIND
 from .kinds.identities import Listing, Principal, PrincipalKind
-from .kinds.memberships import members_of
+from .kinds.memberships import groups_of, members_of
 from .kinds.permission_sets.live import attached, describe_all, describe_each, inline_of, refuse_unknown_sets
 from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
@@ -734,16 +734,8 @@ class _Readings:
             ids[user_id] = name
         members: dict[str, set[str]] = {}
         for user_id in ids:
-            listing = self.clients.identitystore.pages(
-                lambda c, more: c.list_group_memberships_for_member(
-                    IdentityStoreId=self.store,
-                    MemberId={"UserId": user_id},  # noqa: B023 - the listing is read at once
-                    **more,
-                ),
-                "GroupMemberships",
-            )
-            for membership in listing:
-                members.setdefault(membership["GroupId"], set()).add(user_id)
+            for group_id in groups_of(self.clients, self.store, user_id):
+                members.setdefault(group_id, set()).add(user_id)
         principals: list[tuple[PrincipalType, str]] = [("USER", u) for u in ids]
         principals += [("GROUP", g) for g in members]
         return read_by_principal(self.clients, self.ctx, principals), ids, members
