@@ -490,12 +490,16 @@ class Written:
         }
 
 
-def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
+def read_aws_config(path: Path) -> str:
     """The text of `path` ("" when there is none), once it is known to be an AWS config file
-    holding no section that `generated` would replace and provisioner did not write for this
-    store; else a clear error, before anything is written."""
+    (see refuse_unparsable)."""
     refuse_unparsable(path)
-    existing = files.read_existing(path) or ""
+    return files.read_existing(path) or ""
+
+
+def refuse_clashes(path: Path, existing: str, generated: str, session_name: str) -> None:
+    """A clear error, before anything is written, when `existing` (the text of `path`) holds a
+    section that `generated` would replace and provisioner did not write for this store."""
     if found := clashes(existing, generated):
         session = f"[sso-session {session_name}]"
         store = _owner(generated.splitlines())
@@ -508,15 +512,12 @@ def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
             f"{path} has sections sso-config would replace but does not own: {'; '.join(found)}. "
             f"Nothing was written. To go on, {' and '.join(fixes)}, then run again."
         )
-    return existing
 
 
-def write_merged(path: Path, generated: str, session_name: str, users: Iterable[str] = ()) -> Written:
-    """Merge into `path`, removing the profiles it wrote for `users` (the run's) alone that
-    none of them reaches any more; back the old file up first. Idempotent. Refuses, writing
-    nothing, a file that is not an AWS config file, or to replace a section provisioner did
-    not write for this store."""
-    existing = refuse_clashes(path, generated, session_name)
+def write_merged(path: Path, existing: str, generated: str, users: Iterable[str] = ()) -> Written:
+    """Merge `generated` into `path`, whose text is `existing` (checked with refuse_clashes),
+    removing the profiles it wrote for `users` (the run's) alone that none of them reaches any
+    more; back the old file up first. Idempotent."""
     created = not path.exists()
     removed = tuple(h.split(" ", 1)[1] for h in stale_profiles(existing, generated, users))
     unproven = tuple(h.split(" ", 1)[1] for h in unproven_profiles(existing, generated))

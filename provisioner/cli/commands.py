@@ -279,18 +279,6 @@ def doctor(state: State, config_path: str | None) -> None:
     exit_with(EXIT_ERROR if failed else EXIT_OK)
 
 
-def _profile_template(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """--profile-name checked before any AWS call: a bad template is a usage error."""
-    from ..access import check_profile_template
-
-    if value is None:
-        return None
-    try:
-        return check_profile_template(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @cli.command("sso-config")
 @config_option
 @click.option("--user", default=None, help="Only the profiles this user can reach (default: every declared user).")
@@ -306,7 +294,6 @@ def _profile_template(ctx: click.Context, param: click.Parameter, value: str | N
     "profile_name",
     default=None,
     metavar="TEMPLATE",
-    callback=_profile_template,
     help="Profile names from {account_name} (from AWS Organizations), {account_id} and {permission_set}, "
     "made safe as profile names. Default: {permission_set}-{account_id}.",
 )
@@ -353,8 +340,6 @@ def sso_config(
     """
     from ..commands.sso_config import sso_config as sso_config_command
 
-    if user is not None and all_users:
-        raise click.UsageError("--user and --all-users exclude each other: name one user, or ask for all")
     result = sso_config_command(
         state.options, config_path, user, session_name, portal_url, write_path, profile_name, all_users
     )
