@@ -11,7 +11,7 @@ import click
 
 from ..commands.bootstrap import BootstrapRequest, flag
 from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, checked, cli, exit_with, portal_url_rule, say
-from .terminal import change_options, config_option, run_change
+from .terminal import change_options, config_option, portal_url_option, run_change
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -57,6 +57,7 @@ def plan(state: State, config_path: str, prune: bool, detailed_exitcode: bool) -
     help="Also delete what this config owns (its name: tags its sets) and no longer declares (shown in the plan).",
 )
 @change_options
+@portal_url_option
 @click.pass_obj
 def apply(
     state: State,
@@ -100,7 +101,6 @@ def destroy(
     poll_timeout: float | None,
     poll_interval: float | None,
     allow_root: bool,
-    portal_url: str | None,
 ) -> None:
     """Delete what the config declares, in reverse order.
 
@@ -120,7 +120,7 @@ def destroy(
     from ..commands.common import load, runner
 
     run = runner(state.options, load(config_path), poll_timeout, poll_interval)
-    request = ChangeRequest("destroy", yes, allow_root, portal_url, Mode.DESTROY)
+    request = ChangeRequest("destroy", yes, allow_root, mode=Mode.DESTROY)
     run_change(state, run, request, report.NOTHING_TO_DESTROY)
 
 
@@ -136,7 +136,6 @@ def expire(
     poll_timeout: float | None,
     poll_interval: float | None,
     allow_root: bool,
-    portal_url: str | None,
 ) -> None:
     """Remove only the assignments whose `until` has passed, for cron or CI.
 
@@ -152,7 +151,7 @@ def expire(
     from ..commands.common import load, runner
 
     run = runner(state.options, load(config_path), poll_timeout, poll_interval)
-    request = ChangeRequest("expire", yes, allow_root, portal_url, expire=True)
+    request = ChangeRequest("expire", yes, allow_root, expire=True)
     run_change(state, run, request, report.NOTHING_TO_EXPIRE)
 
 
@@ -195,6 +194,7 @@ def bootstrap_options(fn: Any) -> Any:
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @change_options
+@portal_url_option
 @click.pass_obj
 def bootstrap(
     state: State,
