@@ -12,17 +12,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import files, quotas
+from . import files
 from .config import Config
 from .context import CURRENT_ACCOUNT, Context
 from .errors import ACCESS_CODES, AwsError, ProvisionerError
-from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, rows_of_set
-from .kinds.base import ADOPTED
-from .kinds.memberships import members_of
-from .kinds.permission_sets.live import attached, describe_all, inline_of, refuse_unknown_sets
+from .kinds.assignments import Assignment, PrincipalType, Row, desired_assignments, read_by_principal, read_each_set
+from .kinds.base import ADOPTED, Reader
+from .kinds.groups import KIND as GROUP_KIND
+from .kinds.identities import Listing, Principal, PrincipalKind
+from .kinds.memberships import groups_of, members_of
+from .kinds.permission_sets.live import attached, describe_all, describe_each, inline_of, refuse_unknown_sets
 from .kinds.users import KIND as USER_KIND
 from .plan import Action, ApplyResult, KindName
-from .targets import NOT_IN_USE, AccountStates, OrganizationTargets, Resolution
+from .targets import NOT_IN_USE, OrganizationTargets, Resolution
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -488,12 +490,16 @@ class Written:
         }
 
 
-def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
+def read_aws_config(path: Path) -> str:
     """The text of `path` ("" when there is none), once it is known to be an AWS config file
-    holding no section that `generated` would replace and provisioner did not write for this
-    store; else a clear error, before anything is written."""
+    (see refuse_unparsable)."""
     refuse_unparsable(path)
-    existing = files.read_existing(path) or ""
+    return files.read_existing(path) or ""
+
+
+def refuse_clashes(path: Path, existing: str, generated: str, session_name: str) -> None:
+    """A clear error, before anything is written, when `existing` (the text of `path`) holds a
+    section that `generated` would replace and provisioner did not write for this store."""
     if found := clashes(existing, generated):
         session = f"[sso-session {session_name}]"
         store = _owner(generated.splitlines())
@@ -506,15 +512,12 @@ def refuse_clashes(path: Path, generated: str, session_name: str) -> str:
             f"{path} has sections sso-config would replace but does not own: {'; '.join(found)}. "
             f"Nothing was written. To go on, {' and '.join(fixes)}, then run again."
         )
-    return existing
 
 
-def write_merged(path: Path, generated: str, session_name: str, users: Iterable[str] = ()) -> Written:
-    """Merge into `path`, removing the profiles it wrote for `users` (the run's) alone that
-    none of them reaches any more; back the old file up first. Idempotent. Refuses, writing
-    nothing, a file that is not an AWS config file, or to replace a section provisioner did
-    not write for this store."""
-    existing = refuse_clashes(path, generated, session_name)
+def write_merged(path: Path, existing: str, generated: str, users: Iterable[str] = ()) -> Written:
+    """Merge `generated` into `path`, whose text is `existing` (checked with refuse_clashes),
+    removing the profiles it wrote for `users` (the run's) alone that none of them reaches any
+    more; back the old file up first. Idempotent."""
     created = not path.exists()
     removed = tuple(h.split(" ", 1)[1] for h in stale_profiles(existing, generated, users))
     unproven = tuple(h.split(" ", 1)[1] for h in unproven_profiles(existing, generated))
@@ -669,9 +672,10 @@ class AccessReport:
 class _Readings:
     """What the access report reads, bounded by the principals and sets that hold assignments."""
 
-    def __init__(self, clients: Clients, ctx: Context, states: AccountStates, targets: OrganizationTargets) -> None:
-        self.clients, self.ctx, self.states, self.targets = clients, ctx, states, targets
-        self.store = ctx.identity_store_id
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.clients, self.ctx, self.states, self.targets = reader.clients, reader.ctx, reader.accounts, reader.targets
+        self.store = reader.ctx.identity_store_id
         self.notes: list[str] = []
         self.warnings: list[str] = []
 
@@ -731,16 +735,8 @@ class _Readings:
             ids[user_id] = name
         members: dict[str, set[str]] = {}
         for user_id in ids:
-            listing = self.clients.identitystore.pages(
-                lambda c, more: c.list_group_memberships_for_member(
-                    IdentityStoreId=self.store,
-                    MemberId={"UserId": user_id},  # noqa: B023 - the listing is read at once
-                    **more,
-                ),
-                "GroupMemberships",
-            )
-            for membership in listing:
-                members.setdefault(membership["GroupId"], set()).add(user_id)
+            for group_id in groups_of(self.clients, self.store, user_id):
+                members.setdefault(group_id, set()).add(user_id)
         principals: list[tuple[PrincipalType, str]] = [("USER", u) for u in ids]
         principals += [("GROUP", g) for g in members]
         return read_by_principal(self.clients, self.ctx, principals), ids, members
@@ -748,16 +744,11 @@ class _Readings:
     def for_sets(self, arns: Iterable[str], accounts: set[str] | None) -> set[Row]:
         """Every assignment of these sets (on `accounts`), whoever holds it; a set the caller may
         not list is named in a warning."""
-        rows: set[Row] = set()
-        for arn in sorted(set(arns)):
-            try:
-                rows |= rows_of_set(self.clients, self.ctx, arn, accounts)
-            except AwsError as exc:
-                if not exc.denied:
-                    raise
-                self.warnings.append(
-                    f"the assignments of permission set {arn} could not be listed ({exc.action} denied)"
-                )
+        rows, unlisted = read_each_set(self.clients, self.ctx, {arn: arn for arn in arns}, accounts)
+        self.warnings += [
+            f"the assignments of permission set {arn} could not be listed ({action} denied)"
+            for arn, action in sorted(unlisted.items())
+        ]
         return rows
 
     def members(self, group_ids: Iterable[str]) -> dict[str, set[str]]:
@@ -772,57 +763,34 @@ class _Readings:
                 out[group_id] = set()
         return out
 
-    def principals(self, principal_type: PrincipalType, ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+    def principals(self, kind: PrincipalKind[Any], ids: Iterable[str]) -> dict[str, Principal]:
         """Id -> the user (or group) as the identity store has it, for these principals, at about
-        the cost of the cheaper way: the directory's listing, page by page, while fewer pages
-        have been read than principals are still unknown; then one Describe for each of the
-        rest. A principal that no longer exists is left out."""
+        the cost of the cheaper way: the directory's listing while that is cheaper (see
+        `Listing`), then one Describe for each of the rest. A principal that no longer exists
+        is left out."""
         wanted = set(ids)
-        found: dict[str, Mapping[str, Any]] = {}
-        users = principal_type == "USER"
-        id_key, result_key = ("UserId", "Users") if users else ("GroupId", "Groups")
-        api, store, size = self.clients.identitystore, self.store, quotas.LIST_PAGE_SIZE
-        token: str | None = None
-        pages = 0
-        while (missing := wanted - found.keys()) and pages < len(missing):
-            more: dict[str, Any] = {"NextToken": token} if token else {}
-            page: Mapping[str, Any] = (
-                api.call(lambda c: c.list_users(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
-                if users
-                else api.call(lambda c: c.list_groups(IdentityStoreId=store, MaxResults=size, **more))  # noqa: B023
-            )
-            pages += 1
-            found.update({item[id_key]: item for item in page.get(result_key, []) if item[id_key] in wanted})
-            token = page.get("NextToken")
-            if not token:
-                return found  # the whole directory was read: the others are gone
-        gone = ("ResourceNotFoundException",)
-        for principal_id in sorted(wanted - found.keys()):
-            item: Mapping[str, Any] | None = (
-                api.call(lambda c: c.describe_user(IdentityStoreId=store, UserId=principal_id), ignore=gone)  # noqa: B023
-                if users
-                else api.call(lambda c: c.describe_group(IdentityStoreId=store, GroupId=principal_id), ignore=gone)  # noqa: B023
-            )
-            if item is not None:
-                found[principal_id] = item
-        return found
+        found: dict[str, Principal] = {}
+        if not wanted:
+            return found
+        store, reader = self.store, self.reader
+        pages = reader.clients.identitystore.each_page(lambda c, more: kind.page(c, store, more), kind.result_key)
+        listing = Listing(pages)
+        for item in listing.items(lambda: len(wanted - found.keys())):  # one Describe each
+            if (principal_id := item[kind.id_key]) in wanted:
+                found[principal_id] = Principal(principal_id, item.get(kind.natural_key, principal_id), item)
+        if listing.complete:
+            return found  # the whole directory was read: the others are gone
+        return {**found, **kind.describe_ids(reader, wanted - found.keys())}
 
     def set_names(self, arns: Iterable[str]) -> dict[str, str]:
         """ARN -> name of these permission sets (one Describe each); a set the caller may not
         describe keeps its ARN, with a warning."""
-        out = {}
-        for arn in sorted(set(arns)):
-            try:
-                described = self.clients.sso_admin.call(
-                    lambda c: c.describe_permission_set(InstanceArn=self.ctx.instance_arn, PermissionSetArn=arn)  # noqa: B023
-                )
-            except AwsError as exc:
-                if not exc.denied:
-                    raise
-                self.warnings.append(f"permission set {arn} could not be described ({exc.action} denied): shown by ARN")
-                continue
-            out[arn] = str(described["PermissionSet"]["Name"])
-        return out
+        described, unreadable = describe_each(self.clients, self.ctx, sorted(set(arns)))
+        self.warnings += [
+            f"permission set {arn} could not be described ({action} denied): shown by ARN"
+            for arn, action in sorted(unreadable.items())
+        ]
+        return {str(d["PermissionSetArn"]): name for name, d in described.items()}
 
     def admin(self, arn: str, name: str) -> tuple[str, ...] | None:
         """Why a set is admin-grade; None (with a warning) when its policies may not be read."""
@@ -878,22 +846,22 @@ def read_access(
     otherwise those of every permission set (or of the filtered ones) by set, and then the
     members of each group that holds one. Reads grow with the sets, accounts and principals
     that hold assignments, never with the rest of the directory."""
-    reading = _Readings(clients, ctx, targets.states, targets)
+    reading = _Readings(Reader(clients, ctx, targets.states, targets, now))
     read = _read_assignments(reading, filters)
     rows = read.rows
-    groups = reading.principals("GROUP", {row[1] for row in rows if row[0] == "GROUP"})
-    group_names = {group_id: str(g.get("DisplayName", group_id)) for group_id, g in groups.items()}
+    groups = reading.principals(GROUP_KIND, {row[1] for row in rows if row[0] == "GROUP"})
+    group_names = {group_id: g.name for group_id, g in groups.items()}
     if read.wanted_users is not None:
         user_names = read.wanted_users
     else:
         reached = {row[1] for row in rows if row[0] == "USER"} | {u for g in read.members.values() for u in g}
-        user_names = {user_id: str(u["UserName"]) for user_id, u in reading.principals("USER", reached).items()}
+        user_names = {user_id: u.name for user_id, u in reading.principals(USER_KIND, reached).items()}
     found = _expand(reading, read, user_names, group_names)
     # Admin-grade or not, for each set a grant reaches (one that could not be described too).
     arns = {read.set_names.get(arn, arn): arn for arn in {row[2] for row in rows}}
     admin = {name: reading.admin(arn, name) for name, arn in sorted(arns.items()) if name in {f[2] for f in found}}
     account_names = reading.account_names({f[1] for f in found}) if found else {}
-    from_idp = {group_names[group_id] for group_id, g in groups.items() if g.get("ExternalIds")}
+    from_idp = {group_names[group_id] for group_id, g in groups.items() if g.from_idp}
     declared = _declared(config, ctx, resolved, now, from_idp) if config is not None else None
     grants = [
         Grant(

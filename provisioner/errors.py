@@ -55,6 +55,13 @@ class PreflightError(ProvisionerError):
     """The account or region is not ready (no usable Identity Center instance, root caller...)."""
 
 
+class UsageProblem(ProvisionerError):
+    """Options that cannot go together, or an option's bad value, found by a command: a usage
+    error (EX_USAGE), raised before any AWS call."""
+
+    exit_code = 64
+
+
 class AwsError(ProvisionerError):
     """An AWS call failed for a reason retrying will not fix."""
 

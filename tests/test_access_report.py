@@ -479,6 +479,21 @@ def test_a_set_that_cannot_be_described_is_a_warning_not_a_failure(org: dict[str
     assert [w for w in found["warnings"] if hidden in w and "not in the report" in w]
 
 
+def test_a_set_whose_assignments_cannot_be_listed_is_a_warning(org: dict[str, Any]) -> None:
+    hidden = set_arn("Everything")
+    others = {g for g in grants() if g[2] != "Everything"}
+    realism.configure(
+        deny=lambda operation, request: (
+            operation == "ListAccountAssignments" and request.get("PermissionSetArn") == hidden
+        )
+    )
+    found = report()
+    assert others and others == {
+        (g["user"], g["account_id"], g["permission_set"], g["group"]) for g in found["grants"]
+    }
+    assert [w for w in found["warnings"] if hidden in w and "could not be listed" in w]
+
+
 def test_a_users_set_that_cannot_be_described_is_shown_by_arn_and_still_checked(org: dict[str, Any]) -> None:
     admin = set_arn("Admin")
     realism.configure(

@@ -28,8 +28,6 @@ def invoke(*args: str) -> Result:
     [
         ("sso-config", "-f", EXAMPLE),
         ("apply", "-f", EXAMPLE, "--yes"),
-        ("destroy", "-f", EXAMPLE, "--yes"),
-        ("expire", "-f", EXAMPLE, "--yes"),
         SEED,
     ],
     ids=lambda command: command[0],
@@ -42,6 +40,14 @@ def test_a_portal_url_that_is_not_https_is_refused_before_any_call(
     assert result.exit_code == EX_USAGE, result.output
     assert f"Invalid value for '--portal-url': '{url}' must be an https:// URL" in result.stderr
     assert realism.STATE.calls == {}
+
+
+@pytest.mark.parametrize("command", ["destroy", "expire"])
+def test_portal_url_is_unknown_where_nothing_prints_the_portal(aws: realism.State, command: str) -> None:
+    result = invoke("--region", REGION, command, "-f", EXAMPLE, "--yes", "--portal-url", "https://x.awsapps.com/start")
+    assert result.exit_code == EX_USAGE and "No such option '--portal-url'" in result.stderr
+    assert realism.STATE.calls == {}
+    assert "--portal-url" not in invoke(command, "--help").stdout
 
 
 def test_an_https_portal_url_is_printed(aws: realism.State) -> None:

@@ -204,6 +204,35 @@ def test_users_whose_files_would_be_one_are_refused(org: dict[str, Any], tmp_pat
     assert result.exit_code == 1 and "'Kim' and 'kim'" in result.stderr and not folder.exists()
 
 
+@pytest.mark.parametrize("args", [["--all-users", "--user", "bo"], ["--profile-name", "admin"]])
+def test_a_usage_error_is_one_in_json_too(org: dict[str, Any], args: list[str]) -> None:
+    realism.STATE.calls.clear()
+    result = invoke("--output", "json", "sso-config", "-f", org["config"], *args)
+    assert result.exit_code == 64 and json.loads(result.stdout)["error"]["type"] == "usage"
+    assert realism.STATE.calls == {}
+
+
+def test_write_reads_and_parses_the_file_once(
+    org: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.configloader
+
+    from provisioner import files
+
+    path = tmp_path / "config"
+    path.write_text("[default]\nregion = eu-west-1\n")
+    read, parse = files.read_existing, botocore.configloader.raw_config_parse
+    seen: list[str] = []
+    monkeypatch.setattr(files, "read_existing", lambda p: seen.append(f"read {p}") or read(p))
+    monkeypatch.setattr(
+        botocore.configloader, "raw_config_parse", lambda p, *a: seen.append(f"parse {p}") or parse(p, *a)
+    )
+    assert sso_config(org, "--user", "cy", "--write", str(path)).exit_code == 0
+    # Checked and read once before any AWS call; read again only by the write, for its backup.
+    assert [s for s in seen if s.endswith(str(path))] == [f"parse {path}", f"read {path}", f"read {path}"]
+    assert "[profile Developer-" in path.read_text() and "[default]" in path.read_text()
+
+
 # -- profiles no longer reached are removed ------------------------------------------------------
 def test_profiles_no_longer_reached_are_removed_and_the_old_file_kept(org: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "config"

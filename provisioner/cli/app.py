@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from ..commands.common import Options
-from ..errors import AccessError, AwsError, ConfigError, Interrupted, PreflightError, ProvisionerError
+from ..errors import AccessError, AwsError, ConfigError, Interrupted, PreflightError, ProvisionerError, UsageProblem
 from .progress import ProgressLine
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -48,6 +48,7 @@ ERROR_TYPES: tuple[tuple[type[Exception], str], ...] = (
     (AwsError, "aws"),
     (AccessError, "access"),  # credentials, Region, endpoint: the run could not go on
     (PreflightError, "preflight"),
+    (UsageProblem, USAGE),
     (Interrupted, INTERRUPTED),
     (ProvisionerError, "error"),
 )

@@ -11,7 +11,7 @@ import click
 
 from ..commands.bootstrap import BootstrapRequest, flag
 from .app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, State, checked, cli, exit_with, portal_url_rule, say
-from .terminal import change_options, config_option, run_change
+from .terminal import change_options, config_option, portal_url_option, run_change
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -57,6 +57,7 @@ def plan(state: State, config_path: str, prune: bool, detailed_exitcode: bool) -
     help="Also delete what this config owns (its name: tags its sets) and no longer declares (shown in the plan).",
 )
 @change_options
+@portal_url_option
 @click.pass_obj
 def apply(
     state: State,
@@ -100,7 +101,6 @@ def destroy(
     poll_timeout: float | None,
     poll_interval: float | None,
     allow_root: bool,
-    portal_url: str | None,
 ) -> None:
     """Delete what the config declares, in reverse order.
 
@@ -120,7 +120,7 @@ def destroy(
     from ..commands.common import load, runner
 
     run = runner(state.options, load(config_path), poll_timeout, poll_interval)
-    request = ChangeRequest("destroy", yes, allow_root, portal_url, Mode.DESTROY)
+    request = ChangeRequest("destroy", yes, allow_root, mode=Mode.DESTROY)
     run_change(state, run, request, report.NOTHING_TO_DESTROY)
 
 
@@ -136,7 +136,6 @@ def expire(
     poll_timeout: float | None,
     poll_interval: float | None,
     allow_root: bool,
-    portal_url: str | None,
 ) -> None:
     """Remove only the assignments whose `until` has passed, for cron or CI.
 
@@ -152,7 +151,7 @@ def expire(
     from ..commands.common import load, runner
 
     run = runner(state.options, load(config_path), poll_timeout, poll_interval)
-    request = ChangeRequest("expire", yes, allow_root, portal_url, expire=True)
+    request = ChangeRequest("expire", yes, allow_root, expire=True)
     run_change(state, run, request, report.NOTHING_TO_EXPIRE)
 
 
@@ -195,6 +194,7 @@ def bootstrap_options(fn: Any) -> Any:
 )
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @change_options
+@portal_url_option
 @click.pass_obj
 def bootstrap(
     state: State,
@@ -279,18 +279,6 @@ def doctor(state: State, config_path: str | None) -> None:
     exit_with(EXIT_ERROR if failed else EXIT_OK)
 
 
-def _profile_template(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """--profile-name checked before any AWS call: a bad template is a usage error."""
-    from ..access import check_profile_template
-
-    if value is None:
-        return None
-    try:
-        return check_profile_template(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @cli.command("sso-config")
 @config_option
 @click.option("--user", default=None, help="Only the profiles this user can reach (default: every declared user).")
@@ -306,7 +294,6 @@ def _profile_template(ctx: click.Context, param: click.Parameter, value: str | N
     "profile_name",
     default=None,
     metavar="TEMPLATE",
-    callback=_profile_template,
     help="Profile names from {account_name} (from AWS Organizations), {account_id} and {permission_set}, "
     "made safe as profile names. Default: {permission_set}-{account_id}.",
 )
@@ -353,8 +340,6 @@ def sso_config(
     """
     from ..commands.sso_config import sso_config as sso_config_command
 
-    if user is not None and all_users:
-        raise click.UsageError("--user and --all-users exclude each other: name one user, or ask for all")
     result = sso_config_command(
         state.options, config_path, user, session_name, portal_url, write_path, profile_name, all_users
     )

@@ -157,17 +157,18 @@ config_option = click.option(
 )
 
 
+portal_url_option = click.option(
+    "--portal-url",
+    default=None,
+    metavar="URL",
+    callback=checked(portal_url_rule),
+    help="Access portal URL to print (default: config portal_url, else https://<identity store id>.awsapps.com/start).",
+)
+
+
 def change_options(fn: Any) -> Any:
-    """Options of the commands that change AWS: polling bounds, root refusal, portal URL."""
+    """Options of the commands that change AWS: polling bounds, root refusal."""
     options = [
-        click.option(
-            "--portal-url",
-            default=None,
-            metavar="URL",
-            callback=checked(portal_url_rule),
-            help="Access portal URL to print (default: config portal_url, else "
-            "https://<identity store id>.awsapps.com/start).",
-        ),
         click.option(
             "--allow-root",
             is_flag=True,

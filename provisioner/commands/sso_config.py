@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, ProvisionerError
+from ..errors import ConfigError, ProvisionerError, UsageProblem
 from .common import Options, clients, load
 
 if TYPE_CHECKING:
@@ -80,15 +80,15 @@ def sso_config(
     from .. import access, context
     from ..targets import AccountStates, OrganizationTargets
 
-    config = load(config_path)
     if user is not None and all_users:
-        raise ProvisionerError("--user and --all-users exclude each other: name one user, or ask for all")
-    if user is not None and user not in {u.user_name for u in config.users}:
-        raise ConfigError(config_path, [("users", f"no user {user!r} is declared; --user must name one")])
+        raise UsageProblem("--user and --all-users exclude each other: name one user, or ask for all")
     try:
         template = access.check_profile_template(profile_name or access.DEFAULT_PROFILE_NAME)
     except ValueError as exc:
-        raise ProvisionerError(f"--profile-name: {exc}") from None
+        raise UsageProblem(f"Invalid value for '--profile-name': {exc}") from None
+    config = load(config_path)
+    if user is not None and user not in {u.user_name for u in config.users}:
+        raise ConfigError(config_path, [("users", f"no user {user!r} is declared; --user must name one")])
     folder = Path(write_path).expanduser() if write_path and all_users else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise ProvisionerError(f"--all-users writes one file per user into a folder, and {folder} is a file")
@@ -97,8 +97,10 @@ def sso_config(
             f"--write {write_path} is a folder: name the file (e.g. ~/.aws/config), or add --all-users"
         )
     paths = _user_files([u.user_name for u in config.users], folder) if folder is not None else {}
-    for target in paths.values() if folder is not None else [Path(write_path).expanduser()] if write_path else []:
-        access.refuse_unparsable(target)  # before any AWS call: a file given by mistake
+    existing = {  # read once, before any AWS call: a file given by mistake is refused now
+        target: access.read_aws_config(target)
+        for target in (paths.values() if folder is not None else [Path(write_path).expanduser()] if write_path else [])
+    }
 
     api = clients(options, config.region)
     ctx = context.resolve(api)
@@ -129,14 +131,16 @@ def sso_config(
     if write_path:
         targets = {c.user: paths[c.user] if c.user in paths else Path(write_path).expanduser() for c in configs}
         for c in configs:  # every file is checked before any is written: no half-done folder
-            access.refuse_clashes(targets[c.user], c.text, session_name)
+            access.refuse_clashes(targets[c.user], existing[targets[c.user]], c.text, session_name)
         declared = [u.user_name for u in config.users]
         configs = [
             UserConfig(
                 c.user,
                 c.text,
                 c.profiles,
-                access.write_merged(targets[c.user], c.text, session_name, [c.user] if c.user else declared),
+                access.write_merged(
+                    targets[c.user], existing[targets[c.user]], c.text, [c.user] if c.user else declared
+                ),
             )
             for c in configs
         ]

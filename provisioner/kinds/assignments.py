@@ -127,13 +127,7 @@ def expiry_notes(config: Config, now: datetime) -> list[str]:
     return notes
 
 
-def read_by_set(clients: Clients, ctx: Context, set_arns: Iterable[str]) -> set[Row]:
-    """Every assignment of these permission sets, whoever the principal: one listing of the
-    accounts each is provisioned to, and one listing on each."""
-    return {row for arn in sorted(set(set_arns)) for row in rows_of_set(clients, ctx, arn)}
-
-
-def rows_of_set(clients: Clients, ctx: Context, arn: str, accounts: Collection[str] | None = None) -> set[Row]:
+def _rows_of_set(clients: Clients, ctx: Context, arn: str, accounts: Collection[str] | None = None) -> set[Row]:
     """Every assignment of one set (only on `accounts`, when given), whoever the principal;
     from another account than the management account, none on the management account."""
 
@@ -152,16 +146,25 @@ def rows_of_set(clients: Clients, ctx: Context, arn: str, accounts: Collection[s
     return {row for account in sorted(provisioned) if accounts is None or account in accounts for row in on(account)}
 
 
-def read_each_set(clients: Clients, ctx: Context, sets: Mapping[str, str]) -> tuple[set[Row], dict[str, str]]:
-    """Every assignment of these sets (name -> ARN), and the sets whose assignments the caller
-    may not list (name -> the action denied): one denied set does not stop the others."""
+def read_each_set(
+    clients: Clients,
+    ctx: Context,
+    sets: Mapping[str, str],
+    accounts: Collection[str] | None = None,
+    *,
+    denied_raises: bool = False,
+) -> tuple[set[Row], dict[str, str]]:
+    """Every assignment of these sets (name -> ARN; only on `accounts`, when given), whoever
+    the principal: one listing of the accounts each is provisioned to, and one listing on
+    each. Also the sets whose assignments the caller may not list (name -> the action
+    denied): one denied set does not stop the others, unless `denied_raises`."""
     rows: set[Row] = set()
     unlisted: dict[str, str] = {}
     for name, arn in sorted(sets.items()):
         try:
-            rows |= rows_of_set(clients, ctx, arn)
+            rows |= _rows_of_set(clients, ctx, arn, accounts)
         except AwsError as exc:
-            if not exc.denied:
+            if denied_raises or not exc.denied:
                 raise
             unlisted[name] = exc.action
     return rows, unlisted
@@ -300,7 +303,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             return self._read_by_set_only(reader, config, live, mode, names, resolved, wanted)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
-            return AssignmentRows(resolved, frozenset(read_by_set(clients, ctx, sets.values())))
+            return AssignmentRows(resolved, frozenset(read_each_set(clients, ctx, sets, denied_raises=True)[0]))
         # The choice depends on the config alone, not on what exists yet (nor on the time). By
         # set also costs a listing per set: the price of seeing every principal.
         declared = declared_assignments(config, ctx, resolved)
@@ -309,7 +312,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         rows: set[Row] = set()
         if every_principal:
             try:
-                rows = read_by_set(clients, ctx, sets.values())
+                rows = read_each_set(clients, ctx, sets, denied_raises=True)[0]
             except AwsError as exc:
                 if not exc.denied:
                     raise
@@ -329,7 +332,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             # Every assignment of the declared and doomed sets; the declared ones may be read already.
             doomed = permission_sets.doomed(config, live.get(permission_sets.KIND))
             unread = doomed if every_principal else {**sets, **doomed}
-            rows |= read_by_set(clients, ctx, unread.values())
+            rows |= read_each_set(clients, ctx, unread, denied_raises=True)[0]
         creates = {a.account for a in wanted if names.row(a) not in rows}
         inactive = reader.accounts.inactive(creates) if creates else {}
         note = reader.accounts.note if creates else None

@@ -67,6 +67,17 @@ def members_of(clients: Clients, store: str, group_id: str, budget: float = math
     return members, listing.complete
 
 
+def groups_of(clients: Clients, store: str, user_id: str) -> dict[str, str]:
+    """group id -> membership id of every group a user is in (read whole, at once)."""
+    listing = clients.identitystore.pages(
+        lambda c, more: c.list_group_memberships_for_member(
+            IdentityStoreId=store, MemberId={"UserId": user_id}, **more
+        ),
+        "GroupMemberships",
+    )
+    return {m["GroupId"]: m["MembershipId"] for m in listing}
+
+
 class MembershipKind(Kind[Members, Membership]):
     name = KindName.MEMBERSHIP
     natural_key = "user in group"
@@ -137,15 +148,7 @@ class MembershipKind(Kind[Members, Membership]):
                 person = people.get(user)
                 if person is None or person.from_idp:
                     continue
-                listing = reader.clients.identitystore.pages(
-                    lambda c, more: c.list_group_memberships_for_member(
-                        IdentityStoreId=store,
-                        MemberId={"UserId": person.id},  # noqa: B023 - the listing is read at once
-                        **more,
-                    ),
-                    "GroupMemberships",
-                )
-                of_absent_users[user] = {m["GroupId"]: m["MembershipId"] for m in listing}
+                of_absent_users[user] = groups_of(reader.clients, store, person.id)
         part = Members(of_groups, of_absent_users, frozenset(checked))
         return self._named(reader, config, live, part, mode)
 

@@ -68,6 +68,15 @@ def describe_all(
     """(name -> DescribePermissionSet, ARN -> action denied) of every set in the instance but
     those whose ARN is `known` (names need a describe: one call a set, made with `parallel`)."""
     sso = clients.sso_admin
+    listed = sso.pages(lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets")
+    return describe_each(clients, ctx, [arn for arn in listed if arn not in known], parallel)
+
+
+def describe_each(
+    clients: Clients, ctx: Context, arns: Collection[str], parallel: Mapper = sequential
+) -> tuple[dict[str, Mapping[str, Any]], dict[str, str]]:
+    """(name -> DescribePermissionSet, ARN -> action denied) of these sets: one call each."""
+    sso = clients.sso_admin
     described: dict[str, Mapping[str, Any]] = {}
     unreadable: dict[str, str] = {}
 
@@ -81,8 +90,7 @@ def describe_all(
             return
         described[found["PermissionSet"]["Name"]] = found["PermissionSet"]
 
-    listed = sso.pages(lambda c, more: c.list_permission_sets(InstanceArn=ctx.instance_arn, **more), "PermissionSets")
-    parallel(describe, [arn for arn in listed if arn not in known])
+    parallel(describe, list(arns))
     return described, unreadable
 
 
