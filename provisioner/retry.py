@@ -21,6 +21,7 @@ from . import quotas
 from .errors import (
     SERVER_CODES,
     THROTTLING_CODES,
+    AwsError,
     Interrupted,
     ProvisionerError,
     error_code,
@@ -207,8 +208,11 @@ class Retrier:
     cancel: Cancellation = field(default_factory=Cancellation)
 
     def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        ceiling = min(self.settings.max_delay, self.settings.base_delay * 2 ** (state.attempt_number - 1))
+        return self._backoff(state.attempt_number, state.outcome.exception() if state.outcome else None)
+
+    def _backoff(self, attempt: int, exc: BaseException | None) -> float:
+        """Full jitter under an exponential ceiling, or longer when the error asks for it."""
+        ceiling = min(self.settings.max_delay, self.settings.base_delay * 2 ** (attempt - 1))
         delay = self.rng.uniform(0, ceiling)
         hinted = retry_after(exc) if exc else None
         return max(delay, hinted or 0.0)
@@ -258,6 +262,38 @@ class Retrier:
             reraise=True,
         )
         return retrying(fn)
+
+
+    def settle(self, what: str, write: Callable[[], T], explain: Callable[[AwsError], T | None]) -> T:
+        """`write()`, reading each ConflictException it raises by looking things up.
+
+        A conflict may mean that what it writes is there already (made meanwhile, or by our own
+        attempt whose reply was lost), that another object holds a unique value, or that a write
+        is in flight on the object; its reason may be missing, so it is never taken as "already
+        exists". `explain(exc)` looks: it returns the result when the write is done already,
+        raises a clear error when it never can be, or returns None when nothing explains the
+        conflict; the write is then made again after a backoff, within the conflict time bound
+        (`conflict_deadline`), after which the conflict is raised saying so.
+        """
+        start, attempt = self.clock.now(), 1
+        while True:
+            try:
+                return write()
+            except AwsError as exc:
+                if exc.code != "ConflictException":
+                    raise
+                explained = explain(exc)
+                if explained is not None:
+                    return explained
+                waited = self.clock.now() - start
+                if waited >= self.settings.conflict_deadline:
+                    message = f"{exc.aws_message} (refused for {waited:.0f}s; nothing found explains the conflict)"
+                    raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
+                if self.cancel.cancelled:
+                    raise Interrupted(what) from exc
+                # The botocore error it was translated from carries any RetryAfterSeconds.
+                self.clock.sleep(min(self._backoff(attempt, exc.__cause__), self.settings.conflict_deadline - waited))
+                attempt += 1
 
 
 @dataclass(frozen=True)

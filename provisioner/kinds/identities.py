@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from ..aws import Clients, Page
 
 NOT_FOUND = ("ResourceNotFoundException",)
-# How often a write refused with a ConflictException that nothing explains is made at most.
-CONFLICT_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -124,36 +122,6 @@ def delete(call: Callable[[], object | None]) -> str | None:
     return "already gone" if call() is None else None
 
 
-def settle_conflicts(
-    clients: Clients, write: Callable[[], str | None], explain: Callable[[AwsError], str | None]
-) -> str | None:
-    """Run an identity store write; read a ConflictException by looking things up.
-
-    A conflict means a unique value is taken or the object was being modified concurrently,
-    and its Reason may be missing (the model documents it for KMS errors only), so it is never
-    taken as "already exists". `explain(exc)` looks the natural key up: it returns the detail
-    to report when the object is already there (adopted), raises a clear error when another
-    object holds a unique value, or returns None when nothing explains the conflict; the write
-    is then made again after a pause. (A conflict whose Reason says CONCURRENT_MODIFICATION was
-    already retried as transient, waiting as long as it asked.)
-    """
-    attempt = 1
-    while True:
-        try:
-            return write()
-        except AwsError as exc:
-            if exc.code != "ConflictException":
-                raise
-            detail = explain(exc)
-            if detail is not None:
-                return detail
-            if attempt >= CONFLICT_ATTEMPTS:
-                message = f"{exc.aws_message} (refused {attempt} times; nothing in the identity store explains it)"
-                raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
-            clients.clock.sleep(2.0 ** (attempt - 1))
-            attempt += 1
-
-
 def unexplained(exc: AwsError) -> None:
     """For writes where no unique value can be at stake: a conflict is a concurrent change."""
     return None
@@ -185,8 +153,9 @@ def create_or_adopt(
     `refuse` raise a clear error when another object holds a unique value."""
     from .base import ADOPTED
 
-    def write() -> None:
+    def write() -> str | None:
         record(create())
+        return None
 
     def explain(exc: AwsError) -> str | None:
         found = lookup()
@@ -196,7 +165,7 @@ def create_or_adopt(
         record(found)
         return ADOPTED
 
-    return settle_conflicts(clients, write, explain)
+    return clients.retrier.settle("identitystore", write, explain)
 
 
 def external_ids(groups: Directory, users: Directory, marked: Iterable[tuple[Directory, str]]) -> set[str]:

@@ -12,7 +12,7 @@ from ..config import Config
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups, users
 from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, deletion
-from .identities import NOT_FOUND, Directory, Listing, Principal, delete, external_ids, settle_conflicts
+from .identities import NOT_FOUND, Directory, Listing, Principal, delete, external_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import MemberIdTypeDef
@@ -316,7 +316,7 @@ class MembershipKind(Kind[Members, Membership]):
             )
             return "already a member" if found is not None else None
 
-        return settle_conflicts(env.clients, create, explain)
+        return env.clients.retrier.settle("identitystore", create, explain)
 
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
         """Each exported user's groups (those read: every group, or those of --group); with

@@ -318,20 +318,19 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             args["RelayState"] = spec.relay_state
         if desired.creation_tags:
             args["Tags"] = [{"Key": k, "Value": v} for k, v in desired.creation_tags.items()]
-        try:
-            arn = str(sso.call(lambda c: c.create_permission_set(**args))["PermissionSet"]["PermissionSetArn"])
-        except AwsError as exc:
-            if exc.code != "ConflictException":
-                raise
-            # A conflict means either "the name exists" (adopt, never retry) or "something is
-            # in flight" (retry). Tell them apart by looking the name up, not by the message.
-            # Only the sets this run did not know: the one taking the name is among them.
+
+        def create() -> tuple[str, bool]:
+            created = sso.call(lambda c: c.create_permission_set(**args))
+            return str(created["PermissionSet"]["PermissionSetArn"]), False
+
+        def explain(exc: AwsError) -> tuple[str, bool] | None:
+            """A conflict means either "the name exists" (adopt, never retry) or "something is
+            in flight" (retry): told apart by looking the name up, not by the message. Only the
+            sets this run did not know: the one taking the name is among them."""
             existing, unreadable = describe_all(env.clients, env.ctx, known=env.ids.known(self.name))
             found = existing.get(spec.name)
             if found is not None:
-                arn = str(found["PermissionSetArn"])
-                env.ids.set(self.name, spec.name, arn)
-                return arn, True
+                return str(found["PermissionSetArn"]), True
             if unreadable:
                 # The name may be one the caller may not describe: retrying would not help.
                 action = next(iter(unreadable.values()))
@@ -345,10 +344,11 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                     exc.reason,
                     exc.service,
                 ) from exc
-            created = sso.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)
-            arn = str(created["PermissionSet"]["PermissionSetArn"])
+            return None
+
+        arn, adopted = env.clients.retrier.settle("sso-admin", create, explain)
         env.ids.set(self.name, spec.name, arn)
-        return arn, False
+        return arn, adopted
 
     # -- export -----------------------------------------------------------------------
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:

@@ -57,7 +57,7 @@ class Operation:
 
     def done(self, clients: Clients, target: Target) -> bool:
         """After a ConflictException: whether the call already took effect (our earlier
-        attempt whose reply was lost), read now; else it is retried as a write in flight."""
+        attempt whose reply was lost), read now; else it is made again as a write in flight."""
         return False
 
     def shown(self) -> list[FieldChange]:
@@ -66,15 +66,16 @@ class Operation:
 
     def make(self, clients: Clients, target: Target) -> None:
         """The call, safe to repeat: a conflict or a missing object is checked, not trusted."""
-        sso = clients.sso_admin
         ignore = ("ResourceNotFoundException",) if self.removal else ()
-        try:
-            sso.call(lambda c: self.call(c, target), ignore=ignore)
-        except AwsError as exc:
-            if exc.code != "ConflictException":
-                raise
-            if not self.done(clients, target):
-                sso.call(lambda c: self.call(c, target), retry_conflicts=True, ignore=ignore)
+
+        def write() -> str | None:
+            clients.sso_admin.call(lambda c: self.call(c, target), ignore=ignore)
+            return None
+
+        def explain(exc: AwsError) -> str | None:
+            return "already done" if self.done(clients, target) else None
+
+        clients.retrier.settle("sso-admin", write, explain)
 
 
 @dataclass(frozen=True)
