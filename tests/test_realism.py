@@ -481,6 +481,18 @@ def test_a_large_directory_comes_before_what_the_store_held(instance: Any, synce
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("key", ["aws:cloudformation:stack-name", "AWS:Team"])
+def test_tags_aws_puts_on_cannot_be_changed_or_removed(instance: Any, key: str) -> None:
+    ps = new_set(instance)
+    realism.STATE.tags[ps] = {key: "made by AWS"}  # as CloudFormation leaves a set it made
+    tag = [{"Key": key, "Value": "x"}]
+    assert code(lambda: sso().tag_resource(InstanceArn=instance[0], ResourceArn=ps, Tags=tag)) == "ValidationException"
+    assert code(lambda: sso().untag_resource(InstanceArn=instance[0], ResourceArn=ps, TagKeys=[key])) == (
+        "ValidationException"
+    )
+    assert realism.STATE.tags[ps] == {key: "made by AWS"}
+
+
 def test_aws_managed_policies_are_found_by_their_path(instance: Any) -> None:
     ps = new_set(instance)
 

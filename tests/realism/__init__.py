@@ -728,6 +728,12 @@ def _tags_op(resp: Any, action: str) -> str:
     # roles: "Tags can only be applied to permission sets and cannot be applied to
     # corresponding roles that IAM Identity Center creates in AWS accounts"
     # (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_Tag.html).
+    # "The aws: prefix is reserved for AWS use ... you can't edit or delete tag keys or values
+    # with this prefix" (Tagging AWS Resources, "Tag naming limits and requirements"), whatever
+    # its case (awsdocs/amazon-ecs-developer-guide#72).
+    keys = [t["Key"] for t in p["Tags"]] if action == "tag" else p["TagKeys"]
+    if reserved := [k for k in keys if k.lower().startswith("aws:")]:
+        raise _Error("ValidationException", f"Tag keys starting with 'aws:' are reserved for AWS use: {reserved[0]}")
     if action == "tag":
         tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
     else:
