@@ -505,6 +505,17 @@ def test_aws_managed_policies_are_found_by_their_path(instance: Any) -> None:
     assert code(lambda: attach("arn:aws:iam::aws:policy/ViewOnlyAccess")) == "ResourceNotFoundException"
 
 
+def test_iam_finds_the_aws_managed_policies_sso_admin_attaches(aws: realism.State) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    found = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")["Policy"]
+    assert (found["PolicyName"], found["Path"]) == ("ViewOnlyAccess", "/job-function/")
+    for wrong in ("arn:aws:iam::aws:policy/ViewOnlyAccess", "arn:aws:iam::aws:policy/PowerUserAcess"):
+        assert code(lambda: iam.get_policy(PolicyArn=wrong)) == "NoSuchEntity"  # noqa: B023
+    pages = iam.get_paginator("list_policies").paginate(Scope="AWS")
+    names = {p["PolicyName"] for page in pages for p in page["Policies"]}
+    assert {"PowerUserAccess", "ViewOnlyAccess", "AWSSSOMasterAccountAdministrator"} <= names
+
+
 def test_a_set_created_without_a_duration_has_one_hour(instance: Any) -> None:
     ps = new_set(instance)
     described = sso().describe_permission_set(InstanceArn=instance[0], PermissionSetArn=ps)["PermissionSet"]

@@ -1443,12 +1443,13 @@ def install() -> None:
     from moto.identitystore.responses import IdentityStoreResponse
     from moto.ssoadmin.responses import SSOAdminResponse
 
-    from . import delegation, organizations
+    from . import delegation, iam_policies, organizations
 
     _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
     organizations.install()
     delegation.install()
+    iam_policies.install()
     _fix_managed_policy_lookup()
     _answer_every_operation()
     _installed = True

@@ -4,7 +4,7 @@ kind of its own, provisioning.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,9 @@ from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reade
 from .desired import Desired, to_spec
 from .edit import Edit, Target, compute_edit
 from .live import PermissionSets, describe_all, provisioned_accounts, provisioned_to, read_one, tags_of
+from .policies import ACTIONS as POLICY_ACTIONS
+from .policies import check as check_policies
+from .policies import customer_to_check, missing_aws_managed, missing_customer_managed, to_attach, unchecked
 
 if TYPE_CHECKING:
     from ...context import Context
@@ -112,11 +115,13 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             "sso:ListAccountsForProvisionedPermissionSet",
             "sso:ListPermissionSetsProvisionedToAccount",
         }
+        | POLICY_ACTIONS
     )
 
     # -- read -------------------------------------------------------------------------
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> PermissionSets:
-        """Every set's name (a describe each); the declared ones whole (one call per aspect);
+        """Every set's name (a describe each); the declared ones whole (one call per aspect),
+        and whether IAM knows the policies the run would attach to them (see policies.py);
         with prune, the tags of the others; for export, every set in scope whole. From
         another account than the management account, the sets provisioned to it (one call)."""
         clients, ctx = reader.clients, reader.ctx
@@ -161,7 +166,18 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                     if not exc.denied:
                         raise
                     hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
-        return PermissionSets(described, unreadable, whole, denied, tags, hidden, on_management, management_unread)
+        missing: Mapping[str, str | None] = {}
+        unchecked_by = None
+        if mode in (Mode.PLAN, Mode.PRUNE):
+            arns: set[str] = set()
+            for name, desired in desired_of(config, ctx.partition).items():
+                if name not in denied:
+                    current = whole.get(name)
+                    arns |= to_attach(desired, current) | customer_to_check(config, ctx, desired, current)
+            missing, unchecked_by = check_policies(clients, arns, reader.parallel)
+        return PermissionSets(
+            described, unreadable, whole, denied, tags, hidden, on_management, management_unread, missing, unchecked_by
+        )
 
     def ids(self, part: PermissionSets) -> Iterable[tuple[str, str]]:
         return ((name, str(d["PermissionSetArn"])) for name, d in part.described.items())
@@ -186,8 +202,12 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                     diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, arn)))
             return diff
         self._warn_unreadable(diff, part, missing, "creating it will fail")
+        if part.policies_unchecked:
+            diff.warnings.append(unchecked(part.policies_unchecked))
         key, value = config.ownership
-        for name, desired in desired_of(config, live.ctx.partition).items():
+        for index, (name, desired) in enumerate(desired_of(config, live.ctx.partition).items()):
+            diff.errors += missing_aws_managed(index, live.ctx, desired, part.missing_policies)
+            diff.warnings += missing_customer_managed(index, live.ctx, desired, part.missing_policies)
             if name in part.denied:
                 diff.errors.append(unreadable(name, part.denied[name], part.arn(name)))
                 continue
