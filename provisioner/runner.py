@@ -18,7 +18,7 @@ from typing import Any
 
 from . import context, retry
 from .aws import Clients
-from .config import Config
+from .config import Config, prune_problem
 from .context import Context
 from .errors import AccessError, AwsAccessError, AwsError, Interrupted, ProvisionerError, is_denied
 from .kinds import KINDS, dependency_order
@@ -94,10 +94,15 @@ class Runner:
         plan = Plan(context={"config": self.config.name, "ownership_tag": {"key": key, "value": value}})
         if mode is not Mode.DESTROY:
             plan.warnings += self.config.warnings
+        prunable: list[str] = []
         with self._naming_the_caller():
             self.live = live = read(self.order, self._reader(), self.config, mode)
             for kind in self.order:
-                self._add(plan, kind, kind.diff(self.config, live, mode))
+                diff = kind.diff(self.config, live, mode)
+                self._add(plan, kind, diff)
+                prunable += [f"{kind.name.label} {key}" for key in diff.prunable]
+        if prunable:
+            plan.notes.append(prunable_note(prunable, self.config))
         planned = list(dict((c.ref, c) for c in plan.changes).values())  # one change an object, whoever found it
         plan.changes = [replace(c, requires=c.requires | _dependents_first(c, planned)) for c in planned]
         # Creates and edits in dependency order; deletions after them, the other way round
@@ -176,6 +181,15 @@ class Runner:
                 return list(pool.map(fn, items))
 
         return parallel
+
+
+def prunable_note(prunable: list[str], config: Config) -> str:
+    """The note of a plan without prune on what --prune would delete (a few named)."""
+    shown = ", ".join(prunable[:5]) + (f" and {len(prunable) - 5} more" if len(prunable) > 5 else "")
+    where = "plan --prune shows them" if prune_problem(config) is None else (
+        "--prune deletes them once the config has a name (a top-level name:)"
+    )
+    return f"{len(prunable)} object(s) this config owns are not declared ({shown}): {where}"
 
 
 class _Apply:

@@ -249,7 +249,7 @@ class PrincipalKind(Kind[Directory, S]):
     def read_principals(
         self, reader: Reader, config: Config, mode: Mode, watch: Callable[[Principal], None] | None = None
     ) -> Directory:
-        """The ones the run needs (declared; with prune, also absent): the listing while it is
+        """The ones the run needs (declared, and absent: prune deletes them, a plan notes them): the listing while it is
         cheaper (see `Listing`), then a lookup of each still missing. Export lists every one.
         `watch` is shown each principal read."""
         store, api = reader.ctx.identity_store_id, reader.clients.identitystore
@@ -257,7 +257,7 @@ class PrincipalKind(Kind[Directory, S]):
         if mode is Mode.EXPORT:
             return read_directory((item for page in pages for item in page.items), self.id_key, self.natural_key)
         wanted = {name for name, _, _ in self.specs(config)} | (
-            set(self.absent(config)) if mode is Mode.PRUNE else set()
+            set(self.absent(config)) if mode in (Mode.PLAN, Mode.PRUNE) else set()
         )
         found: dict[str, Principal] = {}
         seen: dict[str, str] = {}
@@ -325,11 +325,15 @@ class PrincipalKind(Kind[Directory, S]):
                 diff.unchanged += 1
             else:
                 diff.changes.append(Change(self.name, Action.UPDATE, name, spec, tuple(changed)))
-        if mode is Mode.PRUNE:
-            for name in self.absent(config):
-                found = directory.get(name)
-                if found is not None and found.from_idp:
-                    diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
-                elif found is not None:
-                    diff.changes.append(Change(self.name, Action.DELETE, name, self.gone(name, found)))
+        for name in self.absent(config):
+            found = directory.get(name)
+            if found is None:
+                continue
+            if mode is not Mode.PRUNE:
+                if not found.from_idp:
+                    diff.prunable.append(name)  # the plan notes that --prune deletes it
+            elif found.from_idp:
+                diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
+            else:
+                diff.changes.append(Change(self.name, Action.DELETE, name, self.gone(name, found)))
         return diff

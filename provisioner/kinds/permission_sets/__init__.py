@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...config import UNNAMED_OWNER, Config, check_prunable
+from ...config import UNNAMED_OWNER, Config, check_prunable, prune_problem
 from ...errors import AwsError, ProvisionerError
 from ...plan import Action, Change, FieldChange, KindName
 from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
@@ -122,8 +122,9 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> PermissionSets:
         """Every set's name (a describe each); the declared ones whole (one call per aspect),
         and whether IAM knows the policies the run would attach to them (see policies.py);
-        with prune, the tags of the others; for export, every set in scope whole. From
-        another account than the management account, the sets provisioned to it (one call)."""
+        with prune (and in a plan of a config that may prune, for its note), the tags of the
+        others; for export, every set in scope whole. From another account than the
+        management account, the sets provisioned to it (one call)."""
         clients, ctx = reader.clients, reader.ctx
         described, unreadable = describe_all(clients, ctx, reader.parallel)
         on_management: frozenset[str] = frozenset()
@@ -155,7 +156,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
 
         reader.parallel(read_whole, wanted)
-        if mode is Mode.PRUNE:
+        if mode is Mode.PRUNE or (mode is Mode.PLAN and prune_problem(config) is None):
             declared = {spec.name for spec in config.permission_sets}
             for name, found in sorted(described.items()):
                 if name in declared:
@@ -230,6 +231,8 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 diff.changes.append(Change(self.name, Action.UPDATE, name, edit, edit.fields()))
         if mode is Mode.PRUNE:
             self._prune(config, part, diff, live.ctx)
+        elif prune_problem(config) is None:
+            diff.prunable += list(doomed(config, part))
         return diff
 
     def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload], ctx: Context) -> None:
