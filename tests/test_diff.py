@@ -154,6 +154,9 @@ def test_a_claim_and_a_tag_change_are_one_tagging() -> None:
 
 def test_destroy_deletes_what_exists_in_reverse_and_leaves_the_rest() -> None:
     state, config = live(OPS, ANA, member=True, power=POWER_SET, assigned=True), parse(CONFIG)
+    # Power carries this config's ownership tag (read to destroy): it created it.
+    ours = replace(state.get(permission_sets.KIND), tags={"Power": dict([config.ownership])})
+    state = state.with_part(permission_sets.KIND.name, ours)
     deleted = {
         kind.name.value: [c.key for c in kind.diff(config, state, Mode.DESTROY).changes]
         for kind in (groups.KIND, users.KIND, memberships.KIND, permission_sets.KIND, assignments.KIND)

@@ -82,6 +82,36 @@ def doomed(config: Config, part: PermissionSets) -> dict[str, str]:
     }
 
 
+# What destroy does to a declared set it does not delete.
+KEPT = "only the assignments the config declares on it are deleted"
+
+
+def destroyed(config: Config, part: PermissionSets) -> dict[str, str]:
+    """Name -> ARN of the declared sets destroy deletes: those that carried this config's
+    ownership tag when read, before anything was done. A set another config owns, or that
+    existed before a config adopted it, is never this config's to delete."""
+    key, value = config.ownership
+    return {
+        spec.name: str(part.described[spec.name]["PermissionSetArn"])
+        for spec in config.permission_sets
+        if part.tags.get(spec.name, {}).get(key) == value and not on_management(part, spec.name)
+    }
+
+
+def not_ours(config: Config, part: PermissionSets, name: str) -> str:
+    """Why destroy leaves a declared set (its tags read) alone."""
+    key, value = config.ownership
+    owner = part.tags[name].get(key)
+    if owner is None:
+        return f"it has no {key} tag (it existed before a config adopted it), so no config owns it; {KEPT}"
+    return f"it carries {key}={owner}: {owner_of(owner)} owns it, not this config ({key}={value}); {KEPT}"
+
+
+def owner_of(owner: str) -> str:
+    """Who an ownership tag value names, in words."""
+    return "a config without a name" if owner == UNNAMED_OWNER else f"another config ({owner})"
+
+
 def desired_of(config: Config, partition: str) -> dict[str, Desired]:
     return {spec.name: Desired.of(spec, partition, config.ownership) for spec in config.permission_sets}
 
@@ -123,8 +153,9 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         """Every set's name (a describe each); the declared ones whole (one call per aspect),
         and whether IAM knows the policies the run would attach to them (see policies.py);
         with prune (and in a plan of a config that may prune, for its note), the tags of the
-        others; for export, every set in scope whole. From another account than the
-        management account, the sets provisioned to it (one call)."""
+        others; to destroy, the tags of the declared ones; for export, every set in scope
+        whole. From another account than the management account, the sets provisioned to it
+        (one call)."""
         clients, ctx = reader.clients, reader.ctx
         described, unreadable = describe_all(clients, ctx, reader.parallel)
         on_management: frozenset[str] = frozenset()
@@ -156,17 +187,20 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
 
         reader.parallel(read_whole, wanted)
-        if mode is Mode.PRUNE or (mode is Mode.PLAN and prune_problem(config) is None):
-            declared = {spec.name for spec in config.permission_sets}
-            for name, found in sorted(described.items()):
-                if name in declared:
-                    continue
-                try:
-                    tags[name] = tags_of(clients, ctx, found["PermissionSetArn"])
-                except AwsError as exc:
-                    if not exc.denied:
-                        raise
-                    hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
+
+        def read_tags(name: str) -> None:
+            try:
+                tags[name] = tags_of(clients, ctx, described[name]["PermissionSetArn"])
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
+
+        declared = {spec.name for spec in config.permission_sets}
+        if mode is Mode.DESTROY:  # whose the declared ones are, before anything is deleted
+            reader.parallel(read_tags, sorted(declared & described.keys()))
+        elif mode is Mode.PRUNE or (mode is Mode.PLAN and prune_problem(config) is None):
+            reader.parallel(read_tags, sorted(described.keys() - declared))
         missing: Mapping[str, str | None] = {}
         unchecked_by = None
         if mode in (Mode.PLAN, Mode.PRUNE):
@@ -196,11 +230,19 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             )
         if mode is Mode.DESTROY:
             self._warn_unreadable(diff, part, missing, "it is not deleted")
+            ours = destroyed(config, part)
             for spec in config.permission_sets:
                 if on_management(part, spec.name):
                     diff.errors.append(refused_on_management(spec.name, live.ctx))
-                elif arn := part.arn(spec.name):
-                    diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, arn)))
+                elif spec.name in ours:
+                    diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, ours[spec.name])))
+                elif spec.name in part.hidden:
+                    diff.warnings.append(
+                        f"permission set {spec.name} is not deleted: the caller may not call {part.hidden[spec.name]} "
+                        f"on it, so whose it is is unknown; {KEPT}"
+                    )
+                elif spec.name in part.tags:
+                    diff.notes.append(f"permission set {spec.name} is not deleted: {not_ours(config, part, spec.name)}")
             return diff
         self._warn_unreadable(diff, part, missing, "creating it will fail")
         if part.policies_unchecked:
@@ -218,7 +260,13 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 diff.changes.append(creation(self.name, name, edit, edit.fields()))
                 continue
             owner = desired.owner(current)
-            if owner not in (None, value) and not desired.claim(current):
+            if desired.claim(current):
+                diff.warnings.append(
+                    f"permission set {name} carries {key}={owner}: {owner_of(str(owner))} created it, and this "
+                    f"config takes it over ({key}={value}), so its --prune and destroy may then delete it; if "
+                    f"another config declares {name}, declare it in one config only"
+                )
+            elif owner not in (None, value):
                 diff.warnings.append(
                     f"permission set {name} carries {key}={owner}: another config (or tool) owns it, and this "
                     "config changes it too; declare each permission set in one config only"
