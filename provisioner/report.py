@@ -117,6 +117,8 @@ def render_role(ctx: Context) -> str:
 
 NO_CHANGES = "No changes: IAM Identity Center matches the config."
 NOTHING_TO_DESTROY = "Nothing to destroy: none of what the config declares exists."
+# When what exists is left because it is not this config's (a set another config owns).
+NOTHING_OURS_TO_DESTROY = "Nothing to destroy: what the config declares and exists is not this config's to delete."
 NOTHING_TO_EXPIRE = "Nothing to expire: no assignment the config declares is past its until."
 
 
@@ -141,6 +143,8 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty
         lines.append("")
     if plan.empty and plan.errors:
         lines.append("No changes found in what could be read.")
+    elif plan.empty and when_empty == NOTHING_TO_DESTROY and any(plan.unchanged.values()):
+        lines.append(NOTHING_OURS_TO_DESTROY)
     elif plan.empty:
         lines.append(when_empty)
     else:

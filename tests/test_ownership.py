@@ -259,3 +259,15 @@ def test_destroy_leaves_a_set_whose_owner_it_may_not_read(clients: Any, clock: A
     assert ("permission_set", "Mine") not in [(c.resource, c.key) for c in plan.changes]
     assert [w for w in plan.warnings if w.startswith("permission set Mine is not deleted: the caller may not call")]
     assert result.ok and live_assignments() == {"Mine": 0}
+
+
+def test_destroy_of_only_sets_it_does_not_own_says_why_nothing_is_deleted(aws: realism.State, tmp_path: Path) -> None:
+    assert invoke("apply", "-f", write(tmp_path, team(None, ["ReadOnly"]), "multi-team.yaml"), "--yes").exit_code == 0
+    mine = team("time-bound", ["ReadOnly"])
+    mine["groups"] = []
+    mine["assignments"] = []
+    result = invoke("destroy", "-f", write(tmp_path, mine, "time-bound.yaml"), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to destroy: what the config declares and exists is not this config's to delete." in result.output
+    assert "note: permission set ReadOnly is not deleted" in result.output
+    assert live_assignments() == {"ReadOnly": 2}

@@ -237,11 +237,13 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 elif spec.name in ours:
                     diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, ours[spec.name])))
                 elif spec.name in part.hidden:
+                    diff.unchanged += 1  # left as it is
                     diff.warnings.append(
                         f"permission set {spec.name} is not deleted: the caller may not call {part.hidden[spec.name]} "
                         f"on it, so whose it is is unknown; {KEPT}"
                     )
                 elif spec.name in part.tags:
+                    diff.unchanged += 1
                     diff.notes.append(f"permission set {spec.name} is not deleted: {not_ours(config, part, spec.name)}")
             return diff
         self._warn_unreadable(diff, part, missing, "creating it will fail")
