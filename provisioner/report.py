@@ -54,8 +54,8 @@ def render_change(change: Change[Any], color: bool = False) -> list[str]:
             lines.append(f"      {f.name}:")
             lines.extend(f"          {line}" for line in document_diff(f.old, f.new, color))
         elif change.action is Action.UPDATE and f.name == "tags":
-            parts = [f"-{k}" for k in f.old] + [f"+{k}={v}" for k, v in f.new.items()]
-            lines.append(f"      {label} {' '.join(parts)}")
+            lines.append(f"      {f.name}:")
+            lines.extend(f"          {line}" for line in tag_changes(f.old, f.new))
         elif change.action is Action.UPDATE:
             lines.append(f"      {label} {_value(f.old)} -> {_value(f.new)}")
         elif change.action is Action.DELETE:
@@ -63,6 +63,19 @@ def render_change(change: Change[Any], color: bool = False) -> list[str]:
             lines.append(f"      {label} {_value(f.new if f.old is None else f.old)}")
         else:
             lines.append(f"      {label} {_value(f.new)}")
+    return lines
+
+
+def tag_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """One line per tag: removed (-), added (+), or its value changed, old -> new."""
+    lines = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in new:
+            lines.append(f"- {key}={old[key]}")
+        elif key not in old:
+            lines.append(f"+ {key}={new[key]}")
+        else:
+            lines.append(f"{key}: {_value(old[key])} -> {_value(new[key])}")
     return lines
 
 
@@ -104,6 +117,8 @@ def render_role(ctx: Context) -> str:
 
 NO_CHANGES = "No changes: IAM Identity Center matches the config."
 NOTHING_TO_DESTROY = "Nothing to destroy: none of what the config declares exists."
+# When what exists is left because it is not this config's (a set another config owns).
+NOTHING_OURS_TO_DESTROY = "Nothing to destroy: what the config declares and exists is not this config's to delete."
 NOTHING_TO_EXPIRE = "Nothing to expire: no assignment the config declares is past its until."
 
 
@@ -128,6 +143,8 @@ def render_plan(plan: Plan, ctx: Context | None, color: bool = False, when_empty
         lines.append("")
     if plan.empty and plan.errors:
         lines.append("No changes found in what could be read.")
+    elif plan.empty and when_empty == NOTHING_TO_DESTROY and any(plan.unchanged.values()):
+        lines.append(NOTHING_OURS_TO_DESTROY)
     elif plan.empty:
         lines.append(when_empty)
     else:

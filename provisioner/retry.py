@@ -11,7 +11,7 @@ import bisect
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -21,7 +21,9 @@ from . import quotas
 from .errors import (
     SERVER_CODES,
     THROTTLING_CODES,
+    AwsError,
     Interrupted,
+    ProvisionerError,
     error_code,
     error_reason,
     http_status,
@@ -203,8 +205,11 @@ class Retrier:
     cancel: Cancellation = field(default_factory=Cancellation)
 
     def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        ceiling = min(self.settings.max_delay, self.settings.base_delay * 2 ** (state.attempt_number - 1))
+        return self._backoff(state.attempt_number, state.outcome.exception() if state.outcome else None)
+
+    def _backoff(self, attempt: int, exc: BaseException | None) -> float:
+        """Full jitter under an exponential ceiling, or longer when the error asks for it."""
+        ceiling = min(self.settings.max_delay, self.settings.base_delay * 2 ** (attempt - 1))
         delay = self.rng.uniform(0, ceiling)
         hinted = retry_after(exc) if exc else None
         return max(delay, hinted or 0.0)
@@ -254,6 +259,38 @@ class Retrier:
             reraise=True,
         )
         return retrying(fn)
+
+
+    def settle(self, what: str, write: Callable[[], T], explain: Callable[[AwsError], T | None]) -> T:
+        """`write()`, reading each ConflictException it raises by looking things up.
+
+        A conflict may mean that what it writes is there already (made meanwhile, or by our own
+        attempt whose reply was lost), that another object holds a unique value, or that a write
+        is in flight on the object; its reason may be missing, so it is never taken as "already
+        exists". `explain(exc)` looks: it returns the result when the write is done already,
+        raises a clear error when it never can be, or returns None when nothing explains the
+        conflict; the write is then made again after a backoff, within the conflict time bound
+        (`conflict_deadline`), after which the conflict is raised saying so.
+        """
+        start, attempt = self.clock.now(), 1
+        while True:
+            try:
+                return write()
+            except AwsError as exc:
+                if exc.code != "ConflictException":
+                    raise
+                explained = explain(exc)
+                if explained is not None:
+                    return explained
+                waited = self.clock.now() - start
+                if waited >= self.settings.conflict_deadline:
+                    message = f"{exc.aws_message} (refused for {waited:.0f}s; nothing found explains the conflict)"
+                    raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
+                if self.cancel.cancelled:
+                    raise Interrupted(what) from exc
+                # The botocore error it was translated from carries any RetryAfterSeconds.
+                self.clock.sleep(min(self._backoff(attempt, exc.__cause__), self.settings.conflict_deadline - waited))
+                attempt += 1
 
 
 @dataclass(frozen=True)
@@ -367,6 +404,7 @@ def run_async(
     cancel: Cancellation | None = None,
     cadence: Cadence | None = None,
     conclude: Callable[[list[str]], Mapping[str, Mapping[str, Any]]] | None = None,
+    rounds: Sequence[int] | None = None,
 ) -> list[AsyncOutcome]:
     """Fire requests with at most `limit` outstanding, poll them together, return outcomes.
 
@@ -377,15 +415,18 @@ def run_async(
     times seen; pass one to carry it from round to round). `check` may say only that a
     request ENDED: its slot goes to the next request at once, and `conclude(request_ids)`
     gives the final status objects of those once the next requests are fired. `parallel`
-    maps over a batch of new requests (a thread pool's map overlaps their round trips). A
-    request still IN_PROGRESS `settings.timeout` seconds after it was fired is reported as
-    TIMEOUT; no new request is fired after that, and the rest are SKIPPED. Once `cancel` is
+    maps over a batch of new requests (a thread pool's map overlaps their round trips).
+    `rounds[i]` is the round of `items[i]` (in order; None: one round): a round is fired only
+    once no request of the rounds before it is IN_PROGRESS (AWS refuses a second provisioning
+    of a set while one runs). A request still IN_PROGRESS `settings.timeout` seconds after it
+    was fired is reported as TIMEOUT, with the error of the last status read if it failed; no
+    new request is fired after that, and the rest, of every round, are SKIPPED. Once `cancel` is
     set, nothing more is fired (NOT_STARTED) and the requests in flight are polled for
     `settings.interrupt_grace` seconds more (UNKNOWN if still IN_PROGRESS then). A failed
     request does not stop the others. `progress(finished, total)` is told as each request
     ends; one cut short by the cancellation (NOT_STARTED, UNKNOWN) has not.
     """
-    from .errors import AccessError, ProvisionerError, is_denied
+    from .errors import AccessError, is_denied
 
     cancel = cancel or Cancellation()
     cadence = cadence or Cadence(settings.first_delay, settings.min_interval)
@@ -398,6 +439,10 @@ def run_async(
     done = 0
     timed_out = False
     grace_ends: float | None = None
+    # Why the last look (or the last try to tell how requests ended) failed, if it did: said
+    # with the outcomes it leaves unknown, else a TIMEOUT hides a status read that kept failing.
+    look_failed: ProvisionerError | None = None
+    tell_failed: ProvisionerError | None = None
 
     def finish(index: int, outcome: AsyncOutcome) -> None:
         nonlocal done
@@ -429,12 +474,14 @@ def run_async(
         """Settle the requests that ENDED with what `conclude` says of them. If it cannot say,
         they are asked about again next round; once the run is cancelled, or after the
         timeout, their outcome is UNKNOWN."""
+        nonlocal tell_failed
         try:
             told = conclude(list(ended)) if conclude is not None else {}
+            tell_failed = None
         except AccessError:
             raise
-        except ProvisionerError:
-            told = {}
+        except ProvisionerError as exc:
+            told, tell_failed = {}, exc
         for request_id, status in told.items():
             if (flight := ended.pop(request_id, None)) is not None:
                 settle(flight.index, status)
@@ -444,7 +491,11 @@ def run_async(
                 del ended[request_id]
                 finish(
                     flight.index,
-                    AsyncOutcome(UNKNOWN, "it ended, but whether it succeeded could not be read", request_id),
+                    AsyncOutcome(
+                        UNKNOWN,
+                        "it ended, but whether it succeeded could not be read" + _last_error(tell_failed),
+                        request_id,
+                    ),
                 )
         if ended and not inflight:
             clock.sleep(cadence.spacing())  # before asking again
@@ -454,9 +505,14 @@ def run_async(
         if cancel.cancelled and grace_ends is None:
             grace_ends = clock.now() + settings.interrupt_grace
 
+    current = rounds[0] if rounds else 0  # the round being fired
     while queue or inflight or ended:
         batch: list[int] = []
         while queue and not timed_out and not cancel.cancelled and len(inflight) + len(batch) < limit:
+            if rounds and rounds[queue[-1]] != current:
+                if inflight or batch:
+                    break  # the next round waits for this one
+                current = rounds[queue[-1]]
             batch.append(queue.pop())
         results = parallel(try_fire, batch)
         # A batch is fired together and looked at together, from when its last call ended:
@@ -504,10 +560,11 @@ def run_async(
         last_look = now = clock.now()
         try:
             finished = check(list(inflight))
+            look_failed = None
         except AccessError:
             raise
-        except ProvisionerError:
-            finished = None  # a look that failed tells nothing: the next one looks again
+        except ProvisionerError as exc:
+            finished, look_failed = None, exc  # a look that failed tells nothing: the next one looks again
         for request_id, flight in list(inflight.items()):
             status = finished.get(request_id) if finished is not None else None
             if status is not None:
@@ -530,7 +587,10 @@ def run_async(
             if now >= grace_ends:
                 for request_id in list(inflight):
                     flight = inflight.pop(request_id)
-                    finish(flight.index, AsyncOutcome(UNKNOWN, "interrupted while IN_PROGRESS", request_id))
+                    finish(
+                        flight.index,
+                        AsyncOutcome(UNKNOWN, "interrupted while IN_PROGRESS" + _last_error(look_failed), request_id),
+                    )
             continue
         if any(now - flight.fired >= settings.timeout for flight in inflight.values()):
             timed_out = True
@@ -541,8 +601,13 @@ def run_async(
                     AsyncOutcome(
                         "TIMEOUT",
                         f"still IN_PROGRESS after {settings.timeout:g}s; it may still finish: "
-                        "run plan later, or raise --poll-timeout",
+                        "run plan later, or raise --poll-timeout" + _last_error(look_failed),
                         request_id,
                     ),
                 )
     return [o if o is not None else AsyncOutcome("SKIPPED") for o in outcomes]
+
+
+def _last_error(error: ProvisionerError | None) -> str:
+    """The failure of the last status read, for an outcome it leaves unknown."""
+    return "" if error is None else f" (the last status read failed: {error})"

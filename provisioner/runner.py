@@ -18,13 +18,13 @@ from typing import Any
 
 from . import context, quotas, retry
 from .aws import Clients
-from .config import Config
+from .config import Config, prune_problem
 from .context import Context
 from .errors import AccessError, AwsAccessError, AwsError, Interrupted, ProvisionerError, is_denied
 from .kinds import KINDS, dependency_order
 from .kinds.base import Diff, Env, Ids, Kind, LiveState, Mode, Reader, reader
 from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, KindName, Outcome, Plan
-from .retry import AsyncOutcome, Cadence, Mapper, PollSettings, run_async, sequential
+from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
 
 Progress = Callable[[str, int, int], None]
 INTERRUPTED = {retry.NOT_STARTED: NOT_STARTED, retry.UNKNOWN: UNKNOWN}
@@ -94,10 +94,15 @@ class Runner:
         plan = Plan(context={"config": self.config.name, "ownership_tag": {"key": key, "value": value}})
         if mode is not Mode.DESTROY:
             plan.warnings += self.config.warnings
+        prunable: list[str] = []
         with self._naming_the_caller():
             self.live = live = read(self.order, self._reader(), self.config, mode)
             for kind in self.order:
-                self._add(plan, kind, kind.diff(self.config, live, mode))
+                diff = kind.diff(self.config, live, mode)
+                self._add(plan, kind, diff)
+                prunable += [f"{kind.name.label} {key}" for key in diff.prunable]
+        if prunable:
+            plan.notes.append(prunable_note(prunable, self.config))
         planned = list(dict((c.ref, c) for c in plan.changes).values())  # one change an object, whoever found it
         plan.changes = [replace(c, requires=c.requires | _dependents_first(c, planned)) for c in planned]
         # Creates and edits in dependency order; deletions after them, the other way round
@@ -176,6 +181,15 @@ class Runner:
                 return list(pool.map(fn, items))
 
         return parallel
+
+
+def prunable_note(prunable: list[str], config: Config) -> str:
+    """The note of a plan without prune on what --prune would delete (a few named)."""
+    shown = ", ".join(prunable[:5]) + (f" and {len(prunable) - 5} more" if len(prunable) > 5 else "")
+    where = "plan --prune shows them" if prune_problem(config) is None else (
+        "--prune deletes them once the config has a name (a top-level name:)"
+    )
+    return f"{len(prunable)} object(s) this config owns are not declared ({shown}): {where}"
 
 
 class _Apply:
@@ -310,39 +324,23 @@ class _Apply:
         return Outcome(change, True, detail or "")
 
     def _asynchronous(self, kind: Kind[Any, Any], changes: list[Change[Any]]) -> None:
-        """Fire and poll, within the kind's limit of outstanding requests, round by round;
-        after a round with a timeout, nothing more is fired."""
-        finished, timed_out = 0, False
-        if self.runner.progress is not None and changes:
-            self.runner.progress(_phase(kind, changes), 0, len(changes))
-        # What one round learns of the completion times paces the next.
-        poll = self.runner.settings.poll
-        cadence = Cadence(poll.first_delay, poll.min_interval)
-        for batch in kind.batches(changes):
-            if timed_out:
-                results = [AsyncOutcome("SKIPPED", "not started: earlier requests timed out")] * len(batch)
-            else:
-                results = self._round(kind, batch, finished, len(changes), cadence)
-            timed_out = timed_out or any(r.status == "TIMEOUT" for r in results)
-            outcomes = _outcomes(batch, results)
-            finished += sum(not o.interrupted for o in outcomes)  # Ctrl-C's are not finished
-            self.record(outcomes)
-        if self.runner.progress is not None and changes:  # rounds skipped after a timeout end too
-            self.runner.progress(_phase(kind, changes), finished, len(changes))
-
-    def _round(
-        self, kind: Kind[Any, Any], batch: list[Change[Any]], offset: int, total: int, cadence: Cadence
-    ) -> list[AsyncOutcome]:
+        """Fire and poll, within the kind's limit of outstanding requests, in the kind's rounds
+        (after a timeout, nothing more is fired: run_async says so for every round)."""
+        if not changes:
+            return
         runner, env, report = self.runner, self.env, self.runner.progress
-        action = batch[0].action if batch else Action.CREATE
+        batches = kind.batches(changes)
+        ordered = [change for batch in batches for change in batch]
+        phase, action = _phase(kind, ordered), ordered[0].action
         progress = None
         if report is not None:
+            report(phase, 0, len(ordered))
 
-            def progress(n: int, _: int) -> None:  # over every round, not this one
-                report(_phase(kind, batch), offset + n, total)
+            def progress(n: int, total: int) -> None:
+                report(phase, n, total)
 
-        return run_async(
-            batch,
+        results = run_async(
+            ordered,
             fire=self._named(lambda change: kind.fire(change, env)),
             check=lambda request_ids: kind.check(request_ids, env, action),
             conclude=lambda request_ids: kind.conclude(request_ids, env, action),
@@ -352,8 +350,9 @@ class _Apply:
             settings=runner.settings.poll,
             progress=progress,
             cancel=runner.clients.cancel,
-            cadence=cadence,
+            rounds=[number for number, batch in enumerate(batches) for _ in batch],
         )
+        self.record(_outcomes(ordered, results))
 
 
 def _phase(kind: Kind[Any, Any], changes: list[Change[Any]]) -> str:

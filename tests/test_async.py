@@ -172,6 +172,29 @@ def test_requests_that_ended_give_their_slots_before_their_outcome_is_read() -> 
     assert len(concluded) <= 5 and sum(int(e.split()[1]) for e in concluded) == 60  # one per wave at most
 
 
+def test_a_round_is_fired_once_the_round_before_it_has_ended() -> None:
+    clock = FakeClock()
+    aws = Timed(clock, took=lambda n: 5.0)
+    fired: dict[int, float] = {}
+
+    def fire(item: int) -> Mapping[str, Any]:
+        fired[item] = clock.now()
+        return aws.fire(item)
+
+    outcomes = run_async([0, 1, 2], fire, aws.check, 15, clock, PollSettings(), rounds=[0, 0, 1])
+    assert all(o.ok for o in outcomes)
+    assert fired[0] == fired[1] == 0 and fired[2] >= 5.0
+
+
+def test_after_a_timeout_no_later_round_is_fired() -> None:
+    clock = FakeClock()
+    aws = Timed(clock, took=lambda n: 10_000.0)
+    outcomes = run_async([0, 1, 2], aws.fire, aws.check, 15, clock, PollSettings(timeout=60), rounds=[0, 1, 2])
+    assert [o.status for o in outcomes] == ["TIMEOUT", "SKIPPED", "SKIPPED"]
+    assert list(aws.ends) == ["r0"]
+    assert outcomes[1].reason == "not started: earlier requests timed out"
+
+
 def test_an_apply_polls_its_one_request_at_a_growing_pace(clients: Clients, clock: FakeClock) -> None:
     def takes(seconds: float) -> None:  # every call takes 10 ms of the fake clock
         clock.t += seconds
@@ -397,6 +420,30 @@ def test_a_failed_status_read_is_looked_at_again_next_round() -> None:
     fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
     outcomes = run_async(list(range(5)), fire, check, 15, clock, PollSettings())
     assert [o.status for o in outcomes] == ["SUCCEEDED"] * 5 and len(looks) == 4
+
+
+def test_a_timeout_says_why_the_status_could_not_be_read() -> None:
+    def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        raise AwsError("ThrottlingException", "Rate exceeded", "ListAccountAssignmentCreationStatus")
+
+    fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
+    [outcome] = run_async([1], fire, check, 15, FakeClock(), PollSettings(timeout=60))
+    assert outcome.status == "TIMEOUT" and "still IN_PROGRESS after 60s" in outcome.reason
+    assert "ListAccountAssignmentCreationStatus: ThrottlingException: Rate exceeded" in outcome.reason
+
+
+def test_a_timeout_after_a_status_read_that_worked_blames_no_error() -> None:
+    looks: list[int] = []
+
+    def check(request_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        looks.append(1)
+        if len(looks) == 1:
+            raise AwsError("ThrottlingException", "Rate exceeded", "ListAccountAssignmentCreationStatus")
+        return {}
+
+    fire = lambda item: {"Status": "IN_PROGRESS", "RequestId": f"r{item}"}  # noqa: E731
+    [outcome] = run_async([1], fire, check, 15, FakeClock(), PollSettings(timeout=60))
+    assert outcome.status == "TIMEOUT" and "Throttling" not in outcome.reason
 
 
 def test_denied_status_read_still_stops_the_run() -> None:

@@ -486,11 +486,26 @@ def test_an_inline_policy_at_the_role_limit_passes() -> None:
     assert len(config_module.canonical_policy(config.permission_sets[0].inline_policy)) == 10240
 
 
+# Real ones: the plan asks IAM whether the policies it would attach exist.
+AWS_MANAGED = [
+    "ReadOnlyAccess",
+    "PowerUserAccess",
+    "IAMFullAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonEC2ReadOnlyAccess",
+    "job-function/ViewOnlyAccess",
+    "job-function/Billing",
+    "AWSSSOMasterAccountAdministrator",
+    "AWSSSOMemberAccountAdministrator",
+    "AWSSSODirectoryAdministrator",
+]
+
+
 @pytest.mark.parametrize(("count", "warned"), [(10, False), (11, True)])
 def test_more_managed_policies_than_iam_allows_a_role_is_a_plan_warning(
     clients: Clients, count: int, warned: bool
 ) -> None:
-    doc = with_change("permission_sets.0.managed_policies", [f"Policy{i}" for i in range(count - 1)])
+    doc = with_change("permission_sets.0.managed_policies", AWS_MANAGED[: count - 1])
     doc["permission_sets"][0]["customer_managed_policies"] = [{"name": "Mine"}]
     config = config_module.parse(doc, "cfg.yaml")
     plan = Runner(clients, config, run_settings()).plan()

@@ -164,3 +164,26 @@ def test_destroy_interrupted_among_assignment_deletions_leaves_the_set_not_start
     result = runner.apply(runner.plan_destroy())
     outcome = next(o for o in result.outcomes if o.change.resource == "permission_set")
     assert result.interrupted and outcome.status == NOT_STARTED, outcome.to_json()
+
+
+def test_destroy_lists_the_memberships_that_go_with_a_user(clients: Any, clock: Any) -> None:
+    """ana, whom the config declares in Ops, was also added by hand to Finance, a group the
+    config does not name: deleting ana removes that membership too, and the plan says so."""
+    import boto3
+
+    plan_and_apply(clients, parse(TEAM))
+    ids = boto3.client("identitystore", region_name=REGION)
+    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
+    finance = ids.create_group(IdentityStoreId=store, DisplayName="Finance")["GroupId"]
+    ana = ids.get_user_id(
+        IdentityStoreId=store,
+        AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": "ana"}},
+    )["UserId"]
+    ids.create_group_membership(IdentityStoreId=store, GroupId=finance, MemberId={"UserId": ana})
+    runner = Runner(make_clients(clock), parse(TEAM), run_settings())
+    plan = runner.plan_destroy()
+    memberships = {c.key: {f.name: f.new for f in c.fields} for c in plan.changes if c.resource == "membership"}
+    assert memberships == {"ana in Ops": {}, "ana in Finance": {"reason": "not in the config"}}
+    assert runner.apply(plan).ok
+    found = inventory()
+    assert (found["users"], found["groups"], found["memberships"]) == (0, 1, 0)

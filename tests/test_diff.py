@@ -3,8 +3,11 @@ AWS, moto or clients, on live states written by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
+
+import pytest
 
 from provisioner.context import Context
 from provisioner.kinds import assignments, groups, memberships, permission_sets, provisioning, users
@@ -118,8 +121,42 @@ def test_a_tag_only_edit_does_not_change_the_roles() -> None:
     assert not change.payload.changes_roles
 
 
+@pytest.mark.parametrize(
+    ("tags", "shown"),
+    [
+        ({"team": "product"}, {"old": {"team": "other"}, "new": {"team": "product"}}),
+        # The config may set the ownership tag itself: a change of its value is a tag's too.
+        (
+            {"team": "other", "managed-by": "provisioner:other"},
+            {"old": {"managed-by": "provisioner"}, "new": {"managed-by": "provisioner:other"}},
+        ),
+    ],
+)
+def test_a_changed_tag_value_shows_the_value_it_had(tags: dict[str, str], shown: dict[str, Any]) -> None:
+    doc = {**CONFIG, "permission_sets": [{**CONFIG["permission_sets"][0], "tags": tags}]}
+    live_set = replace(POWER_SET, tags={"managed-by": "provisioner", "team": "other"})
+    [change] = permission_sets.KIND.diff(parse(doc), live(power=live_set), Mode.PLAN).changes
+    assert change.to_json()["fields"] == {"tags": shown}
+    assert [type(op).__name__ for op in change.payload.operations] == ["Tag"]
+
+
+def test_a_claim_and_a_tag_change_are_one_tagging() -> None:
+    doc = {**CONFIG, "name": "team-a", "permission_sets": [{**CONFIG["permission_sets"][0], "tags": {"team": "a"}}]}
+    live_set = replace(POWER_SET, tags={"managed-by": "provisioner", "team": "other", "aws:cloudformation:x": "y"})
+    [change] = permission_sets.KIND.diff(parse(doc), live(power=live_set), Mode.PLAN).changes
+    [tag] = change.payload.operations
+    assert tag.tags == {"team": "a", "managed-by": "provisioner:team-a"}
+    assert change.to_json()["fields"] == {
+        "tags": {"old": {"team": "other"}, "new": {"team": "a"}},
+        "owner": {"old": "provisioner", "new": "provisioner:team-a"},
+    }
+
+
 def test_destroy_deletes_what_exists_in_reverse_and_leaves_the_rest() -> None:
     state, config = live(OPS, ANA, member=True, power=POWER_SET, assigned=True), parse(CONFIG)
+    # Power carries this config's ownership tag (read to destroy): it created it.
+    ours = replace(state.get(permission_sets.KIND), tags={"Power": dict([config.ownership])})
+    state = state.with_part(permission_sets.KIND.name, ours)
     deleted = {
         kind.name.value: [c.key for c in kind.diff(config, state, Mode.DESTROY).changes]
         for kind in (groups.KIND, users.KIND, memberships.KIND, permission_sets.KIND, assignments.KIND)

@@ -255,3 +255,95 @@ def test_export_of_sets_of_different_owners_has_no_name_and_says_why(aws: realis
     ), result.stderr
     _, only_a = exported(tmp_path, "--permission-set", "DeployA")
     assert only_a["name"] == "team-a"
+def test_claiming_a_set_of_a_config_without_a_name_is_a_warning(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(team(None, ["ReadOnly"])))
+    plan = Runner(make_clients(clock), parse(team("time-bound", ["ReadOnly"])), run_settings()).plan()
+    assert [c.key for c in plan.changes if c.resource == "permission_set"] == ["ReadOnly"]
+    assert (
+        "permission set ReadOnly carries managed-by=provisioner: a config without a name created it, and this config "
+        "takes it over (managed-by=provisioner:time-bound), so its --prune and destroy may then delete it; if "
+        "another config declares ReadOnly, declare it in one config only" in plan.warnings
+    )
+
+
+def destroy(doc: dict[str, Any], clock: Any) -> tuple[Any, Any]:
+    runner = Runner(make_clients(clock), parse(doc), run_settings())
+    plan = runner.plan_destroy()
+    return plan, runner.apply(plan)
+
+
+@pytest.mark.parametrize(
+    ("owner", "why"),
+    [
+        (
+            "team-b",
+            "it carries managed-by=provisioner:team-b: another config (provisioner:team-b) owns it, not this config "
+            "(managed-by=provisioner:team-a)",
+        ),
+        (
+            None,
+            "it carries managed-by=provisioner: a config without a name owns it, not this config "
+            "(managed-by=provisioner:team-a)",
+        ),
+        ("by hand", "it has no managed-by tag (it existed before a config adopted it), so no config owns it"),
+    ],
+    ids=["another config", "a config without a name", "made by hand"],
+)
+def test_destroy_never_deletes_a_set_this_config_does_not_own(
+    clients: Any, clock: Any, owner: str | None, why: str
+) -> None:
+    """team-a declares Shared, which another config (or a person) made and assigned."""
+    if owner == "by hand":
+        sso = boto3.client("sso-admin", region_name=REGION)
+        instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+        sso.create_permission_set(InstanceArn=instance, Name="Shared", SessionDuration="PT1H")
+    plan_and_apply(clients, parse(team(None if owner == "by hand" else owner, ["Shared"])))
+    plan, result = destroy(team("team-a", ["Shared"]), clock)
+    assert [c for c in plan.changes if c.resource in ("permission_set", "assignment")] == []
+    assert (
+        f"permission set Shared is not deleted: {why}; only the assignments the config declares on it are deleted"
+        in plan.notes
+    )
+    assert result.ok and live_assignments() == {"Shared": 2}
+
+
+def test_destroy_deletes_only_its_own_assignments_of_a_set_it_does_not_own(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(team("team-b", ["Shared"])))
+    mine = team("team-a", ["Shared"])
+    mine["assignments"][0]["accounts"] = ["current"]
+    plan_and_apply(make_clients(clock), parse(mine))
+    assert live_assignments() == {"Shared": 3}
+    plan, result = destroy(mine, clock)
+    assert [(c.resource, c.key) for c in plan.changes if c.resource in ("permission_set", "assignment")] == [
+        ("assignment", "group team-a-people -> Shared on 123456789012")
+    ]
+    assert result.ok and live_assignments() == {"Shared": 2}
+
+
+def test_destroy_deletes_the_sets_this_config_owns_with_every_assignment(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(team("team-a", ["Mine"])))
+    plan_and_apply(make_clients(clock), parse(team("team-b", ["Mine"])))  # declares it too: not its owner
+    plan, result = destroy(team("team-a", ["Mine"]), clock)
+    assert result.ok and ("permission_set", "Mine") in [(c.resource, c.key) for c in plan.changes]
+    assert live_assignments() == {}
+
+
+def test_destroy_leaves_a_set_whose_owner_it_may_not_read(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(team("team-a", ["Mine"])))
+    realism.configure(refuse={"ListTagsForResource": ("AccessDeniedException", "not authorized")})
+    plan, result = destroy(team("team-a", ["Mine"]), clock)
+    assert ("permission_set", "Mine") not in [(c.resource, c.key) for c in plan.changes]
+    assert [w for w in plan.warnings if w.startswith("permission set Mine is not deleted: the caller may not call")]
+    assert result.ok and live_assignments() == {"Mine": 0}
+
+
+def test_destroy_of_only_sets_it_does_not_own_says_why_nothing_is_deleted(aws: realism.State, tmp_path: Path) -> None:
+    assert invoke("apply", "-f", write(tmp_path, team(None, ["ReadOnly"]), "multi-team.yaml"), "--yes").exit_code == 0
+    mine = team("time-bound", ["ReadOnly"])
+    mine["groups"] = []
+    mine["assignments"] = []
+    result = invoke("destroy", "-f", write(tmp_path, mine, "time-bound.yaml"), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to destroy: what the config declares and exists is not this config's to delete." in result.output
+    assert "note: permission set ReadOnly is not deleted" in result.output
+    assert live_assignments() == {"ReadOnly": 2}

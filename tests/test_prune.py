@@ -156,3 +156,45 @@ def test_an_absent_user_in_a_declared_group_is_removed_from_it_once(clients: Any
     assert runner.live is not None
     keys = [c.key for c in memberships.KIND.diff(parse(doc), runner.live, Mode.PRUNE).changes]
     assert sorted(keys) == ["bo in Dev", "bo in Ops"]
+
+
+def dropped(doc: dict[str, Any]) -> dict[str, Any]:
+    """BASE without DevPower (and its assignment), with bo under absent: (and out of the config)."""
+    doc = copy.deepcopy(doc)
+    doc["users"] = doc["users"][:1]
+    doc["permission_sets"] = doc["permission_sets"][:1]
+    doc["assignments"] = doc["assignments"][:1]
+    doc["absent"] = {"users": ["bo"]}
+    return doc
+
+
+def test_a_plan_without_prune_notes_what_prune_would_delete(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    plan = Runner(make_clients(clock), parse(dropped(BASE)), run_settings()).plan()
+    assert not [c for c in plan.changes if c.action is Action.DELETE]
+    assert (
+        "2 object(s) this config owns are not declared (user bo, permission set DevPower): plan --prune shows them"
+        in plan.notes
+    )
+    pruning = Runner(make_clients(clock), parse(dropped(BASE)), run_settings()).plan(prune=True)
+    assert {("user", "bo"), ("permission_set", "DevPower")} <= {
+        (c.resource, c.key) for c in pruning.changes if c.action is Action.DELETE
+    }
+
+
+def test_a_plan_notes_nothing_to_prune_when_nothing_is_left(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    prune(dropped(BASE), clock)
+    plan = Runner(make_clients(clock), parse(dropped(BASE)), run_settings()).plan()
+    assert plan.empty and not [n for n in plan.notes if "not declared" in n]
+
+
+def test_a_config_without_a_name_is_told_prune_needs_one(clients: Any, clock: Any) -> None:
+    unnamed = {key: value for key, value in BASE.items() if key != "name"}
+    plan_and_apply(clients, parse(unnamed))
+    plan = Runner(make_clients(clock), parse(dropped(unnamed)), run_settings()).plan()
+    # Its sets are every unnamed config's: only the absent user is counted.
+    assert (
+        "1 object(s) this config owns are not declared (user bo): --prune deletes them once the config has a "
+        "name (a top-level name:)" in plan.notes
+    )

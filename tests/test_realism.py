@@ -539,6 +539,18 @@ def test_a_large_directory_comes_before_what_the_store_held(instance: Any, synce
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("key", ["aws:cloudformation:stack-name", "AWS:Team"])
+def test_tags_aws_puts_on_cannot_be_changed_or_removed(instance: Any, key: str) -> None:
+    ps = new_set(instance)
+    realism.STATE.tags[ps] = {key: "made by AWS"}  # as CloudFormation leaves a set it made
+    tag = [{"Key": key, "Value": "x"}]
+    assert code(lambda: sso().tag_resource(InstanceArn=instance[0], ResourceArn=ps, Tags=tag)) == "ValidationException"
+    assert code(lambda: sso().untag_resource(InstanceArn=instance[0], ResourceArn=ps, TagKeys=[key])) == (
+        "ValidationException"
+    )
+    assert realism.STATE.tags[ps] == {key: "made by AWS"}
+
+
 def test_aws_managed_policies_are_found_by_their_path(instance: Any) -> None:
     ps = new_set(instance)
 
@@ -549,6 +561,17 @@ def test_aws_managed_policies_are_found_by_their_path(instance: Any) -> None:
 
     attach("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
     assert code(lambda: attach("arn:aws:iam::aws:policy/ViewOnlyAccess")) == "ResourceNotFoundException"
+
+
+def test_iam_finds_the_aws_managed_policies_sso_admin_attaches(aws: realism.State) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    found = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")["Policy"]
+    assert (found["PolicyName"], found["Path"]) == ("ViewOnlyAccess", "/job-function/")
+    for wrong in ("arn:aws:iam::aws:policy/ViewOnlyAccess", "arn:aws:iam::aws:policy/PowerUserAcess"):
+        assert code(lambda: iam.get_policy(PolicyArn=wrong)) == "NoSuchEntity"  # noqa: B023
+    pages = iam.get_paginator("list_policies").paginate(Scope="AWS")
+    names = {p["PolicyName"] for page in pages for p in page["Policies"]}
+    assert {"PowerUserAccess", "ViewOnlyAccess", "AWSSSOMasterAccountAdministrator"} <= names
 
 
 def test_a_set_created_without_a_duration_has_one_hour(instance: Any) -> None:

@@ -17,6 +17,22 @@ from tests import realism
 from tests.conftest import REGION
 
 
+def test_tag_changes_show_each_tag_and_the_value_it_had() -> None:
+    change = Change(
+        KindName.PERMISSION_SET,
+        Action.UPDATE,
+        "Dev",
+        None,
+        (FieldChange("tags", {"team": "other", "extra": "x"}, {"team": "product", "env": "prod"}),),
+    )
+    assert render_change(change)[1:] == [
+        "      tags:",
+        "          + env=prod",
+        "          - extra=x",
+        '          team: "other" -> "product"',
+    ]
+
+
 def large_policy(changed: int | None = None) -> dict[str, Any]:
     """About 10 KB of compact JSON, 75 statements (near the 10,240 an inline policy may hold);
     statement `changed` gets another action."""

@@ -282,6 +282,30 @@ def test_tag_only_edit_is_not_provisioned(clients: Clients, clock: Any) -> None:
     assert stale_accounts("PowerUser") == []
 
 
+def test_a_tag_changed_out_of_band_shows_its_old_value_and_converges_in_one_tagging(
+    clients: Clients, clock: Any
+) -> None:
+    plan_and_apply(clients, parse(FULL))
+    drift("tags")  # team=other over team=platform, and extra=x
+    second = make_clients(clock)
+    plan, result, _ = plan_and_apply(second, parse(FULL))
+    [change] = plan.changes
+    assert change.to_json()["fields"] == {"tags": {"old": {"team": "other", "extra": "x"}, "new": {"team": "platform"}}}
+    assert result.ok and second.log.writes() == {"sso-admin:TagResource": 1, "sso-admin:UntagResource": 1}
+    assert sso().list_tags_for_resource(InstanceArn=instance()[0], ResourceArn=permission_set_arn("PowerUser"))[
+        "Tags"
+    ] == [{"Key": "managed-by", "Value": "provisioner"}, {"Key": "team", "Value": "platform"}]
+    plan2, writes = second_run_writes(parse(FULL), clock)
+    assert plan2.empty and writes == {}
+
+
+def test_tags_aws_put_on_a_set_are_left_on_it(clients: Clients, clock: Any) -> None:
+    plan_and_apply(clients, parse(FULL))
+    realism.STATE.tags[permission_set_arn("PowerUser")]["aws:cloudformation:stack-name"] = "identity"
+    plan, writes = second_run_writes(parse(FULL), clock)
+    assert plan.empty and writes == {}
+
+
 def test_unprovisioned_set_is_not_provisioned(clients: Clients, clock: Any) -> None:
     doc = json.loads(json.dumps(FULL))
     doc["assignments"] = []

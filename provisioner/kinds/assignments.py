@@ -454,10 +454,15 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         wanted = desired_assignments(config, live.ctx, part.resolved, live.now)
         sets = declared_sets(config, live)
         if mode is Mode.DESTROY:
-            # Every assignment of the declared sets: AWS refuses to delete a set while it has any.
+            # Every assignment of the sets it deletes (AWS refuses to delete a set while it has
+            # any); of the sets it leaves, only the declared ones.
             declared = set(wanted)
+            deleted = permission_sets.destroyed(config, live.get(permission_sets.KIND))
             for assignment in names.named(part.rows):
-                diff.changes.append(self._deletion(assignment, "" if assignment in declared else NOT_DECLARED))
+                if assignment in declared:
+                    diff.changes.append(self._deletion(assignment, ""))
+                elif assignment.permission_set in deleted:
+                    diff.changes.append(self._deletion(assignment, NOT_DECLARED))
             return diff
         creates = []
         for assignment in wanted:

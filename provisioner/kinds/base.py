@@ -161,6 +161,9 @@ class Diff(Generic[P]):
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Without prune: the keys of the objects this config owns and does not declare, which
+    # --prune would delete (the runner notes how many).
+    prunable: list[str] = field(default_factory=list)
 
 
 class Kind(Generic[L, P]):

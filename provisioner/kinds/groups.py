@@ -17,7 +17,6 @@ from .identities import (
     PrincipalKind,
     create_or_adopt,
     delete,
-    settle_conflicts,
     unexplained,
 )
 
@@ -106,7 +105,7 @@ class GroupKind(PrincipalKind[GroupSpec]):
         def update() -> None:
             api.call(lambda c: c.update_group(IdentityStoreId=store, GroupId=group_id, Operations=[operation]))
 
-        return settle_conflicts(env.clients, update, unexplained)
+        return env.clients.retrier.settle("identitystore", update, unexplained)
 
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
         """Every group (those of `--group` only), an identity provider's marked external."""

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from ..aws import Clients, Page
 
 NOT_FOUND = ("ResourceNotFoundException",)
-# How often a write refused with a ConflictException that nothing explains is made at most.
-CONFLICT_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -124,36 +122,6 @@ def delete(call: Callable[[], object | None]) -> str | None:
     return "already gone" if call() is None else None
 
 
-def settle_conflicts(
-    clients: Clients, write: Callable[[], str | None], explain: Callable[[AwsError], str | None]
-) -> str | None:
-    """Run an identity store write; read a ConflictException by looking things up.
-
-    A conflict means a unique value is taken or the object was being modified concurrently,
-    and its Reason may be missing (the model documents it for KMS errors only), so it is never
-    taken as "already exists". `explain(exc)` looks the natural key up: it returns the detail
-    to report when the object is already there (adopted), raises a clear error when another
-    object holds a unique value, or returns None when nothing explains the conflict; the write
-    is then made again after a pause. (A conflict whose Reason says CONCURRENT_MODIFICATION was
-    already retried as transient, waiting as long as it asked.)
-    """
-    attempt = 1
-    while True:
-        try:
-            return write()
-        except AwsError as exc:
-            if exc.code != "ConflictException":
-                raise
-            detail = explain(exc)
-            if detail is not None:
-                return detail
-            if attempt >= CONFLICT_ATTEMPTS:
-                message = f"{exc.aws_message} (refused {attempt} times; nothing in the identity store explains it)"
-                raise AwsError(exc.code, message, exc.operation, exc.request_id, exc.reason, exc.service) from exc
-            clients.clock.sleep(2.0 ** (attempt - 1))
-            attempt += 1
-
-
 def unexplained(exc: AwsError) -> None:
     """For writes where no unique value can be at stake: a conflict is a concurrent change."""
     return None
@@ -168,8 +136,9 @@ def create_or_adopt(
     `refuse` raise a clear error when another object holds a unique value."""
     from .base import ADOPTED
 
-    def write() -> None:
+    def write() -> str | None:
         record(create())
+        return None
 
     def explain(exc: AwsError) -> str | None:
         found = lookup()
@@ -179,7 +148,7 @@ def create_or_adopt(
         record(found)
         return ADOPTED
 
-    return settle_conflicts(clients, write, explain)
+    return clients.retrier.settle("identitystore", write, explain)
 
 
 def external_ids(groups: Directory, users: Directory, marked: Iterable[tuple[Directory, str]]) -> set[str]:
@@ -277,7 +246,7 @@ class PrincipalKind(Kind[Directory, S]):
     def read_principals(
         self, reader: Reader, config: Config, mode: Mode, watch: Callable[[Principal], None] | None = None
     ) -> Directory:
-        """The ones the run needs (declared; with prune, also absent): the listing while it is
+        """The ones the run needs (declared, and absent: prune deletes them, a plan notes them): the listing while it is
         cheaper (see `Listing`), then a lookup of each still missing. Export lists every one.
         `watch` is shown each principal read."""
         store, api = reader.ctx.identity_store_id, reader.clients.identitystore
@@ -285,7 +254,7 @@ class PrincipalKind(Kind[Directory, S]):
         if mode is Mode.EXPORT:
             return read_directory((item for page in pages for item in page.items), self.id_key, self.natural_key)
         wanted = {name for name, _, _ in self.specs(config)} | (
-            set(self.absent(config)) if mode is Mode.PRUNE else set()
+            set(self.absent(config)) if mode in (Mode.PLAN, Mode.PRUNE) else set()
         )
         found: dict[str, Principal] = {}
         seen: dict[str, str] = {}
@@ -353,11 +322,15 @@ class PrincipalKind(Kind[Directory, S]):
                 diff.unchanged += 1
             else:
                 diff.changes.append(Change(self.name, Action.UPDATE, name, spec, tuple(changed)))
-        if mode is Mode.PRUNE:
-            for name in self.absent(config):
-                found = directory.get(name)
-                if found is not None and found.from_idp:
-                    diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
-                elif found is not None:
-                    diff.changes.append(Change(self.name, Action.DELETE, name, self.gone(name, found)))
+        for name in self.absent(config):
+            found = directory.get(name)
+            if found is None:
+                continue
+            if mode is not Mode.PRUNE:
+                if not found.from_idp:
+                    diff.prunable.append(name)  # the plan notes that --prune deletes it
+            elif found.from_idp:
+                diff.notes.append(left_to_idp(self.name, name, NOT_DELETED))
+            else:
+                diff.changes.append(Change(self.name, Action.DELETE, name, self.gone(name, found)))
         return diff

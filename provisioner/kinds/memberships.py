@@ -12,7 +12,11 @@ from ..config import Config
 from ..plan import Action, Change, FieldChange, KindName
 from . import groups, users
 from .base import Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, deletion
-from .identities import NOT_FOUND, Directory, Listing, Principal, delete, external_ids, settle_conflicts
+from .identities import NOT_FOUND, Directory, Listing, Principal, delete, external_ids
+
+# The reason shown on a membership deleted along with its user, as on an assignment deleted
+# along with its permission set.
+NOT_DECLARED = "not in the config"
 
 if TYPE_CHECKING:
     from mypy_boto3_identitystore.type_defs import MemberIdTypeDef
@@ -49,6 +53,9 @@ class Members:
     checked: frozenset[str] = frozenset()
     people: Mapping[str, Principal] = field(default_factory=dict)
     teams: Mapping[str, Principal] = field(default_factory=dict)
+    # To destroy: user name -> group id -> membership id, of the declared users it deletes
+    # (their memberships go with them, declared or not).
+    of_destroyed_users: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def members_of(clients: Clients, store: str, group_id: str, budget: float = math.inf) -> tuple[dict[str, str], bool]:
@@ -143,14 +150,27 @@ class MembershipKind(Kind[Members, Membership]):
         for group, user_id, membership_id in self._check(reader, directory, unresolved, mode is Mode.DESTROY):
             of_groups[group][user_id] = membership_id
         of_absent_users: dict[str, dict[str, str]] = {}
+        of_destroyed_users: dict[str, dict[str, str]] = {}
         if mode is Mode.PRUNE:
-            for user in config.absent.users:
-                person = people.get(user)
-                if person is None or person.from_idp:
-                    continue
-                of_absent_users[user] = groups_of(reader.clients, store, person.id)
-        part = Members(of_groups, of_absent_users, frozenset(checked))
+            of_absent_users = self._groups_of(reader, people, config.absent.users)
+        elif mode is Mode.DESTROY:
+            deleted = [name for name, external, _ in users.KIND.specs(config) if not external]
+            of_destroyed_users = self._groups_of(reader, people, deleted)
+        part = Members(of_groups, of_absent_users, frozenset(checked), of_destroyed_users=of_destroyed_users)
         return self._named(reader, config, live, part, mode)
+
+    @staticmethod
+    def _groups_of(reader: Reader, people: Directory, names: list[str]) -> dict[str, dict[str, str]]:
+        """User name -> group id -> membership id, of the users among `names` that exist and
+        are not an identity provider's (the users a run deletes): one listing each."""
+        store = reader.ctx.identity_store_id
+        out: dict[str, dict[str, str]] = {}
+        for user in names:
+            person = people.get(user)
+            if person is None or person.from_idp:
+                continue
+            out[user] = groups_of(reader.clients, store, person.id)
+        return out
 
     def _check(
         self, reader: Reader, directory: Directory, pairs: list[tuple[str, str]], with_ids: bool
@@ -199,10 +219,14 @@ class MembershipKind(Kind[Members, Membership]):
 
     def _named(self, reader: Reader, config: Config, live: LiveState, part: Members, mode: Mode) -> Members:
         """`part` with the users (and groups) it names that the listings did not show,
-        described: with prune, every one it may delete; otherwise the few a note shows."""
+        described: with prune, every one it may delete; to destroy, the groups of the users it
+        deletes; otherwise the few a note shows."""
+        directory, people = live.get(groups.KIND), live.get(users.KIND)
+        if mode is Mode.DESTROY:
+            group_ids = {group_id for of_user in part.of_destroyed_users.values() for group_id in of_user}
+            return replace(part, teams=groups.KIND.describe_ids(reader, group_ids - directory.names().keys()))
         if mode not in (Mode.PLAN, Mode.PRUNE):
             return part
-        directory, people = live.get(groups.KIND), live.get(users.KIND)
         known = people.names()
         external = _external_ids(config, directory, people)
         candidates = _undeclared_ids(config, part, directory, people, external)
@@ -249,6 +273,15 @@ class MembershipKind(Kind[Members, Membership]):
                                 Membership(user.user_name, group, membership_id),
                             )
                         )
+            # The other memberships of the users it deletes go with them: listed, as a set's
+            # deletion lists every assignment of it.
+            planned = {change.key for change in diff.changes}
+            group_names = directory.names() | {p.id: p.name for p in members.teams.values()}
+            for user_name, of_user in members.of_destroyed_users.items():
+                for group_id, membership_id in sorted(of_user.items()):
+                    membership = Membership(user_name, group_names.get(group_id, group_id), membership_id)
+                    if membership.key not in planned:
+                        diff.changes.append(deletion(self.name, membership.key, membership, NOT_DECLARED))
             return diff
         for user in config.users:
             user_id = people.id_of(user.user_name)
@@ -284,7 +317,7 @@ class MembershipKind(Kind[Members, Membership]):
             )
         if mode is Mode.PRUNE:
             for membership in undeclared:
-                diff.changes.append(deletion(self.name, membership.key, membership, "not in the config"))
+                diff.changes.append(deletion(self.name, membership.key, membership, NOT_DECLARED))
             # An absent user in a declared group is also an undeclared member: one deletion.
             seen = {m.key for m in undeclared}
             diff.changes += [c for c in _of_absent(config, members, directory, people, external) if c.key not in seen]
@@ -319,7 +352,7 @@ class MembershipKind(Kind[Members, Membership]):
             )
             return "already a member" if found is not None else None
 
-        return settle_conflicts(env.clients, create, explain)
+        return env.clients.retrier.settle("identitystore", create, explain)
 
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
         """Each exported user's groups (those read: every group, or those of --group); with

@@ -19,7 +19,6 @@ from .identities import (
     PrincipalKind,
     create_or_adopt,
     delete,
-    settle_conflicts,
 )
 
 if TYPE_CHECKING:
@@ -388,7 +387,7 @@ class UserKind(PrincipalKind[UserSpec]):
             if any(f.name == "email" for f in change.fields):
                 refuse_taken_email(env.clients, store, exc, spec, user_id)
 
-        return settle_conflicts(env.clients, update, email_taken)
+        return env.clients.retrier.settle("identitystore", update, email_taken)
 
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:
         """Every user; an identity provider's marked external, with only their user name.

@@ -763,6 +763,12 @@ def _tags_op(resp: Any, action: str) -> str:
     # roles: "Tags can only be applied to permission sets and cannot be applied to
     # corresponding roles that IAM Identity Center creates in AWS accounts"
     # (https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_Tag.html).
+    # "The aws: prefix is reserved for AWS use ... you can't edit or delete tag keys or values
+    # with this prefix" (Tagging AWS Resources, "Tag naming limits and requirements"), whatever
+    # its case (awsdocs/amazon-ecs-developer-guide#72).
+    keys = [t["Key"] for t in p["Tags"]] if action == "tag" else p["TagKeys"]
+    if reserved := [k for k in keys if k.lower().startswith("aws:")]:
+        raise _Error("ValidationException", f"Tag keys starting with 'aws:' are reserved for AWS use: {reserved[0]}")
     if action == "tag":
         tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
     else:
@@ -1498,12 +1504,13 @@ def install() -> None:
     from moto.identitystore.responses import IdentityStoreResponse
     from moto.ssoadmin.responses import SSOAdminResponse
 
-    from . import delegation, organizations
+    from . import delegation, iam_policies, organizations
 
     _install_on(SSOAdminResponse, "sso-admin", SSO_OPERATIONS, SSO_WRAPPED, SSO_STALE_WRITES)
     _install_on(IdentityStoreResponse, "identitystore", IDS_OPERATIONS, IDS_WRAPPED)
     organizations.install()
     delegation.install()
+    iam_policies.install()
     _fix_managed_policy_lookup()
     _answer_root_mfa()
     _answer_every_operation()

@@ -4,11 +4,11 @@ kind of its own, provisioning.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...config import UNNAMED_OWNER, Config, check_prunable
+from ...config import UNNAMED_OWNER, Config, check_prunable, prune_problem
 from ...errors import AwsError, ProvisionerError
 from ...plan import Action, Change, FieldChange, KindName
 from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
@@ -23,6 +23,9 @@ from .live import (
     refuse_unknown_sets,
     tags_of,
 )
+from .policies import ACTIONS as POLICY_ACTIONS
+from .policies import check as check_policies
+from .policies import customer_to_check, missing_aws_managed, missing_customer_managed, to_attach, unchecked
 
 if TYPE_CHECKING:
     from ...context import Context
@@ -87,6 +90,36 @@ def doomed(config: Config, part: PermissionSets) -> dict[str, str]:
     }
 
 
+# What destroy does to a declared set it does not delete.
+KEPT = "only the assignments the config declares on it are deleted"
+
+
+def destroyed(config: Config, part: PermissionSets) -> dict[str, str]:
+    """Name -> ARN of the declared sets destroy deletes: those that carried this config's
+    ownership tag when read, before anything was done. A set another config owns, or that
+    existed before a config adopted it, is never this config's to delete."""
+    key, value = config.ownership
+    return {
+        spec.name: str(part.described[spec.name]["PermissionSetArn"])
+        for spec in config.permission_sets
+        if part.tags.get(spec.name, {}).get(key) == value and not on_management(part, spec.name)
+    }
+
+
+def not_ours(config: Config, part: PermissionSets, name: str) -> str:
+    """Why destroy leaves a declared set (its tags read) alone."""
+    key, value = config.ownership
+    owner = part.tags[name].get(key)
+    if owner is None:
+        return f"it has no {key} tag (it existed before a config adopted it), so no config owns it; {KEPT}"
+    return f"it carries {key}={owner}: {owner_of(owner)} owns it, not this config ({key}={value}); {KEPT}"
+
+
+def owner_of(owner: str) -> str:
+    """Who an ownership tag value names, in words."""
+    return "a config without a name" if owner == UNNAMED_OWNER else f"another config ({owner})"
+
+
 def desired_of(config: Config, partition: str) -> dict[str, Desired]:
     return {spec.name: Desired.of(spec, partition, config.ownership) for spec in config.permission_sets}
 
@@ -120,13 +153,17 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             "sso:ListAccountsForProvisionedPermissionSet",
             "sso:ListPermissionSetsProvisionedToAccount",
         }
+        | POLICY_ACTIONS
     )
 
     # -- read -------------------------------------------------------------------------
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> PermissionSets:
-        """Every set's name (a describe each); the declared ones whole (one call per aspect);
-        with prune, the tags of the others; for export, every set in scope whole. From
-        another account than the management account, the sets provisioned to it (one call)."""
+        """Every set's name (a describe each); the declared ones whole (one call per aspect),
+        and whether IAM knows the policies the run would attach to them (see policies.py);
+        with prune (and in a plan of a config that may prune, for its note), the tags of the
+        others; to destroy, the tags of the declared ones; for export, every set in scope
+        whole. From another account than the management account, the sets provisioned to it
+        (one call)."""
         clients, ctx = reader.clients, reader.ctx
         described, unreadable = describe_all(clients, ctx, reader.parallel)
         on_management: frozenset[str] = frozenset()
@@ -159,18 +196,32 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 denied[name] = exc.action  # a policy scoped by tags: this set alone may not be read
 
         reader.parallel(read_whole, wanted)
-        if mode is Mode.PRUNE:
-            declared = {spec.name for spec in config.permission_sets}
-            for name, found in sorted(described.items()):
-                if name in declared:
-                    continue
-                try:
-                    tags[name] = tags_of(clients, ctx, found["PermissionSetArn"])
-                except AwsError as exc:
-                    if not exc.denied:
-                        raise
-                    hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
-        return PermissionSets(described, unreadable, whole, denied, tags, hidden, on_management, management_unread)
+
+        def read_tags(name: str) -> None:
+            try:
+                tags[name] = tags_of(clients, ctx, described[name]["PermissionSetArn"])
+            except AwsError as exc:
+                if not exc.denied:
+                    raise
+                hidden[name] = exc.action  # whose it is cannot be known: never ours to delete
+
+        declared = {spec.name for spec in config.permission_sets}
+        if mode is Mode.DESTROY:  # whose the declared ones are, before anything is deleted
+            reader.parallel(read_tags, sorted(declared & described.keys()))
+        elif mode is Mode.PRUNE or (mode is Mode.PLAN and prune_problem(config) is None):
+            reader.parallel(read_tags, sorted(described.keys() - declared))
+        missing: Mapping[str, str | None] = {}
+        unchecked_by = None
+        if mode in (Mode.PLAN, Mode.PRUNE):
+            arns: set[str] = set()
+            for name, desired in desired_of(config, ctx.partition).items():
+                if name not in denied:
+                    current = whole.get(name)
+                    arns |= to_attach(desired, current) | customer_to_check(config, ctx, desired, current)
+            missing, unchecked_by = check_policies(clients, arns, reader.parallel)
+        return PermissionSets(
+            described, unreadable, whole, denied, tags, hidden, on_management, management_unread, missing, unchecked_by
+        )
 
     def ids(self, part: PermissionSets) -> Iterable[tuple[str, str]]:
         return ((name, str(d["PermissionSetArn"])) for name, d in part.described.items())
@@ -188,15 +239,29 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             )
         if mode is Mode.DESTROY:
             self._warn_unreadable(diff, part, missing, "it is not deleted")
+            ours = destroyed(config, part)
             for spec in config.permission_sets:
                 if on_management(part, spec.name):
                     diff.errors.append(refused_on_management(spec.name, live.ctx))
-                elif arn := part.arn(spec.name):
-                    diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, arn)))
+                elif spec.name in ours:
+                    diff.changes.append(deletion(self.name, spec.name, SetDeletion(spec.name, ours[spec.name])))
+                elif spec.name in part.hidden:
+                    diff.unchanged += 1  # left as it is
+                    diff.warnings.append(
+                        f"permission set {spec.name} is not deleted: the caller may not call {part.hidden[spec.name]} "
+                        f"on it, so whose it is is unknown; {KEPT}"
+                    )
+                elif spec.name in part.tags:
+                    diff.unchanged += 1
+                    diff.notes.append(f"permission set {spec.name} is not deleted: {not_ours(config, part, spec.name)}")
             return diff
         self._warn_unreadable(diff, part, missing, "creating it will fail")
+        if part.policies_unchecked:
+            diff.warnings.append(unchecked(part.policies_unchecked))
         key, value = config.ownership
-        for name, desired in desired_of(config, live.ctx.partition).items():
+        for index, (name, desired) in enumerate(desired_of(config, live.ctx.partition).items()):
+            diff.errors += missing_aws_managed(index, live.ctx, desired, part.missing_policies)
+            diff.warnings += missing_customer_managed(index, live.ctx, desired, part.missing_policies)
             if name in part.denied:
                 diff.errors.append(unreadable(name, part.denied[name], part.arn(name)))
                 continue
@@ -206,7 +271,13 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 diff.changes.append(creation(self.name, name, edit, edit.fields()))
                 continue
             owner = desired.owner(current)
-            if owner not in (None, value) and not desired.claim(current):
+            if desired.claim(current):
+                diff.warnings.append(
+                    f"permission set {name} carries {key}={owner}: {owner_of(str(owner))} created it, and this "
+                    f"config takes it over ({key}={value}), so its --prune and destroy may then delete it; if "
+                    f"another config declares {name}, declare it in one config only"
+                )
+            elif owner not in (None, value):
                 diff.warnings.append(
                     f"permission set {name} carries {key}={owner}: another config (or tool) owns it, and this "
                     f"config {'declares' if edit.empty else 'changes'} it too; declare each permission set in "
@@ -220,6 +291,8 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 diff.changes.append(Change(self.name, Action.UPDATE, name, edit, edit.fields()))
         if mode is Mode.PRUNE:
             self._prune(config, part, diff, live.ctx)
+        elif prune_problem(config) is None:
+            diff.prunable += list(doomed(config, part))
         return diff
 
     def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload], ctx: Context) -> None:
@@ -328,20 +401,19 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             args["RelayState"] = spec.relay_state
         if desired.creation_tags:
             args["Tags"] = [{"Key": k, "Value": v} for k, v in desired.creation_tags.items()]
-        try:
-            arn = str(sso.call(lambda c: c.create_permission_set(**args))["PermissionSet"]["PermissionSetArn"])
-        except AwsError as exc:
-            if exc.code != "ConflictException":
-                raise
-            # A conflict means either "the name exists" (adopt, never retry) or "something is
-            # in flight" (retry). Tell them apart by looking the name up, not by the message.
-            # Only the sets this run did not know: the one taking the name is among them.
+
+        def create() -> tuple[str, bool]:
+            created = sso.call(lambda c: c.create_permission_set(**args))
+            return str(created["PermissionSet"]["PermissionSetArn"]), False
+
+        def explain(exc: AwsError) -> tuple[str, bool] | None:
+            """A conflict means either "the name exists" (adopt, never retry) or "something is
+            in flight" (retry): told apart by looking the name up, not by the message. Only the
+            sets this run did not know: the one taking the name is among them."""
             existing, unreadable = describe_all(env.clients, env.ctx, known=env.ids.known(self.name))
             found = existing.get(spec.name)
             if found is not None:
-                arn = str(found["PermissionSetArn"])
-                env.ids.set(self.name, spec.name, arn)
-                return arn, True
+                return str(found["PermissionSetArn"]), True
             if unreadable:
                 # The name may be one the caller may not describe: retrying would not help.
                 action = next(iter(unreadable.values()))
@@ -355,10 +427,11 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                     exc.reason,
                     exc.service,
                 ) from exc
-            created = sso.call(lambda c: c.create_permission_set(**args), retry_conflicts=True)
-            arn = str(created["PermissionSet"]["PermissionSetArn"])
+            return None
+
+        arn, adopted = env.clients.retrier.settle("sso-admin", create, explain)
         env.ids.set(self.name, spec.name, arn)
-        return arn, False
+        return arn, adopted
 
     # -- export -----------------------------------------------------------------------
     def export(self, document: dict[str, Any], live: LiveState, scope: ExportScope) -> list[str]:

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
     from ...aws import Clients
 
+# Tags AWS puts on (a set made by CloudFormation, say): "you can't edit or delete tag keys or
+# values with this prefix", in any case (Tagging AWS Resources user guide, "Tag naming limits
+# and requirements"; awsdocs/amazon-ecs-developer-guide#72). Never ours to remove.
+AWS_TAG_PREFIX = "aws:"
+
 # The order the plan shows the fields of a set in.
 FIELDS = (
     "name",
@@ -57,7 +62,7 @@ class Operation:
 
     def done(self, clients: Clients, target: Target) -> bool:
         """After a ConflictException: whether the call already took effect (our earlier
-        attempt whose reply was lost), read now; else it is retried as a write in flight."""
+        attempt whose reply was lost), read now; else it is made again as a write in flight."""
         return False
 
     def shown(self) -> list[FieldChange]:
@@ -66,15 +71,16 @@ class Operation:
 
     def make(self, clients: Clients, target: Target) -> None:
         """The call, safe to repeat: a conflict or a missing object is checked, not trusted."""
-        sso = clients.sso_admin
         ignore = ("ResourceNotFoundException",) if self.removal else ()
-        try:
-            sso.call(lambda c: self.call(c, target), ignore=ignore)
-        except AwsError as exc:
-            if exc.code != "ConflictException":
-                raise
-            if not self.done(clients, target):
-                sso.call(lambda c: self.call(c, target), retry_conflicts=True, ignore=ignore)
+
+        def write() -> str | None:
+            clients.sso_admin.call(lambda c: self.call(c, target), ignore=ignore)
+            return None
+
+        def explain(exc: AwsError) -> str | None:
+            return "already done" if self.done(clients, target) else None
+
+        clients.retrier.settle("sso-admin", write, explain)
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,13 @@ class DeleteBoundary(Operation):
 
 @dataclass(frozen=True)
 class Tag(Operation):
-    tags: Mapping[str, str]
+    """One TagResource for every tag to add or to change, a claim's ownership tag included."""
+
+    tags: Mapping[str, str]  # key -> the value to set
+    old: Mapping[str, str] = field(default_factory=dict)  # key -> the value it has now, where it has one
+    # The ownership tag put on a set an unnamed config created, when a named one takes it
+    # over: shown as its owner, not as a tag.
+    claimed: str | None = None
     changes_roles: ClassVar[bool] = False
 
     def call(self, client: SSOAdminClient, target: Target) -> object:
@@ -232,7 +244,12 @@ class Tag(Operation):
         return client.tag_resource(InstanceArn=target.instance, ResourceArn=target.arn, Tags=tags)
 
     def shown(self) -> list[FieldChange]:
-        return [FieldChange("tags", {}, dict(self.tags))]
+        shown = []
+        if plain := {k: v for k, v in self.tags.items() if k != self.claimed}:
+            shown.append(FieldChange("tags", {k: self.old[k] for k in plain if k in self.old}, plain))
+        if self.claimed is not None:
+            shown.append(FieldChange("owner", self.old.get(self.claimed), self.tags[self.claimed]))
+        return shown
 
 
 @dataclass(frozen=True)
@@ -246,17 +263,6 @@ class Untag(Operation):
 
     def shown(self) -> list[FieldChange]:
         return [FieldChange("tags", dict(self.old), {})]
-
-
-@dataclass(frozen=True)
-class Claim(Tag):
-    """The ownership tag put on a set an unnamed config created, when a named one takes it
-    over: shown as its owner, not as a tag."""
-
-    old_owner: str | None = None
-
-    def shown(self) -> list[FieldChange]:
-        return [FieldChange("owner", self.old_owner, next(iter(self.tags.values())))]
 
 
 @dataclass(frozen=True)
@@ -344,11 +350,14 @@ def compute_edit(desired: Desired, live: LivePermissionSet | None) -> Edit:
         ops.append(PutBoundary(desired.boundary, live.boundary))
     elif desired.boundary is None and live.boundary is not None:
         ops.append(DeleteBoundary(live.boundary))
-    if tag := {k: v for k, v in desired.tags.items() if live.tags.get(k) != v}:
-        ops.append(Tag(tag))
-    ownership_key = desired.ownership[0] if desired.ownership else None
-    if untag := {k: v for k, v in sorted(live.tags.items()) if k not in desired.tags and k != ownership_key}:
-        ops.append(Untag(untag))
+    tag = {k: v for k, v in desired.tags.items() if live.tags.get(k) != v}
     if claim := desired.claim(live):
-        ops.append(Claim({claim[0]: claim[1]}, desired.owner(live)))
+        tag[claim[0]] = claim[1]
+    if tag:
+        old = {k: live.tags[k] for k in tag if k in live.tags}
+        ops.append(Tag(tag, old, claim[0] if claim else None))
+    ownership_key = desired.ownership[0] if desired.ownership else None
+    untag = {k: v for k, v in sorted(live.tags.items()) if k not in desired.tags and k != ownership_key}
+    if untag := {k: v for k, v in untag.items() if not k.lower().startswith(AWS_TAG_PREFIX)}:
+        ops.append(Untag(untag))
     return Edit(desired, live, tuple(ops))

@@ -45,7 +45,8 @@ class PermissionSets:
     the action denied reading those tags. Run from another account than the management
     account: `on_management`, the ARNs of the sets provisioned to the management account (its
     delegated administrator may not change them), or `management_unread`, the action denied
-    listing them.
+    listing them. `missing_policies`: ARN -> a close match (or None), of the policies a run would
+    attach that IAM does not know; `policies_unchecked`: the action denied looking them up.
     """
 
     described: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -56,6 +57,8 @@ class PermissionSets:
     hidden: Mapping[str, str] = field(default_factory=dict)
     on_management: frozenset[str] = frozenset()
     management_unread: str | None = None
+    missing_policies: Mapping[str, str | None] = field(default_factory=dict)
+    policies_unchecked: str | None = None
 
     def arn(self, name: str) -> str | None:
         described = self.described.get(name)
