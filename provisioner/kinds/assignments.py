@@ -213,6 +213,10 @@ class AssignmentRows:
     inactive: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None
     unlisted: Mapping[str, str] = field(default_factory=dict)
+    # New assignments' accounts AWS cannot reach: not in the organization (or, when the caller's
+    # account is in none, any other account); `standalone`: there is no organization.
+    outside: tuple[str, ...] = ()
+    standalone: bool = False
 
 
 class Names:
@@ -333,7 +337,10 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         creates = {a.account for a in wanted if names.row(a) not in rows}
         inactive = reader.accounts.inactive(creates) if creates else {}
         note = reader.accounts.note if creates else None
-        return AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note)
+        return replace(
+            AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note),
+            **_unreachable(reader, creates),
+        )
 
     def _read_by_set_only(
         self,
@@ -374,7 +381,14 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
                 f"({next(iter(unread.values()))} denied) and are left"
             )
         return AssignmentRows(
-            resolved, frozenset(rows), True, frozenset(absent_rows), inactive, note, unlisted=unlisted
+            resolved,
+            frozenset(rows),
+            True,
+            frozenset(absent_rows),
+            inactive,
+            note,
+            unlisted=unlisted,
+            **_unreachable(reader, creates),
         )
 
     @staticmethod
@@ -464,6 +478,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             creates.append(assignment)
             diff.changes.append(self._creation(assignment, names, live.now))
         self._refuse_inactive(config, live, creates, part, diff)
+        self._refuse_outside(config, live, creates, part, diff)
         if part.note:
             diff.notes.append(part.note)
         # Past its until, an assignment the config declares is ours to remove.
@@ -525,14 +540,34 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             count = sum(1 for a in creates if a.account == account)
             if not count:
                 continue
-            where = [
-                f"assignments[{i}].accounts"
-                for i, spec in enumerate(config.assignments)
-                if account in {live.ctx.account(a) for a in spec.accounts}
-            ]
             diff.errors.append(
                 f"account {account} is {state}: {count} new assignment(s) target it, and AWS cannot provision "
-                f"a permission set there; remove it from {' and '.join(where) or 'the config'}"
+                f"a permission set there; remove it from {_entries_naming(config, live, account)}"
+            )
+
+    def _refuse_outside(
+        self, config: Config, live: LiveState, creates: list[Assignment], part: AssignmentRows, diff: Diff[Assignment]
+    ) -> None:
+        """A new assignment on an account outside the organization is a plan error: AWS takes the
+        request and fails it. In an account that is in no organization, a warning: AWS would fail
+        it too, but the organization could not be read to be sure."""
+        for account in part.outside:
+            count = sum(1 for a in creates if a.account == account)
+            if not count:
+                continue
+            where = _entries_naming(config, live, account)
+            if part.standalone:
+                diff.warnings.append(
+                    f"{where}: account {account} is not this account ({live.ctx.account_id}), which is in no "
+                    f"organization, and IAM Identity Center assigns on other accounts only through an "
+                    f"organization ({count} new assignment(s) would fail): remove {account} from {where}, or "
+                    "create an organization and invite it"
+                )
+                continue
+            diff.errors.append(
+                f"{where}: account {account} is not in the organization, and AWS fails an assignment on an account "
+                f"outside it ({count} new assignment(s) target it): fix the account id in {where}, or invite "
+                "the account into the organization first"
             )
 
     def _prune(
@@ -690,6 +725,26 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             f"only that account may change them (permission set(s) provisioned there: "
             f"{permission_sets.some(on_management)}); export from the management account to include them"
         ]
+
+
+def _entries_naming(config: Config, live: LiveState, account: str) -> str:
+    """The config fields that name an account ("assignments[1].accounts and ...")."""
+    where = [
+        f"assignments[{i}].accounts"
+        for i, spec in enumerate(config.assignments)
+        if account in {live.ctx.account(a) for a in spec.accounts}
+    ]
+    return " and ".join(where) or "the config"
+
+
+def _unreachable(reader: Reader, creates: Collection[str]) -> dict[str, Any]:
+    """The `outside` and `standalone` of AssignmentRows, for the accounts new assignments target:
+    read with their states (no further call)."""
+    if not creates:
+        return {}
+    if reader.accounts.standalone:
+        return {"outside": tuple(sorted(a for a in creates if a != reader.ctx.account_id)), "standalone": True}
+    return {"outside": tuple(reader.accounts.outside(creates))}
 
 
 def _reached_only(document: dict[str, Any]) -> None:
