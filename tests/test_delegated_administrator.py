@@ -105,6 +105,26 @@ def test_what_aws_would_refuse_is_a_plan_error(
     assert [e for e in planned.errors if e.startswith("delegated_administrator: ") and expected in e], planned.errors
 
 
+@pytest.mark.parametrize("organization", [False, True], ids=["no organization", "account not in it"])
+def test_an_account_that_cannot_be_registered_is_a_plan_error(
+    aws: realism.State, clock: Any, organization: bool
+) -> None:
+    if organization:
+        add_member(OTHER_MEMBER, "workloads")
+    planned = run(DECLARED, clock).plan()
+    assert not registrations(planned)
+    expected = "is not in the organization" if organization else f"account {MANAGEMENT} is in no organization"
+    assert [e for e in planned.errors if e.startswith("delegated_administrator: ") and expected in e], planned.errors
+
+
+def test_bootstrap_delegate_to_without_an_organization_changes_nothing(aws: realism.State) -> None:
+    args = ["--region", REGION, "bootstrap", "--user-name", "admin", "--email", "admin@example.com"]
+    result = CliRunner().invoke(cli, [*args, "--delegate-to", DELEGATED, "--yes"])
+    assert result.exit_code == 1, result.output
+    assert "error: delegated_administrator: account 123456789012 is in no organization" in result.output
+    assert realism.STATE.writes() == 0
+
+
 def test_from_the_delegated_administrator_its_registration_is_unchanged(members: None, clock: Any) -> None:
     register()
     as_account(DELEGATED)
