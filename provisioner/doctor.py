@@ -111,6 +111,8 @@ def instance_check(
                 f"no instance in {region}; found one in {', '.join(elsewhere)}",
                 f"run with --region {elsewhere[0]}",
             )
+        if member := context.member_problem(account, org):
+            return Check("IAM Identity Center", FAIL, *member)
         return Check(
             "IAM Identity Center",
             FAIL,

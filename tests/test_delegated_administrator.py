@@ -229,3 +229,24 @@ def test_doctor_from_the_delegated_administrator(members: None) -> None:
     assert doctor_check()["status"] == "PASS" and "this account" in doctor_check()["detail"]
     organization = doctor_check("organization")
     assert organization["status"] == "PASS" and "delegated administrator" in organization["detail"]
+
+
+# -- a member account that is not registered sees no instance --------------------------------
+def test_doctor_from_an_unregistered_member_says_where_the_instance_is(members: None) -> None:
+    register()
+    as_account(OTHER_MEMBER)
+    check = doctor_check("IAM Identity Center")
+    assert check["status"] == "FAIL"
+    assert f"account {OTHER_MEMBER}, a member account" in check["detail"] and MANAGEMENT in check["detail"]
+    assert check["fix"].startswith(f"run from the management account {MANAGEMENT}, or register this account")
+    assert "enable it" not in check["fix"] and "do not enable" in check["fix"]
+
+
+def test_plan_from_an_unregistered_member_says_where_the_instance_is(members: None, tmp_path: Path) -> None:
+    as_account(OTHER_MEMBER)
+    config = tmp_path / "c.yaml"
+    config.write_text("groups: [{name: Ops}]\n")
+    result = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(config)])
+    assert result.exit_code != 0
+    assert f"no IAM Identity Center instance is visible from account {OTHER_MEMBER}" in result.output
+    assert f"--delegate-to {OTHER_MEMBER}" in result.output and "enable it" not in result.output
