@@ -147,8 +147,15 @@ def standing(clients: Clients, account: str, instance: Mapping[str, Any]) -> Sta
         if not exc.denied and exc.code != NOT_IN_USE:
             raise
         return Standing(AccountRole.OTHER, owner)  # only the two roles may list them
-    role = AccountRole.DELEGATED_ADMINISTRATOR if account in delegated else AccountRole.OTHER
-    return Standing(role, owner, delegated)
+    return Standing(role_of(account, owner, delegated), owner, delegated)
+
+
+def role_of(account: str, management: str | None, delegated: Sequence[str] | None) -> AccountRole:
+    """Where an account stands, from the management account's id and the delegated
+    administrators (None: unknown, so neither)."""
+    if account == management:
+        return AccountRole.MANAGEMENT
+    return AccountRole.DELEGATED_ADMINISTRATOR if account in (delegated or ()) else AccountRole.OTHER
 
 
 def list_instances(clients: Clients, region: str | None = None) -> list[dict[str, Any]]:

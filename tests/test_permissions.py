@@ -45,7 +45,7 @@ def test_doctor_asks_for_what_deleting_and_reading_need(aws: realism.State) -> N
     result = CliRunner().invoke(
         cli, ["--region", REGION, "--output", "json", "doctor", "-f", str(EXAMPLES / "identity-center-admin.yaml")]
     )
-    fix = next(c["fix"] for c in json.loads(result.stdout)["checks"] if c["check"] == "permissions")
+    fix = next(c["actions"] for c in json.loads(result.stdout)["checks"] if c["check"] == "permissions")
     for action in (
         "sso:DeletePermissionSet",
         "sso:ListAccountAssignments",

@@ -291,6 +291,18 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             "iam:PutRolePolicy",
         }
     )
+    # Listing by principal "must be called from the management account" (API reference,
+    # ListAccountAssignmentsForPrincipal); the IAM actions are for its own roles, which only it
+    # may assign on.
+    management_only = frozenset(
+        {
+            "sso:ListAccountAssignmentsForPrincipal",
+            "iam:GetRole",
+            "iam:CreateRole",
+            "iam:AttachRolePolicy",
+            "iam:PutRolePolicy",
+        }
+    )
 
     # -- read -------------------------------------------------------------------------
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> AssignmentRows:

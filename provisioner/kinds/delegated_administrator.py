@@ -54,6 +54,7 @@ class DelegatedAdministratorKind(Kind[Delegation, Registration]):
             "organizations:DescribeAccount",
         }
     )
+    management_only = frozenset({"organizations:RegisterDelegatedAdministrator"})
 
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Delegation:
         """The registered accounts (already read where the run works, when it is not the
