@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .aws import IDENTITY_CENTER_PRINCIPAL
-from .errors import NOT_IN_USE, AwsError, PreflightError
+from .errors import MANAGEMENT_POLICY, MEMBER_POLICY, NOT_IN_USE, AwsError, PreflightError
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -98,6 +98,11 @@ class Context:
     @property
     def in_management_account(self) -> bool:
         return self.account_role is AccountRole.MANAGEMENT
+
+    @property
+    def admin_policy(self) -> str:
+        """The AWS managed policy that grants what a run from here calls."""
+        return MANAGEMENT_POLICY if self.in_management_account else MEMBER_POLICY
 
     @property
     def management(self) -> str | None:
