@@ -423,6 +423,9 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
     # -- diff -------------------------------------------------------------------------
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Assignment]:
         diff = self._diff(config, live, mode)
+        notes, warnings = current_meaning(config, live.ctx)
+        diff.notes += notes
+        diff.warnings += warnings
         sets = live.get(permission_sets.KIND)
         for name, action in sorted(live.get(self).unlisted.items()):
             diff.errors.append(permission_sets.unreadable(name, action, sets.arn(name)))
@@ -737,6 +740,28 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             f"only that account may change them (permission set(s) provisioned there: "
             f"{permission_sets.some(on_management)}); export from the management account to include them"
         ]
+
+
+def current_meaning(config: Config, ctx: Context) -> tuple[list[str], list[str]]:
+    """What `current` means in this run, when it is not the management account (a note), and
+    the entries that name one account twice once `current` is resolved (a warning each)."""
+    notes, warnings = [], []
+    # `current` is the one entry the context resolves to another name.
+    users = [i for i, spec in enumerate(config.assignments) if any(ctx.account(a) != a for a in spec.accounts)]
+    if users and not ctx.in_management_account:
+        notes.append(
+            f"current (in {', '.join(f'assignments[{i}].accounts' for i in users)}) is account {ctx.account_id}, "
+            f"where this run works ({ctx.account_role.value}), not the management account "
+            f"{ctx.management or '(unknown)'}: write the account id to mean one account wherever the config is run"
+        )
+    for index in users:
+        named = config.assignments[index].accounts
+        if ctx.account_id in named:
+            warnings.append(
+                f"assignments[{index}].accounts names account {ctx.account_id} twice: as {ctx.account_id} and as "
+                f"current, which is the account this run works from; replace current with the account id you mean"
+            )
+    return notes, warnings
 
 
 def _entries_naming(config: Config, live: LiveState, account: str) -> str:
