@@ -533,27 +533,20 @@ ADMIN_POLICIES = frozenset({"AdministratorAccess", "IAMFullAccess"})
 ADMIN_POLICY_PATTERN = re.compile(r"AWSSSO\w*Administrator")
 INLINE_ALLOWS_ALL = "inline policy allows * on *"
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
-# What `provisioner access` calls (besides finding the instance): a read-only role needs these.
-REPORT_ACTIONS = frozenset(
-    {
-        "sso:ListPermissionSets",
-        "sso:DescribePermissionSet",
-        "sso:ListAccountsForProvisionedPermissionSet",
-        "sso:ListAccountAssignments",
-        "sso:ListAccountAssignmentsForPrincipal",
-        "sso:ListManagedPoliciesInPermissionSet",
-        "sso:GetInlinePolicyForPermissionSet",
-        "identitystore:GetUserId",
-        "identitystore:ListGroupMembershipsForMember",
-        "identitystore:ListGroupMemberships",
-        "identitystore:ListUsers",
-        "identitystore:DescribeUser",
-        "identitystore:ListGroups",
-        "identitystore:DescribeGroup",
-        "organizations:ListAccounts",
-        "organizations:DescribeAccount",
-    }
-)
+
+
+def _reads() -> frozenset[str]:
+    """Every read a run may make: finding where it works, and each kind's reads (derived from
+    what they declare, so the list cannot miss one they call)."""
+    from . import context
+    from .aws import is_write
+    from .kinds import declared_actions
+
+    return frozenset(a for a in context.ACTIONS | declared_actions() if not is_write(a.split(":", 1)[1]))
+
+
+# What `provisioner access` may call (it reads as a run does): a read-only role needs these.
+REPORT_ACTIONS = _reads()
 
 
 def admin_reasons(managed_policy_arns: Iterable[str], inline_policy: str | None) -> list[str]:

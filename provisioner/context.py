@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import IDENTITY_CENTER_PRINCIPAL
 from .config import CURRENT_ACCOUNT
-from .errors import NOT_IN_USE, AwsError, PreflightError
+from .errors import MANAGEMENT_POLICY, MEMBER_POLICY, NOT_IN_USE, AwsError, PreflightError
 
 if TYPE_CHECKING:
     from .aws import Clients
@@ -100,6 +100,11 @@ class Context:
         return self.account_role is AccountRole.MANAGEMENT
 
     @property
+    def admin_policy(self) -> str:
+        """The AWS managed policy that grants what a run from here calls."""
+        return MANAGEMENT_POLICY if self.in_management_account else MEMBER_POLICY
+
+    @property
     def management(self) -> str | None:
         """The management account's id: ours when we run there."""
         return self.account_id if self.in_management_account else self.management_account
@@ -147,8 +152,15 @@ def standing(clients: Clients, account: str, instance: Mapping[str, Any]) -> Sta
         if not exc.denied and exc.code != NOT_IN_USE:
             raise
         return Standing(AccountRole.OTHER, owner)  # only the two roles may list them
-    role = AccountRole.DELEGATED_ADMINISTRATOR if account in delegated else AccountRole.OTHER
-    return Standing(role, owner, delegated)
+    return Standing(role_of(account, owner, delegated), owner, delegated)
+
+
+def role_of(account: str, management: str | None, delegated: Sequence[str] | None) -> AccountRole:
+    """Where an account stands, from the management account's id and the delegated
+    administrators (None: unknown, so neither)."""
+    if account == management:
+        return AccountRole.MANAGEMENT
+    return AccountRole.DELEGATED_ADMINISTRATOR if account in (delegated or ()) else AccountRole.OTHER
 
 
 def list_instances(clients: Clients, region: str | None = None) -> list[dict[str, Any]]:
@@ -183,6 +195,40 @@ def instance_problem(instances: Sequence[Mapping[str, Any]], region: str) -> tup
     )
 
 
+def member_problem(account: str, organization: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """Why no instance is visible when the caller's account is a member of an organization
+    (not its management account), as (problem, fix); None otherwise. The organization instance
+    lives in the management account, and a member account sees it only as IAM Identity
+    Center's delegated administrator: enabling one here would make an account instance, which
+    cannot hold permission sets (user guide, "Organization and account instances")."""
+    management = (organization or {}).get("MasterAccountId")
+    if not management or management == account:
+        return None
+    return (
+        f"no IAM Identity Center instance is visible from account {account}, a member account of the organization "
+        f"{organization.get('Id') if organization else ''} whose management account {management} holds its instance; "
+        "a member account sees it only once registered as IAM Identity Center's delegated administrator",
+        f"run from the management account {management}, or register this account as delegated administrator from "
+        f'there (`provisioner bootstrap --delegate-to {account}`, or delegated_administrator: "{account}"); do not '
+        "enable IAM Identity Center in this account: that makes an account instance, which cannot hold permission sets",
+    )
+
+
+def organization_of(clients: Clients) -> dict[str, Any] | None:
+    """The caller's organization (DescribeOrganization); None when it is in none or may not read it."""
+    try:
+        return dict(clients.organizations.call(lambda c: c.describe_organization())["Organization"])
+    except AwsError as exc:
+        if not exc.denied and exc.code != NOT_IN_USE:
+            raise
+        return None
+
+
+def _refusal(problem: tuple[str, str]) -> PreflightError:
+    text, fix = problem
+    return PreflightError(f"{text}: {fix[0].lower()}{fix[1:]}{'' if fix.endswith('.') else '.'}")
+
+
 def root_refusal(who: Caller) -> str:
     return (
         f"refusing to change account {who.account_id} as its root user: sign in through IAM Identity "
@@ -201,9 +247,10 @@ def resolve(clients: Clients, allow_root: bool = True) -> Context:
         raise PreflightError(root_refusal(who))
     region = clients.region or ""
     instances = list_instances(clients)
+    if not instances and (problem := member_problem(who.account_id, organization_of(clients))):
+        raise _refusal(problem)
     if problem := instance_problem(instances, region):
-        text, fix = problem
-        raise PreflightError(f"{text}: {fix[0].lower()}{fix[1:]}{'' if fix.endswith('.') else '.'}")
+        raise _refusal(problem)
     instance = instances[0]
     where = standing(clients, who.account_id, instance)
     return Context(

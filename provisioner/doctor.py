@@ -5,15 +5,17 @@ is PASS, WARN or FAIL with a one-line fix."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import context
-from .context import Caller, caller, delegated_administrators, instance_problem, list_instances
+from .context import AccountRole, Caller, caller, delegated_administrators, instance_problem, list_instances
 from .errors import NOT_IN_USE, AccessError, AwsError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
+    from .plan import Plan
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -24,9 +26,14 @@ class Check:
     status: str
     detail: str
     fix: str = ""
+    # Actions the check is about (the permissions to grant): in JSON, and in text with -v.
+    actions: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        return {"check": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"check": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+        if self.actions:
+            out["actions"] = list(self.actions)
+        return out
 
 
 def caller_check(clients: Clients) -> tuple[Check, Caller]:
@@ -111,6 +118,8 @@ def instance_check(
                 f"no instance in {region}; found one in {', '.join(elsewhere)}",
                 f"run with --region {elsewhere[0]}",
             )
+        if member := context.member_problem(account, org):
+            return Check("IAM Identity Center", FAIL, *member)
         return Check(
             "IAM Identity Center",
             FAIL,
@@ -156,7 +165,7 @@ def organization_check(
     clients: Clients, account: str, delegated: tuple[str, ...] | None = None
 ) -> tuple[Check, dict[str, Any] | None, bool]:
     """The organization check, the organization (None: not in one, or unreadable), and whether
-    it could be told."""
+    it could be told. Where the account stands is context's `role_of`, as a run tells it."""
     try:
         org = dict(clients.organizations.call(lambda c: c.describe_organization())["Organization"])
     except AwsError as exc:
@@ -183,7 +192,9 @@ def organization_check(
             None,
             False,
         )
-    if org.get("MasterAccountId") == account:
+    management = org.get("MasterAccountId")
+    role = context.role_of(account, str(management) if management else None, delegated)
+    if role is AccountRole.MANAGEMENT:
         return (
             Check(
                 "organization",
@@ -194,7 +205,7 @@ def organization_check(
             org,
             True,
         )
-    if delegated is not None and account in delegated:
+    if role is AccountRole.DELEGATED_ADMINISTRATOR:
         return (
             Check(
                 "organization",
@@ -271,15 +282,25 @@ ACTIONS = frozenset(
 )
 
 
-def required_actions() -> list[str]:
-    """The IAM actions a run may call: where it works, and what every kind declares."""
-    from .kinds import declared_actions
+def required_actions(role: AccountRole = AccountRole.MANAGEMENT, kinds: Iterable[str] | None = None) -> list[str]:
+    """The IAM actions a run may call: where it works, and what the kinds declare (those named
+    in `kinds`, when given), less what only the management account calls when `role` is another."""
+    from .kinds import KINDS, declared_actions, dependency_order
 
-    return sorted(context.ACTIONS | declared_actions())
+    chosen = list(KINDS)
+    if kinds is not None:
+        # A kind reads the parts of those it depends on.
+        wanted = set(kinds)
+        for kind in reversed(dependency_order()):
+            if kind.name.value in wanted:
+                wanted |= {d.value for d in kind.depends_on}
+        chosen = [k for k in KINDS if k.name.value in wanted]
+    return sorted(context.ACTIONS | declared_actions(chosen, management=role is AccountRole.MANAGEMENT))
 
 
-def permissions_check(clients: Clients, caller_arn: str) -> Check:
-    actions = required_actions()
+def permissions_check(clients: Clients, caller_arn: str, actions: list[str] | None = None) -> Check:
+    """Whether the caller may call `actions` (default: every action a run may call)."""
+    actions = required_actions() if actions is None else actions
     source = _policy_source(caller_arn)
     if source is not None and ":role/" in source:
         # Identity Center roles live under a path (aws-reserved/sso.amazonaws.com/...) that the
@@ -292,7 +313,8 @@ def permissions_check(clients: Clients, caller_arn: str) -> Check:
             "permissions",
             WARN,
             f"cannot simulate for {caller_arn}; {len(actions)} actions needed",
-            "grant: " + ", ".join(actions),
+            GRANT_LISTED.format(n=len(actions)),
+            tuple(actions),
         )
     try:
         results = clients.iam.call(lambda c: c.simulate_principal_policy(PolicySourceArn=source, ActionNames=actions))[
@@ -303,7 +325,8 @@ def permissions_check(clients: Clients, caller_arn: str) -> Check:
             "permissions",
             WARN,
             f"could not simulate ({exc.code}); {len(actions)} actions needed",
-            "grant: " + ", ".join(actions),
+            GRANT_LISTED.format(n=len(actions)),
+            tuple(actions),
         )
     denied = sorted(r["EvalActionName"] for r in results if r.get("EvalDecision") != "allowed")
     if denied:
@@ -312,8 +335,13 @@ def permissions_check(clients: Clients, caller_arn: str) -> Check:
             FAIL,
             f"{len(denied)} of {len(actions)} needed actions are denied",
             "grant: " + ", ".join(denied),
+            tuple(denied),
         )
     return Check("permissions", PASS, f"all {len(actions)} needed actions are allowed")
+
+
+# A long list is not printed in text: the count, and where to see it.
+GRANT_LISTED = "grant the {n} actions listed by `doctor -v` (or in `--output json`)"
 
 
 def _policy_source(arn: str) -> str | None:
@@ -330,27 +358,53 @@ def _policy_source(arn: str) -> str | None:
     return None
 
 
-def run(clients: Clients) -> list[Check]:
-    """Every check, in the order a person would fix them."""
+def run(clients: Clients, planned: Callable[[], Plan] | None = None) -> list[Check]:
+    """Every check, in the order a person would fix them; with `planned` (the config's plan
+    from here), its errors and warnings too, and the permissions narrowed to its kinds."""
     caller, who = caller_check(clients)
     checks = [caller]
     checks += root_checks(clients)
     delegated, why = read_delegated(clients)
     organization, org, known = organization_check(clients, who.account_id, delegated)
-    checks.append(instance_check(clients, who.account_id, org, known))
+    instance = instance_check(clients, who.account_id, org, known)
+    checks.append(instance)
     checks.append(organization)
     checks.append(delegation_check(who.account_id, org, delegated, why))
-    checks.append(permissions_check(clients, who.arn))
+    role = context.role_of(who.account_id, org.get("MasterAccountId") if org else who.account_id, delegated)
+    kinds = None
+    if planned is not None:
+        plan_found, kinds = plan_checks(planned, instance.status == FAIL)
+        checks += plan_found
+    checks.append(permissions_check(clients, who.arn, required_actions(role, kinds)))
     return checks
 
 
-def render(checks: list[Check]) -> str:
+def plan_checks(planned: Callable[[], Plan], no_instance: bool) -> tuple[list[Check], list[str] | None]:
+    """The config's plan from here as checks (each error a FAIL, each warning a WARN, else one
+    PASS), and the kinds it concerns (None when it could not be planned)."""
+    if no_instance:
+        return [Check("config", FAIL, "not planned: there is no usable instance here", "fix the check above")], None
+    try:
+        plan = planned()
+    except ProvisionerError as exc:
+        return [Check("config", FAIL, f"cannot be planned from here: {exc}")], None
+    kinds = sorted({c.kind.value for c in plan.changes} | {k for k, n in plan.unchanged.items() if n})
+    checks = [Check("config", FAIL, error) for error in plan.errors]
+    checks += [Check("config", WARN, warning) for warning in plan.warnings]
+    if not checks:
+        checks.append(Check("config", PASS, f"plans from here with no error or warning: {plan.summary()}"))
+    return checks, kinds
+
+
+def render(checks: list[Check], verbose: bool = False) -> str:
     width = max(len(c.name) for c in checks)
     lines = []
     for check in checks:
         lines.append(f"{check.status:<4}  {check.name.ljust(width)}  {check.detail}")
         if check.fix and check.status != PASS:
             lines.append(f"      {' ' * width}  fix: {check.fix}")
+        if verbose and check.actions and check.status != PASS:
+            lines.append(f"      {' ' * width}  actions: {', '.join(check.actions)}")
     failed = sum(c.status == FAIL for c in checks)
     warned = sum(c.status == WARN for c in checks)
     lines.append("")

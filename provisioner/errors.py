@@ -28,6 +28,12 @@ CREDENTIAL_CODES = frozenset(
 ACCESS_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 # AWS Organizations: the caller's account is in no organization.
 NOT_IN_USE = "AWSOrganizationsNotInUseException"
+# The AWS managed policy that grants what a run calls, named in an AccessDenied hint: in the
+# management account AWSSSOMasterAccountAdministrator; elsewhere (the delegated administrator)
+# AWSSSOMemberAccountAdministrator, which has sso:*, identitystore:* and the Organizations
+# reads, without what only the management account may do (AWS managed policy reference).
+MANAGEMENT_POLICY = "AWSSSOMasterAccountAdministrator"
+MEMBER_POLICY = "AWSSSOMemberAccountAdministrator"
 
 
 class ProvisionerError(Exception):
@@ -81,6 +87,7 @@ class AwsError(ProvisionerError):
         self.reason = reason
         self.aws_message = message
         self.where = ""  # "account 1234..., as arn:..." once the runner knows it
+        self.policy = MANAGEMENT_POLICY  # the managed policy to suggest, by where the run works
         super().__init__(self.render())
 
     @property
@@ -105,7 +112,7 @@ class AwsError(ProvisionerError):
         if self.code in ACCESS_CODES:
             hint = (
                 f" (the caller may not call {self.action}{where}; grant that action, "
-                "e.g. with the AWSSSOMasterAccountAdministrator policy, or use another profile)"
+                f"e.g. with the {self.policy} policy, or use another profile)"
             )
         elif self.code in CREDENTIAL_CODES:
             hint = " (the credentials are invalid or expired; run `aws sso login` or refresh them)"

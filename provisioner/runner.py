@@ -140,6 +140,7 @@ class Runner:
     def _name_the_caller(self, exc: AwsError) -> None:
         if self.ctx is not None:
             exc.where = f"account {self.ctx.account_id} as {self.ctx.caller_arn}"
+            exc.policy = self.ctx.admin_policy
 
     # -- apply ------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:

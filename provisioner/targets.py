@@ -38,6 +38,7 @@ class AccountStates:
         self._states: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._listed = False
+        self._outside: set[str] = set()  # read, and not in the organization
         self._every: list[dict[str, Any]] | None = None
         self.note: str | None = None
         self.failure: AwsError | None = None  # why Organizations could not be read, if it could not
@@ -75,6 +76,18 @@ class AccountStates:
         self.of(wanted)
         return {a: self._names[a] for a in wanted if a in self._names}
 
+    def outside(self, accounts: Iterable[str]) -> list[str]:
+        """The accounts among these that the organization's accounts were read for and that are
+        not in it (none when the organization could not be read)."""
+        wanted = sorted(set(accounts))
+        self.of(wanted)
+        return [a for a in wanted if a in self._outside or (self._listed and a not in self._states)]
+
+    @property
+    def standalone(self) -> bool:
+        """Whether Organizations answered that the caller's account is in no organization."""
+        return self.failure is not None and self.failure.code == NOT_IN_USE
+
     def inactive(self, accounts: Iterable[str]) -> dict[str, str]:
         """The accounts among these that are not ACTIVE, with their state."""
         return {a: state for a, state in self.of(accounts).items() if state != ACTIVE}
@@ -100,7 +113,8 @@ class AccountStates:
             lambda c: c.describe_account(AccountId=account), ignore=("AccountNotFoundException",)
         )
         if found is None:
-            self._states[account] = ACTIVE  # not in the organization: nothing to say
+            self._states[account] = ACTIVE  # not in the organization: `outside` says so
+            self._outside.add(account)
         else:
             self.remember([found["Account"]])
 

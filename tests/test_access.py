@@ -43,7 +43,7 @@ def checks(*args: str) -> dict[str, doctor.Check]:
     import json
 
     return {
-        c["check"]: doctor.Check(c["check"], c["status"], c["detail"], c["fix"])
+        c["check"]: doctor.Check(c["check"], c["status"], c["detail"], c["fix"], tuple(c.get("actions", ())))
         for c in json.loads(result.stdout)["checks"]
     }
 
@@ -116,7 +116,7 @@ def test_standalone_account_is_a_warning(aws: realism.State) -> None:
 
 def test_doctor_lists_the_actions_a_config_needs(aws: realism.State) -> None:
     check = checks("-f", EXAMPLE)["permissions"]
-    assert "sso:CreatePermissionSet" in check.fix and "sso:CreateAccountAssignment" in check.fix
+    assert "sso:CreatePermissionSet" in check.actions and "sso:CreateAccountAssignment" in check.actions
 
 
 def test_doctor_exits_1_when_a_check_fails(aws: realism.State) -> None:

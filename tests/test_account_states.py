@@ -152,7 +152,8 @@ def test_states_listed_for_organization_targets_are_not_read_again(org: dict[str
     doc["assignments"][0]["all_accounts"] = True
     reader = make_clients(clock)
     plan = Runner(reader, parse(doc), run_settings()).plan()
-    assert len(plan.errors) == 1 and org["b"] in plan.errors[0]
+    suspended, outside = plan.errors
+    assert org["b"] in suspended and "111122223333 is not in the organization" in outside
     counts = reader.log.counts
     assert (counts["organizations:ListAccounts"], counts["organizations:DescribeAccount"]) == (1, 0)
 
@@ -171,3 +172,32 @@ def test_after_a_timed_out_provisioning_no_further_round_is_fired(
     statuses = [o.detail.split(":")[0] for o in result.outcomes if o.change.resource == "provisioning"]
     assert statuses == ["TIMEOUT", "SKIPPED"]
     assert second.log.counts["sso-admin:ProvisionPermissionSet"] == 1
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["described", "listed"])
+def test_an_account_outside_the_organization_is_a_plan_error_naming_the_field(
+    org: dict[str, str], clock: Any, listed: bool
+) -> None:
+    # A typo of one digit; with more accounts than DESCRIBE_AT_MOST they are listed instead.
+    extra = [member(name) for name in ("c", "d", "e")] if listed else []
+    doc = team([org["a"], *extra])
+    doc["assignments"].append({"permission_set": "Ops", "groups": ["Ops"], "accounts": ["111122223334"]})
+    plan = planned(doc, clock)
+    assert plan.errors == [
+        "assignments[1].accounts: account 111122223334 is not in the organization, and AWS fails an assignment on "
+        "an account outside it (1 new assignment(s) target it): fix the account id in assignments[1].accounts, "
+        "or invite the account into the organization first"
+    ]
+
+
+def test_accounts_of_the_organization_and_the_current_one_plan_clean(org: dict[str, str], clock: Any) -> None:
+    plan = planned(team(["current", org["a"], org["b"]]), clock)
+    assert plan.errors == [] and plan.warnings == []
+
+
+def test_without_an_organization_another_account_is_warned_about(aws: realism.State, clock: Any) -> None:
+    plan = planned(team(["current", "111122223333"]), clock)
+    assert plan.errors == []
+    (warning,) = plan.warnings
+    assert warning.startswith("assignments[0].accounts: account 111122223333 is not this account (123456789012)")
+    assert "create an organization" in warning

@@ -352,3 +352,45 @@ def test_an_assignment_past_its_until_is_removed_from_the_delegated_administrato
     removed = [c for c in plan.changes if c.action is Action.DELETE]
     assert removed and all("expired" in f.new for c in removed for f in c.fields if f.name == "reason")
     assert not [c for c in plan.changes if c.action is Action.CREATE]
+
+
+@pytest.mark.parametrize(
+    ("caller", "policy"),
+    [(None, "AWSSSOMasterAccountAdministrator"), (DELEGATED, "AWSSSOMemberAccountAdministrator")],
+    ids=["management account", "delegated administrator"],
+)
+def test_an_access_denied_names_the_managed_policy_for_where_it_runs(
+    delegated: Any, caller: str | None, policy: str
+) -> None:
+    from provisioner.errors import AwsError
+
+    deny = {"deny": lambda operation, request: operation == "ListPermissionSets"}
+    if caller:
+        delegate(delegated, **deny)
+    else:
+        realism.configure(**deny)
+    with pytest.raises(AwsError) as denied:
+        runner({"permission_sets": [{"name": "Ops", "managed_policies": ["ReadOnlyAccess"]}]}, delegated).plan()
+    assert f"e.g. with the {policy} policy" in str(denied.value)
+
+
+def test_current_says_what_it_is_from_the_delegated_administrator(delegated: Any) -> None:
+    delegate(delegated)
+    doc = {
+        "groups": [{"name": "Ops"}],
+        "permission_sets": [{"name": "Ops", "managed_policies": ["ReadOnlyAccess"]}],
+        "assignments": [{"permission_set": "Ops", "groups": ["Ops"], "accounts": ["current", DELEGATED]}],
+    }
+    planned = runner(doc, delegated).plan()
+    assert (
+        f"current (in assignments[0].accounts) is account {DELEGATED}, where this run works (delegated "
+        f"administrator), not the management account {MANAGEMENT}" in "\n".join(planned.notes)
+    )
+    assert [w for w in planned.warnings if w.startswith(f"assignments[0].accounts names account {DELEGATED} twice")]
+
+
+def test_current_from_the_management_account_is_not_remarked_on(delegated: Any) -> None:
+    doc = {"groups": [{"name": "Ops"}], "permission_sets": [{"name": "Ops"}]}
+    doc["assignments"] = [{"permission_set": "Ops", "groups": ["Ops"], "accounts": ["current", DELEGATED]}]
+    planned = runner(doc, delegated).plan()
+    assert not [n for n in planned.notes + planned.warnings if "current" in n]

@@ -105,6 +105,26 @@ def test_what_aws_would_refuse_is_a_plan_error(
     assert [e for e in planned.errors if e.startswith("delegated_administrator: ") and expected in e], planned.errors
 
 
+@pytest.mark.parametrize("organization", [False, True], ids=["no organization", "account not in it"])
+def test_an_account_that_cannot_be_registered_is_a_plan_error(
+    aws: realism.State, clock: Any, organization: bool
+) -> None:
+    if organization:
+        add_member(OTHER_MEMBER, "workloads")
+    planned = run(DECLARED, clock).plan()
+    assert not registrations(planned)
+    expected = "is not in the organization" if organization else f"account {MANAGEMENT} is in no organization"
+    assert [e for e in planned.errors if e.startswith("delegated_administrator: ") and expected in e], planned.errors
+
+
+def test_bootstrap_delegate_to_without_an_organization_changes_nothing(aws: realism.State) -> None:
+    args = ["--region", REGION, "bootstrap", "--user-name", "admin", "--email", "admin@example.com"]
+    result = CliRunner().invoke(cli, [*args, "--delegate-to", DELEGATED, "--yes"])
+    assert result.exit_code == 1, result.output
+    assert "error: delegated_administrator: account 123456789012 is in no organization" in result.output
+    assert realism.STATE.writes() == 0
+
+
 def test_from_the_delegated_administrator_its_registration_is_unchanged(members: None, clock: Any) -> None:
     register()
     as_account(DELEGATED)
@@ -209,3 +229,24 @@ def test_doctor_from_the_delegated_administrator(members: None) -> None:
     assert doctor_check()["status"] == "PASS" and "this account" in doctor_check()["detail"]
     organization = doctor_check("organization")
     assert organization["status"] == "PASS" and "delegated administrator" in organization["detail"]
+
+
+# -- a member account that is not registered sees no instance --------------------------------
+def test_doctor_from_an_unregistered_member_says_where_the_instance_is(members: None) -> None:
+    register()
+    as_account(OTHER_MEMBER)
+    check = doctor_check("IAM Identity Center")
+    assert check["status"] == "FAIL"
+    assert f"account {OTHER_MEMBER}, a member account" in check["detail"] and MANAGEMENT in check["detail"]
+    assert check["fix"].startswith(f"run from the management account {MANAGEMENT}, or register this account")
+    assert "enable it" not in check["fix"] and "do not enable" in check["fix"]
+
+
+def test_plan_from_an_unregistered_member_says_where_the_instance_is(members: None, tmp_path: Path) -> None:
+    as_account(OTHER_MEMBER)
+    config = tmp_path / "c.yaml"
+    config.write_text("groups: [{name: Ops}]\n")
+    result = CliRunner().invoke(cli, ["--region", REGION, "plan", "-f", str(config)])
+    assert result.exit_code != 0
+    assert f"no IAM Identity Center instance is visible from account {OTHER_MEMBER}" in result.output
+    assert f"--delegate-to {OTHER_MEMBER}" in result.output and "enable it" not in result.output

@@ -176,5 +176,8 @@ def test_expired_credentials_on_a_write_still_stop_at_once(aws: realism.State) -
 
 
 def test_changes_are_unaffected_when_nothing_is_denied(clients: Any, clock: Any) -> None:
+    from tests.realism.orgs import join_organization
+
+    join_organization(both_teams())
     found, result, _ = plan_and_apply(clients, parse(both_teams()))
     assert result.ok and not found.warnings and {c.action for c in found.changes} == {Action.CREATE}

@@ -7,7 +7,7 @@ from typing import Any
 from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import make_clients, parse, plan_and_apply, run_settings
-from tests.realism.orgs import organization
+from tests.realism.orgs import join_organization, organization
 
 # A smaller reference organization: 5 sets, 6 groups, 20 users, 10 accounts, 60 assignments.
 SMALL = organization(groups=6, users=20, permission_sets=5, accounts=10, assignments=60)
@@ -56,6 +56,7 @@ def test_delegated_noop_plan_reads_each_set_where_it_is(aws: realism.State, cloc
     from tests.test_delegation_realism import DELEGATED, as_account, organization
 
     organization()
+    join_organization(SMALL)
     plan_and_apply(make_clients(clock), parse(SMALL))
     as_account(DELEGATED)
     counts = plan_reads(SMALL, clock)

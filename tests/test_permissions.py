@@ -45,7 +45,7 @@ def test_doctor_asks_for_what_deleting_and_reading_need(aws: realism.State) -> N
     result = CliRunner().invoke(
         cli, ["--region", REGION, "--output", "json", "doctor", "-f", str(EXAMPLES / "identity-center-admin.yaml")]
     )
-    fix = next(c["fix"] for c in json.loads(result.stdout)["checks"] if c["check"] == "permissions")
+    fix = next(c["actions"] for c in json.loads(result.stdout)["checks"] if c["check"] == "permissions")
     for action in (
         "sso:DeletePermissionSet",
         "sso:ListAccountAssignments",
@@ -53,3 +53,11 @@ def test_doctor_asks_for_what_deleting_and_reading_need(aws: realism.State) -> N
         "organizations:ListAccounts",
     ):
         assert action in fix
+
+
+def test_the_access_reports_actions_are_every_read_a_run_declares() -> None:
+    from provisioner import access
+
+    organizations = {"DescribeOrganization", "ListDelegatedAdministrators", "ListAccounts", "DescribeAccount"}
+    assert {f"organizations:{a}" for a in organizations} <= access.REPORT_ACTIONS
+    assert not [a for a in access.REPORT_ACTIONS if a.split(":")[1].startswith(("Create", "Delete", "Register"))]

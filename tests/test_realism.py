@@ -254,6 +254,18 @@ def test_a_first_assignment_provisions_the_set_to_its_account(instance: Any) -> 
     assert accounts_of(instance, ps) == [OTHER] and stale(instance, ps) == []
 
 
+def test_an_assignment_on_an_account_outside_the_organization_fails_later(instance: Any, clock: FakeClock) -> None:
+    organizations().create_organization(FeatureSet="ALL")
+    realism.configure(async_seconds=1, clock=clock.now)
+    ps = new_set(instance)
+    request = assign(instance, ps, new_group(instance), "111122223334")
+    assert request["Status"] == "IN_PROGRESS", "AWS takes the request"
+    clock.t = 1
+    status = creation(instance, request["RequestId"])
+    assert status["Status"] == "FAILED" and "111122223334" in status["FailureReason"]
+    assert assignments(instance, ps, "111122223334") == [] and accounts_of(instance, ps) == []
+
+
 @pytest.mark.parametrize("outcome", ["SUCCEEDED", "FAILED"])
 def test_a_set_stays_stale_where_its_provisioning_failed(instance: Any, clock: FakeClock, outcome: str) -> None:
     ps = new_set(instance)

@@ -415,8 +415,13 @@ def test_instance_not_active_is_an_actionable_error(aws: realism.State, clock: A
 
 
 def test_multi_team_example_applies_and_converges(clients: Clients, clock: Any) -> None:
+    from tests.realism.delegation import add_member
+
+    for account in ("111122223333", "444455556666", "777788889999"):  # as the example's header says
+        add_member(account, account)
     config = load_example("multi-team.yaml")
     plan, result, _ = plan_and_apply(clients, config)
+    assert plan.errors == [] and plan.warnings == []
     assert result.ok, [o.detail for o in result.failed]
     plan2, writes = second_run_writes(config, clock)
     assert plan2.empty and writes == {}

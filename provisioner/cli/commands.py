@@ -248,7 +248,8 @@ def bootstrap(
     "config_path",
     default=None,
     type=click.Path(dir_okay=True),
-    help="Check this config too (and use its region:).",
+    help="Check this config too: its plan errors and warnings from here, and the permissions its kinds need "
+    "(and use its region:).",
 )
 @click.pass_obj
 def doctor(state: State, config_path: str | None) -> None:
@@ -260,22 +261,22 @@ def doctor(state: State, config_path: str | None) -> None:
     IAM Identity Center      an ACTIVE organization instance here (else, where it is)
     organization             management account, delegated administrator, member, or standalone
     delegated administrator  the member account that administers IAM Identity Center (WARN: none)
-    permissions              the actions a run needs
+    config                   (-f) the config plans from here: its errors (FAIL) and warnings
+    permissions              the actions a run needs from this account (-f: the config's)
 
     Exit 1 if any check FAILs.
     """
     from .. import doctor as checks
-    from ..commands.common import clients, load
+    from ..commands.doctor import doctor as run_checks
 
-    config = load(config_path) if config_path else None
-    results = checks.run(clients(state.options, config.region if config else None))
+    results = run_checks(state.options, config_path)
     failed = [c.name for c in results if c.status == checks.FAIL]
     if state.json:
         click.echo(json.dumps({"command": "doctor", "checks": [c.to_json() for c in results]}, indent=2))
         if failed:
             say(f"doctor: {len(failed)} check(s) FAILED: {', '.join(failed)}")
     else:
-        click.echo(checks.render(results))
+        click.echo(checks.render(results, verbose=state.verbose > 0))
     exit_with(EXIT_ERROR if failed else EXIT_OK)
 
 

@@ -49,6 +49,9 @@ def dependency_order(kinds: Iterable[Kind[Any, Any]] = KINDS) -> list[Kind[Any, 
     return done
 
 
-def declared_actions(kinds: Iterable[Kind[Any, Any]] = KINDS) -> frozenset[str]:
-    """Every IAM action the kinds declare."""
-    return frozenset(action for kind in kinds for action in kind.actions)
+def declared_actions(kinds: Iterable[Kind[Any, Any]] = KINDS, management: bool = True) -> frozenset[str]:
+    """Every IAM action the kinds declare (with `management=False`, those a run from another
+    account than the management account may call)."""
+    return frozenset(
+        action for kind in kinds for action in kind.actions if management or action not in kind.management_only
+    )

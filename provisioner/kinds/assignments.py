@@ -216,6 +216,10 @@ class AssignmentRows:
     inactive: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None
     unlisted: Mapping[str, str] = field(default_factory=dict)
+    # New assignments' accounts AWS cannot reach: not in the organization (or, when the caller's
+    # account is in none, any other account); `standalone`: there is no organization.
+    outside: tuple[str, ...] = ()
+    standalone: bool = False
 
 
 class Names:
@@ -290,6 +294,18 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             "iam:PutRolePolicy",
         }
     )
+    # Listing by principal "must be called from the management account" (API reference,
+    # ListAccountAssignmentsForPrincipal); the IAM actions are for its own roles, which only it
+    # may assign on.
+    management_only = frozenset(
+        {
+            "sso:ListAccountAssignmentsForPrincipal",
+            "iam:GetRole",
+            "iam:CreateRole",
+            "iam:AttachRolePolicy",
+            "iam:PutRolePolicy",
+        }
+    )
 
     # -- read -------------------------------------------------------------------------
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> AssignmentRows:
@@ -336,7 +352,10 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         creates = {a.account for a in wanted if names.row(a) not in rows}
         inactive = reader.accounts.inactive(creates) if creates else {}
         note = reader.accounts.note if creates else None
-        return AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note)
+        return replace(
+            AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note),
+            **_unreachable(reader, creates),
+        )
 
     def _read_by_set_only(
         self,
@@ -377,7 +396,14 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
                 f"({next(iter(unread.values()))} denied) and are left"
             )
         return AssignmentRows(
-            resolved, frozenset(rows), True, frozenset(absent_rows), inactive, note, unlisted=unlisted
+            resolved,
+            frozenset(rows),
+            True,
+            frozenset(absent_rows),
+            inactive,
+            note,
+            unlisted=unlisted,
+            **_unreachable(reader, creates),
         )
 
     @staticmethod
@@ -400,6 +426,9 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
     # -- diff -------------------------------------------------------------------------
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Assignment]:
         diff = self._diff(config, live, mode)
+        notes, warnings = current_meaning(config, live.ctx)
+        diff.notes += notes
+        diff.warnings += warnings
         sets = live.get(permission_sets.KIND)
         for name, action in sorted(live.get(self).unlisted.items()):
             diff.errors.append(permission_sets.unreadable(name, action, sets.arn(name)))
@@ -472,6 +501,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             creates.append(assignment)
             diff.changes.append(self._creation(assignment, names, live.now))
         self._refuse_inactive(config, live, creates, part, diff)
+        self._refuse_outside(config, live, creates, part, diff)
         if part.note:
             diff.notes.append(part.note)
         # Past its until, an assignment the config declares is ours to remove.
@@ -533,14 +563,34 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             count = sum(1 for a in creates if a.account == account)
             if not count:
                 continue
-            where = [
-                f"assignments[{i}].accounts"
-                for i, spec in enumerate(config.assignments)
-                if account in {live.ctx.account(a) for a in spec.accounts}
-            ]
             diff.errors.append(
                 f"account {account} is {state}: {count} new assignment(s) target it, and AWS cannot provision "
-                f"a permission set there; remove it from {' and '.join(where) or 'the config'}"
+                f"a permission set there; remove it from {_entries_naming(config, live, account)}"
+            )
+
+    def _refuse_outside(
+        self, config: Config, live: LiveState, creates: list[Assignment], part: AssignmentRows, diff: Diff[Assignment]
+    ) -> None:
+        """A new assignment on an account outside the organization is a plan error: AWS takes the
+        request and fails it. In an account that is in no organization, a warning: AWS would fail
+        it too, but the organization could not be read to be sure."""
+        for account in part.outside:
+            count = sum(1 for a in creates if a.account == account)
+            if not count:
+                continue
+            where = _entries_naming(config, live, account)
+            if part.standalone:
+                diff.warnings.append(
+                    f"{where}: account {account} is not this account ({live.ctx.account_id}), which is in no "
+                    f"organization, and IAM Identity Center assigns on other accounts only through an "
+                    f"organization ({count} new assignment(s) would fail): remove {account} from {where}, or "
+                    "create an organization and invite it"
+                )
+                continue
+            diff.errors.append(
+                f"{where}: account {account} is not in the organization, and AWS fails an assignment on an account "
+                f"outside it ({count} new assignment(s) target it): fix the account id in {where}, or invite "
+                "the account into the organization first"
             )
 
     def _prune(
@@ -698,6 +748,48 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             f"only that account may change them (permission set(s) provisioned there: "
             f"{permission_sets.some(on_management)}); export from the management account to include them"
         ]
+
+
+def current_meaning(config: Config, ctx: Context) -> tuple[list[str], list[str]]:
+    """What `current` means in this run, when it is not the management account (a note), and
+    the entries that name one account twice once `current` is resolved (a warning each)."""
+    notes, warnings = [], []
+    # `current` is the one entry the context resolves to another name.
+    users = [i for i, spec in enumerate(config.assignments) if any(ctx.account(a) != a for a in spec.accounts)]
+    if users and not ctx.in_management_account:
+        notes.append(
+            f"current (in {', '.join(f'assignments[{i}].accounts' for i in users)}) is account {ctx.account_id}, "
+            f"where this run works ({ctx.account_role.value}), not the management account "
+            f"{ctx.management or '(unknown)'}: write the account id to mean one account wherever the config is run"
+        )
+    for index in users:
+        named = config.assignments[index].accounts
+        if ctx.account_id in named:
+            warnings.append(
+                f"assignments[{index}].accounts names account {ctx.account_id} twice: as {ctx.account_id} and as "
+                f"current, which is the account this run works from; replace current with the account id you mean"
+            )
+    return notes, warnings
+
+
+def _entries_naming(config: Config, live: LiveState, account: str) -> str:
+    """The config fields that name an account ("assignments[1].accounts and ...")."""
+    where = [
+        f"assignments[{i}].accounts"
+        for i, spec in enumerate(config.assignments)
+        if account in {live.ctx.account(a) for a in spec.accounts}
+    ]
+    return " and ".join(where) or "the config"
+
+
+def _unreachable(reader: Reader, creates: Collection[str]) -> dict[str, Any]:
+    """The `outside` and `standalone` of AssignmentRows, for the accounts new assignments target:
+    read with their states (no further call)."""
+    if not creates:
+        return {}
+    if reader.accounts.standalone:
+        return {"outside": tuple(sorted(a for a in creates if a != reader.ctx.account_id)), "standalone": True}
+    return {"outside": tuple(reader.accounts.outside(creates))}
 
 
 def _reached_only(document: dict[str, Any]) -> None:

@@ -175,6 +175,8 @@ class Kind(Generic[L, P]):
     depends_on: ClassVar[tuple[KindName, ...]] = ()
     # IAM actions it may call (doctor checks them; a test checks the call log against them).
     actions: ClassVar[frozenset[str]] = frozenset()
+    # Those of `actions` only the management account calls (a run elsewhere never does).
+    management_only: ClassVar[frozenset[str]] = frozenset()
     # Asynchronous kinds are fired and checked (run_async) rather than applied, with at most
     # `outstanding` requests in flight (its AWS quota).
     asynchronous: ClassVar[bool] = False

@@ -32,6 +32,10 @@ class Delegation:
     registered: tuple[str, ...] = ()
     unread: str | None = None
     state: str | None = None
+    # Why the named account cannot be registered at all: the caller's account is in no
+    # organization, or the named account is not in it.
+    no_organization: bool = False
+    outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class DelegatedAdministratorKind(Kind[Delegation, Registration]):
             "organizations:DescribeAccount",
         }
     )
+    management_only = frozenset({"organizations:RegisterDelegatedAdministrator"})
 
     def read(self, reader: Reader, config: Config, live: LiveState, mode: Mode) -> Delegation:
         """The registered accounts (already read where the run works, when it is not the
@@ -63,15 +68,17 @@ class DelegatedAdministratorKind(Kind[Delegation, Registration]):
                 registered = reader.targets.delegated_administrators()
             except AwsError as exc:
                 if exc.code == NOT_IN_USE:
-                    registered = ()  # no organization: nothing is, or can be, registered
-                elif exc.denied:
+                    # No organization: nothing is, or can be, registered.
+                    return Delegation(no_organization=wanted is not None)
+                if exc.denied:
                     return Delegation(unread=exc.action)
-                else:
-                    raise
-        state = None
+                raise
         if wanted is not None and not registered and live.ctx.in_management_account and wanted != live.ctx.management:
-            state = reader.accounts.inactive([wanted]).get(wanted)  # to be registered: one DescribeAccount
-        return Delegation(registered, state=state)
+            # To be registered: one DescribeAccount tells its state, and whether it is a member.
+            state = reader.accounts.inactive([wanted]).get(wanted)
+            outside = bool(reader.accounts.outside([wanted]))
+            return Delegation(registered, state=state, no_organization=reader.accounts.standalone, outside=outside)
+        return Delegation(registered)
 
     def diff(self, config: Config, live: LiveState, mode: Mode) -> Diff[Registration]:
         diff: Diff[Registration] = Diff()
@@ -88,6 +95,12 @@ class DelegatedAdministratorKind(Kind[Delegation, Registration]):
             diff.errors.append(
                 f"delegated_administrator: the caller may not call {part.unread}, so whether {wanted} is registered "
                 f"is unknown: grant {part.unread}, or run this part from the management account"
+            )
+        elif part.no_organization:
+            diff.errors.append(
+                f"delegated_administrator: account {ctx.account_id} is in no organization, and only a member account "
+                f"of an organization can be IAM Identity Center's delegated administrator: create an organization "
+                f"here and invite {wanted} first, or leave delegated_administrator (--delegate-to) out"
             )
         elif wanted == ctx.management:
             diff.errors.append(
@@ -108,6 +121,11 @@ class DelegatedAdministratorKind(Kind[Delegation, Registration]):
                 f"delegated_administrator: only the management account {ctx.management or ''} may register "
                 f"{wanted}, and this run is from account {ctx.account_id} ({ctx.account_role.value}): run this "
                 "config from the management account once"
+            )
+        elif part.outside:
+            diff.errors.append(
+                f"delegated_administrator: account {wanted} is not in the organization, and AWS registers only a "
+                "member account: fix the account id, or invite the account into the organization first"
             )
         elif part.state:
             diff.errors.append(

@@ -391,6 +391,7 @@ def _settle(req: Request) -> None:
     s, where = STATE.settings, req.origin
     if req.kind == "assignment-create":
         reason = s.fail_assignment(req.payload) if s.fail_assignment else None
+        reason = reason or _outside_organization(where, req.payload["TargetId"])
         reason = reason or _unreachable(where, [req.payload["TargetId"]])
         if reason:
             _ended(req, "FAILED", reason)
@@ -426,6 +427,22 @@ def _unreachable(resp: Any, accounts: list[str]) -> str | None:
                 "If this problem continues, contact AWS Support."
             )
     return None
+
+
+def _outside_organization(resp: Any, account: str) -> str | None:
+    """The failure of an assignment on an account the instance cannot reach: one that is not in
+    the organization, or, without an organization, any account but the instance's own. AWS takes
+    the request and fails it later (the API reference: CreateAccountAssignment "is asynchronous";
+    its status carries a FailureReason); the reason's wording is not documented, so it is the
+    layer's own, in AWS's style."""
+    from .organizations import in_organization
+
+    if in_organization(resp.current_account, account, resp.partition):
+        return None
+    return (
+        f"Unable to assign permissions to AWS account '{account}': the account is not a member of the "
+        "organization of this IAM Identity Center instance."
+    )
 
 
 def _provisioned_to(resp: Any, p: dict[str, Any]) -> str | None:

@@ -1,5 +1,7 @@
 """AWS Organizations as IAM Identity Center meets it: account states, and what moto lacks.
 
+- An assignment on an account outside the organization is taken, then FAILED with a reason
+  (`in_organization`; tests/realism `_outside_organization`).
 - Without an organization, ListAccounts and DescribeAccount answer
   AWSOrganizationsNotInUseException (moto lists nothing, or says the account is not found).
 - Accounts carry `State` (ACTIVE, SUSPENDED, PENDING_CLOSURE, ...) and no longer `Status`:
@@ -37,6 +39,22 @@ def account_state(management_account: str, account_id: str, partition: str = "aw
         if account.id == account_id:
             return str(account.state)
     return "ACTIVE"
+
+
+def in_organization(management_account: str, account_id: str, partition: str = "aws") -> bool:
+    """Whether IAM Identity Center's organization instance can reach an account: the management
+    account, or a member of its organization.
+
+    Without an organization every account counts: moto always has an organization instance,
+    which AWS has only with an organization, and most tests assign on made-up accounts without
+    creating one; they stand for an organization whose accounts were not modelled. A test that
+    creates the organization gets AWS's behaviour."""
+    if account_id == management_account:
+        return True
+    backend = _backend(management_account, partition)
+    if backend.org is None:
+        return True
+    return any(account.id == account_id for account in backend.accounts)
 
 
 def set_account_state(account_id: str, state: str, management_account: str = "123456789012") -> None:

@@ -52,6 +52,16 @@ def organization(
     return doc
 
 
+def join_organization(doc: dict[str, Any]) -> None:
+    """Make every account the config's assignments name a member of the management account's
+    organization (created if there is none): AWS fails an assignment on any other account."""
+    from .delegation import add_member
+
+    accounts = sorted({a for entry in doc["assignments"] for a in entry["accounts"] if a != "current"})
+    for index, account in enumerate(accounts):
+        add_member(account, f"account-{index:03d}")
+
+
 def inventory(endpoint_url: str | None = None, region: str = "ap-northeast-2") -> dict[str, int]:
     """Counts of what exists: users, groups, memberships, permission sets, attached
     policies, assignments (read with plain boto3, as a person would)."""
