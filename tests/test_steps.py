@@ -416,9 +416,11 @@ def test_instance_not_active_is_an_actionable_error(aws: realism.State, clock: A
 
 def test_multi_team_example_applies_and_converges(clients: Clients, clock: Any) -> None:
     from tests.realism.delegation import add_member
+    from tests.test_policies import create_policy
 
     for account in ("111122223333", "444455556666", "777788889999"):  # as the example's header says
         add_member(account, account)
+    create_policy("CostReportsReader", "/finance/")  # the example's customer managed policy
     config = load_example("multi-team.yaml")
     plan, result, _ = plan_and_apply(clients, config)
     assert plan.errors == [] and plan.warnings == []
