@@ -63,10 +63,16 @@ from tests.realism.orgs import organization  # noqa: E402
 REGION = "ap-northeast-2"
 WORKERS = 4  # the CLI's default --workers
 REFERENCE = organization(groups=30, users=200, permission_sets=20, accounts=50, assignments=1000)
+WIDER = organization(groups=30, users=200, permission_sets=20, accounts=100, assignments=2000)  # twice the accounts
 SEED = yaml.safe_load((ROOT / "examples" / "identity-center-admin.yaml").read_text())
 # The delegated administrator: a member account of the endpoint's organization, and the access
 # key id whose requests act as it.
 DELEGATED, DELEGATED_KEY = "999988887777", "DELEGATEDADMIN"
+# The organization's other members: every account the scenarios assign on (as on AWS, an
+# assignment on an account outside the organization fails).
+MEMBERS = sorted(
+    {a for doc in (REFERENCE, WIDER) for spec in doc["assignments"] for a in spec["accounts"] if a != "current"}
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ def start_endpoint(endpoint: Endpoint) -> tuple[subprocess.Popen[str], str]:
     args = ["--tps", str(endpoint.tps), "--quotas", "--async-seconds", str(endpoint.completion),
             "--latency", str(endpoint.latency), "--region", REGION,
             "--member", DELEGATED, "--caller", f"{DELEGATED_KEY}={DELEGATED}"]  # fmt: skip
+    args += [arg for account in MEMBERS for arg in ("--member", account)]
     if endpoint.directory:
         args += ["--directory", endpoint.directory]
     proc = subprocess.Popen(
@@ -185,14 +192,13 @@ Scenario = Callable[[str, Endpoint], list[dict[str, Any]]]
 
 
 def fast(url: str, endpoint: Endpoint) -> list[dict[str, Any]]:
-    wider = organization(groups=30, users=200, permission_sets=20, accounts=100, assignments=2000)
     edited = copy.deepcopy(REFERENCE)
     edited["permission_sets"][0]["managed_policies"] = ["ReadOnlyAccess", "AWSSupportAccess"]
     return [
         measure("fresh apply", url, REFERENCE, endpoint, apply=True),
         measure("no-op plan", url, REFERENCE, endpoint, apply=False),
         delegated_noop(url, endpoint),
-        measure("wider plan", url, wider, endpoint, apply=False),
+        measure("wider plan", url, WIDER, endpoint, apply=False),
         measure("one set edited", url, edited, endpoint, apply=True),
     ]
 
