@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= examples/identity-center-admin.yaml
 ARGS   ?=
 
-.PHONY: install test lint demo plan apply endpoint bench mutants clean
+.PHONY: install test lint demo plan apply destroy endpoint bench mutants clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ plan: $(STAMP)  ## provisioner plan -f $(CONFIG) (real AWS: set AWS_PROFILE and 
 
 apply: $(STAMP)  ## provisioner apply -f $(CONFIG)
 	$(BIN)/provisioner apply -f $(CONFIG) $(ARGS)
+
+destroy: $(STAMP)  ## provisioner destroy -f $(CONFIG): deletes what CONFIG declares (asks first; ARGS=--yes to skip)
+	$(BIN)/provisioner destroy -f $(CONFIG) $(ARGS)
 
 endpoint: $(STAMP)  ## run the local moto endpoint with the realism layer until Ctrl-C
 	$(BIN)/python scripts/moto_endpoint.py $(ARGS)

@@ -86,10 +86,15 @@ class Context:
     region: str
     caller_arn: str = ""
     account_role: AccountRole = AccountRole.MANAGEMENT
-    # The organization's management account (the instance's owner); None when unknown.
+    # The organization's management account (the instance's owner): `resolve` always knows it;
+    # a context made in the management account may leave it out (it is the caller's).
     management_account: str | None = None
     # IAM Identity Center's delegated administrators, when read to find the account's role.
     delegated_administrators: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.management_account is None and not self.in_management_account:
+            raise ValueError(f"a context outside the management account ({self.account_role.value}) needs its id")
 
     def account(self, name: str) -> str:
         """'current' -> the caller's account id; a 12-digit id unchanged."""
@@ -105,9 +110,9 @@ class Context:
         return MANAGEMENT_POLICY if self.in_management_account else MEMBER_POLICY
 
     @property
-    def management(self) -> str | None:
+    def management(self) -> str:
         """The management account's id: ours when we run there."""
-        return self.account_id if self.in_management_account else self.management_account
+        return self.management_account or self.account_id  # None only in the management account
 
 
 def delegated_administrators(clients: Clients) -> tuple[str, ...]:
@@ -125,7 +130,7 @@ class Standing:
     """Where an account stands, and what was read to tell."""
 
     role: AccountRole
-    management_account: str | None
+    management_account: str  # the instance's owner; the caller's account when nothing tells otherwise
     delegated: tuple[str, ...] | None = None  # None: not read (or not readable)
 
 

@@ -109,10 +109,7 @@ def render_role(ctx: Context) -> str:
     management account 123456789012"."""
     if ctx.in_management_account:
         return ctx.account_role.value
-    management = (
-        f"management account {ctx.management_account}" if ctx.management_account else "management account unknown"
-    )
-    return f"{ctx.account_role.value}; {management}"
+    return f"{ctx.account_role.value}; management account {ctx.management}"
 
 
 NO_CHANGES = "No changes: IAM Identity Center matches the config."

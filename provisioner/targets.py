@@ -152,7 +152,6 @@ class OrganizationTargets:
         self.clients = clients
         self.states = states
         self._children: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._management: str | None = None
         self._root: str | None = None
         self._tags: dict[str, dict[str, str]] = {}
         self._delegated: tuple[str, ...] | None = None
@@ -165,13 +164,6 @@ class OrganizationTargets:
         if self._delegated is None:
             self._delegated = delegated_administrators(self.clients)
         return self._delegated
-
-    def management_account(self) -> str:
-        if self._management is None:
-            self._management = str(
-                self._org().call(lambda c: c.describe_organization())["Organization"]["MasterAccountId"]
-            )
-        return self._management
 
     def accounts(self) -> dict[str, dict[str, Any]]:
         return {a["Id"]: a for a in self.states.every_account()}
@@ -250,7 +242,7 @@ class OrganizationTargets:
                 for a in self.accounts().values()
                 if any(fnmatchcase(str(a.get("Name", "")), glob) for glob in spec.account_names)
             ]
-        management = ctx.management or self.management_account()
+        management = ctx.management
         if spec.account_tags and not spec.all_accounts:
             # One tag listing per ACTIVE account the tags could add: not the management
             # account, nor one excluded or listed already.

@@ -13,8 +13,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from provisioner import context
 from provisioner.cli import cli
-from provisioner.context import AccountRole
+from provisioner.context import AccountRole, Context
 from provisioner.plan import Action
 from provisioner.runner import Runner
 from tests import realism
@@ -117,6 +118,63 @@ def test_a_member_that_cannot_tell_is_neither_and_reads_as_one(delegated: Any) -
     assert run.ctx.management == MANAGEMENT
     assert "sso-admin:ListAccountAssignmentsForPrincipal" not in run.clients.log.counts
     assert not found.errors
+
+
+# An instance read without OwnerAccountId: where it stands is then DescribeOrganization's to tell.
+NO_OWNER = {"InstanceArn": "arn:aws:sso:::instance/ssoins-1", "IdentityStoreId": "d-1234567890"}
+
+
+@pytest.mark.parametrize(
+    ("caller", "in_organization", "refuse", "role", "management"),
+    [
+        (MANAGEMENT, True, None, AccountRole.MANAGEMENT, MANAGEMENT),
+        (DELEGATED, True, None, AccountRole.DELEGATED_ADMINISTRATOR, MANAGEMENT),
+        # Nothing tells another account: the instance is taken to be the caller's.
+        (DELEGATED, True, "DescribeOrganization", AccountRole.MANAGEMENT, DELEGATED),
+        (MANAGEMENT, False, None, AccountRole.MANAGEMENT, MANAGEMENT),
+    ],
+    ids=["management", "delegated", "describe-denied", "no-organization"],
+)
+def test_where_a_run_stands_always_names_the_management_account(
+    aws: realism.State,
+    clock: Any,
+    caller: str,
+    in_organization: bool,
+    refuse: str | None,
+    role: AccountRole,
+    management: str,
+) -> None:
+    if in_organization:
+        organization()
+    as_account(caller, refuse={refuse: ("AccessDeniedException", "not authorized")} if refuse else {})
+    where = context.standing(make_clients(clock), caller, NO_OWNER)
+    assert (where.role, where.management_account) == (role, management)
+
+
+def test_a_context_outside_the_management_account_needs_its_id() -> None:
+    with pytest.raises(ValueError, match="outside the management account"):
+        Context(
+            "arn:aws:sso:::instance/ssoins-1",
+            "d-1234567890",
+            DELEGATED,
+            "aws",
+            REGION,
+            account_role=AccountRole.DELEGATED_ADMINISTRATOR,
+        )
+
+
+def test_organization_targets_from_the_delegated_administrator_skip_the_management_account_unread(
+    delegated: Any,
+) -> None:
+    """The context knows the management account: resolving targets does not describe the
+    organization again."""
+    delegate(delegated)
+    doc = {**TEAM, "assignments": [{"permission_set": "OpsAdmin", "groups": ["Ops"], "all_accounts": True}]}
+    run = runner(doc, delegated)
+    found = run.plan()
+    accounts = {f.new for c in found.changes if c.resource == "assignment" for f in c.fields if f.name == "account"}
+    assert accounts == {DELEGATED, OTHER_MEMBER}
+    assert run.clients.log.counts["organizations:DescribeOrganization"] == 0
 
 
 def test_the_plan_header_and_json_say_where_it_runs(delegated: Any, tmp_path: Path) -> None:

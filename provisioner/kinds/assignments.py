@@ -279,7 +279,6 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             "sso:DescribeAccountAssignmentDeletionStatus",
             "sso:ListAccountAssignmentCreationStatus",
             "sso:ListAccountAssignmentDeletionStatus",
-            "organizations:DescribeOrganization",
             "organizations:ListAccounts",
             "organizations:DescribeAccount",
             "organizations:ListAccountsForParent",
@@ -760,7 +759,7 @@ def current_meaning(config: Config, ctx: Context) -> tuple[list[str], list[str]]
         notes.append(
             f"current (in {', '.join(f'assignments[{i}].accounts' for i in users)}) is account {ctx.account_id}, "
             f"where this run works ({ctx.account_role.value}), not the management account "
-            f"{ctx.management or '(unknown)'}: write the account id to mean one account wherever the config is run"
+            f"{ctx.management}: write the account id to mean one account wherever the config is run"
         )
     for index in users:
         named = config.assignments[index].accounts

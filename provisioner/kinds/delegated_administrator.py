@@ -118,7 +118,7 @@ class DelegatedAdministratorKind(Kind[Delegation, Registration]):
             )
         elif not ctx.in_management_account:
             diff.errors.append(
-                f"delegated_administrator: only the management account {ctx.management or ''} may register "
+                f"delegated_administrator: only the management account {ctx.management} may register "
                 f"{wanted}, and this run is from account {ctx.account_id} ({ctx.account_role.value}): run this "
                 "config from the management account once"
             )

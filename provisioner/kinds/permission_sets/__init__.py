@@ -168,7 +168,7 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         described, unreadable = describe_all(clients, ctx, reader.parallel)
         on_management: frozenset[str] = frozenset()
         management_unread = None
-        if not ctx.in_management_account and ctx.management:
+        if not ctx.in_management_account:
             try:
                 on_management = frozenset(provisioned_to(clients, ctx, ctx.management))
             except AwsError as exc:
