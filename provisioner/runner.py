@@ -18,7 +18,7 @@ from typing import Any
 
 from . import context, quotas, retry
 from .aws import Clients
-from .config import Config, prune_problem
+from .config import Config, check_prunable, prune_problem
 from .context import Context
 from .errors import AccessError, AwsAccessError, AwsError, Interrupted, ProvisionerError, is_denied
 from .kinds import KINDS, dependency_order
@@ -89,6 +89,8 @@ class Runner:
         return plan
 
     def _plan(self, mode: Mode, allow_root: bool) -> Plan:
+        if mode is Mode.PRUNE:  # once for every kind, before any call (commands.load names the file)
+            check_prunable(self.config, "config")
         self.ctx = context.resolve(self.clients, allow_root)
         key, value = self.config.ownership
         plan = Plan(context={"config": self.config.name, "ownership_tag": {"key": key, "value": value}})

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...config import UNNAMED_OWNER, Config, check_prunable, prune_problem
+from ...config import UNNAMED_OWNER, Config, prune_problem
 from ...errors import AwsError, ProvisionerError
 from ...plan import Action, Change, FieldChange, KindName
 from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
@@ -291,13 +291,12 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 diff.changes.append(Change(self.name, Action.UPDATE, name, edit, edit.fields()))
         if mode is Mode.PRUNE:
             self._prune(config, part, diff, live.ctx)
-        elif prune_problem(config) is None:
+        else:  # read has the tags of undeclared sets only when the config may prune
             diff.prunable += list(doomed(config, part))
         return diff
 
     def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload], ctx: Context) -> None:
         """Sets that carry our ownership tag and that the config no longer declares."""
-        check_prunable(config, "config")  # the CLI checks first, naming the file
         key, value = config.ownership
         for name, arn in doomed(config, part).items():
             owner = FieldChange("owner", value, None)
