@@ -124,8 +124,9 @@ class AwsError(ProvisionerError):
 
 
 class AccessError(ProvisionerError):
-    """The run cannot go on and no later call would fare better: credentials are missing,
-    expired or not allowed, the session cannot be set up, or nothing answers at the endpoint."""
+    """Credentials missing, expired or refused, a session that cannot be set up, or nothing
+    answering at the endpoint: the run stops, as no later call would fare better. An
+    AccessDenied (is_denied) may concern one resource only: it fails the change that needed it."""
 
 
 class CredentialsError(AccessError):

@@ -28,6 +28,7 @@ from .errors import (
     error_reason,
     http_status,
 )
+from .plan import NOT_STARTED, UNKNOWN
 
 T = TypeVar("T")
 # map(fn, items) -> results in order: sequential, or a thread pool's map.
@@ -357,8 +358,6 @@ class Cadence:
         bisect.insort(self.took, (max(in_progress, fired) + seen) / 2 - fired)
 
 
-# The outcomes of a cancelled run: never fired, or fired and not seen to end.
-NOT_STARTED, UNKNOWN = "NOT_STARTED", "UNKNOWN"
 # The status `check` may give a request that left IN_PROGRESS before it knows whether it
 # SUCCEEDED or FAILED: its slot is free at once, and `conclude` says which, a little later.
 ENDED = "ENDED"
@@ -369,7 +368,7 @@ class AsyncOutcome:
     """The final word on one asynchronous request."""
 
     # SUCCEEDED, FAILED, TIMEOUT, ERROR (the call itself failed), SKIPPED (after a timeout),
-    # NOT_STARTED or UNKNOWN (the run was cancelled)
+    # or, the run cancelled, plan's NOT_STARTED (never fired) or UNKNOWN (fired, not seen to end)
     status: str
     reason: str | None = None
     request_id: str | None = None

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from . import context, quotas, retry
+from . import context, quotas
 from .aws import Clients
-from .config import Config, prune_problem
+from .config import Config, check_prunable, prune_problem
 from .context import Context
 from .errors import AccessError, AwsAccessError, AwsError, Interrupted, ProvisionerError, is_denied
 from .kinds import KINDS, dependency_order
@@ -27,7 +27,6 @@ from .plan import NOT_STARTED, UNKNOWN, Action, ApplyResult, Change, KindName, O
 from .retry import AsyncOutcome, Mapper, PollSettings, run_async, sequential
 
 Progress = Callable[[str, int, int], None]
-INTERRUPTED = {retry.NOT_STARTED: NOT_STARTED, retry.UNKNOWN: UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,8 @@ class Runner:
         return plan
 
     def _plan(self, mode: Mode, allow_root: bool) -> Plan:
+        if mode is Mode.PRUNE:  # once for every kind, before any call (commands.load names the file)
+            check_prunable(self.config, "config")
         self.ctx = context.resolve(self.clients, allow_root)
         key, value = self.config.ownership
         plan = Plan(context={"config": self.config.name, "ownership_tag": {"key": key, "value": value}})
@@ -364,8 +365,8 @@ def _phase(kind: Kind[Any, Any], changes: list[Change[Any]]) -> str:
 
 def _outcomes(changes: list[Change[Any]], results: list[AsyncOutcome]) -> list[Outcome]:
     return [
-        Outcome(change, False, o.reason or "", o.request_id, interrupted=INTERRUPTED[o.status])
-        if o.status in INTERRUPTED
+        Outcome(change, False, o.reason or "", o.request_id, interrupted=o.status)
+        if o.status in (NOT_STARTED, UNKNOWN)
         else Outcome(change, o.ok, "" if o.ok else _failure(o), o.request_id)
         for change, o in zip(changes, results, strict=True)
     ]

@@ -19,8 +19,6 @@ from provisioner.cli import cli
 from provisioner.errors import Interrupted
 from provisioner.plan import NOT_STARTED, UNKNOWN
 from provisioner.report import render_result
-from provisioner.retry import NOT_STARTED as ASYNC_NOT_STARTED
-from provisioner.retry import UNKNOWN as ASYNC_UNKNOWN
 from provisioner.retry import Cancellation, FakeClock, PollSettings, Retrier, RetrySettings, run_async
 from provisioner.runner import Runner
 from tests import realism
@@ -64,10 +62,10 @@ def test_cancelled_run_async_fires_nothing_more_and_names_the_requests_in_flight
 
     outcomes = run_async(list(range(40)), fire, service.check, 15, clock, PollSettings(), cancel=cancel)
     assert len(service.fired) == 5
-    assert [o.status for o in outcomes[:5]] == [ASYNC_UNKNOWN] * 5
+    assert [o.status for o in outcomes[:5]] == [UNKNOWN] * 5
     assert [o.request_id for o in outcomes[:5]] == [f"r{i}" for i in range(5)]
     assert all(o.reason == "interrupted while IN_PROGRESS" for o in outcomes[:5])
-    assert {o.status for o in outcomes[5:]} == {ASYNC_NOT_STARTED}
+    assert {o.status for o in outcomes[5:]} == {NOT_STARTED}
     assert 10 <= clock.t <= 10.5  # polled for the grace, no longer
 
 

@@ -144,6 +144,14 @@ def test_prune_without_a_name_is_a_config_error_before_any_call(
     assert sum(realism.STATE.calls.values()) == 0
 
 
+def test_the_runner_refuses_prune_without_a_name_before_any_call(aws: realism.State, clock: Any) -> None:
+    """A library caller that skips the command's load check gets the same error, up front."""
+    runner = Runner(make_clients(clock), parse(team(None, ["Deploy"])), run_settings())
+    with pytest.raises(ConfigError, match="add a top-level name:"):
+        runner.plan(prune=True)
+    assert sum(realism.STATE.calls.values()) == 0
+
+
 def test_prune_with_an_explicit_ownership_tag_needs_no_name() -> None:
     doc = team(None, ["Deploy"]) | {"ownership_tag": {"key": "owner", "value": "platform"}}
     assert config_module.prune_problem(parse(doc)) is None

@@ -1,6 +1,6 @@
 """Account assignments: principal x permission set x account, made asynchronously.
 
-AssignmentRows are read by permission set (which sees every principal) when the config declares
+Assignments are read by permission set (which sees every principal) when the config declares
 no more (set, account) pairs than principals, else by principal; either way the reads grow
 with what the config declares, never with the assignments. From another account than the
 management account (its delegated administrator) they are always read by set: listing by
@@ -601,7 +601,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         names: Names,
         diff: Diff[Assignment],
     ) -> None:
-        """AssignmentRows on the declared sets that the config does not declare, every assignment
+        """Assignments on the declared sets that the config does not declare, every assignment
         of a doomed set, and every assignment of an absent user or group."""
         doomed = permission_sets.doomed(config, live.get(permission_sets.KIND))
         managed = {**declared_sets(config, live), **doomed}.values()

@@ -117,9 +117,10 @@ class LiveState:
 
 @dataclass(frozen=True)
 class Reader:
-    """What a kind reads with: the clients, the instance, the run's shared Organizations
-    readers (each listing read once per run), and a map for its independent reads (a thread
-    pool's, within the rate limit)."""
+    """What a kind reads with: the clients, the run's context (instance and caller), the
+    run's Organizations readers (each listing read once per run), the run's "now", the
+    export's scope, and a map for its independent reads (a thread pool's, within the rate
+    limit)."""
 
     clients: Clients
     ctx: Context

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...config import UNNAMED_OWNER, Config, check_prunable, prune_problem
+from ...config import UNNAMED_OWNER, Config, prune_problem
 from ...errors import AwsError, ProvisionerError
 from ...plan import Action, Change, FieldChange, KindName
 from ..base import ADOPTED, Diff, Env, ExportScope, Kind, LiveState, Mode, Reader, creation, deletion
@@ -291,13 +291,12 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
                 diff.changes.append(Change(self.name, Action.UPDATE, name, edit, edit.fields()))
         if mode is Mode.PRUNE:
             self._prune(config, part, diff, live.ctx)
-        elif prune_problem(config) is None:
+        else:  # read has the tags of undeclared sets only when the config may prune
             diff.prunable += list(doomed(config, part))
         return diff
 
     def _prune(self, config: Config, part: PermissionSets, diff: Diff[Payload], ctx: Context) -> None:
         """Sets that carry our ownership tag and that the config no longer declares."""
-        check_prunable(config, "config")  # the CLI checks first, naming the file
         key, value = config.ownership
         for name, arn in doomed(config, part).items():
             owner = FieldChange("owner", value, None)
@@ -353,11 +352,8 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         edit = payload
         if edit.live is None:
             arn, adopted = self._create(edit, env)
-            if adopted:
-                described = env.clients.sso_admin.call(
-                    lambda c: c.describe_permission_set(InstanceArn=env.ctx.instance_arn, PermissionSetArn=arn)
-                )["PermissionSet"]
-                edit = compute_edit(edit.desired, read_one(env.clients, env.ctx, described))
+            if adopted is not None:
+                edit = compute_edit(edit.desired, read_one(env.clients, env.ctx, adopted))
                 detail = f"{ADOPTED} and converged"
         else:
             arn = edit.live.arn
@@ -386,8 +382,9 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             ) from exc
         return "already gone" if gone is None else None
 
-    def _create(self, edit: Edit, env: Env) -> tuple[str, bool]:
-        """Create the set; if the name is taken, adopt the existing one. (arn, adopted)."""
+    def _create(self, edit: Edit, env: Env) -> tuple[str, Mapping[str, Any] | None]:
+        """Create the set; if the name is taken, adopt the existing one. (arn, and the
+        DescribePermissionSet of the one adopted, None when created)."""
         desired, sso = edit.desired, env.clients.sso_admin
         spec = desired.spec
         args: dict[str, Any] = {
@@ -402,18 +399,18 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         if desired.creation_tags:
             args["Tags"] = [{"Key": k, "Value": v} for k, v in desired.creation_tags.items()]
 
-        def create() -> tuple[str, bool]:
+        def create() -> tuple[str, Mapping[str, Any] | None]:
             created = sso.call(lambda c: c.create_permission_set(**args))
-            return str(created["PermissionSet"]["PermissionSetArn"]), False
+            return str(created["PermissionSet"]["PermissionSetArn"]), None
 
-        def explain(exc: AwsError) -> tuple[str, bool] | None:
+        def explain(exc: AwsError) -> tuple[str, Mapping[str, Any] | None] | None:
             """A conflict means either "the name exists" (adopt, never retry) or "something is
             in flight" (retry): told apart by looking the name up, not by the message. Only the
             sets this run did not know: the one taking the name is among them."""
             existing, unreadable = describe_all(env.clients, env.ctx, known=env.ids.known(self.name))
             found = existing.get(spec.name)
             if found is not None:
-                return str(found["PermissionSetArn"]), True
+                return str(found["PermissionSetArn"]), found
             if unreadable:
                 # The name may be one the caller may not describe: retrying would not help.
                 action = next(iter(unreadable.values()))

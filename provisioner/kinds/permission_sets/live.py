@@ -110,20 +110,10 @@ def refuse_unknown_sets(
 
 def read_one(clients: Clients, ctx: Context, described: Mapping[str, Any]) -> LivePermissionSet:
     """One set whole: its policies, inline policy, boundary and tags (one call each)."""
-    sso = clients.sso_admin
     instance, arn = ctx.instance_arn, described["PermissionSetArn"]
-    managed = sso.pages(
-        lambda c, more: c.list_managed_policies_in_permission_set(InstanceArn=instance, PermissionSetArn=arn, **more),
-        "AttachedManagedPolicies",
-    )
-    customer = sso.pages(
-        lambda c, more: c.list_customer_managed_policy_references_in_permission_set(
-            InstanceArn=instance, PermissionSetArn=arn, **more
-        ),
-        "CustomerManagedPolicyReferences",
-    )
+    managed, customer = attached(clients, instance, arn), referenced(clients, instance, arn)
     inline = inline_of(clients, instance, arn)
-    boundary = sso.call(
+    boundary = clients.sso_admin.call(
         lambda c: c.get_permissions_boundary_for_permission_set(InstanceArn=instance, PermissionSetArn=arn),
         ignore=NOT_FOUND,
     )
@@ -133,8 +123,8 @@ def read_one(clients: Clients, ctx: Context, described: Mapping[str, Any]) -> Li
         description=described.get("Description"),
         session_duration=described.get("SessionDuration"),
         relay_state=described.get("RelayState") or None,
-        managed=frozenset(p["Arn"] for p in managed),
-        customer=frozenset((p["Name"], p.get("Path", "/")) for p in customer),
+        managed=frozenset(managed),
+        customer=frozenset(customer),
         inline=inline,
         boundary=normalize_boundary(boundary.get("PermissionsBoundary") if boundary else None),
         tags=tags_of(clients, ctx, arn),
