@@ -85,7 +85,13 @@ def handoff(
     text = handoff_text(url, created)
     if sso_user is None:
         return Handoff(url, tuple(name for name, _ in created), text)
-    profiles = profiles_for(config, ctx, now, sso_user)
+    # No profile for an assignment this run failed to make (or did not try): it would not sign in.
+    missing = {
+        (o.change.payload.permission_set, o.change.payload.account)
+        for o in (result.outcomes if result else [])
+        if not o.ok and o.change.kind is KindName.ASSIGNMENT and o.change.action is Action.CREATE
+    }
+    profiles = [p for p in profiles_for(config, ctx, now, sso_user) if (p.role, p.account_id) not in missing]
     sso = render_sso_config("identity-center", url, ctx.region, profiles, ctx.region, ctx.identity_store_id)
     if profiles:
         text += (

@@ -653,3 +653,10 @@ def test_the_installed_command_exits_64_on_a_usage_error() -> None:
         text=True,
     )
     assert run.returncode == EX_USAGE and "--detailed-exitcode" in run.stderr
+
+
+def test_bootstrap_shows_no_profile_for_an_assignment_it_failed_to_make(aws: realism.State) -> None:
+    realism.configure(fail_assignment=lambda payload: "Role quota exceeded")
+    result = invoke(*SEED, "--yes")
+    assert result.exit_code == 1 and "Role quota exceeded" in result.stdout
+    assert "[profile " not in result.stdout and "aws sso login" not in result.stdout
