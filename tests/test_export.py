@@ -316,3 +316,10 @@ def test_export_of_a_permission_set_keeps_a_directly_assigned_user_without_group
     doc = export("--permission-set", "Auditor")
     assert [g["name"] for g in doc["groups"]] == ["Audit"]
     assert [(u["user_name"], u.get("groups")) for u in doc["users"]] == [("kai", ["Audit"]), ("lee", ["Audit"])]
+
+
+def test_export_counts_what_it_wrote_in_words(aws: realism.State, tmp_path: Path) -> None:
+    build_by_hand()
+    path = tmp_path / "ops.yaml"
+    result = CliRunner().invoke(cli, ["--region", REGION, "export", "--group", "Ops", "-o", str(path)])
+    assert f"wrote {path}: 1 group, " in result.output and "1 permission set, " in result.output

@@ -423,7 +423,11 @@ def export(state: State, output_file: str | None, permission_sets: tuple[str, ..
         summary = {"command": "export", "path": output_file, "format": result.format, "counts": result.counts}
         click.echo(json.dumps(summary, indent=2))
     else:
-        say(f"wrote {output_file}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result.counts.items()))
+        # Sections are plural (permission_sets): one entry drops the s.
+        counted = [
+            f"{n} {kind.replace('_', ' ').removesuffix('s' if n == 1 else '')}" for kind, n in result.counts.items()
+        ]
+        say(f"wrote {output_file}: " + ", ".join(counted))
 
 
 @cli.command()
