@@ -87,6 +87,13 @@ def test_all_accounts_leave_out_the_management_account_and_exclusions(org: dict[
     assert MANAGEMENT in explicit
 
 
+def test_an_excluded_id_outside_the_organization_is_a_plan_error(org: dict[str, Any], clock: Any) -> None:
+    """A typo in exclude_accounts excludes nothing: the account it meant would be assigned."""
+    typo = org["b"][:-1] + ("0" if org["b"][-1] != "0" else "1")
+    plan = Runner(make_clients(clock), config(org, all_accounts=True, exclude_accounts=[typo]), run_settings()).plan()
+    assert [e for e in plan.errors if f"exclude_accounts: {typo} is not an account of the organization" in e]
+
+
 def test_ou_assignments_apply_and_converge(org: dict[str, Any], clients: Any, clock: Any) -> None:
     target = {"organizational_units": [org["prod"]]}
     plan, result, _ = plan_and_apply(clients, config(org, **target))
