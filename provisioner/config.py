@@ -809,7 +809,43 @@ class Config(_Model):
                     "quota 'Managed policies per role' is raised, so provisioning fails in every account "
                     "that has not raised it"
                 )
+        for key, sources in (self.access_control_mapping or {}).items():
+            for source in sources:
+                if problem := abac_source_problem(source):
+                    out.append(f"access_control_attributes.{key}: {problem}")
         return out
+
+
+# The user attributes an ABAC source can name: the SCIM core user schema's and the enterprise
+# extension's (user guide, "Supported user and group attributes"; RFC 7643 4.1 and 4.3).
+SCIM_USER_ATTRIBUTES = frozenset(
+    {
+        "userName", "name", "displayName", "nickName", "profileUrl", "title", "userType",
+        "preferredLanguage", "locale", "timezone", "active", "emails", "phoneNumbers", "addresses",
+        "groups", "roles", "enterprise",
+    }
+)  # fmt: skip
+ENTERPRISE_ATTRIBUTES = frozenset({"employeeNumber", "costCenter", "organization", "division", "department", "manager"})
+_ABAC_SOURCE = re.compile(r"\$\{path:([A-Za-z]+)(?:\.([A-Za-z]+))?[^}]*\}")
+
+
+def abac_source_problem(source: str) -> str | None:
+    """Why an access control attribute's source would likely give an empty session tag: not of
+    the form ${path:ATTRIBUTE}, or naming an attribute no user has. None when it looks right."""
+    import difflib
+
+    if source == "":  # the value comes from the identity provider's SAML assertion
+        return None
+    found = _ABAC_SOURCE.fullmatch(source)
+    if found is None:
+        return f"source {source!r} is not of the form ${{path:ATTRIBUTE}} (e.g. ${{path:enterprise.department}})"
+    root, sub = found.groups()
+    known, name = (ENTERPRISE_ATTRIBUTES, sub) if root == "enterprise" else (SCIM_USER_ATTRIBUTES, root)
+    if name is None or name in known:
+        return None
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"source {source!r} names {name!r}, which no user has, so the session tag would be empty{hint}"
 
 
 def prune_problem(config: Config) -> tuple[str, str] | None:

@@ -191,6 +191,21 @@ def test_the_mapping_is_checked_against_the_sso_admin_model(mapping: dict[str, A
 
 
 @pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("enterprise.department", "is not of the form ${path:ATTRIBUTE}"),
+        ("${path:titel}", "names 'titel', which no user has, so the session tag would be empty; did you mean title?"),
+        ("${path:enterprise.departmnt}", "did you mean department?"),
+        (DEPARTMENT, None),
+        ("${path:emails[primary eq true].value}", None),
+    ],
+)
+def test_a_source_no_user_has_is_warned_about(source: str, says: str | None) -> None:
+    warned = [w for w in config({"Dept": source}).warnings if w.startswith("access_control_attributes.Dept: ")]
+    assert [says in w for w in warned] == ([True] if says else [])
+
+
+@pytest.mark.parametrize(
     ("call", "code"),
     [
         ("describe", "ResourceNotFoundException"),
