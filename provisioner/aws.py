@@ -405,7 +405,9 @@ def check_endpoint_url(url: str, source: str) -> None:
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(f"{source} must start with http:// or https:// (got {url!r}, e.g. http://{url})")
+        # Suggest the URL with the scheme it lacks; one with another scheme (ftp://) has no fix to guess.
+        example = f", e.g. http://{url}" if "://" not in url else ""
+        raise SettingsError(f"{source} must start with http:// or https:// (got {url!r}{example})")
 
 
 @dataclass(frozen=True)

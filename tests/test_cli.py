@@ -377,6 +377,12 @@ def test_profile_problems_are_one_line_with_the_fix(
             "Error: Invalid value for '--endpoint-url': it must start with http:// or https://",
         ),
         ([], {"AWS_ENDPOINT_URL": "127.0.0.1:5607"}, 1, "error: AWS_ENDPOINT_URL must start with http:// or https://"),
+        (
+            ["--endpoint-url", "ftp://x"],
+            {},
+            EX_USAGE,
+            "Error: Invalid value for '--endpoint-url': it must start with http:// or https:// (got 'ftp://x')",
+        ),
     ],
 )
 def test_endpoint_url_without_a_scheme_is_named(
