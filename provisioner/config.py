@@ -1054,6 +1054,10 @@ def _format_pydantic(error: Any) -> tuple[str, str]:
         return loc, "is required"
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
+    # pydantic's own messages ("Input should be a valid boolean") do not say what was there.
+    value = error.get("input")
+    if kind.endswith(("_parsing", "_type")) and isinstance(value, (str, int, float)) and len(str(value)) <= 60:
+        message += f" (got {scalar_text(value) if not isinstance(value, str) else repr(value)})"
     return loc, message
 
 
