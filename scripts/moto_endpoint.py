@@ -7,6 +7,7 @@
     python scripts/moto_endpoint.py --member 111122223333 --caller DELEGATED=111122223333
     python scripts/moto_endpoint.py --directory 20000,3000     # a store an identity provider synced
     python scripts/moto_endpoint.py --root-without-mfa         # doctor's root MFA check FAILs
+    python scripts/moto_endpoint.py --policy 123456789012:/finance/CostReportsReader
 
 Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake credentials:
 
@@ -22,7 +23,10 @@ Identity Center instance. Its root user has MFA and no access keys, as a well-ke
 (--root-without-mfa takes the MFA away). --member adds member accounts to its organization; --caller makes
 the requests signed with an access key id act as one of them (AWS_ACCESS_KEY_ID=DELEGATED
 above): GetCallerIdentity answers that account, and AWS refuses it what it refuses a member
-account, or IAM Identity Center's delegated administrator once it is registered.
+account, or IAM Identity Center's delegated administrator once it is registered. --policy
+creates a customer managed policy in an account's IAM, as an operator prepares the accounts a
+permission set that references it is assigned on: without it, the assignment there FAILs, as
+on AWS.
 """
 
 from __future__ import annotations
@@ -80,11 +84,15 @@ class Endpoint:
     """moto's server (as its ThreadedMotoServer runs it) on 127.0.0.1, with the realism layer
     configured."""
 
-    def __init__(self, port: int = 0, members: tuple[str, ...] = (), **realism_settings: Any) -> None:
+    def __init__(
+        self, port: int = 0, members: tuple[str, ...] = (), policies: tuple[str, ...] = (), **realism_settings: Any
+    ) -> None:
+        """`policies`: customer managed policies to create, each "ACCOUNT:/path/Name"."""
         import logging
 
         from tests import realism
         from tests.realism import delegation
+        from tests.realism.iam_policies import create_customer_policy
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         realism.install()
@@ -92,6 +100,9 @@ class Endpoint:
         realism.configure(**realism_settings)
         for index, account in enumerate(members):
             delegation.add_member(account, f"member-{index + 1}")
+        for policy in policies:
+            account, _, path_and_name = policy.partition(":")
+            create_customer_policy(account, path_and_name)
         self.realism = realism
         self.port = port
         self.server: Any = None
@@ -168,6 +179,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a member account of the management account's organization (created if there is none); repeatable",
     )
     parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="ACCOUNT:/PATH/NAME",
+        help="a customer managed policy to create in that account's IAM (a permission set that references "
+        "one is assigned there only once it exists); repeatable",
+    )
+    parser.add_argument(
         "--caller",
         action="append",
         default=[],
@@ -192,7 +211,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for caller in args.caller:
         if "=" not in caller:
             parser.error(f"--caller {caller}: write it KEY=ACCOUNT")
+    for policy in args.policy:
+        if problem := policy_problem(policy):
+            parser.error(f"--policy {policy}: {problem}")
     return args
+
+
+def policy_problem(text: str) -> str | None:
+    """What is wrong with a --policy value (ACCOUNT:/PATH/NAME), or None."""
+    account, colon, path_and_name = text.partition(":")
+    if not colon:
+        return "write it ACCOUNT:/PATH/NAME, e.g. 123456789012:/finance/CostReportsReader"
+    if not (account.isdigit() and len(account) == 12):
+        return f"ACCOUNT is 12 digits, not {account!r}"
+    if not path_and_name.startswith("/"):
+        return "the path starts with / (a policy without a path is /NAME)"
+    if path_and_name.endswith("/"):
+        return "the policy's name comes last, after the path: /PATH/NAME"
+    return None
 
 
 def port_number(text: str) -> int:
@@ -233,7 +269,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = directory_size(args.directory) if args.directory else None
-    endpoint = Endpoint(args.port, tuple(args.member), **settings_from(args))
+    endpoint = Endpoint(args.port, tuple(args.member), tuple(args.policy), **settings_from(args))
     if size is not None:
         from tests.realism.directory import populate
 

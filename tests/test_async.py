@@ -24,7 +24,7 @@ from provisioner.retry import ENDED, Cadence, FakeClock, PollSettings, Retrier, 
 from provisioner.runner import Runner, RunSettings
 from tests import realism
 from tests.conftest import EXAMPLES, REGION, load_example, make_clients, parse, plan_and_apply, run_settings
-from tests.test_steps import FULL
+from tests.test_steps import FULL, prepare_full_accounts
 
 MANY: dict[str, Any] = {
     "groups": [{"name": f"team{i}"} for i in range(6)],
@@ -311,6 +311,7 @@ def test_polling_stops_at_the_timeout_and_names_what_is_pending_once(clients: Cl
 
 
 def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     realism.configure(async_seconds=3, clock=clock.now)
     changed = json.loads(json.dumps(FULL))
@@ -322,6 +323,7 @@ def test_provisioning_in_progress_is_polled(clients: Clients, clock: Any) -> Non
 
 
 def test_failed_provisioning_is_reported(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     realism.configure(async_seconds=2, clock=clock.now, fail_provisioning=lambda arn: "policy AllowBilling missing")
     changed = json.loads(json.dumps(FULL))
@@ -332,6 +334,7 @@ def test_failed_provisioning_is_reported(clients: Clients, clock: Any) -> None:
 
 
 def test_a_failed_provisioning_is_made_again_by_the_next_run(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"
@@ -358,6 +361,7 @@ def test_throttling_and_server_errors_are_retried(clients: Clients, clock: Any) 
 
 
 def test_dropped_connections_after_a_write_create_no_duplicates(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     realism.configure(drop_after_rate=0.2, seed=5)
     plan, result, _ = plan_and_apply(clients, parse(FULL))
     assert result.ok, result.to_json()
@@ -371,6 +375,7 @@ def test_dropped_connections_after_a_write_create_no_duplicates(clients: Clients
 
 
 def test_transient_conflict_is_retried_with_backoff(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     # A provisioning that stays in flight for a while makes writes to the set conflict.
     realism.configure(async_seconds=30, clock=clock.now, conflict_while_provisioning=True)

@@ -247,3 +247,54 @@ def test_a_port_in_use_is_an_error_naming_it_not_a_hang() -> None:
         f"error: port {port} on 127.0.0.1 is in use by another program (an endpoint started earlier?): "
         "stop it, or choose another port with --port (--port 0 takes a free one)"
     )
+
+
+MULTI_TEAM = str(EXAMPLES / "multi-team.yaml")
+# The README's endpoint flow: the organization's members, and the customer managed policy the
+# example's Billing set references, in the account it assigns Billing on.
+README_MEMBERS = ("--member", "111122223333", "--member", "444455556666", "--member", "777788889999")
+BILLING_POLICY = "123456789012:/finance/CostReportsReader"
+
+
+@pytest.mark.parametrize("policy", [False, True])
+def test_the_readme_flow_applies_once_the_endpoint_has_the_customer_policy(tmp_path: Path, policy: bool) -> None:
+    extra = ("--policy", BILLING_POLICY) if policy else ()
+    endpoint = Endpoint(tmp_path, "--async-seconds", "0.2", "--quotas", *README_MEMBERS, *extra)
+    try:
+        result = endpoint.cli("--output", "json", "apply", "-f", MULTI_TEAM, "--yes")
+    finally:
+        endpoint.stop()
+    out = json.loads(result.stdout)
+    warned = [w for w in out["plan"]["warnings"] if "/finance/CostReportsReader" in w]
+    failed = [o for o in out["result"]["outcomes"] if o["status"] != "done"]
+    if policy:
+        assert result.returncode == 0 and not warned and not failed, result.stderr + result.stdout
+    else:
+        assert result.returncode != 0 and warned
+        assert sorted(o["key"] for o in failed) == [
+            "group Finance -> Billing on 123456789012",
+            "user admin -> Billing on 123456789012",
+        ]
+        assert all("'/finance/CostReportsReader'" in o["detail"] and o["request_id"] for o in failed)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("CostReportsReader", "write it ACCOUNT:/PATH/NAME"),
+        ("12345:/finance/CostReportsReader", "ACCOUNT is 12 digits"),
+        ("123456789012:finance/CostReportsReader", "the path starts with /"),
+        ("123456789012:/finance/", "the policy's name comes last"),
+    ],
+)
+def test_a_policy_option_the_endpoint_cannot_use_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from moto_endpoint import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--policy", value])
+    assert exit_info.value.code == 2
+    assert f"--policy {value}: {problem}" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from provisioner.cli import cli
 from provisioner.runner import Runner
 from tests import realism
 from tests.conftest import REGION, make_clients, run_settings
+from tests.realism.iam_policies import create_customer_policy
 from tests.test_access_report import ids_store, principal_id
 from tests.test_denied import set_arn
 
@@ -62,6 +63,8 @@ def build_by_hand() -> None:
         PermissionSetArn=ps,
         PermissionsBoundary={"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"},
     )
+    for account in ("123456789012", "111122223333"):
+        create_customer_policy(account, "/ops/OpsExtra")  # the set's role needs it in each account
     for account in ("123456789012", "111122223333"):
         sso.create_account_assignment(
             InstanceArn=arn,

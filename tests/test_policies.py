@@ -114,6 +114,26 @@ def test_a_customer_managed_policy_missing_from_this_account_is_a_warning(
     )
 
 
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"customer_managed_policies": [{"name": "CostReportsReader", "path": "/finance/"}]},
+        {"permissions_boundary": {"customer_managed_policy": {"name": "CostReportsReader", "path": "/finance/"}}},
+    ],
+    ids=["policy", "boundary"],
+)
+def test_an_assignment_failed_for_a_missing_customer_policy_is_made_once_it_exists(
+    clients: Any, clock: Any, spec: dict[str, Any]
+) -> None:
+    _, result, _ = plan_and_apply(clients, parse(dev(**spec)))
+    assert [(o.change.resource, o.status) for o in result.failed] == [("assignment", "failed")]
+    assert "'/finance/CostReportsReader'" in result.failed[0].detail
+    create_policy("CostReportsReader", "/finance/")
+    plan, result, _ = plan_and_apply(make_clients(clock), parse(dev(**spec)))
+    assert [c.resource for c in plan.changes] == ["assignment"] and result.ok, result.to_json()
+    assert Runner(make_clients(clock), parse(dev(**spec)), run_settings()).plan().empty
+
 def test_a_customer_managed_policy_of_other_accounts_is_not_looked_up(aws: realism.State, clock: Any) -> None:
     doc = dev(customer_managed_policies=[{"name": "CostReportsReader", "path": "/"}])
     doc["assignments"][0]["accounts"] = ["111122223333"]  # not readable with this run's credentials

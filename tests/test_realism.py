@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 from provisioner.retry import FakeClock
 from tests import realism
 from tests.conftest import REGION
+from tests.realism.iam_policies import create_customer_policy
 from tests.realism.organizations import PAGE_SIZE, set_account_state
 
 ACCOUNT = "123456789012"  # the account moto calls from
@@ -279,6 +280,63 @@ def test_a_set_stays_stale_where_its_provisioning_failed(instance: Any, clock: F
     clock.t = 5
     assert provisioning(instance, request)["Status"] == outcome
     assert stale(instance, ps) == ([ACCOUNT] if outcome == "FAILED" else [])
+
+
+def reference(instance: tuple[str, str], ps: str, where: str, path_and_name: str) -> None:
+    """Make the set reference a customer managed policy, as one of its policies or as its
+    permissions boundary."""
+    path, _, name = path_and_name.rpartition("/")
+    ref = {"Name": name, "Path": f"{path}/"}
+    if where == "boundary":
+        sso().put_permissions_boundary_to_permission_set(
+            InstanceArn=instance[0], PermissionSetArn=ps, PermissionsBoundary={"CustomerManagedPolicyReference": ref}
+        )
+    else:
+        sso().attach_customer_managed_policy_reference_to_permission_set(
+            InstanceArn=instance[0], PermissionSetArn=ps, CustomerManagedPolicyReference=ref
+        )
+
+
+@pytest.mark.parametrize("where", ["policy", "boundary"])
+@pytest.mark.parametrize("account", [ACCOUNT, OTHER])
+def test_an_assignment_where_a_referenced_customer_policy_is_missing_fails_later(
+    instance: Any, clock: FakeClock, where: str, account: str
+) -> None:
+    realism.configure(async_seconds=1, clock=clock.now)
+    ps, group = new_set(instance), new_group(instance)
+    reference(instance, ps, where, "/finance/CostReportsReader")
+    create_customer_policy(ACCOUNT if account == OTHER else OTHER, "/finance/CostReportsReader")  # elsewhere only
+    create_customer_policy(account, "/CostReportsReader")  # same name, another path
+    request = assign(instance, ps, group, account)
+    assert request["Status"] == "IN_PROGRESS", "AWS takes the request"
+    clock.t = 1
+    status = creation(instance, request["RequestId"])
+    assert status["Status"] == "FAILED"
+    assert "/finance/CostReportsReader" in status["FailureReason"] and account in status["FailureReason"]
+    assert assignments(instance, ps, account) == [] and accounts_of(instance, ps) == []
+
+
+@pytest.mark.parametrize("where", ["policy", "boundary"])
+def test_an_assignment_succeeds_once_the_customer_policy_exists_in_its_account(instance: Any, where: str) -> None:
+    ps, group = new_set(instance), new_group(instance)
+    reference(instance, ps, where, "/finance/CostReportsReader")
+    assert assign(instance, ps, group, OTHER)["Status"] == "FAILED"
+    create_customer_policy(OTHER, "/finance/CostReportsReader")
+    assert assign(instance, ps, group, OTHER)["Status"] == "SUCCEEDED"
+    assert len(assignments(instance, ps, OTHER)) == 1
+
+
+@pytest.mark.parametrize("where", ["policy", "boundary"])
+def test_provisioning_fails_where_a_referenced_customer_policy_is_missing(instance: Any, where: str) -> None:
+    ps = new_set(instance)
+    assign(instance, ps, new_group(instance), OTHER)
+    assign(instance, ps, new_group(instance, "Dev"), ACCOUNT)
+    create_customer_policy(ACCOUNT, "/finance/CostReportsReader")
+    reference(instance, ps, where, "/finance/CostReportsReader")
+    status = provision(instance, ps)
+    assert status["Status"] == "FAILED"
+    assert "/finance/CostReportsReader" in status["FailureReason"] and OTHER in status["FailureReason"]
+    assert stale(instance, ps) == [OTHER], "provisioned where the policy exists, stale where it is missing"
 
 
 def test_tags_do_not_make_a_set_stale_and_policy_edits_do(instance: Any) -> None:

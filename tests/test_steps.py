@@ -13,6 +13,7 @@ from provisioner.aws import Clients
 from provisioner.runner import Runner, RunSettings
 from tests import realism
 from tests.conftest import REGION, load_example, make_clients, parse, plan_and_apply, run_settings
+from tests.realism.iam_policies import create_customer_policy
 
 ADMIN_POLICIES = {
     "arn:aws:iam::aws:policy/AWSSSOMasterAccountAdministrator",
@@ -117,7 +118,16 @@ FULL: dict[str, Any] = {
 }
 
 
+def prepare_full_accounts() -> None:
+    """Create the customer managed policy FULL's set references in each account FULL assigns it
+    on, as an operator prepares them: without it the assignments there fail (user guide,
+    "Use IAM policies in permission sets")."""
+    for account in ("123456789012", "111122223333"):
+        create_customer_policy(account, "/AllowBilling")
+
+
 def test_every_permission_set_attribute_is_applied_then_left_alone(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan, result, _ = plan_and_apply(clients, parse(FULL))
     assert result.ok, result.to_json()
     arn, _ = instance()
@@ -235,6 +245,7 @@ def drift(kind: str) -> None:
     ],
 )
 def test_drift_is_reported_and_corrected(clients: Clients, clock: Any, kind: str, resource: str, field: str) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     drift(kind)
     runner = Runner(make_clients(clock), parse(FULL), run_settings())
@@ -247,6 +258,7 @@ def test_drift_is_reported_and_corrected(clients: Clients, clock: Any, kind: str
 
 
 def test_changed_provisioned_set_is_provisioned_once(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"
@@ -271,6 +283,7 @@ def stale_accounts(name: str) -> list[str]:
 
 
 def test_tag_only_edit_is_not_provisioned(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["tags"] = {"cost-center": "42"}  # one tag changed, one removed
@@ -285,6 +298,7 @@ def test_tag_only_edit_is_not_provisioned(clients: Clients, clock: Any) -> None:
 def test_a_tag_changed_out_of_band_shows_its_old_value_and_converges_in_one_tagging(
     clients: Clients, clock: Any
 ) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     drift("tags")  # team=other over team=platform, and extra=x
     second = make_clients(clock)
@@ -300,6 +314,7 @@ def test_a_tag_changed_out_of_band_shows_its_old_value_and_converges_in_one_tagg
 
 
 def test_tags_aws_put_on_a_set_are_left_on_it(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     realism.STATE.tags[permission_set_arn("PowerUser")]["aws:cloudformation:stack-name"] = "identity"
     plan, writes = second_run_writes(parse(FULL), clock)
@@ -307,6 +322,7 @@ def test_tags_aws_put_on_a_set_are_left_on_it(clients: Clients, clock: Any) -> N
 
 
 def test_unprovisioned_set_is_not_provisioned(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     doc = json.loads(json.dumps(FULL))
     doc["assignments"] = []
     plan_and_apply(clients, parse(doc))
@@ -318,6 +334,7 @@ def test_unprovisioned_set_is_not_provisioned(clients: Clients, clock: Any) -> N
 
 
 def test_relay_state_survives_an_update(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["description"] = "Power users, renamed"
@@ -376,6 +393,7 @@ def test_objects_the_config_does_not_mention_are_left_alone(clients: Clients, cl
 
 
 def test_failed_change_does_not_stop_the_rest(clients: Clients) -> None:
+    prepare_full_accounts()
     doc = json.loads(json.dumps(FULL))
     doc["permission_sets"].append({"name": "Broken", "managed_policies": ["NoSuchPolicyAnywhere"]})
     plan, result, _ = plan_and_apply(clients, parse(doc))
@@ -387,6 +405,7 @@ def test_failed_change_does_not_stop_the_rest(clients: Clients) -> None:
 
 @pytest.mark.parametrize("workers", [1, 4])
 def test_apply_follows_dependency_order(aws: realism.State, clock: Any, workers: int) -> None:
+    prepare_full_accounts()
     clients = make_clients(clock)
     runner = Runner(clients, parse(FULL), RunSettings(workers=workers))
     runner.apply(runner.plan())
@@ -440,6 +459,7 @@ def test_noop_plan_of_the_seed_reads_in_bulk(clients: Clients, clock: Any) -> No
 
 
 def test_stale_provisioning_left_by_an_interrupted_run_is_finished(clients: Clients, clock: Any) -> None:
+    prepare_full_accounts()
     plan_and_apply(clients, parse(FULL))
     changed = json.loads(json.dumps(FULL))
     changed["permission_sets"][0]["session_duration"] = "PT2H"

@@ -16,7 +16,9 @@ both dispatch through the same response classes. What the layer does is set per 
   they were polled: AWS finishes them in its own time), so a test on a fake clock sees the
   poll cadence; each takes effect on the instance, in the account and Region, it was made in,
   whichever call finds it due, and status calls see only their own instance's requests;
-  a FAILED provisioning leaves the set stale where it failed;
+  a FAILED provisioning leaves the set stale where it failed; an assignment or provisioning
+  to an account whose IAM lacks a customer managed policy the set references (or its
+  customer managed permissions boundary) ends FAILED;
 - quotas: a token bucket per service, 15 outstanding assignment requests, 3 concurrent
   provisionings, ConflictException for a write to a set that is being provisioned;
 - faults: a fraction of calls throttled, answered 500 (in the service's JSON), or dropped
@@ -393,6 +395,7 @@ def _settle(req: Request) -> None:
         reason = s.fail_assignment(req.payload) if s.fail_assignment else None
         reason = reason or _outside_organization(where, req.payload["TargetId"])
         reason = reason or _unreachable(where, [req.payload["TargetId"]])
+        reason = reason or _missing_customer_policies(where, req.payload["PermissionSetArn"], req.payload["TargetId"])
         if reason:
             _ended(req, "FAILED", reason)
             return
@@ -445,17 +448,48 @@ def _outside_organization(resp: Any, account: str) -> str | None:
     )
 
 
+def _missing_customer_policies(resp: Any, arn: str, account: str) -> str | None:
+    """The failure of putting the set's role in an account whose IAM lacks a customer managed
+    policy the set references (as a policy or as its permissions boundary).
+
+    The user guide ("Use IAM policies in permission sets", howtocmp.html): such policies must
+    be created "in advance in each account where you want to assign your permission set", and
+    "IAM Identity Center fails to assign the permission set if the policy doesn't exist in your
+    member account"; provisioning ends FAILED too (aws-samples/aws-iam-identity-center-pipeline#5,
+    ministryofjustice/modernisation-platform#3842). The reason's wording is not documented: it
+    is the layer's own, in AWS's style. Checked on every assignment, also where the set is
+    already provisioned: the harsher reading, as AWS does not say whether it rebuilds the role."""
+    from .iam_policies import missing_customer_policies
+
+    try:
+        ps = _find_set(resp, arn)
+    except _Error:
+        return None
+    references = [(policy.path, policy.name) for policy in ps.customer_managed_policies]
+    boundary = STATE.boundaries.get(arn, {}).get("CustomerManagedPolicyReference")
+    if boundary:
+        references.append((boundary.get("Path") or "/", boundary["Name"]))
+    missing = missing_customer_policies(account, references, resp.partition)
+    if not missing:
+        return None
+    return (
+        f"Unable to provision the permission set to AWS account '{account}': the customer managed "
+        f"policy '{missing[0]}' it references does not exist in that account. Create it there, or "
+        "remove the reference from the permission set."
+    )
+
+
 def _provisioned_to(resp: Any, p: dict[str, Any]) -> str | None:
-    """A provisioning updates the set in each ACTIVE target account; the others stay stale and
-    fail the request."""
+    """A provisioning updates the set in each ACTIVE target account that has the customer
+    managed policies it references; the others stay stale and fail the request."""
     try:
         ps = _find_set(resp, p["PermissionSetArn"])
     except _Error:
         return None
-    targets = p["Targets"]
-    reachable = [a for a in targets if not _unreachable(resp, [a])]
-    _stale(ps).difference_update(reachable)
-    return _unreachable(resp, targets)
+    arn, targets = p["PermissionSetArn"], p["Targets"]
+    failures = {a: _unreachable(resp, [a]) or _missing_customer_policies(resp, arn, a) for a in targets}
+    _stale(ps).difference_update(a for a, failure in failures.items() if not failure)
+    return next((failure for failure in failures.values() if failure), None)
 
 
 def _provisioned(ps: Any) -> set[str]:

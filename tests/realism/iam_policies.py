@@ -52,3 +52,37 @@ def install() -> None:
 
     IAMBackend.get_policy = get_policy  # type: ignore[method-assign]
     IAMBackend.list_policies = list_policies  # type: ignore[method-assign]
+
+
+# A policy that allows little: what it allows does not matter to IAM Identity Center, only
+# that a policy of that name and path exists in the account (user guide, "Use IAM policies in
+# permission sets": "The permissions that the policy grants don't have to be an exact match").
+CUSTOMER_POLICY_DOCUMENT = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ce:Get*", "Resource": "*"}]}'
+)
+
+
+def create_customer_policy(account: str, path_and_name: str, partition: str = "aws") -> str:
+    """Create the customer managed policy `/path/Name` in `account`'s IAM (moto's backend for
+    that account), as an operator prepares a member account; return its ARN. One that
+    exists already is kept."""
+    from moto.iam.models import iam_backends
+
+    path, _, name = path_and_name.rpartition("/")
+    backend = iam_backends[account][partition]
+    arn = f"arn:{partition}:iam::{account}:policy{path}/{name}"
+    if arn not in backend.managed_policies:
+        backend.create_policy("", f"{path}/", CUSTOMER_POLICY_DOCUMENT, name, [])
+    return arn
+
+
+def missing_customer_policies(account: str, references: list[tuple[str, str]], partition: str = "aws") -> list[str]:
+    """Of the (path, name) references, the `/path/Name` of those `account`'s IAM lacks."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account][partition]
+    return [
+        f"{path}{name}"
+        for path, name in references
+        if f"arn:{partition}:iam::{account}:policy{path}{name}" not in backend.managed_policies
+    ]
