@@ -243,12 +243,11 @@ class OrganizationTargets:
                 if any(fnmatchcase(str(a.get("Name", "")), glob) for glob in spec.account_names)
             ]
         # An excluded id the organization does not have is a typo whose account is not excluded.
-        for account_id in spec.exclude_accounts:
-            if account_id not in self.accounts():
-                errors.append(
-                    f"exclude_accounts: {account_id} is not an account of the organization, so it excludes "
-                    "nothing: correct the id (the account it meant to exclude would be assigned)"
-                )
+        for account_id in self.states.outside(spec.exclude_accounts):
+            errors.append(
+                f"exclude_accounts: {account_id} is not an account of the organization, so it excludes "
+                "nothing: correct the id (the account it meant to exclude would be assigned)"
+            )
         management = ctx.management
         if spec.account_tags and not spec.all_accounts:
             # One tag listing per ACTIVE account the tags could add: not the management

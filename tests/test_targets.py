@@ -94,6 +94,15 @@ def test_an_excluded_id_outside_the_organization_is_a_plan_error(org: dict[str, 
     assert [e for e in plan.errors if f"exclude_accounts: {typo} is not an account of the organization" in e]
 
 
+def test_an_excluded_id_is_checked_without_listing_the_organization(org: dict[str, Any], clock: Any) -> None:
+    """An OU target reads its OU's accounts; checking an exclusion costs no ListAccounts."""
+    typo = org["b"][:-1] + ("0" if org["b"][-1] != "0" else "1")
+    clients = make_clients(clock)
+    target = {"organizational_units": [org["prod"]], "exclude_accounts": [typo]}
+    plan = Runner(clients, config(org, **target), run_settings()).plan()
+    assert [e for e in plan.errors if typo in e] and "organizations:ListAccounts" not in clients.log.counts
+
+
 def test_ou_assignments_apply_and_converge(org: dict[str, Any], clients: Any, clock: Any) -> None:
     target = {"organizational_units": [org["prod"]]}
     plan, result, _ = plan_and_apply(clients, config(org, **target))
