@@ -113,6 +113,13 @@ def test_json_errors_have_one_vocabulary(aws: realism.State, tmp_path: Path, arg
     assert json.loads(result.stdout)["error"]["type"] == kind
 
 
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ExpiredTokenException"])
+def test_a_refused_or_expired_caller_is_an_access_error_in_json(aws: realism.State, code: str) -> None:
+    realism.configure(refuse={"ListInstances": (code, "no")})
+    result = invoke("--output", "json", "--region", REGION, "plan", "-f", EXAMPLE)
+    assert json.loads(result.stdout)["error"]["type"] == "access"
+
+
 @pytest.mark.parametrize("args", [["--output", "json", "--version"], ["--version", "--output", "json"]])
 def test_version_in_json(args: list[str]) -> None:
     result = invoke(*args)

@@ -45,8 +45,9 @@ class State:
 USAGE, INTERRUPTED, INTERNAL = "usage", "interrupted", "internal"
 ERROR_TYPES: tuple[tuple[type[Exception], str], ...] = (
     (ConfigError, "config"),
+    # Before AwsError: an AWS AccessDenied or expired token is an AwsAccessError, both at once.
+    (AccessError, "access"),  # credentials, permissions, Region, endpoint: the run could not go on
     (AwsError, "aws"),
-    (AccessError, "access"),  # credentials, Region, endpoint: the run could not go on
     (PreflightError, "preflight"),
     (UsageProblem, USAGE),
     (Interrupted, INTERRUPTED),
