@@ -134,6 +134,26 @@ def test_an_assignment_failed_for_a_missing_customer_policy_is_made_once_it_exis
     assert [c.resource for c in plan.changes] == ["assignment"] and result.ok, result.to_json()
     assert Runner(make_clients(clock), parse(dev(**spec)), run_settings()).plan().empty
 
+
+def test_the_plan_after_a_failed_assignment_still_warns_of_the_missing_policy(clients: Any, clock: Any) -> None:
+    """The reference is attached by then, but the set is not on this account: the assignment
+    would fail again, so the policy is looked up again."""
+    doc = dev(customer_managed_policies=[{"name": "CostReportsReader", "path": "/finance/"}])
+    plan_and_apply(clients, parse(doc))
+    plan = Runner(make_clients(clock), parse(doc), run_settings()).plan()
+    assert [c.resource for c in plan.changes] == ["assignment"]
+    assert [w for w in plan.warnings if "no policy /finance/CostReportsReader in account" in w], plan.warnings
+
+
+def test_a_noop_plan_of_a_set_with_customer_policies_looks_none_up(clients: Any, clock: Any) -> None:
+    create_policy("CostReportsReader", "/finance/")
+    doc = dev(customer_managed_policies=[{"name": "CostReportsReader", "path": "/finance/"}])
+    plan_and_apply(clients, parse(doc))
+    reader = make_clients(clock)
+    assert Runner(reader, parse(doc), run_settings()).plan().empty
+    assert "iam:GetPolicy" not in reader.log.counts
+
+
 def test_a_customer_managed_policy_of_other_accounts_is_not_looked_up(aws: realism.State, clock: Any) -> None:
     doc = dev(customer_managed_policies=[{"name": "CostReportsReader", "path": "/"}])
     doc["assignments"][0]["accounts"] = ["111122223333"]  # not readable with this run's credentials

@@ -24,8 +24,16 @@ from .live import (
     tags_of,
 )
 from .policies import ACTIONS as POLICY_ACTIONS
+from .policies import (
+    assigned_here,
+    customer_refs,
+    customer_to_check,
+    missing_aws_managed,
+    missing_customer_managed,
+    to_attach,
+    unchecked,
+)
 from .policies import check as check_policies
-from .policies import customer_to_check, missing_aws_managed, missing_customer_managed, to_attach, unchecked
 
 if TYPE_CHECKING:
     from ...context import Context
@@ -214,10 +222,16 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         unchecked_by = None
         if mode in (Mode.PLAN, Mode.PRUNE):
             arns: set[str] = set()
-            for name, desired in desired_of(config, ctx.partition).items():
-                if name not in denied:
-                    current = whole.get(name)
-                    arns |= to_attach(desired, current) | customer_to_check(config, ctx, desired, current)
+            wanted_sets = {n: d for n, d in desired_of(config, ctx.partition).items() if n not in denied}
+            # Which existing sets are on this account already: one listing, and only when a set
+            # assigned here references customer managed policies.
+            here: set[str] | None = None
+            if any(n in whole and customer_refs(d) and assigned_here(config, ctx, n) for n, d in wanted_sets.items()):
+                here = set(provisioned_to(clients, ctx, ctx.account_id))
+            for name, desired in wanted_sets.items():
+                current = whole.get(name)
+                on_here = here is not None and current is not None and current.arn in here
+                arns |= to_attach(desired, current) | customer_to_check(config, ctx, desired, current, on_here)
             missing, unchecked_by = check_policies(clients, arns, reader.parallel)
         return PermissionSets(
             described, unreadable, whole, denied, tags, hidden, on_management, management_unread, missing, unchecked_by

@@ -9,7 +9,8 @@ a run would attach are looked up (a no-op plan reads none), and a listing of the
 (ListPolicies, a couple of pages) is read only to suggest a close match for one that is
 missing. A customer managed policy must exist in every account the set is provisioned to;
 only this run's own account can be read with the caller's credentials, so only there is it
-checked, for the references a run would attach to sets assigned there.
+checked, for the sets assigned there: the references a run would attach, and every one of a
+set not yet on the account (one ListPermissionSetsProvisionedToAccount tells which).
 """
 
 from __future__ import annotations
@@ -50,20 +51,40 @@ def customer_arn(ctx: Context, ref: CustomerRef) -> str:
     return f"arn:{ctx.partition}:iam::{ctx.account_id}:policy{path}{name}"
 
 
-def customer_to_check(config: Config, ctx: Context, desired: Desired, live: LivePermissionSet | None) -> set[str]:
-    """The ARNs, in this run's account, of the customer managed policies (boundary included)
-    a run would attach to a set that the config assigns on this account."""
-    name = desired.spec.name
-    here = any(
+def assigned_here(config: Config, ctx: Context, name: str) -> bool:
+    """Whether the config assigns the set `name` on this run's own account."""
+    return any(
         spec.permission_set == name and ctx.account_id in {ctx.account(a) for a in spec.accounts}
         for spec in config.assignments
     )
-    if not here:
-        return set()
-    refs = set(desired.customer - (live.customer if live else frozenset()))
+
+
+def boundary_refs(desired: Desired) -> set[CustomerRef]:
+    """The customer managed policy a set's boundary names, if it names one."""
     boundary = (desired.boundary or {}).get("CustomerManagedPolicyReference")
-    if boundary and (live is None or live.boundary != desired.boundary):
-        refs.add((boundary["Name"], boundary["Path"]))
+    return {(boundary["Name"], boundary["Path"])} if boundary else set()
+
+
+def customer_refs(desired: Desired) -> set[CustomerRef]:
+    """The customer managed policies a set references, its boundary's included."""
+    return set(desired.customer) | boundary_refs(desired)
+
+
+def customer_to_check(
+    config: Config, ctx: Context, desired: Desired, live: LivePermissionSet | None, provisioned_here: bool
+) -> set[str]:
+    """The ARNs, in this run's account, of the customer managed policies (boundary included)
+    to look up for a set that the config assigns on this account: those a run would attach,
+    and, while the set is not provisioned here (new, or its assignment here failed), every
+    one, since the assignment fails while any is missing."""
+    if not assigned_here(config, ctx, desired.spec.name):
+        return set()
+    if live is None or not provisioned_here:
+        refs = customer_refs(desired)
+    else:
+        refs = set(desired.customer - live.customer)
+        if live.boundary != desired.boundary:
+            refs |= boundary_refs(desired)
     return {customer_arn(ctx, ref) for ref in refs}
 
 
