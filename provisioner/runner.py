@@ -191,7 +191,7 @@ def prunable_note(prunable: list[str], config: Config) -> str:
     where = "plan --prune shows them" if prune_problem(config) is None else (
         "--prune deletes them once the config has a name (a top-level name:)"
     )
-    return f"{len(prunable)} object(s) this config owns are not declared ({shown}): {where}"
+    return f"{len(prunable)} object(s) --prune would delete ({shown}): {where}"
 
 
 class _Apply:

@@ -173,7 +173,7 @@ def test_a_plan_without_prune_notes_what_prune_would_delete(clients: Any, clock:
     plan = Runner(make_clients(clock), parse(dropped(BASE)), run_settings()).plan()
     assert not [c for c in plan.changes if c.action is Action.DELETE]
     assert (
-        "2 object(s) this config owns are not declared (user bo, permission set DevPower): plan --prune shows them"
+        "2 object(s) --prune would delete (user bo, permission set DevPower): plan --prune shows them"
         in plan.notes
     )
     pruning = Runner(make_clients(clock), parse(dropped(BASE)), run_settings()).plan(prune=True)
@@ -195,6 +195,6 @@ def test_a_config_without_a_name_is_told_prune_needs_one(clients: Any, clock: An
     plan = Runner(make_clients(clock), parse(dropped(unnamed)), run_settings()).plan()
     # Its sets are every unnamed config's: only the absent user is counted.
     assert (
-        "1 object(s) this config owns are not declared (user bo): --prune deletes them once the config has a "
+        "1 object(s) --prune would delete (user bo): --prune deletes them once the config has a "
         "name (a top-level name:)" in plan.notes
     )
