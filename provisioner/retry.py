@@ -411,7 +411,7 @@ def run_async(
     FailureReason). `check(request_ids)` looks at all outstanding requests at once and
     returns the status objects of those that ended; if the look fails, the next round looks
     again. A look is made when a request is due one (`cadence`, learnt from the completion
-    times seen; pass one to carry it from round to round). `check` may say only that a
+    times seen; a test may pass its own). `check` may say only that a
     request ENDED: its slot goes to the next request at once, and `conclude(request_ids)`
     gives the final status objects of those once the next requests are fired. `parallel`
     maps over a batch of new requests (a thread pool's map overlaps their round trips).

@@ -86,7 +86,7 @@ class ProvisionerGroup(click.Group):
             raise
         except KeyboardInterrupt:
             # Ctrl-C before anything changed: while a command changes AWS, its own handler
-            # (_ctrl_c_stops) takes Ctrl-C instead.
+            # (TerminalHooks._ctrl_c_cancels) takes Ctrl-C instead.
             state = ctx.find_object(State)
             say(NOTHING_CHANGED)
             if state and state.json:

@@ -78,8 +78,8 @@ class Desired:
         return {**(dict([self.ownership]) if self.ownership else {}), **self.tags}
 
     def owner(self, live: LivePermissionSet) -> str | None:
-        """The ownership tag value of a live set, unless the config sets that tag itself."""
-        if self.ownership is None or self.ownership[0] in self.tags:
+        """The ownership tag value of a live set (the config may not set that tag under tags:)."""
+        if self.ownership is None:
             return None
         return live.tags.get(self.ownership[0])
 
