@@ -13,6 +13,9 @@ from tests import realism
 from tests.conftest import make_clients, parse, plan_and_apply, run_settings
 from tests.realism.organizations import set_account_state
 
+# These tests build the organization they need: they start with none.
+pytestmark = pytest.mark.standalone
+
 
 @pytest.fixture
 def org(aws: realism.State) -> dict[str, str]:

@@ -57,6 +57,30 @@ def in_organization(management_account: str, account_id: str, partition: str = "
     return any(account.id == account_id for account in backend.accounts)
 
 
+# The world the suite and the local endpoint start in: an organization whose management
+# account is the default caller and owns the IAM Identity Center instance (an organization
+# instance, the only kind that holds permission sets and account assignments: user guide,
+# identity-center-instances.html), with the member accounts the tests and examples assign on.
+# 999999999999 and 111122223334 stay outside it: tests use them for accounts that are not members.
+MANAGEMENT = "123456789012"
+MEMBERS = (
+    "111122223333",
+    "444455556666",
+    "777788889999",
+    "999988887777",
+    "012345678901",
+    *(f"{100000000000 + n:012d}" for n in range(20)),  # tests/realism/orgs.py's accounts
+)
+
+
+def default_organization(members: tuple[str, ...] = MEMBERS) -> None:
+    """Create the default organization: MANAGEMENT with `members` (call after moto is reset)."""
+    from .delegation import add_member
+
+    for index, account in enumerate(members):
+        add_member(account, f"member-{index + 1}", MANAGEMENT)
+
+
 def set_account_state(account_id: str, state: str, management_account: str = "123456789012") -> None:
     """Put a member account in any state (PENDING_CLOSURE, SUSPENDED, ...)."""
     for account in _backend(management_account).accounts:
