@@ -8,6 +8,7 @@
     python scripts/moto_endpoint.py --directory 20000,3000     # a store an identity provider synced
     python scripts/moto_endpoint.py --root-without-mfa         # doctor's root MFA check FAILs
     python scripts/moto_endpoint.py --policy 123456789012:/finance/CostReportsReader
+    python scripts/moto_endpoint.py --standalone               # no organization: an account instance
 
 Point the CLI at it with --endpoint-url (or AWS_ENDPOINT_URL) and any fake credentials:
 
@@ -18,13 +19,15 @@ It prints `endpoint: URL` once it listens, and stops cleanly on Ctrl-C or SIGTER
 cannot listen on (another program has it) is an error naming the port, exit 1. With
 --calls-file it writes the calls it served, by operation, as JSON when it stops.
 
-The data lives in one account, 123456789012: the management account, owner of the IAM
-Identity Center instance. Its root user has MFA and no access keys, as a well-kept account's
-(--root-without-mfa takes the MFA away). --member adds member accounts to its organization; --caller makes
-the requests signed with an access key id act as one of them (AWS_ACCESS_KEY_ID=DELEGATED
-above): GetCallerIdentity answers that account, and AWS refuses it what it refuses a member
-account, or IAM Identity Center's delegated administrator once it is registered. --policy
-creates a customer managed policy in an account's IAM, as an operator prepares the accounts a
+The data lives in one account, 123456789012: the management account of an organization
+(members: tests/realism/organizations.py MEMBERS), owner of the IAM Identity Center instance
+(--standalone: no organization, so the instance is an account instance). Its root user has
+MFA and no access keys, as a well-kept account's (--root-without-mfa takes the MFA away).
+--member adds more member accounts to its organization; --caller makes the requests signed
+with an access key id act as one of them (AWS_ACCESS_KEY_ID=DELEGATED above):
+GetCallerIdentity answers that account, and AWS refuses it what it refuses a member account,
+or IAM Identity Center's delegated administrator once it is registered. --policy creates a
+customer managed policy in an account's IAM, as an operator prepares the accounts a
 permission set that references it is assigned on: without it, the assignment there FAILs, as
 on AWS.
 """
@@ -85,19 +88,26 @@ class Endpoint:
     configured."""
 
     def __init__(
-        self, port: int = 0, members: tuple[str, ...] = (), policies: tuple[str, ...] = (), **realism_settings: Any
+        self,
+        port: int = 0,
+        members: tuple[str, ...] = (),
+        policies: tuple[str, ...] = (),
+        standalone: bool = False,
+        **realism_settings: Any,
     ) -> None:
         """`policies`: customer managed policies to create, each "ACCOUNT:/path/Name"."""
         import logging
 
         from tests import realism
-        from tests.realism import delegation
+        from tests.realism import delegation, organizations
         from tests.realism.iam_policies import create_customer_policy
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         realism.install()
         realism.reset()
         realism.configure(**realism_settings)
+        if not standalone:
+            organizations.default_organization()
         for index, account in enumerate(members):
             delegation.add_member(account, f"member-{index + 1}")
         for policy in policies:
@@ -187,6 +197,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "one is assigned there only once it exists); repeatable",
     )
     parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="no organization: the account is standalone and its instance an account instance "
+        "(default: the account manages an organization with the members tests/realism/organizations.py names)",
+    )
+    parser.add_argument(
         "--caller",
         action="append",
         default=[],
@@ -208,6 +224,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(default: it has one, as in a well-kept account)",
     )
     args = parser.parse_args(argv)
+    if args.standalone and args.member:
+        parser.error("--member adds accounts to the organization, and --standalone has none: give one or the other")
     for caller in args.caller:
         if "=" not in caller:
             parser.error(f"--caller {caller}: write it KEY=ACCOUNT")
@@ -269,7 +287,7 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = directory_size(args.directory) if args.directory else None
-    endpoint = Endpoint(args.port, tuple(args.member), tuple(args.policy), **settings_from(args))
+    endpoint = Endpoint(args.port, tuple(args.member), tuple(args.policy), args.standalone, **settings_from(args))
     if size is not None:
         from tests.realism.directory import populate
 

@@ -17,8 +17,17 @@ from provisioner.aws import Clients, ClientSettings
 from provisioner.retry import FakeClock, PollSettings, RetrySettings
 from provisioner.runner import Runner, RunSettings
 from tests import realism
+from tests.realism.organizations import default_organization
 
 REGION = "ap-northeast-2"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "standalone: start in a standalone account with no organization (the test creates its own, "
+        "or tests the no-organization paths)",
+    )
 
 
 def _share_botocore_loader() -> None:
@@ -53,11 +62,15 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws() -> Iterator[realism.State]:
-    """moto with the realism layer installed and reset; yields the layer's state."""
+def aws(request: pytest.FixtureRequest) -> Iterator[realism.State]:
+    """moto with the realism layer installed and reset; yields the layer's state. The caller's
+    account manages an organization with the members tests assign on (organizations.MEMBERS),
+    unless the test is marked `standalone`: then it starts with no organization."""
     realism.install()
     realism.reset()
     with mock_aws():
+        if request.node.get_closest_marker("standalone") is None:
+            default_organization()
         yield realism.STATE
     realism.reset()
 

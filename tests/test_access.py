@@ -92,6 +92,7 @@ def test_no_instance_anywhere(aws: realism.State) -> None:
     assert check.status == "FAIL" and "management account" in check.fix
 
 
+@pytest.mark.standalone  # creates its own organization
 def test_organization_instance_in_the_management_account(aws: realism.State) -> None:
     boto3.client("organizations").create_organization(FeatureSet="ALL")
     found = checks()
@@ -101,6 +102,7 @@ def test_organization_instance_in_the_management_account(aws: realism.State) -> 
     )
 
 
+@pytest.mark.standalone  # creates its own organization
 def test_member_account_is_a_warning(aws: realism.State) -> None:
     from moto.organizations.models import organizations_backends
 
@@ -109,6 +111,7 @@ def test_member_account_is_a_warning(aws: realism.State) -> None:
     assert checks()["organization"].status == "WARN"
 
 
+@pytest.mark.standalone  # the no-organization path
 def test_standalone_account_is_a_warning(aws: realism.State) -> None:
     found = checks()
     assert found["organization"].status == "WARN" and "not in an organization" in found["organization"].detail
@@ -377,6 +380,7 @@ def test_permissions_are_simulated_for_the_callers_role(denied: set[str], status
         ("GetAccountSummary", "root MFA", "allow iam:GetAccountSummary"),
     ],
 )
+@pytest.mark.standalone  # creates its own organization
 def test_a_denied_read_is_a_warning_and_doctor_goes_on(
     aws: realism.State, operation: str, check: str, fix: str
 ) -> None:
@@ -393,6 +397,7 @@ def test_an_unreadable_organization_is_not_called_standalone(aws: realism.State)
     assert instance.status == "WARN" and "standalone" not in instance.detail and "unknown" in instance.detail
 
 
+@pytest.mark.standalone  # creates its own organization
 def test_an_account_instance_of_a_member_account_fails(aws: realism.State) -> None:
     from moto.organizations.models import organizations_backends
 

@@ -21,6 +21,9 @@ from tests import realism
 from tests.conftest import REGION
 from tests.test_denied import set_arn
 
+# These tests build the organization they need: they start with none.
+pytestmark = pytest.mark.standalone
+
 MANAGEMENT = "123456789012"  # the account moto calls from
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 DENY_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}

@@ -14,6 +14,9 @@ from tests import realism
 from tests.conftest import make_clients, parse, plan_and_apply, run_settings
 from tests.test_targets import MANAGEMENT, build_org, config, planned_accounts
 
+# These tests build the organization they need: they start with none.
+pytestmark = pytest.mark.standalone
+
 
 def organizations() -> Any:
     return boto3.client("organizations", region_name="us-east-1")

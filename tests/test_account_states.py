@@ -13,6 +13,9 @@ from tests import realism
 from tests.conftest import make_clients, parse, plan_and_apply, run_settings
 from tests.realism.organizations import set_account_state
 
+# These tests build the organization they need: they start with none.
+pytestmark = pytest.mark.standalone
+
 
 @pytest.fixture
 def org(aws: realism.State) -> dict[str, str]:
@@ -124,7 +127,9 @@ def test_unreadable_states_count_as_active_and_the_plan_says_so(aws: realism.Sta
         denied = ("AccessDeniedException", "not authorized")
         realism.configure(refuse={"DescribeAccount": denied, "ListAccounts": denied})
     plan = planned(team(["111122223333"]), clock)
-    assert not plan.errors and [c.resource for c in plan.changes].count("assignment") == 1
+    # With no organization the plan also refuses it (tests/test_account_instance.py).
+    assert bool(plan.errors) == (without == "organization")
+    assert [c.resource for c in plan.changes].count("assignment") == 1
     note = next(n for n in plan.notes if "treated as ACTIVE" in n)
     assert ("AWSOrganizationsNotInUseException" if without == "organization" else "AccessDeniedException") in note
 
@@ -195,9 +200,9 @@ def test_accounts_of_the_organization_and_the_current_one_plan_clean(org: dict[s
     assert plan.errors == [] and plan.warnings == []
 
 
-def test_without_an_organization_another_account_is_warned_about(aws: realism.State, clock: Any) -> None:
+def test_without_an_organization_another_account_is_a_plan_error(aws: realism.State, clock: Any) -> None:
     plan = planned(team(["current", "111122223333"]), clock)
-    assert plan.errors == []
-    (warning,) = plan.warnings
-    assert warning.startswith("assignments[0].accounts: account 111122223333 is not this account (123456789012)")
-    assert "create an organization" in warning
+    assert plan.warnings == []
+    [error] = [e for e in plan.errors if "111122223333" in e]
+    assert error.startswith("assignments[0].accounts: account 111122223333 is not this account (123456789012)")
+    assert "create an organization" in error

@@ -276,7 +276,7 @@ def test_doctor_honours_aws_region(aws: realism.State, monkeypatch: pytest.Monke
     monkeypatch.setenv("AWS_REGION", REGION)
     result = CliRunner().invoke(cli, ["doctor"])
     assert "no AWS Region" not in result.output
-    assert f"instance in {REGION}" in result.output
+    assert f"in {REGION}, identity store" in result.output
 
 
 # -- credential and session problems: one line with the fix, exit 1 -------------------------

@@ -163,6 +163,7 @@ def test_a_context_outside_the_management_account_needs_its_id() -> None:
         )
 
 
+@pytest.mark.standalone  # builds its own organization
 def test_organization_targets_from_the_delegated_administrator_skip_the_management_account_unread(
     delegated: Any,
 ) -> None:

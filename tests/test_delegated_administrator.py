@@ -106,6 +106,7 @@ def test_what_aws_would_refuse_is_a_plan_error(
 
 
 @pytest.mark.parametrize("organization", [False, True], ids=["no organization", "account not in it"])
+@pytest.mark.standalone  # the no-organization path, and an account outside it
 def test_an_account_that_cannot_be_registered_is_a_plan_error(
     aws: realism.State, clock: Any, organization: bool
 ) -> None:
@@ -117,6 +118,7 @@ def test_an_account_that_cannot_be_registered_is_a_plan_error(
     assert [e for e in planned.errors if e.startswith("delegated_administrator: ") and expected in e], planned.errors
 
 
+@pytest.mark.standalone  # the no-organization path
 def test_bootstrap_delegate_to_without_an_organization_changes_nothing(aws: realism.State) -> None:
     args = ["--region", REGION, "bootstrap", "--user-name", "admin", "--email", "admin@example.com"]
     result = CliRunner().invoke(cli, [*args, "--delegate-to", DELEGATED, "--yes"])

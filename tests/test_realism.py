@@ -140,6 +140,7 @@ def edit(instance: tuple[str, str], ps: str) -> None:
 
 
 # -- the call log: every service, with times; writes by AWS's access levels ----------------------
+@pytest.mark.standalone  # creates its own organization
 def test_every_call_to_every_service_is_counted_and_logged_with_its_time(instance: Any, clock: FakeClock) -> None:
     realism.configure(clock=clock.now)
     clock.t = 7.0
@@ -186,6 +187,7 @@ def test_writes_are_what_aws_classifies_as_write_permissions_or_tagging(call: st
     assert realism.is_write(call) is write
 
 
+@pytest.mark.standalone  # creates its own organization
 def test_writes_of_every_service_are_counted(aws: realism.State) -> None:
     organizations().create_organization(FeatureSet="ALL")
     assert realism.STATE.writes() == 1
@@ -255,6 +257,21 @@ def test_a_first_assignment_provisions_the_set_to_its_account(instance: Any) -> 
     assert accounts_of(instance, ps) == [OTHER] and stale(instance, ps) == []
 
 
+@pytest.mark.standalone  # a standalone account: its instance is an account instance
+@pytest.mark.parametrize("operation", ["CreatePermissionSet", "CreateAccountAssignment"])
+def test_an_account_instance_takes_no_permission_set_nor_assignment(instance: Any, operation: str) -> None:
+    group = new_group(instance)
+    made_up_set = instance[0].replace(":instance/", ":permissionSet/") + "/ps-0123456789abcdef"
+    calls = {
+        "CreatePermissionSet": lambda: new_set(instance),
+        "CreateAccountAssignment": lambda: assign(instance, made_up_set, group),
+    }
+    answer = error(calls[operation])["Error"]
+    assert answer["Code"] == "ValidationException" and "account instances" in answer["Message"]
+    assert sso().list_permission_sets(InstanceArn=instance[0])["PermissionSets"] == []
+
+
+@pytest.mark.standalone  # creates its own organization
 def test_an_assignment_on_an_account_outside_the_organization_fails_later(instance: Any, clock: FakeClock) -> None:
     organizations().create_organization(FeatureSet="ALL")
     realism.configure(async_seconds=1, clock=clock.now)
@@ -348,6 +365,7 @@ def test_tags_do_not_make_a_set_stale_and_policy_edits_do(instance: Any) -> None
     assert stale(instance, ps) == [ACCOUNT]
 
 
+@pytest.mark.standalone  # creates its own organization
 def test_provisioning_to_an_account_that_is_not_active_fails(instance: Any) -> None:
     organizations().create_organization(FeatureSet="ALL")
     member = organizations().create_account(AccountName="m", Email="m@example.com")["CreateAccountStatus"]["AccountId"]
@@ -864,11 +882,13 @@ def test_a_users_principal_listing_has_its_groups_rows_only_when_asked(instance:
 
 
 # -- organizations ---------------------------------------------------------------------------------
+@pytest.mark.standalone  # the no-organization path
 def test_without_an_organization_its_listings_say_so(aws: realism.State) -> None:
     assert code(lambda: organizations().list_accounts()) == "AWSOrganizationsNotInUseException"
     assert code(lambda: organizations().describe_account(AccountId=OTHER)) == "AWSOrganizationsNotInUseException"
 
 
+@pytest.mark.standalone  # creates its own organization
 def test_accounts_have_a_state_no_status_and_come_20_a_page(aws: realism.State) -> None:
     organizations().create_organization(FeatureSet="ALL")
     made = [

@@ -20,6 +20,7 @@ import pytest
 from provisioner.aws import Clients
 from tests import realism
 from tests.conftest import cli_command, cli_env, make_clients, parse, plan_and_apply
+from tests.realism.organizations import default_organization
 from tests.realism.orgs import expected, inventory, organization
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,7 @@ def endpoint() -> Iterator[Endpoint]:
     )
     ep.start()
     urllib.request.urlopen(urllib.request.Request(f"{ep.url}/moto-api/reset", method="POST"))
+    default_organization()  # the reset took the endpoint's organization with the rest
     realism.reset()
     realism.configure(
         latency=0.002,

@@ -17,6 +17,9 @@ from provisioner.commands.sso_config import user_file_name
 from tests import realism
 from tests.test_access_report import MANAGEMENT, PROD_NAME, config_file, invoke, organization, teams
 
+# These tests build the organization they need: they start with none.
+pytestmark = pytest.mark.standalone
+
 TEMPLATE = "{account_name}-{permission_set}"
 
 

@@ -12,6 +12,9 @@ from tests import realism
 from tests.conftest import make_clients, parse, plan_and_apply, run_settings
 from tests.realism.orgs import inventory
 
+# These tests build the organization they need: they start with none.
+pytestmark = pytest.mark.standalone
+
 MANAGEMENT = "123456789012"
 
 

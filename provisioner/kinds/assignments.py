@@ -220,6 +220,9 @@ class AssignmentRows:
     # account is in none, any other account); `standalone`: there is no organization.
     outside: tuple[str, ...] = ()
     standalone: bool = False
+    # The caller's account is in no organization, and the config needs what only an organization
+    # instance holds: new permission sets or assignments.
+    account_instance: bool = False
 
 
 class Names:
@@ -354,6 +357,7 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         return replace(
             AssignmentRows(resolved, frozenset(rows), every_principal, frozenset(absent_rows), inactive, note),
             **_unreachable(reader, creates),
+            account_instance=_in_no_organization(reader, creates, new_sets=len(sets) < len(config.permission_sets)),
         )
 
     def _read_by_set_only(
@@ -433,6 +437,8 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
             diff.errors.append(permission_sets.unreadable(name, action, sets.arn(name)))
         if not live.ctx.in_management_account:
             self._refuse_outside_management(config, live, diff)
+        if live.get(self).account_instance:
+            diff.errors.append(account_instance_refusal(config, live.ctx))
         return diff
 
     def _refuse_outside_management(self, config: Config, live: LiveState, diff: Diff[Assignment]) -> None:
@@ -571,15 +577,14 @@ class AssignmentKind(Kind[AssignmentRows, Assignment]):
         self, config: Config, live: LiveState, creates: list[Assignment], part: AssignmentRows, diff: Diff[Assignment]
     ) -> None:
         """A new assignment on an account outside the organization is a plan error: AWS takes the
-        request and fails it. In an account that is in no organization, a warning: AWS would fail
-        it too, but the organization could not be read to be sure."""
+        request and fails it. So is one on another account, from an account in no organization."""
         for account in part.outside:
             count = sum(1 for a in creates if a.account == account)
             if not count:
                 continue
             where = _entries_naming(config, live, account)
             if part.standalone:
-                diff.warnings.append(
+                diff.errors.append(
                     f"{where}: account {account} is not this account ({live.ctx.account_id}), which is in no "
                     f"organization, and IAM Identity Center assigns on other accounts only through an "
                     f"organization ({count} new assignment(s) would fail): remove {account} from {where}, or "
@@ -779,6 +784,28 @@ def _entries_naming(config: Config, live: LiveState, account: str) -> str:
         if account in {live.ctx.account(a) for a in spec.accounts}
     ]
     return " and ".join(where) or "the config"
+
+
+def _in_no_organization(reader: Reader, creates: Collection[str], new_sets: bool) -> bool:
+    """Whether the run is in an account of no organization while the config needs an
+    organization instance (new assignments or permission sets). Only the instance's owner can
+    be in none; the states of the new assignments' accounts tell (AWSOrganizationsNotInUse), or
+    else one read of its own account's."""
+    if not (creates or new_sets) or not reader.ctx.in_management_account:
+        return False
+    if not creates:
+        reader.accounts.of([reader.ctx.account_id])
+    return reader.accounts.standalone
+
+
+def account_instance_refusal(config: Config, ctx: Context) -> str:
+    """The plan error for permission sets or assignments declared in an account of no organization."""
+    declared = f"{len(config.permission_sets)} permission set(s) and {len(config.assignments)} assignment(s)"
+    return (
+        f"account {ctx.account_id} is in no organization, so its IAM Identity Center instance is an account "
+        f"instance, which cannot hold permission sets or account assignments ({declared} declared): create an "
+        "organization and enable IAM Identity Center in its management account, or declare only users and groups"
+    )
 
 
 def _unreachable(reader: Reader, creates: Collection[str]) -> dict[str, Any]:

@@ -1153,6 +1153,9 @@ def _fault(service: str, operation: str, resp: Any, run: Callable[[], Any]) -> A
         try:
             _validate_input(service, operation, _params(resp))
             if service == "sso-admin":
+                from .organizations import refuse_on_account_instance
+
+                refuse_on_account_instance(resp, operation)
                 _tick()
             result = run()
         except _Error as err:

@@ -57,6 +57,55 @@ def in_organization(management_account: str, account_id: str, partition: str = "
     return any(account.id == account_id for account in backend.accounts)
 
 
+# The world the suite and the local endpoint start in: an organization whose management
+# account is the default caller and owns the IAM Identity Center instance (an organization
+# instance, the only kind that holds permission sets and account assignments: user guide,
+# identity-center-instances.html), with the member accounts the tests and examples assign on.
+# 999999999999 and 111122223334 stay outside it: tests use them for accounts that are not members.
+MANAGEMENT = "123456789012"
+MEMBERS = (
+    "111122223333",
+    "444455556666",
+    "777788889999",
+    "999988887777",
+    "012345678901",
+    *(f"{100000000000 + n:012d}" for n in range(20)),  # tests/realism/orgs.py's accounts
+)
+
+
+def default_organization(members: tuple[str, ...] = MEMBERS) -> None:
+    """Create the default organization: MANAGEMENT with `members` (call after moto is reset)."""
+    from .delegation import add_member
+
+    for index, account in enumerate(members):
+        add_member(account, f"member-{index + 1}", MANAGEMENT)
+
+
+# An account that is in no organization can only have an account instance of IAM Identity
+# Center, which manages access to applications of its own account only, not permission sets
+# nor access to AWS accounts (user guide, "Organization and account instances of IAM Identity
+# Center", identity-center-instances.html; account-instances-identity-center.html). AWS
+# answers the permission set APIs of such an instance with a ValidationException "not supported
+# for account instances of IAM Identity Center" (cartography-cncf/cartography#1998, #2543,
+# seen on ListPermissionSets). The message below is the layer's own, in that wording. Only the
+# writes are refused here, harshly and at once (an assignment is not taken and failed later).
+ACCOUNT_INSTANCE_REFUSED = frozenset({"CreatePermissionSet", "CreateAccountAssignment"})
+
+
+def refuse_on_account_instance(resp: Any, operation: str) -> None:
+    """Raise AWS's refusal of `operation` when the instance is an account instance: the account
+    that keeps it is in no organization."""
+    from moto.organizations.models import organizations_backends
+
+    from tests.realism import _Error
+
+    if operation not in ACCOUNT_INSTANCE_REFUSED or _backend(resp.current_account, resp.partition).org is not None:
+        return
+    if resp.current_account in organizations_backends.master_accounts:
+        return  # a member account's organization is kept in its management account
+    raise _Error("ValidationException", f"{operation} is not supported for account instances of IAM Identity Center.")
+
+
 def set_account_state(account_id: str, state: str, management_account: str = "123456789012") -> None:
     """Put a member account in any state (PENDING_CLOSURE, SUSPENDED, ...)."""
     for account in _backend(management_account).accounts:
