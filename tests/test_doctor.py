@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner, Result
 
@@ -89,3 +90,27 @@ def test_a_warning_does_not_print_the_actions_unless_verbose(aws: realism.State)
     [line] = [li for li in quiet.output.splitlines() if "grant the" in li]
     assert "actions listed by `doctor -v`" in line and "sso:" not in quiet.output
     assert "actions: " in verbose.output and "sso:CreateAccountAssignment" in verbose.output
+
+
+def test_with_a_config_the_checks_and_the_plan_share_one_set_of_clients(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner.aws import Clients
+    from provisioner.commands.common import Options
+    from provisioner.commands.doctor import doctor as doctor_command
+
+    built: list[Clients] = []
+    original = Clients.from_settings.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[Clients], *args: Any, **kwargs: Any) -> Clients:
+        built.append(original(cls, *args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(Clients, "from_settings", classmethod(counting))
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(GROUPS_ONLY))
+    found = doctor_command(Options(region=REGION), str(path))
+    assert [c.status for c in found if c.name == "config"] == ["PASS"]
+    # One session and one call log: the plan's reads are counted with the checks'.
+    [api] = built
+    assert api.log.counts["identitystore:ListGroups"] >= 1 and api.log.counts["sts:GetCallerIdentity"] >= 1

@@ -17,11 +17,13 @@ def doctor(options: Options, config_path: str | None = None) -> list[Check]:
     from .. import doctor as checks
 
     config = load(config_path) if config_path else None
+    # One set of clients for the checks and the plan: one session, one rate, one call log.
+    api = clients(options, config.region if config else None)
     planned = None
     if config is not None:
         declared = config
 
         def planned() -> Plan:
-            return runner(options, declared).plan()
+            return runner(options, declared, api=api).plan()
 
-    return checks.run(clients(options, config.region if config else None), planned)
+    return checks.run(api, planned)
