@@ -139,9 +139,7 @@ class Runner:
             raise
 
     def _name_the_caller(self, exc: AwsError) -> None:
-        if self.ctx is not None:
-            exc.where = f"account {self.ctx.account_id} as {self.ctx.caller_arn}"
-            exc.policy = self.ctx.admin_policy
+        context.name_the_caller(exc, self.ctx)
 
     # -- apply ------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
