@@ -114,3 +114,16 @@ def test_with_a_config_the_checks_and_the_plan_share_one_set_of_clients(
     # One session and one call log: the plan's reads are counted with the checks'.
     [api] = built
     assert api.log.counts["identitystore:ListGroups"] >= 1 and api.log.counts["sts:GetCallerIdentity"] >= 1
+
+
+def test_with_the_organization_unreadable_the_delegated_administrator_is_told_by_the_instances_owner(
+    aws: realism.State, tmp_path: Path
+) -> None:
+    """As a run does (context.standing): the instance's owner is the management account."""
+    organization()
+    as_account(DELEGATED, deny=lambda operation, request: operation == "DescribeOrganization")
+    found = checks(tmp_path)
+    assert named(found, "organization")[0]["status"] == "WARN"
+    asked = set(named(found, "permissions")[0]["actions"])
+    assert "sso:CreateAccountAssignment" in asked
+    assert not asked & {"organizations:RegisterDelegatedAdministrator", "sso:ListAccountAssignmentsForPrincipal"}
