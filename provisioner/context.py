@@ -276,7 +276,11 @@ def resolve(clients: Clients, allow_root: bool = True) -> Context:
     if problem := instance_problem(instances, region):
         raise _refusal(problem)
     instance = instances[0]
-    where = standing(clients, who.account_id, instance)
+    return context_of(who, instance, region, standing(clients, who.account_id, instance))
+
+
+def context_of(who: Caller, instance: Mapping[str, Any], region: str, where: Standing) -> Context:
+    """The Context of what was read: the caller, its instance, and where its account stands."""
     return Context(
         instance_arn=instance["InstanceArn"],
         identity_store_id=instance["IdentityStoreId"],

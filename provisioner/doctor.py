@@ -15,6 +15,7 @@ from .errors import NOT_IN_USE, AccessError, AwsError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
+    from .context import Context
     from .plan import Plan
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
@@ -371,9 +372,9 @@ def _policy_source(arn: str) -> str | None:
     return None
 
 
-def run(clients: Clients, planned: Callable[[], Plan] | None = None) -> list[Check]:
+def run(clients: Clients, planned: Callable[[Context], Plan] | None = None) -> list[Check]:
     """Every check, in the order a person would fix them; with `planned` (the config's plan
-    from here), its errors and warnings too, and the permissions narrowed to its kinds."""
+    in a context), its errors and warnings too, and the permissions narrowed to its kinds."""
     caller, who = caller_check(clients)
     checks = [caller]
     checks += root_checks(clients)
@@ -389,7 +390,14 @@ def run(clients: Clients, planned: Callable[[], Plan] | None = None) -> list[Che
     role = context.role_of(who.account_id, str(management), delegated)
     kinds = None
     if planned is not None:
-        plan_found, kinds = plan_checks(planned, instance.status == FAIL)
+        plan_from, where = planned, context.Standing(role, str(management), delegated)
+
+        def plan_here() -> Plan:
+            """The config's plan, in the context read above: not read again."""
+            assert found is not None  # planned only where the instance check found one
+            return plan_from(context.context_of(who, found, clients.region or "", where))
+
+        plan_found, kinds = plan_checks(plan_here, instance.status == FAIL)
         checks += plan_found
     checks.append(permissions_check(clients, who.arn, required_actions(role, kinds)))
     return checks

@@ -13,6 +13,7 @@ from .. import quotas
 if TYPE_CHECKING:
     from ..aws import Clients
     from ..config import Config
+    from ..context import Context
     from ..retry import Cancellation
     from ..runner import Progress, Runner
 
@@ -66,8 +67,9 @@ def runner(
     poll_timeout: float | None = None,
     poll_interval: float | None = None,
     api: Clients | None = None,
+    ctx: Context | None = None,
 ) -> Runner:
-    """A run of `config`; on `api` when the command has built its clients already."""
+    """A run of `config`; on `api` and in `ctx` when the command has them already."""
     from ..retry import Cancellation, PollSettings
     from ..runner import Runner, RunSettings
 
@@ -79,7 +81,7 @@ def runner(
         poll = replace(poll, first_delay=poll_interval)
     settings = RunSettings(poll=poll, workers=options.workers, now=options.now)
     api = api or clients(options, config.region, Cancellation())
-    return Runner(api, config, settings, progress=options.progress)
+    return Runner(api, config, settings, progress=options.progress, ctx=ctx)
 
 
 def api_calls(clients: Clients) -> dict[str, int]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .common import Options, clients, load, runner
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..doctor import Check
     from ..plan import Plan
 
@@ -23,7 +24,7 @@ def doctor(options: Options, config_path: str | None = None) -> list[Check]:
     if config is not None:
         declared = config
 
-        def planned() -> Plan:
-            return runner(options, declared, api=api).plan()
+        def planned(here: Context) -> Plan:
+            return runner(options, declared, api=api, ctx=here).plan()
 
     return checks.run(api, planned)
