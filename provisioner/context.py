@@ -10,7 +10,8 @@ diagnosis as a check; a run stops on it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,24 @@ class Context:
     def management(self) -> str:
         """The management account's id: ours when we run there."""
         return self.management_account or self.account_id  # None only in the management account
+
+
+def name_the_caller(exc: AwsError, ctx: Context | None) -> None:
+    """Say which account and caller an AWS error is about, and which managed policy grants what a
+    run from there calls (a delegated administrator's is not the management account's)."""
+    if ctx is not None:
+        exc.where = f"account {ctx.account_id} as {ctx.caller_arn}"
+        exc.policy = ctx.admin_policy
+
+
+@contextmanager
+def naming_the_caller(ctx: Context) -> Iterator[None]:
+    """Errors raised inside name the caller of `ctx` (see name_the_caller)."""
+    try:
+        yield
+    except AwsError as exc:
+        name_the_caller(exc, ctx)
+        raise
 
 
 def delegated_administrators(clients: Clients) -> tuple[str, ...]:
@@ -257,7 +276,11 @@ def resolve(clients: Clients, allow_root: bool = True) -> Context:
     if problem := instance_problem(instances, region):
         raise _refusal(problem)
     instance = instances[0]
-    where = standing(clients, who.account_id, instance)
+    return context_of(who, instance, region, standing(clients, who.account_id, instance))
+
+
+def context_of(who: Caller, instance: Mapping[str, Any], region: str, where: Standing) -> Context:
+    """The Context of what was read: the caller, its instance, and where its account stands."""
     return Context(
         instance_arn=instance["InstanceArn"],
         identity_store_id=instance["IdentityStoreId"],

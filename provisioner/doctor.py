@@ -15,6 +15,7 @@ from .errors import NOT_IN_USE, AccessError, AwsError, ProvisionerError
 
 if TYPE_CHECKING:
     from .aws import Clients
+    from .context import Context
     from .plan import Plan
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
@@ -95,12 +96,25 @@ def root_checks(clients: Clients) -> list[Check]:
 
 def instance_check(
     clients: Clients, account: str, org: dict[str, Any] | None, organization_known: bool = True
+) -> tuple[Check, dict[str, Any] | None]:
+    """The instance check (see _instance_check), and the instance here when there is one."""
+    instances = list_instances(clients, clients.region or "")
+    return _instance_check(clients, account, org, organization_known, instances), (
+        instances[0] if len(instances) == 1 else None
+    )
+
+
+def _instance_check(
+    clients: Clients,
+    account: str,
+    org: dict[str, Any] | None,
+    organization_known: bool,
+    instances: list[dict[str, Any]],
 ) -> Check:
     """The one usable instance here (else where one is), and whether it can hold permission
     sets: an organization instance, owned by the management account. `organization_known`:
     False when the organization could not be read (org is then None whatever it is)."""
     region = clients.region or ""
-    instances = list_instances(clients, region)
     if not instances:
         elsewhere = []
         for other in clients.session.get_available_regions("sso-admin"):
@@ -358,22 +372,32 @@ def _policy_source(arn: str) -> str | None:
     return None
 
 
-def run(clients: Clients, planned: Callable[[], Plan] | None = None) -> list[Check]:
+def run(clients: Clients, planned: Callable[[Context], Plan] | None = None) -> list[Check]:
     """Every check, in the order a person would fix them; with `planned` (the config's plan
-    from here), its errors and warnings too, and the permissions narrowed to its kinds."""
+    in a context), its errors and warnings too, and the permissions narrowed to its kinds."""
     caller, who = caller_check(clients)
     checks = [caller]
     checks += root_checks(clients)
     delegated, why = read_delegated(clients)
     organization, org, known = organization_check(clients, who.account_id, delegated)
-    instance = instance_check(clients, who.account_id, org, known)
+    instance, found = instance_check(clients, who.account_id, org, known)
     checks.append(instance)
     checks.append(organization)
     checks.append(delegation_check(who.account_id, org, delegated, why))
-    role = context.role_of(who.account_id, org.get("MasterAccountId") if org else who.account_id, delegated)
+    # As a run tells it (context.standing): the instance's owner is the management account;
+    # only without one, the organization's; only without that, the caller's.
+    management = (found or {}).get("OwnerAccountId") or (org or {}).get("MasterAccountId") or who.account_id
+    role = context.role_of(who.account_id, str(management), delegated)
     kinds = None
     if planned is not None:
-        plan_found, kinds = plan_checks(planned, instance.status == FAIL)
+        plan_from, where = planned, context.Standing(role, str(management), delegated)
+
+        def plan_here() -> Plan:
+            """The config's plan, in the context read above: not read again."""
+            assert found is not None  # planned only where the instance check found one
+            return plan_from(context.context_of(who, found, clients.region or "", where))
+
+        plan_found, kinds = plan_checks(plan_here, instance.status == FAIL)
         checks += plan_found
     checks.append(permissions_check(clients, who.arn, required_actions(role, kinds)))
     return checks

@@ -51,8 +51,11 @@ class Runner:
         settings: RunSettings | None = None,
         progress: Progress | None = None,
         kinds: tuple[Kind[Any, Any], ...] = KINDS,
+        ctx: Context | None = None,
     ) -> None:
         self.clients = clients
+        # Where the run works, when the caller has read it already (doctor): not read again.
+        self.resolved = ctx
         self.config = config
         self.settings = settings or RunSettings()
         self.progress = progress
@@ -90,7 +93,7 @@ class Runner:
     def _plan(self, mode: Mode, allow_root: bool) -> Plan:
         if mode is Mode.PRUNE:  # once for every kind, before any call (commands.load names the file)
             check_prunable(self.config, "config")
-        self.ctx = context.resolve(self.clients, allow_root)
+        self.ctx = self.resolved or context.resolve(self.clients, allow_root)
         key, value = self.config.ownership
         plan = Plan(context={"config": self.config.name, "ownership_tag": {"key": key, "value": value}})
         if mode is not Mode.DESTROY:
@@ -139,9 +142,7 @@ class Runner:
             raise
 
     def _name_the_caller(self, exc: AwsError) -> None:
-        if self.ctx is not None:
-            exc.where = f"account {self.ctx.account_id} as {self.ctx.caller_arn}"
-            exc.policy = self.ctx.admin_policy
+        context.name_the_caller(exc, self.ctx)
 
     # -- apply ------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:

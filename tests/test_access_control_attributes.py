@@ -280,3 +280,29 @@ def test_a_conflict_with_nothing_there_is_retried_as_a_write_not_yet_propagated(
     _, result, _ = plan_and_apply(clients, config())
     assert result.ok, result.to_json()
     assert in_aws()["Department"] == [DEPARTMENT] and len(calls) == 2
+
+
+def test_one_made_while_a_conflicting_creation_is_retried_is_adopted(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first creation is refused as not yet propagated, with nothing there; before the next
+    attempt someone else makes one: that conflict is looked into too, and what is there adopted."""
+    from moto.ssoadmin.responses import SSOAdminResponse
+
+    operation = "create_instance_access_control_attribute_configuration"
+    original, calls = getattr(SSOAdminResponse, operation), []
+
+    def racing(self: Any) -> Any:
+        calls.append(self)
+        if len(calls) == 1:
+            return realism._error_response(
+                realism._Error("ConflictException", "The previous write has not propagated yet")
+            )
+        if len(calls) == 2:
+            by_hand({"Team": "${path:title}"})  # the third call: made by someone else
+        return original(self)
+
+    monkeypatch.setattr(SSOAdminResponse, operation, racing)
+    _, result, _ = plan_and_apply(clients, config())
+    assert result.ok and result.outcomes[0].detail == ADOPTED, result.to_json()
+    assert "Team" not in in_aws() and in_aws()["Department"] == [DEPARTMENT]

@@ -181,3 +181,29 @@ def test_changes_are_unaffected_when_nothing_is_denied(clients: Any, clock: Any)
     join_organization(both_teams())
     found, result, _ = plan_and_apply(clients, parse(both_teams()))
     assert result.ok and not found.warnings and {c.action for c in found.changes} == {Action.CREATE}
+
+
+DELEGATE_DOC = {
+    "users": [{"user_name": "dee", "email": "dee@example.com"}],
+    "permission_sets": [{"name": "Reader", "managed_policies": ["ReadOnlyAccess"]}],
+    "assignments": [{"permission_set": "Reader", "users": ["dee"], "all_accounts": True}],
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "denied"),
+    [(["export"], "ListGroups"), (["access"], "ListPermissionSets"), (["sso-config", "-f", "CONFIG"], "ListAccounts")],
+)
+def test_from_the_delegated_administrator_a_denial_suggests_the_member_policy(
+    aws: realism.State, tmp_path: Path, command: list[str], denied: str
+) -> None:
+    from tests.test_delegation_realism import DELEGATED, as_account, organization
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(DELEGATE_DOC))
+    organization()
+    as_account(DELEGATED, deny=lambda operation, request: operation == denied)
+    result = CliRunner().invoke(cli, ["--region", REGION, *[str(config) if a == "CONFIG" else a for a in command]])
+    assert result.exit_code != 0 and denied in result.output
+    assert "AWSSSOMemberAccountAdministrator policy" in result.output and "AWSSSOMasterAccount" not in result.output
+    assert f"in account {DELEGATED} as arn:" in result.output

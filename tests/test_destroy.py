@@ -187,3 +187,26 @@ def test_destroy_lists_the_memberships_that_go_with_a_user(clients: Any, clock: 
     assert runner.apply(plan).ok
     found = inventory()
     assert (found["users"], found["groups"], found["memberships"]) == (0, 1, 0)
+
+
+def test_destroy_reads_each_deleted_users_memberships_once(clients: Any, clock: Any) -> None:
+    """The listing of a deleted user's groups holds its declared memberships too: no group's
+    members are read, and each user's groups are listed once."""
+    team = {
+        "groups": [{"name": "Ops"}, {"name": "Dev"}],
+        "users": [
+            {"user_name": name, "email": f"{name}@example.com", "groups": ["Ops", "Dev"]} for name in ("ana", "bo")
+        ],
+    }
+    plan_and_apply(clients, parse(team))
+    reader = make_clients(clock)
+    plan = Runner(reader, parse(team), run_settings()).plan_destroy()
+    assert sorted(c.key for c in plan.changes if c.resource == "membership") == [
+        "ana in Dev",
+        "ana in Ops",
+        "bo in Dev",
+        "bo in Ops",
+    ]
+    calls = reader.log.counts
+    assert calls["identitystore:ListGroupMembershipsForMember"] == 2
+    assert calls["identitystore:ListGroupMemberships"] + calls["identitystore:GetGroupMembershipId"] == 0

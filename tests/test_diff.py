@@ -146,6 +146,8 @@ def test_destroy_deletes_what_exists_in_reverse_and_leaves_the_rest() -> None:
     # Power carries this config's ownership tag (read to destroy): it created it.
     ours = replace(state.get(permission_sets.KIND), tags={"Power": dict([config.ownership])})
     state = state.with_part(permission_sets.KIND.name, ours)
+    # To destroy, the memberships are read from the groups of the users it deletes.
+    state = state.with_part(memberships.KIND.name, Members(of_destroyed_users={"ana": {OPS.id: "m-1"}}))
     deleted = {
         kind.name.value: [c.key for c in kind.diff(config, state, Mode.DESTROY).changes]
         for kind in (groups.KIND, users.KIND, memberships.KIND, permission_sets.KIND, assignments.KIND)

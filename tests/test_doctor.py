@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner, Result
 
@@ -89,3 +90,41 @@ def test_a_warning_does_not_print_the_actions_unless_verbose(aws: realism.State)
     [line] = [li for li in quiet.output.splitlines() if "grant the" in li]
     assert "actions listed by `doctor -v`" in line and "sso:" not in quiet.output
     assert "actions: " in verbose.output and "sso:CreateAccountAssignment" in verbose.output
+
+
+def test_with_a_config_the_checks_and_the_plan_share_the_clients_and_what_they_read(
+    aws: realism.State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner.aws import Clients
+    from provisioner.commands.common import Options
+    from provisioner.commands.doctor import doctor as doctor_command
+
+    built: list[Clients] = []
+    original = Clients.from_settings.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[Clients], *args: Any, **kwargs: Any) -> Clients:
+        built.append(original(cls, *args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(Clients, "from_settings", classmethod(counting))
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(GROUPS_ONLY))
+    found = doctor_command(Options(region=REGION), str(path))
+    assert [c.status for c in found if c.name == "config"] == ["PASS"]
+    # One session and one call log; the plan works where the checks found the run works.
+    [api] = built
+    assert api.log.counts["identitystore:ListGroups"] == 1
+    assert api.log.counts["sts:GetCallerIdentity"] == api.log.counts["sso-admin:ListInstances"] == 1
+
+
+def test_with_the_organization_unreadable_the_delegated_administrator_is_told_by_the_instances_owner(
+    aws: realism.State, tmp_path: Path
+) -> None:
+    """As a run does (context.standing): the instance's owner is the management account."""
+    organization()
+    as_account(DELEGATED, deny=lambda operation, request: operation == "DescribeOrganization")
+    found = checks(tmp_path)
+    assert named(found, "organization")[0]["status"] == "WARN"
+    asked = set(named(found, "permissions")[0]["actions"])
+    assert "sso:CreateAccountAssignment" in asked
+    assert not asked & {"organizations:RegisterDelegatedAdministrator", "sso:ListAccountAssignmentsForPrincipal"}

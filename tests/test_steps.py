@@ -492,3 +492,28 @@ def test_a_set_created_meanwhile_is_found_with_one_describe(clients: Clients) ->
     assert runner.apply(plan).ok
     # One describe of the newcomer, to find it by name; converging it reuses what that read.
     assert clients.log.counts["sso-admin:DescribePermissionSet"] - described == 1
+
+
+def test_a_burst_of_conflicts_describes_each_unknown_set_once(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A creation refused again and again while a write is in flight looks the name up each
+    time; a set described once (its name never changes) is not described again."""
+    from moto.ssoadmin.responses import SSOAdminResponse
+
+    runner = Runner(clients, load_example(), run_settings())
+    plan = runner.plan()
+    arn, _ = instance()
+    sso().create_permission_set(InstanceArn=arn, Name="Stranger", SessionDuration="PT1H")
+    original, calls = SSOAdminResponse.create_permission_set, []
+
+    def in_flight(self: Any) -> Any:
+        calls.append(self)
+        if len(calls) <= 3:
+            return realism._error_response(realism._Error("ConflictException", "Another write is in progress"))
+        return original(self)
+
+    monkeypatch.setattr(SSOAdminResponse, "create_permission_set", in_flight)
+    described = clients.log.counts["sso-admin:DescribePermissionSet"]
+    assert runner.apply(plan).ok and len(calls) == 4
+    assert clients.log.counts["sso-admin:DescribePermissionSet"] - described == 1  # Stranger, once

@@ -30,7 +30,8 @@ def access(options: Options, filters: AccessFilters, config_path: str | None = N
     config = load(config_path) if config_path else None
     api = clients(options, config.region if config else None)
     ctx = context.resolve(api)
-    targets = OrganizationTargets(api, AccountStates(api))
-    resolved = targets.resolve_all(config, ctx) if config else None
-    report = reach.read_access(api, ctx, filters, targets, options.now(), config, resolved, config_path)
+    with context.naming_the_caller(ctx):
+        targets = OrganizationTargets(api, AccountStates(api))
+        resolved = targets.resolve_all(config, ctx) if config else None
+        report = reach.read_access(api, ctx, filters, targets, options.now(), config, resolved, config_path)
     return AccessResult(ctx, report, filters, api_calls(api))

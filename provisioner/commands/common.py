@@ -13,6 +13,7 @@ from .. import quotas
 if TYPE_CHECKING:
     from ..aws import Clients
     from ..config import Config
+    from ..context import Context
     from ..retry import Cancellation
     from ..runner import Progress, Runner
 
@@ -61,8 +62,14 @@ def clients(options: Options, config_region: str | None = None, cancel: Cancella
 
 
 def runner(
-    options: Options, config: Config, poll_timeout: float | None = None, poll_interval: float | None = None
+    options: Options,
+    config: Config,
+    poll_timeout: float | None = None,
+    poll_interval: float | None = None,
+    api: Clients | None = None,
+    ctx: Context | None = None,
 ) -> Runner:
+    """A run of `config`; on `api` and in `ctx` when the command has them already."""
     from ..retry import Cancellation, PollSettings
     from ..runner import Runner, RunSettings
 
@@ -73,7 +80,8 @@ def runner(
     if poll_interval:
         poll = replace(poll, first_delay=poll_interval)
     settings = RunSettings(poll=poll, workers=options.workers, now=options.now)
-    return Runner(clients(options, config.region, Cancellation()), config, settings, progress=options.progress)
+    api = api or clients(options, config.region, Cancellation())
+    return Runner(api, config, settings, progress=options.progress, ctx=ctx)
 
 
 def api_calls(clients: Clients) -> dict[str, int]:

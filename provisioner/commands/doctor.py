@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .common import Options, clients, load, runner
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..doctor import Check
     from ..plan import Plan
 
@@ -17,11 +18,13 @@ def doctor(options: Options, config_path: str | None = None) -> list[Check]:
     from .. import doctor as checks
 
     config = load(config_path) if config_path else None
+    # One set of clients for the checks and the plan: one session, one rate, one call log.
+    api = clients(options, config.region if config else None)
     planned = None
     if config is not None:
         declared = config
 
-        def planned() -> Plan:
-            return runner(options, declared).plan()
+        def planned(here: Context) -> Plan:
+            return runner(options, declared, api=api, ctx=here).plan()
 
-    return checks.run(clients(options, config.region if config else None), planned)
+    return checks.run(api, planned)

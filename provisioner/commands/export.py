@@ -32,7 +32,8 @@ def export(
 
     api = clients(options)
     ctx = context.resolve(api)
-    exported = exporter.export(api, ctx, options.now(), permission_sets, groups)
+    with context.naming_the_caller(ctx):
+        exported = exporter.export(api, ctx, options.now(), permission_sets, groups)
     json_format = output_file.lower().endswith(".json") if output_file else as_json
     if json_format:
         text = json.dumps(exported.document, indent=2, ensure_ascii=False) + "\n"

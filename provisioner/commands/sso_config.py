@@ -107,11 +107,12 @@ def sso_config(
     now = options.now()
     url = access.portal_url(ctx.identity_store_id, portal_url or config.portal_url)
     states = AccountStates(api)
-    resolved = OrganizationTargets(api, states).resolve_all(config, ctx)
     naming = access.ProfileNaming(template)
     warnings: list[str] = []
-    if naming.uses_account_names:
-        naming, warnings = _with_account_names(naming, states, config, ctx, resolved, now)
+    with context.naming_the_caller(ctx):  # the Organizations reads
+        resolved = OrganizationTargets(api, states).resolve_all(config, ctx)
+        if naming.uses_account_names:
+            naming, warnings = _with_account_names(naming, states, config, ctx, resolved, now)
 
     wanted: list[str | None] = [u.user_name for u in config.users] if all_users else [user]
     configs: list[UserConfig] = []

@@ -139,13 +139,13 @@ class AccessControlAttributeKind(Kind[Attributes, Desired]):
             return "already gone" if gone is None else None
         configuration: Any = wanted.request()
 
-        def create(retry_conflicts: bool = False) -> None:
+        def create() -> str:
             sso.call(
                 lambda c: c.create_instance_access_control_attribute_configuration(
                     InstanceArn=instance, InstanceAccessControlAttributeConfiguration=configuration
-                ),
-                retry_conflicts=retry_conflicts,
+                )
             )
+            return ""
 
         def update() -> None:
             # A conflict here is a write not yet propagated: retried, within a time bound.
@@ -156,20 +156,17 @@ class AccessControlAttributeKind(Kind[Attributes, Desired]):
                 retry_conflicts=True,
             )
 
+        def adopt(exc: AwsError) -> str | None:
+            """What is there, adopted; or None: create again (within the conflict time bound).
+            "Already exists" and "not yet propagated" share the code."""
+            if describe(env.clients, env.ctx).status is None:
+                return None
+            update()
+            return ADOPTED
+
         detail = None
         if change.action is Action.CREATE:
-            try:
-                create()
-            except AwsError as exc:
-                if exc.code != "ConflictException":
-                    raise
-                # "Already exists" and "not yet propagated" share the code: look, then adopt
-                # what is there, or retry the creation within the conflict time bound.
-                if describe(env.clients, env.ctx).status is None:
-                    create(retry_conflicts=True)
-                else:
-                    update()
-                    detail = ADOPTED
+            detail = env.clients.retrier.settle("sso-admin", create, adopt) or None
         elif wanted.recreate:
             sso.call(
                 lambda c: c.delete_instance_access_control_attribute_configuration(InstanceArn=instance),

@@ -42,10 +42,10 @@ class Members:
     and, with prune, user name -> group id -> membership id for the absent users.
 
     A group is listed whole unless checking its declared members one by one costs less
-    (IsMemberInGroups, or GetGroupMembershipId when destroying): such groups are `checked`,
-    and hold only their declared members found (a membership id of "" when only its
-    existence was checked). `people` and `teams`: users and groups described by id, for
-    members (and groups of absent users) that the identity store listings did not show.
+    (IsMemberInGroups): such groups are `checked`, and hold only their declared members
+    found (with a membership id of ""). Destroying reads no group: `of_destroyed_users`.
+    `people` and `teams`: users and groups described by id, for members (and groups of
+    absent users) that the identity store listings did not show.
     """
 
     of_groups: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -119,6 +119,10 @@ class MembershipKind(Kind[Members, Membership]):
             wanted = set(declared)
         if mode is Mode.PRUNE:
             wanted |= set(config.absent.groups)
+        if mode is Mode.DESTROY:
+            # The listings of the deleted users' groups (below) hold their declared memberships
+            # too; a user not deleted (an identity provider's) keeps its memberships.
+            wanted = set()
         external = _external_groups(config, directory)
 
         def budget(group: str) -> float:
@@ -147,7 +151,7 @@ class MembershipKind(Kind[Members, Membership]):
             for user_id in sorted(declared.get(group, ()))
             if user_id not in of_groups[group]
         ]
-        for group, user_id, membership_id in self._check(reader, directory, unresolved, mode is Mode.DESTROY):
+        for group, user_id, membership_id in self._check(reader, directory, unresolved):
             of_groups[group][user_id] = membership_id
         of_absent_users: dict[str, dict[str, str]] = {}
         of_destroyed_users: dict[str, dict[str, str]] = {}
@@ -164,35 +168,16 @@ class MembershipKind(Kind[Members, Membership]):
         """User name -> group id -> membership id, of the users among `names` that exist and
         are not an identity provider's (the users a run deletes): one listing each."""
         store = reader.ctx.identity_store_id
-        out: dict[str, dict[str, str]] = {}
-        for user in names:
-            person = people.get(user)
-            if person is None or person.from_idp:
-                continue
-            out[user] = groups_of(reader.clients, store, person.id)
-        return out
+        found = [
+            (user, person.id) for user in names if (person := people.get(user)) is not None and not person.from_idp
+        ]
+        listed = reader.parallel(lambda user: groups_of(reader.clients, store, user[1]), found)
+        return {user: of_user for (user, _), of_user in zip(found, listed, strict=True)}
 
-    def _check(
-        self, reader: Reader, directory: Directory, pairs: list[tuple[str, str]], with_ids: bool
-    ) -> list[tuple[str, str, str]]:
-        """(group, user id, membership id) of the (group, user id) pairs that are memberships:
-        one IsMemberInGroups per user (up to 100 groups each), or, `with_ids`, one
-        GetGroupMembershipId per pair (membership id "" when only its existence is known)."""
+    def _check(self, reader: Reader, directory: Directory, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+        """(group, user id, membership id "") of the (group, user id) pairs that are
+        memberships: one IsMemberInGroups per user (up to 100 groups each)."""
         store, api = reader.ctx.identity_store_id, reader.clients.identitystore
-        if with_ids:
-
-            def membership(pair: tuple[str, str]) -> tuple[str, str, str] | None:
-                group, user_id = pair
-                group_id = directory.id_of(group) or ""
-                found = api.call(
-                    lambda c: c.get_group_membership_id(
-                        IdentityStoreId=store, GroupId=group_id, MemberId={"UserId": user_id}
-                    ),
-                    ignore=NOT_FOUND,
-                )
-                return (group, user_id, found["MembershipId"]) if found else None
-
-            return [found for found in reader.parallel(membership, pairs) if found is not None]
         by_user: dict[str, list[str]] = {}
         for group, user_id in pairs:
             by_user.setdefault(user_id, []).append(group)
@@ -261,9 +246,9 @@ class MembershipKind(Kind[Members, Membership]):
         diff: Diff[Membership] = Diff()
         if mode is Mode.DESTROY:
             for user in config.users:
-                user_id = people.id_of(user.user_name)
+                of_user = members.of_destroyed_users.get(user.user_name, {})
                 for group in user.groups:
-                    membership_id = members.of_groups.get(group, {}).get(user_id or "")
+                    membership_id = of_user.get(directory.id_of(group) or "")
                     # An identity provider's user or group was noted (not deleted, nor its memberships).
                     if membership_id and not _from_idp(config, directory, people, external, user.user_name, group):
                         diff.changes.append(

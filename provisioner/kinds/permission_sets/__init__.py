@@ -417,11 +417,16 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
             created = sso.call(lambda c: c.create_permission_set(**args))
             return str(created["PermissionSet"]["PermissionSetArn"]), None
 
+        # The sets looked at: the run's own, then those each conflict described (a set's name
+        # never changes: one that does not hold the name never will).
+        looked = set(env.ids.known(self.name))
+
         def explain(exc: AwsError) -> tuple[str, Mapping[str, Any] | None] | None:
             """A conflict means either "the name exists" (adopt, never retry) or "something is
             in flight" (retry): told apart by looking the name up, not by the message. Only the
-            sets this run did not know: the one taking the name is among them."""
-            existing, unreadable = describe_all(env.clients, env.ctx, known=env.ids.known(self.name))
+            sets not looked at yet: the one taking the name is among them."""
+            existing, unreadable = describe_all(env.clients, env.ctx, known=looked)
+            looked.update(str(found["PermissionSetArn"]) for found in existing.values())
             found = existing.get(spec.name)
             if found is not None:
                 return str(found["PermissionSetArn"]), found
