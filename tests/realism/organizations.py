@@ -87,9 +87,10 @@ def default_organization(members: tuple[str, ...] = MEMBERS) -> None:
 # Center", identity-center-instances.html; account-instances-identity-center.html). AWS
 # answers the permission set APIs of such an instance with a ValidationException "not supported
 # for account instances of IAM Identity Center" (cartography-cncf/cartography#1998, #2543,
-# seen on ListPermissionSets). The message below is the layer's own, in that wording. Only the
-# writes are refused here, harshly and at once (an assignment is not taken and failed later).
-ACCOUNT_INSTANCE_REFUSED = frozenset({"CreatePermissionSet", "CreateAccountAssignment"})
+# seen on ListPermissionSets). The message below is the layer's own, in that wording. The
+# listing the threads saw refused and the writes are refused here, harshly and at once (an
+# assignment is not taken and failed later).
+ACCOUNT_INSTANCE_REFUSED = frozenset({"ListPermissionSets", "CreatePermissionSet", "CreateAccountAssignment"})
 
 
 def refuse_on_account_instance(resp: Any, operation: str) -> None:

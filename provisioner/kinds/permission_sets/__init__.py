@@ -38,6 +38,8 @@ from .policies import check as check_policies
 if TYPE_CHECKING:
     from ...context import Context
 
+VALIDATION = "ValidationException"
+
 
 @dataclass(frozen=True)
 class SetDeletion:
@@ -173,7 +175,18 @@ class PermissionSetKind(Kind[PermissionSets, Payload]):
         whole. From another account than the management account, the sets provisioned to it
         (one call)."""
         clients, ctx = reader.clients, reader.ctx
-        described, unreadable = describe_all(clients, ctx, reader.parallel)
+        try:
+            described, unreadable = describe_all(clients, ctx, reader.parallel)
+        except AwsError as exc:
+            # An account instance (an account in no organization) has no permission sets, and
+            # AWS refuses to list them (see tests/realism/organizations.py): none to read; the
+            # assignments kind makes declaring one a plan error that says why.
+            if exc.code != VALIDATION:
+                raise
+            reader.accounts.of([ctx.account_id])  # tells whether there is an organization
+            if not reader.accounts.standalone:
+                raise
+            return PermissionSets()
         on_management: frozenset[str] = frozenset()
         management_unread = None
         if not ctx.in_management_account:
