@@ -249,7 +249,7 @@ def test_profiles_no_longer_reached_are_removed_and_the_old_file_kept(org: dict[
     config = config_file(tmp_path, doc, "later.yaml")
     result = invoke("sso-config", "-f", config, "--user", "cy", "--write", str(path))
     assert result.exit_code == 0, result.output
-    assert "removed ReadOnly-" in result.stderr and "(no longer reached)" in result.stderr
+    assert "removed ReadOnly-" in result.stderr and "(no longer written: not reached, or renamed)" in result.stderr
     profiles = loaded(path)["profiles"]
     assert not [p for p in profiles if p.startswith("ReadOnly-") and p != "ReadOnly-999988887777"]
     assert {p for p in profiles if p.startswith("Developer-")} == {
@@ -316,7 +316,7 @@ def test_a_profile_goes_once_no_user_it_was_written_for_reaches_it(org: dict[str
     both_left = moved(org, tmp_path, {"cy": ["Auditors"], "bo": ["Auditors"]})
     result = invoke("sso-config", "-f", both_left, "--user", "bo", "--write", str(path))
     assert result.exit_code == 0, result.output
-    assert f"removed {', '.join(sorted(developer))} (no longer reached)" in result.stderr
+    assert f"removed {', '.join(sorted(developer))} (no longer written: not reached, or renamed)" in result.stderr
     assert not developer & set(loaded(path)["profiles"])
 
 
@@ -329,7 +329,7 @@ def test_every_user_together_removes_what_none_of_them_reaches(org: dict[str, An
     doc["assignments"] = [a for a in doc["assignments"] if a["permission_set"] != "Everything"]
     result = invoke("sso-config", "-f", config_file(tmp_path, doc, "no-everything.yaml"), "--write", str(path))
     assert result.exit_code == 0, result.output
-    assert f"removed {everything} (no longer reached)" in result.stderr
+    assert f"removed {everything} (no longer written: not reached, or renamed)" in result.stderr
     assert everything not in loaded(path)["profiles"]
 
 
