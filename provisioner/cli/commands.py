@@ -351,7 +351,9 @@ def sso_config(
     for config in result.configs:
         if written := config.written:
             backup = f" (backup: {written.backup})" if written.backup else ""
-            removed = f"; removed {', '.join(written.removed)} (no longer written: not reached, or renamed)" if written.removed else ""
+            removed = ""
+            if written.removed:
+                removed = f"; removed {', '.join(written.removed)} (no longer written: not reached, or renamed)"
             done = "created" if written.created else "updated" if written.changed else "already up to date:"
             say(f"{done} {written.path}{backup}{removed}")
             if written.unproven:
