@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
 import signal
 import socket
 import sys
@@ -165,20 +166,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=port_number, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument(
         "--async-seconds",
-        type=float,
+        type=seconds,
         default=0.0,
         help="seconds an asynchronous request stays IN_PROGRESS, however often it is polled (0: it ends at once)",
     )
-    parser.add_argument("--tps", type=float, default=None, help="requests/s per service before ThrottlingException")
+    parser.add_argument("--tps", type=positive, default=None, help="requests/s per service before ThrottlingException")
     parser.add_argument(
         "--quotas",
         action="store_true",
         help="enforce 15 outstanding assignment requests, 3 provisionings, and conflicts while provisioning",
     )
-    parser.add_argument("--throttle-rate", type=float, default=0.0)
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of calls dropped after taking effect")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
+    parser.add_argument("--throttle-rate", type=fraction, default=0.0, help="fraction of calls throttled")
+    parser.add_argument("--error-rate", type=fraction, default=0.0, help="fraction of calls answered with a 500")
+    parser.add_argument("--drop-rate", type=fraction, default=0.0, help="fraction of calls dropped after taking effect")
+    parser.add_argument("--latency", type=seconds, default=0.0, help="seconds added to every call")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--calls-file", type=Path, default=None)
     parser.add_argument(
@@ -247,6 +248,31 @@ def policy_problem(text: str) -> str | None:
     if path_and_name.endswith("/"):
         return "the policy's name comes last, after the path: /PATH/NAME"
     return None
+
+
+def _number(text: str, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, 0 or more."""
+    return _number(text, 0.0, math.inf, "a number of seconds (0 or more)")
+
+
+def positive(text: str) -> float:
+    """A rate above 0."""
+    return _number(text, math.ulp(0.0), math.inf, "a number above 0")
+
+
+def fraction(text: str) -> float:
+    """A fraction of the calls, from 0 to 1."""
+    return _number(text, 0.0, 1.0, "a fraction from 0 to 1 (0.05: one call in twenty)")
 
 
 def port_number(text: str) -> int:

@@ -298,3 +298,25 @@ def test_a_policy_option_the_endpoint_cannot_use_is_a_usage_error(
         parse_args(["--policy", value])
     assert exit_info.value.code == 2
     assert f"--policy {value}: {problem}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--async-seconds", "-1", "is not a number of seconds (0 or more)"),
+        ("--latency", "nan", "is not a number of seconds (0 or more)"),
+        ("--error-rate", "5", "is not a fraction from 0 to 1"),
+        ("--tps", "0", "is not a number above 0"),
+    ],
+)
+def test_an_endpoint_knob_out_of_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], option: str, value: str, problem: str
+) -> None:
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from moto_endpoint import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args([option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: '{value}' {problem}" in capsys.readouterr().err
