@@ -48,7 +48,10 @@ def caller_check(clients: Clients) -> tuple[Check, Caller]:
         ), who
     credentials = clients.session.get_credentials()
     key = credentials.access_key if credentials else ""
-    if key.startswith("AKIA"):
+    # AKIA keys are an IAM user's long-term keys; so is any key without a session token when
+    # the caller is an IAM user (temporary credentials always come with one).
+    long_term = key.startswith("AKIA") or (credentials is not None and not credentials.token and ":user/" in who.arn)
+    if long_term:
         return Check(
             "caller",
             WARN,

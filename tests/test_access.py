@@ -54,11 +54,14 @@ def checks(*args: str) -> dict[str, doctor.Check]:
         (f"arn:aws:iam::{ACCOUNT}:root", "ASIAEXAMPLE", "FAIL"),
         (f"arn:aws:iam::{ACCOUNT}:user/alice", "AKIAEXAMPLE", "WARN"),
         (f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice", "ASIAEXAMPLE", "PASS"),
+        (f"arn:aws:iam::{ACCOUNT}:user/alice", "NOPREFIX", "WARN"),  # without a session token: long-term
     ],
 )
 def test_caller_check(aws: realism.State, monkeypatch: pytest.MonkeyPatch, arn: str, key: str, status: str) -> None:
     as_caller(monkeypatch, arn)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    if not key.startswith("ASIA"):  # only temporary credentials come with a session token
+        monkeypatch.delenv("AWS_SESSION_TOKEN")
     assert checks()["caller"].status == status
 
 
