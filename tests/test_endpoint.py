@@ -278,6 +278,15 @@ def test_the_readme_flow_applies_once_the_endpoint_has_the_customer_policy(tmp_p
         assert all("'/finance/CostReportsReader'" in o["detail"] and o["request_id"] for o in failed)
 
 
+def parse_endpoint_args(argv: list[str]) -> Any:
+    """scripts/moto_endpoint.py's parse_args (the scripts folder is no package)."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
+    from moto_endpoint import parse_args
+
+    return parse_args(argv)
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
@@ -290,12 +299,8 @@ def test_the_readme_flow_applies_once_the_endpoint_has_the_customer_policy(tmp_p
 def test_a_policy_option_the_endpoint_cannot_use_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], value: str, problem: str
 ) -> None:
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    from moto_endpoint import parse_args
-
     with pytest.raises(SystemExit) as exit_info:
-        parse_args(["--policy", value])
+        parse_endpoint_args(["--policy", value])
     assert exit_info.value.code == 2
     assert f"--policy {value}: {problem}" in capsys.readouterr().err
 
@@ -312,11 +317,7 @@ def test_a_policy_option_the_endpoint_cannot_use_is_a_usage_error(
 def test_an_endpoint_knob_out_of_range_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], option: str, value: str, problem: str
 ) -> None:
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    from moto_endpoint import parse_args
-
     with pytest.raises(SystemExit) as exit_info:
-        parse_args([option, value])
+        parse_endpoint_args([option, value])
     assert exit_info.value.code == 2
     assert f"argument {option}: '{value}' {problem}" in capsys.readouterr().err
