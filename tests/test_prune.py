@@ -75,13 +75,18 @@ def test_assignment_dropped_from_a_managed_set_is_pruned(clients: Any, clock: An
     assert result.ok and inventory()["assignments"] == 3
 
 
-def test_hand_added_membership_is_reported_then_pruned(clients: Any, clock: Any) -> None:
-    plan_and_apply(clients, parse(BASE))
+def add_bo_to_ops_by_hand() -> None:
+    """A membership made outside the config: bo in Ops."""
     ids = boto3.client("identitystore", region_name=REGION)
     store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
     groups = {g["DisplayName"]: g["GroupId"] for g in ids.list_groups(IdentityStoreId=store)["Groups"]}
     users = {u["UserName"]: u["UserId"] for u in ids.list_users(IdentityStoreId=store)["Users"]}
     ids.create_group_membership(IdentityStoreId=store, GroupId=groups["Ops"], MemberId={"UserId": users["bo"]})
+
+
+def test_hand_added_membership_is_reported_then_pruned(clients: Any, clock: Any) -> None:
+    plan_and_apply(clients, parse(BASE))
+    add_bo_to_ops_by_hand()
     plain = Runner(make_clients(clock), parse(BASE), run_settings()).plan()
     assert plain.empty and any("bo in Ops" in note and "--prune" in note for note in plain.notes)
     plan, result, _ = prune(BASE, clock)
@@ -142,11 +147,7 @@ def test_an_absent_user_in_a_declared_group_is_removed_from_it_once(clients: Any
     from provisioner.kinds.base import Mode
 
     plan_and_apply(clients, parse(BASE))
-    ids = boto3.client("identitystore", region_name=REGION)
-    store = boto3.client("sso-admin", region_name=REGION).list_instances()["Instances"][0]["IdentityStoreId"]
-    groups = {g["DisplayName"]: g["GroupId"] for g in ids.list_groups(IdentityStoreId=store)["Groups"]}
-    users = {u["UserName"]: u["UserId"] for u in ids.list_users(IdentityStoreId=store)["Users"]}
-    ids.create_group_membership(IdentityStoreId=store, GroupId=groups["Ops"], MemberId={"UserId": users["bo"]})
+    add_bo_to_ops_by_hand()
     doc = copy.deepcopy(BASE)
     doc["users"] = doc["users"][:1]
     doc["assignments"][1]["users"] = []
